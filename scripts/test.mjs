@@ -1,0 +1,45 @@
+// npm test: build and package the extension, compile the tests, then run every test with Node's test runner.
+//   node scripts/test.mjs [--only unit|e2e] [file filters...]
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+
+const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+process.chdir(root);
+const args = process.argv.slice(2);
+const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined;
+const filters = args.filter((a, i) => !a.startsWith('--') && args[i - 1] !== '--only');
+
+function run(cmd, argv, opts = {}) {
+  const r = spawnSync(cmd, argv, { stdio: 'inherit', ...opts });
+  if (r.status !== 0) { console.error(`\n${cmd} ${argv.join(' ')} failed (exit ${r.status ?? r.signal})`); process.exit(r.status || 1); }
+}
+
+if (!process.env.DATATOOLS_SKIP_BUILD) {
+  run('npm', ['run', '--silent', 'package']);
+  fs.rmSync('out', { recursive: true, force: true });
+  run('npx', ['tsc', '-p', '.']);
+}
+
+const files = [];
+const walk = d => {
+  if (!fs.existsSync(d)) return;
+  for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+    const p = path.join(d, e.name);
+    if (e.isDirectory()) walk(p); else if (e.name.endsWith('.test.js')) files.push(p);
+  }
+};
+for (const kind of ['unit', 'e2e']) if (!only || only === kind) walk(path.join('out', 'test', kind));
+const selected = filters.length ? files.filter(f => filters.some(x => f.includes(x))) : files;
+if (!selected.length) { console.error('no test files selected'); process.exit(1); }
+// e2e drives one VS Code at a time and is slow: it runs after the unit tests, in its own runner process
+const unit = selected.filter(f => !f.includes(`${path.sep}e2e${path.sep}`));
+const e2e = selected.filter(f => f.includes(`${path.sep}e2e${path.sep}`));
+let failed = false;
+const node = (list, concurrency) => {
+  if (!list.length) return;
+  const r = spawnSync(process.execPath, ['--enable-source-maps', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...list], { stdio: 'inherit' });
+  if (r.status !== 0) failed = true;
+};
+node([...unit, ...e2e], 2);
+process.exit(failed ? 1 : 0);

@@ -1,0 +1,150 @@
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+export const ROLES = ['data_scientist', 'data_engineer', 'ml_engineer'] as const;
+export type Role = (typeof ROLES)[number];
+export const EXECUTORS = ['local', 'e2b'] as const;
+export type Executor = (typeof EXECUTORS)[number];
+
+export interface Limits {
+  /** Wall-clock limit of one code execution, seconds. */
+  codeTimeoutSec: number;
+  /** Address-space limit of the Python sandbox, megabytes. */
+  memoryMb: number;
+  /** Statement timeout of one query, seconds. */
+  queryTimeoutSec: number;
+  /** Most rows a query returns. */
+  maxRows: number;
+  /** Largest file read or written, bytes. */
+  maxFileBytes: number;
+}
+
+export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
+  codeTimeoutSec: 60,
+  memoryMb: 2048,
+  queryTimeoutSec: 30,
+  maxRows: 10_000,
+  maxFileBytes: 100 * 1024 * 1024,
+});
+
+export const DEFAULT_DATA_ROOT = '/tmp/agent-data';
+
+export interface S3Config {
+  bucket?: string;
+  region?: string;
+  /** S3-compatible endpoint (AWS_ENDPOINT_URL_S3); path-style addressing is used with it. */
+  endpoint?: string;
+  /** More allowed buckets besides `bucket`, each "bucket" or "bucket/prefix". */
+  extraBuckets: string[];
+}
+
+export interface DataToolsConfig {
+  role: Role;
+  limits: Limits;
+  /** Local roots that file tools and the sandbox may touch (absolute paths). */
+  allowedPaths: string[];
+  /** PostgreSQL connection string; empty means the embedded sample database. */
+  databaseUrl?: string;
+  executor: Executor;
+  /** Secret: only ever held in memory, never written to logs or settings. */
+  e2bApiKey?: string;
+  s3: S3Config;
+  auditLogPath: string;
+  /** Run the local sandbox without bubblewrap isolation (explicit opt-in only). */
+  allowUnisolatedSandbox: boolean;
+  /** Where query results and other hand-over files are written (inside the first allowed root by default). */
+  workDir: string;
+}
+
+export class ConfigError extends Error {}
+
+function num(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const v = Number(raw);
+  if (!Number.isFinite(v) || v < min || v > max) {
+    throw new ConfigError(`${name}=${JSON.stringify(raw)} is not a number between ${min} and ${max}`);
+  }
+  return v;
+}
+
+export function isRole(v: unknown): v is Role {
+  return typeof v === 'string' && (ROLES as readonly string[]).includes(v);
+}
+
+export function defaultAuditLogPath(): string {
+  return path.join(os.homedir(), '.datatools', 'audit.jsonl');
+}
+
+/** Resolves the settings that every front end shares; `overrides` win over the environment. */
+export function resolveConfig(partial: Partial<DataToolsConfig> & { limits?: Partial<Limits> }): DataToolsConfig {
+  const allowedPaths = (partial.allowedPaths?.length ? partial.allowedPaths : [DEFAULT_DATA_ROOT]).map(p => path.resolve(p));
+  const e2bApiKey = partial.e2bApiKey || undefined;
+  return {
+    role: partial.role ?? 'data_scientist',
+    limits: { ...DEFAULT_LIMITS, ...stripUndefined(partial.limits ?? {}) },
+    allowedPaths,
+    databaseUrl: partial.databaseUrl || undefined,
+    executor: partial.executor ?? (e2bApiKey ? 'e2b' : 'local'),
+    e2bApiKey,
+    s3: partial.s3 ?? { extraBuckets: [] },
+    auditLogPath: partial.auditLogPath || defaultAuditLogPath(),
+    allowUnisolatedSandbox: partial.allowUnisolatedSandbox ?? false,
+    workDir: partial.workDir || path.join(allowedPaths[0], '.datatools'),
+  };
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** The MCP server's configuration: the seed's variable names plus DATATOOLS_* ones. */
+export function configFromEnv(env: NodeJS.ProcessEnv = process.env): DataToolsConfig {
+  const role = env.DATATOOLS_ROLE || 'data_scientist';
+  if (!isRole(role)) throw new ConfigError(`DATATOOLS_ROLE=${JSON.stringify(role)} is not one of ${ROLES.join(', ')}`);
+  const executor = env.DATATOOLS_EXECUTOR || undefined;
+  if (executor !== undefined && !(EXECUTORS as readonly string[]).includes(executor)) {
+    throw new ConfigError(`DATATOOLS_EXECUTOR=${JSON.stringify(executor)} is not one of ${EXECUTORS.join(', ')}`);
+  }
+  const allowed = (env.DATATOOLS_ALLOWED_PATHS ?? '').split(path.delimiter).filter(Boolean);
+  return resolveConfig({
+    role,
+    executor: executor as Executor | undefined,
+    allowedPaths: allowed,
+    databaseUrl: env.DATABASE_URL,
+    e2bApiKey: env.E2B_API_KEY,
+    s3: {
+      bucket: env.S3_BUCKET || undefined,
+      region: env.S3_REGION || env.AWS_REGION || undefined,
+      endpoint: env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL || undefined,
+      extraBuckets: (env.DATATOOLS_S3_BUCKETS ?? '').split(',').map(s => s.trim()).filter(Boolean),
+    },
+    auditLogPath: env.DATATOOLS_AUDIT_LOG,
+    allowUnisolatedSandbox: env.DATATOOLS_ALLOW_UNISOLATED === '1',
+    workDir: env.DATATOOLS_WORK_DIR,
+    limits: {
+      codeTimeoutSec: num(env, 'DATATOOLS_CODE_TIMEOUT', DEFAULT_LIMITS.codeTimeoutSec, 1, 3600),
+      memoryMb: num(env, 'DATATOOLS_MEMORY_MB', DEFAULT_LIMITS.memoryMb, 64, 1 << 20),
+      queryTimeoutSec: num(env, 'DATATOOLS_QUERY_TIMEOUT', DEFAULT_LIMITS.queryTimeoutSec, 1, 3600),
+      maxRows: num(env, 'DATATOOLS_MAX_ROWS', DEFAULT_LIMITS.maxRows, 1, 10_000_000),
+      maxFileBytes: num(env, 'DATATOOLS_MAX_FILE_BYTES', DEFAULT_LIMITS.maxFileBytes, 1, 1 << 40),
+    },
+  });
+}
+
+/** Every secret the configuration holds, for redaction. */
+export function configSecrets(cfg: DataToolsConfig): string[] {
+  const out: string[] = [];
+  if (cfg.e2bApiKey) out.push(cfg.e2bApiKey);
+  if (cfg.databaseUrl) {
+    try {
+      const u = new URL(cfg.databaseUrl);
+      if (u.password) out.push(decodeURIComponent(u.password), u.password);
+    } catch { /* not a URL: nothing to extract */ }
+  }
+  for (const k of ['AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'PGPASSWORD']) {
+    const v = process.env[k];
+    if (v) out.push(v);
+  }
+  return out.filter(s => s.length >= 4);
+}

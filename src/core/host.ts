@@ -1,0 +1,134 @@
+import { randomUUID } from 'node:crypto';
+import { AuditLog, Redactor, type AuditEntry, type Outcome } from './audit';
+import { configSecrets, type DataToolsConfig } from './config';
+import { ToolError, errorResult, type ToolResult } from './result';
+import { grantedCapabilities, rolesWith, ROLE_LABELS } from './roles';
+import { Services } from './services';
+import type { AnyTool, Caller, ToolContext } from './tool';
+import { formatIssues, inputJsonSchema, usageOf, type JsonSchema } from './validate';
+import { CATALOG } from './catalog';
+
+export interface ToolInfo {
+  name: string;
+  title: string;
+  description: string;
+  inputSchema: JsonSchema;
+  readOnly: boolean;
+  needsConfirmation: boolean;
+}
+
+export interface CallOptions {
+  caller: Caller;
+  signal?: AbortSignal;
+  onProgress?: ToolContext['onProgress'];
+}
+
+export interface CallResult extends ToolResult {
+  auditId: string;
+  outcome: Outcome;
+}
+
+const schemaCache = new WeakMap<AnyTool, JsonSchema>();
+export function toolSchema(t: AnyTool): JsonSchema {
+  let s = schemaCache.get(t);
+  if (!s) { s = inputJsonSchema(t.input); schemaCache.set(t, s); }
+  return s;
+}
+
+export function toolInfo(t: AnyTool): ToolInfo {
+  return { name: t.name, title: t.title, description: t.description, inputSchema: toolSchema(t), readOnly: t.readOnly, needsConfirmation: !!t.confirm };
+}
+
+/** The one place every front end calls tools through: role and trust, input validation, audit, and
+ *  containment (a tool call never throws; every failure is a tool error the agent can act on). */
+export class ToolHost {
+  readonly services = new Services();
+  readonly redactor: Redactor;
+  readonly audit: AuditLog;
+  private trusted: boolean;
+
+  constructor(private cfg: DataToolsConfig, opts: { trusted?: boolean; tools?: readonly AnyTool[] } = {}) {
+    this.trusted = opts.trusted ?? true;
+    this.tools = opts.tools ?? CATALOG;
+    this.redactor = new Redactor(configSecrets(cfg));
+    this.audit = new AuditLog(cfg.auditLogPath, this.redactor);
+  }
+  private readonly tools: readonly AnyTool[];
+
+  get config(): DataToolsConfig { return this.cfg; }
+  get isTrusted(): boolean { return this.trusted; }
+
+  /** Applies new settings. Backends are rebuilt on their next use when anything they depend on changed. */
+  async reconfigure(cfg: DataToolsConfig, trusted = this.trusted): Promise<void> {
+    const backendsChanged = JSON.stringify({ ...this.cfg, role: 0, auditLogPath: 0 }) !== JSON.stringify({ ...cfg, role: 0, auditLogPath: 0 });
+    this.cfg = cfg;
+    this.trusted = trusted;
+    this.redactor.add(...configSecrets(cfg));
+    (this as { audit: AuditLog }).audit = this.audit.file === cfg.auditLogPath ? this.audit : new AuditLog(cfg.auditLogPath, this.redactor);
+    if (backendsChanged) await this.services.dispose();
+  }
+
+  /** Every tool in the catalog, whatever the role. */
+  all(): readonly AnyTool[] { return this.tools; }
+
+  /** The tools the active role (and workspace trust) may use: the only ones a front end offers. */
+  available(): AnyTool[] {
+    const caps = grantedCapabilities({ role: this.cfg.role, trusted: this.trusted });
+    return this.tools.filter(t => caps.has(t.capability));
+  }
+
+  find(name: string): AnyTool | undefined { return this.tools.find(t => t.name === name); }
+
+  /** Why a tool may not be called now, or undefined if it may. */
+  refusal(name: string): string | undefined {
+    const t = this.find(name);
+    if (!t) return `Unknown tool \`${name}\`. Available tools: ${this.available().map(x => x.name).join(', ')}.`;
+    const caps = grantedCapabilities({ role: this.cfg.role, trusted: this.trusted });
+    if (caps.has(t.capability)) return undefined;
+    const inRole = grantedCapabilities({ role: this.cfg.role, trusted: true }).has(t.capability);
+    if (inRole) return `\`${name}\` is disabled because this workspace is not trusted: it would ${t.capability === 'files.write' ? 'write files' : 'run code'}. Trust the workspace to enable it.`;
+    const roles = rolesWith(t.capability).map(r => `${ROLE_LABELS[r]} (${r})`).join(' or ');
+    return `\`${name}\` is not allowed for the role ${ROLE_LABELS[this.cfg.role]} (${this.cfg.role}). It is available to: ${roles}. Ask the user to switch roles if this is needed.`;
+  }
+
+  async call(name: string, rawInput: unknown, opts: CallOptions): Promise<CallResult> {
+    const started = performance.now();
+    const id = randomUUID();
+    const signal = opts.signal ?? new AbortController().signal;
+    let outcome: Outcome = 'ok';
+    let result: ToolResult;
+    const refusal = this.refusal(name);
+    const tool = this.find(name);
+    if (refusal || !tool) {
+      outcome = 'refused';
+      result = errorResult(refusal ?? `Unknown tool \`${name}\`.`);
+    } else {
+      const parsed = tool.input.safeParse(rawInput ?? {}, { reportInput: true });
+      if (!parsed.success) {
+        outcome = 'invalid';
+        result = errorResult(formatIssues(name, parsed.error.issues, usageOf(toolSchema(tool))));
+      } else {
+        try {
+          if (signal.aborted) throw new ToolError('Cancelled before it started.');
+          result = await tool.handler(parsed.data, { config: this.cfg, services: this.services, signal, caller: opts.caller, onProgress: opts.onProgress });
+          if (result.isError) outcome = 'error';
+        } catch (e) {
+          outcome = signal.aborted ? 'cancelled' : 'error';
+          result = e instanceof ToolError
+            ? errorResult(e.message, e.parts)
+            : errorResult(`${name} failed unexpectedly: ${(e as Error)?.message ?? String(e)}. This is a bug in the tool, not in your input; try again or use another approach.`);
+        }
+      }
+    }
+    result = { ...result, text: this.redactor.text(result.text) };
+    const entry: AuditEntry = {
+      time: new Date().toISOString(), id, role: this.cfg.role, caller: opts.caller, tool: name, input: rawInput,
+      outcome, error: result.isError ? result.text.slice(0, 2000) : undefined,
+      durationMs: Math.round(performance.now() - started), rows: result.metrics?.rows, bytes: result.metrics?.bytes,
+    };
+    this.audit.record(entry);
+    return { ...result, auditId: id, outcome };
+  }
+
+  async dispose(): Promise<void> { await this.services.dispose(); }
+}

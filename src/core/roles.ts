@@ -1,0 +1,38 @@
+import type { Role } from './config';
+
+/** What a tool needs to be offered. Roles and workspace trust grant capabilities, never tool names. */
+export const CAPABILITIES = ['code.execute', 'code.install', 'code.script', 'env.read', 'db.read', 'files.read', 'files.write'] as const;
+export type Capability = (typeof CAPABILITIES)[number];
+
+const ALL: readonly Capability[] = CAPABILITIES;
+
+/** The seed's matrix: data scientists cannot write files or run scripts, data engineers cannot install
+ *  packages, ML engineers cannot run scripts. */
+export const ROLE_CAPABILITIES: Readonly<Record<Role, readonly Capability[]>> = {
+  data_scientist: ALL.filter(c => c !== 'code.script' && c !== 'files.write'),
+  data_engineer: ALL.filter(c => c !== 'code.install'),
+  ml_engineer: ALL.filter(c => c !== 'code.script'),
+};
+
+/** Capabilities that run code or change files: withheld in an untrusted workspace. */
+export const UNTRUSTED_WITHHELD: readonly Capability[] = ['code.execute', 'code.install', 'code.script', 'files.write'];
+
+export interface Grant {
+  role: Role;
+  /** false in an untrusted VS Code workspace. */
+  trusted: boolean;
+}
+
+export function grantedCapabilities(g: Grant): Set<Capability> {
+  return new Set(ROLE_CAPABILITIES[g.role].filter(c => g.trusted || !UNTRUSTED_WITHHELD.includes(c)));
+}
+
+export function rolesWith(cap: Capability): Role[] {
+  return (Object.keys(ROLE_CAPABILITIES) as Role[]).filter(r => ROLE_CAPABILITIES[r].includes(cap));
+}
+
+export const ROLE_LABELS: Readonly<Record<Role, string>> = {
+  data_scientist: 'Data scientist',
+  data_engineer: 'Data engineer',
+  ml_engineer: 'ML engineer',
+};

@@ -1,0 +1,107 @@
+import * as vscode from 'vscode';
+import * as path from 'node:path';
+import { ToolHost } from '../core/host';
+import { ROLES, ROLE_LABELS_TEXT, type Role } from './roleText';
+import { E2B_SECRET, SECTION, readConfig } from './settings';
+import { LmToolRegistry } from './lmTools';
+import { registerParticipant } from './participant';
+import { ResultStore } from './results';
+
+declare const DATATOOLS_VERSION: string;
+
+export interface DataToolsApi {
+  host: ToolHost;
+  results: ResultStore;
+}
+
+let host: ToolHost | undefined;
+
+export async function activate(context: vscode.ExtensionContext): Promise<DataToolsApi> {
+  const sub = (...d: vscode.Disposable[]) => context.subscriptions.push(...d);
+  const output = vscode.window.createOutputChannel('Data Tools', { log: true });
+  sub(output);
+  const config = await readConfig(context.secrets);
+  host = new ToolHost(config, { trusted: vscode.workspace.isTrusted });
+  const h = host;
+  const results = new ResultStore(50);
+
+  const tools = new LmToolRegistry(h, (tool, _input, r) => results.add(tool, r));
+  sub(tools);
+  tools.refresh();
+
+  const status = vscode.window.createStatusBarItem('datatools.status', vscode.StatusBarAlignment.Left, 50);
+  status.name = 'Data Tools';
+  status.command = 'datatools.selectRole';
+  const updateStatus = () => {
+    const c = h.config;
+    status.text = `$(database) ${ROLE_LABELS_TEXT[c.role]} · ${c.executor === 'e2b' ? 'E2B' : 'local'} Python`;
+    status.tooltip = `Data Tools: role ${c.role}${h.isTrusted ? '' : ' (untrusted workspace: code and writes disabled)'}. Click to switch role.`;
+    status.show();
+  };
+  updateStatus();
+  sub(status);
+
+  const mcpChanged = new vscode.EventEmitter<void>();
+  sub(mcpChanged);
+  const reload = async () => {
+    await h.reconfigure(await readConfig(context.secrets), vscode.workspace.isTrusted);
+    tools.refresh();
+    updateStatus();
+    mcpChanged.fire();
+  };
+  sub(vscode.workspace.onDidChangeConfiguration(e => { if (e.affectsConfiguration(SECTION)) void reload(); }));
+  sub(vscode.workspace.onDidGrantWorkspaceTrust(() => void reload()));
+  sub(vscode.workspace.onDidChangeWorkspaceFolders(() => void reload()));
+  sub(context.secrets.onDidChange(e => { if (e.key === E2B_SECRET) void reload(); }));
+
+  sub(vscode.commands.registerCommand('datatools.selectRole', async () => {
+    const pick = await vscode.window.showQuickPick(ROLES.map(r => ({ label: ROLE_LABELS_TEXT[r], description: r, picked: r === h.config.role, role: r })), { title: 'Data Tools: select role' });
+    if (pick) await vscode.workspace.getConfiguration(SECTION).update('role', pick.role as Role, vscode.ConfigurationTarget.Global);
+  }));
+  sub(vscode.commands.registerCommand('datatools.openAuditLog', async () => {
+    try {
+      const doc = await vscode.workspace.openTextDocument(vscode.Uri.file(h.audit.file));
+      await vscode.window.showTextDocument(doc, { preview: true });
+    } catch {
+      void vscode.window.showInformationMessage(`No tool has been called yet; the audit log will be ${h.audit.file}.`);
+    }
+  }));
+  sub(vscode.commands.registerCommand('datatools.setE2bApiKey', async () => {
+    const key = await vscode.window.showInputBox({ title: 'E2B API key', prompt: 'Stored in VS Code SecretStorage, never in settings or logs.', password: true, ignoreFocusOut: true });
+    if (key) await context.secrets.store(E2B_SECRET, key.trim());
+  }));
+  sub(vscode.commands.registerCommand('datatools.clearE2bApiKey', async () => {
+    await context.secrets.delete(E2B_SECRET);
+    void vscode.window.showInformationMessage('E2B API key removed; Python runs in the local sandbox.');
+  }));
+
+  // The same catalog as an MCP server, offered to agent mode and any MCP-aware feature.
+  sub(vscode.lm.registerMcpServerDefinitionProvider('datatools.mcp', {
+    onDidChangeMcpServerDefinitions: mcpChanged.event,
+    provideMcpServerDefinitions: () => {
+      const c = h.config;
+      return [new vscode.McpStdioServerDefinition('Data Tools', process.execPath, [context.asAbsolutePath(path.join('dist', 'mcp.js'))], {
+        ELECTRON_RUN_AS_NODE: '1',
+        DATATOOLS_ROLE: c.role,
+        DATATOOLS_ALLOWED_PATHS: c.allowedPaths.join(path.delimiter),
+        DATATOOLS_AUDIT_LOG: c.auditLogPath,
+        DATATOOLS_EXECUTOR: c.executor,
+      }, DATATOOLS_VERSION)];
+    },
+    resolveMcpServerDefinition: async (def) => {
+      // the secret is only handed to the server process when it starts, never stored in its definition
+      const key = await context.secrets.get(E2B_SECRET);
+      if (key && def instanceof vscode.McpStdioServerDefinition) def.env = { ...def.env, E2B_API_KEY: key };
+      return def;
+    },
+  }));
+
+  registerParticipant(context, h, results);
+  output.info(`Data Tools ${DATATOOLS_VERSION} active: role ${config.role}, ${h.available().length} tools, audit log ${config.auditLogPath}`);
+  return { host: h, results };
+}
+
+export async function deactivate(): Promise<void> {
+  await host?.dispose();
+  host = undefined;
+}

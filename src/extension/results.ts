@@ -1,0 +1,27 @@
+import type { CallResult } from '../core/host';
+
+export interface StoredResult {
+  id: string;
+  tool: string;
+  time: number;
+  result: CallResult;
+}
+
+/** The most recent full results (tables, images, output), kept so the result view can open them. */
+export class ResultStore {
+  private items: StoredResult[] = [];
+  private listeners = new Set<(r: StoredResult) => void>();
+  constructor(private readonly max: number) {}
+
+  add(tool: string, result: CallResult): StoredResult {
+    const r = { id: result.auditId, tool, time: Date.now(), result };
+    this.items.unshift(r);
+    this.items.length = Math.min(this.items.length, this.max);
+    for (const l of this.listeners) l(r);
+    return r;
+  }
+
+  get(id: string): StoredResult | undefined { return this.items.find(i => i.id === id); }
+  list(): readonly StoredResult[] { return this.items; }
+  onAdd(l: (r: StoredResult) => void): () => void { this.listeners.add(l); return () => this.listeners.delete(l); }
+}

@@ -1,0 +1,2 @@
+export { ROLES, type Role } from '../core/config';
+export { ROLE_LABELS as ROLE_LABELS_TEXT } from '../core/roles';

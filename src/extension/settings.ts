@@ -1,0 +1,38 @@
+import * as vscode from 'vscode';
+import { resolveConfig, isRole, type DataToolsConfig, type Executor, type Role } from '../core/config';
+
+export const SECTION = 'datatools';
+export const E2B_SECRET = 'datatools.e2bApiKey';
+
+/** Builds the shared configuration from settings, secrets and the extension host's environment. */
+export async function readConfig(secrets: vscode.SecretStorage): Promise<DataToolsConfig> {
+  const c = vscode.workspace.getConfiguration(SECTION);
+  const role = c.get<string>('role');
+  const executor = c.get<string>('executor', 'auto');
+  const e2bApiKey = (await secrets.get(E2B_SECRET)) || process.env.E2B_API_KEY || undefined;
+  const folders = (vscode.workspace.workspaceFolders ?? []).filter(f => f.uri.scheme === 'file').map(f => f.uri.fsPath);
+  const configured = c.get<string[]>('allowedPaths', []).filter(p => typeof p === 'string' && p.trim());
+  const mb = c.get<number>('limits.maxFileSizeMb');
+  return resolveConfig({
+    role: isRole(role) ? (role as Role) : 'data_scientist',
+    executor: executor === 'local' || executor === 'e2b' ? (executor as Executor) : undefined,
+    e2bApiKey,
+    allowedPaths: [...(configured.length ? configured : ['/tmp/agent-data']), ...folders],
+    databaseUrl: process.env.DATABASE_URL,
+    s3: {
+      bucket: c.get<string>('s3.bucket') || process.env.S3_BUCKET || undefined,
+      region: c.get<string>('s3.region') || process.env.S3_REGION || process.env.AWS_REGION || undefined,
+      endpoint: c.get<string>('s3.endpoint') || process.env.AWS_ENDPOINT_URL_S3 || undefined,
+      extraBuckets: c.get<string[]>('s3.extraBuckets', []),
+    },
+    auditLogPath: c.get<string>('auditLog.path') || undefined,
+    allowUnisolatedSandbox: c.get<boolean>('sandbox.allowUnisolated', false),
+    limits: {
+      codeTimeoutSec: c.get<number>('limits.codeTimeoutSeconds'),
+      memoryMb: c.get<number>('limits.memoryMb'),
+      queryTimeoutSec: c.get<number>('limits.queryTimeoutSeconds'),
+      maxRows: c.get<number>('limits.maxRows'),
+      maxFileBytes: mb === undefined ? undefined : Math.round(mb * 1024 * 1024),
+    } as DataToolsConfig['limits'],
+  });
+}

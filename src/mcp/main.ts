@@ -1,0 +1,37 @@
+import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import { ConfigError, configFromEnv } from '../core/config';
+import { ToolHost } from '../core/host';
+import { createMcpServer } from './server';
+
+declare const DATATOOLS_VERSION: string;
+
+/** `datatools-mcp`: the catalog over MCP stdio, configured by environment variables (see README). */
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = configFromEnv(process.env);
+  } catch (e) {
+    if (e instanceof ConfigError) { process.stderr.write(`datatools-mcp: ${e.message}\n`); process.exit(2); }
+    throw e;
+  }
+  const host = new ToolHost(config);
+  const server = createMcpServer(host, typeof DATATOOLS_VERSION === 'string' ? DATATOOLS_VERSION : '0.0.0');
+  let closing = false;
+  const shutdown = async () => {
+    if (closing) return;
+    closing = true;
+    await host.dispose().catch(() => undefined);
+    process.exit(0);
+  };
+  server.onclose = () => void shutdown();
+  process.on('SIGINT', () => void shutdown());
+  process.on('SIGTERM', () => void shutdown());
+  process.stdin.on('end', () => void shutdown());
+  await server.connect(new StdioServerTransport());
+  process.stderr.write(`datatools-mcp: serving ${host.available().length} tools for role ${config.role}\n`);
+}
+
+// a failure anywhere must be reported on stderr (stdout carries the protocol) and must not kill the server
+process.on('uncaughtException', e => process.stderr.write(`datatools-mcp: uncaught: ${e?.stack ?? e}\n`));
+process.on('unhandledRejection', e => process.stderr.write(`datatools-mcp: unhandled rejection: ${(e as Error)?.stack ?? e}\n`));
+void main();

@@ -1,0 +1,27 @@
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import * as path from 'node:path';
+import * as fs from 'node:fs';
+
+export const ROOT = path.resolve(__dirname, '..', '..', '..');
+export const MCP_JS = path.join(ROOT, 'dist', 'mcp.js');
+
+/** Spawns the real bundled server (dist/mcp.js) with the real client SDK. */
+export async function connectMcp(env: Record<string, string>): Promise<{ client: Client; close: () => Promise<void>; stderr: () => string }> {
+  if (!fs.existsSync(MCP_JS)) throw new Error(`${MCP_JS} is missing: run "npm run build" first (npm test does).`);
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [MCP_JS],
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', ...env },
+    stderr: 'pipe',
+  });
+  let err = '';
+  transport.stderr?.on('data', (d: Buffer) => { err += d.toString(); });
+  const client = new Client({ name: 'datatools-test', version: '0.0.0' });
+  await client.connect(transport);
+  return { client, close: () => client.close(), stderr: () => err };
+}
+
+export function tmpDir(prefix: string): string {
+  return fs.mkdtempSync(path.join(require('node:os').tmpdir(), `dt-${prefix}-`));
+}

@@ -1,0 +1,51 @@
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { connectMcp, tmpDir } from '../helpers/mcp';
+import { Redactor } from '../../src/core/audit';
+
+const PASSWORD = 'S3cr3t-Pa55word!';
+
+test('audit: one well-formed line per call over MCP, and the DATABASE_URL password never reaches the log', async () => {
+  const dir = tmpDir('audit');
+  const log = path.join(dir, 'audit.jsonl');
+  const url = `postgresql://analyst:${encodeURIComponent(PASSWORD)}@127.0.0.1:1/nowhere`;
+  const { client, close } = await connectMcp({ DATATOOLS_ROLE: 'data_engineer', DATATOOLS_AUDIT_LOG: log, DATATOOLS_ALLOWED_PATHS: dir, DATABASE_URL: url });
+  try {
+    const calls: [string, Record<string, unknown>][] = [
+      ['execute_query', { query: `select '${PASSWORD}' as leaked` }],
+      ['list_tables', {}],
+      ['write_file', { file_path: path.join(dir, 'conn.txt'), content: `postgres://bob:hunter22@db/x ${PASSWORD}` }],
+      ['execute_code', { code: 'print(1)', password: PASSWORD }],
+      ['get_environment', {}],
+    ];
+    for (const [name, args] of calls) await client.callTool({ name, arguments: args });
+  } finally { await close(); }
+  const raw = fs.readFileSync(log, 'utf8');
+  assert.ok(!raw.includes(PASSWORD), 'the password must not appear in the audit log');
+  assert.ok(!raw.includes(encodeURIComponent(PASSWORD)), 'nor its URL-encoded form');
+  assert.ok(!raw.includes('hunter22'), 'a password inside a URL in the input is redacted');
+  const lines = raw.trim().split('\n');
+  assert.equal(lines.length, 5);
+  const entries = lines.map(l => JSON.parse(l));
+  for (const [i, e] of entries.entries()) {
+    assert.equal(typeof e.time, 'string');
+    assert.ok(!Number.isNaN(Date.parse(e.time)));
+    assert.equal(e.role, 'data_engineer');
+    assert.equal(e.caller, 'mcp');
+    assert.equal(typeof e.durationMs, 'number');
+    assert.match(e.id, /^[0-9a-f-]{36}$/);
+    assert.ok(['ok', 'error', 'refused', 'invalid', 'cancelled'].includes(e.outcome), `line ${i}: ${e.outcome}`);
+  }
+  assert.deepEqual(entries.map(e => e.tool), ['execute_query', 'list_tables', 'write_file', 'execute_code', 'get_environment']);
+  assert.equal(entries[3].outcome, 'invalid', 'an unknown field is refused');
+  assert.equal(entries[3].input.password, '***', 'a secret-named field is masked even in a refused call');
+});
+
+test('redactor: known secrets, URL passwords and secret-named fields', () => {
+  const r = new Redactor(['abcd1234secret']);
+  assert.equal(r.text('key abcd1234secret here'), 'key *** here');
+  assert.equal(r.text('postgresql://u:p%40ss@h:5432/d'), 'postgresql://u:***@h:5432/d');
+  assert.deepEqual(r.value({ apiKey: 'x', nested: { db_password: 'y', ok: 'z' } }), { apiKey: '***', nested: { db_password: '***', ok: 'z' } });
+});

@@ -1,0 +1,83 @@
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { connectMcp, tmpDir } from '../helpers/mcp';
+import { CATALOG } from '../../src/core/catalog';
+
+const ALL = CATALOG.map(t => t.name).sort();
+const expected: Record<string, string[]> = {
+  data_scientist: ALL.filter(n => n !== 'run_script' && n !== 'write_file'),
+  data_engineer: ALL.filter(n => n !== 'install_package'),
+  ml_engineer: ALL.filter(n => n !== 'run_script'),
+};
+
+test('the catalog holds exactly the 14 tools of the seed', () => {
+  assert.deepEqual(ALL, ['describe_table', 'execute_code', 'execute_query', 'get_environment', 'get_schema', 'get_table_sample',
+    'install_package', 'list_files', 'list_tables', 'read_csv', 'read_file', 'read_parquet', 'run_script', 'write_file']);
+});
+
+for (const [role, tools] of Object.entries(expected)) {
+  test(`MCP: role ${role} lists exactly its tools, and a tool it lacks is refused`, async () => {
+    const dir = tmpDir('mcp-role');
+    const { client, close } = await connectMcp({ DATATOOLS_ROLE: role, DATATOOLS_AUDIT_LOG: path.join(dir, 'audit.jsonl'), DATATOOLS_ALLOWED_PATHS: dir });
+    try {
+      const listed = (await client.listTools()).tools;
+      assert.deepEqual(listed.map(t => t.name).sort(), [...tools].sort());
+      for (const t of listed) {
+        assert.equal(t.inputSchema.type, 'object');
+        assert.ok(t.description && t.description.length > 40, `${t.name} has a model-oriented description`);
+      }
+      const lacking = ALL.filter(n => !tools.includes(n));
+      assert.ok(lacking.length > 0);
+      for (const name of lacking) {
+        const r = await client.callTool({ name, arguments: {} });
+        assert.equal(r.isError, true, `${name} must be refused for ${role}`);
+        const text = (r.content as { type: string; text: string }[])[0].text;
+        assert.match(text, new RegExp(`not allowed for the role .*${role}`));
+        assert.match(text, /available to/);
+      }
+    } finally { await close(); }
+  });
+}
+
+test('MCP: malformed inputs get clear tool errors and the server keeps serving', async () => {
+  const dir = tmpDir('mcp-bad');
+  const { client, close } = await connectMcp({ DATATOOLS_ROLE: 'ml_engineer', DATATOOLS_AUDIT_LOG: path.join(dir, 'audit.jsonl'), DATATOOLS_ALLOWED_PATHS: dir });
+  const text = (r: Awaited<ReturnType<typeof client.callTool>>) => (r.content as { text: string }[])[0].text;
+  try {
+    const wrongType = await client.callTool({ name: 'execute_query', arguments: { query: 42 } });
+    assert.equal(wrongType.isError, true);
+    assert.match(text(wrongType), /Invalid input for execute_query: `query`: expected string, got number/);
+    assert.match(text(wrongType), /Expected: \{query: string, timeout\?: number/);
+
+    const missing = await client.callTool({ name: 'write_file', arguments: { file_path: path.join(dir, 'x.txt') } });
+    assert.equal(missing.isError, true);
+    assert.match(text(missing), /`content`: missing \(expected string\)/);
+
+    const unknown = await client.callTool({ name: 'read_csv', arguments: { file_path: 'a.csv', rows: 5 } });
+    assert.equal(unknown.isError, true);
+    assert.match(text(unknown), /unknown field `rows`/);
+
+    const badValue = await client.callTool({ name: 'execute_query', arguments: { query: 'select 1', max_rows: -3 } });
+    assert.equal(badValue.isError, true);
+    assert.match(text(badValue), /`max_rows`/);
+
+    const notObject = await client.callTool({ name: 'install_package', arguments: { packages: ['--index-url=http://evil'] } });
+    assert.equal(notObject.isError, true);
+    assert.match(text(notObject), /pip requirement/);
+
+    const unknownTool = await client.callTool({ name: 'drop_database', arguments: {} });
+    assert.equal(unknownTool.isError, true);
+    assert.match(text(unknownTool), /Unknown tool `drop_database`/);
+
+    // still serving after all of that
+    assert.equal((await client.listTools()).tools.length, expected.ml_engineer.length);
+    const lines = fs.readFileSync(path.join(dir, 'audit.jsonl'), 'utf8').trim().split('\n').map(l => JSON.parse(l));
+    assert.deepEqual(lines.map(l => l.outcome), ['invalid', 'invalid', 'invalid', 'invalid', 'invalid', 'refused']);
+  } finally { await close(); }
+});
+
+test('MCP: a bad DATATOOLS_ROLE stops the server with a message that names the variable', async () => {
+  await assert.rejects(connectMcp({ DATATOOLS_ROLE: 'admin' }));
+});

@@ -1,0 +1,62 @@
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as path from 'node:path';
+import { ToolHost } from '../../src/core/host';
+import { resolveConfig, configFromEnv, DEFAULT_LIMITS } from '../../src/core/config';
+import { tmpDir } from '../helpers/mcp';
+
+function host(role: 'data_scientist' | 'data_engineer' | 'ml_engineer', trusted = true) {
+  const dir = tmpDir('roles');
+  return new ToolHost(resolveConfig({ role, allowedPaths: [dir], auditLogPath: path.join(dir, 'a.jsonl') }), { trusted });
+}
+
+test('default role is data_scientist, with the seed limits', () => {
+  const c = configFromEnv({});
+  assert.equal(c.role, 'data_scientist');
+  assert.deepEqual(c.limits, { ...DEFAULT_LIMITS });
+  assert.equal(c.limits.codeTimeoutSec, 60);
+  assert.equal(c.limits.memoryMb, 2048);
+  assert.equal(c.limits.queryTimeoutSec, 30);
+  assert.equal(c.limits.maxRows, 10000);
+  assert.equal(c.limits.maxFileBytes, 100 * 1024 * 1024);
+  assert.deepEqual(c.allowedPaths, ['/tmp/agent-data']);
+  assert.equal(c.executor, 'local');
+});
+
+test('environment configuration: executor follows E2B_API_KEY, paths split on the delimiter, bad numbers are refused', () => {
+  assert.equal(configFromEnv({ E2B_API_KEY: 'e2b_x' }).executor, 'e2b');
+  assert.equal(configFromEnv({ E2B_API_KEY: 'e2b_x', DATATOOLS_EXECUTOR: 'local' }).executor, 'local');
+  assert.deepEqual(configFromEnv({ DATATOOLS_ALLOWED_PATHS: `/a${path.delimiter}/b` }).allowedPaths, ['/a', '/b']);
+  assert.throws(() => configFromEnv({ DATATOOLS_MAX_ROWS: 'lots' }), /DATATOOLS_MAX_ROWS/);
+  assert.throws(() => configFromEnv({ DATATOOLS_EXECUTOR: 'docker' }), /DATATOOLS_EXECUTOR/);
+});
+
+test('an untrusted workspace withholds code execution and writes, whatever the role', async () => {
+  const h = host('ml_engineer', false);
+  const names = h.available().map(t => t.name);
+  for (const n of ['execute_code', 'install_package', 'write_file', 'run_script']) assert.ok(!names.includes(n), n);
+  for (const n of ['execute_query', 'read_csv', 'get_environment']) assert.ok(names.includes(n), n);
+  const r = await h.call('execute_code', { code: 'print(1)' }, { caller: 'test' });
+  assert.equal(r.outcome, 'refused');
+  assert.match(r.text, /not trusted/);
+});
+
+test('a role change takes effect at once', async () => {
+  const h = host('data_scientist');
+  assert.equal((await h.call('write_file', { file_path: 'x', content: 'y' }, { caller: 'test' })).outcome, 'refused');
+  await h.reconfigure({ ...h.config, role: 'data_engineer' });
+  assert.notEqual((await h.call('write_file', { file_path: 'x', content: 'y' }, { caller: 'test' })).outcome, 'refused');
+});
+
+test('a handler that throws unexpectedly becomes a tool error without a stack trace', async () => {
+  const { z } = await import('zod');
+  const dir = tmpDir('boom');
+  const h = new ToolHost(resolveConfig({ allowedPaths: [dir], auditLogPath: path.join(dir, 'a.jsonl') }), {
+    tools: [{ name: 'boom', title: 'Boom', description: 'd', input: z.strictObject({}), capability: 'files.read', readOnly: true, summary: () => 'boom',
+      handler: async () => { throw new TypeError('x is undefined'); } }],
+  });
+  const r = await h.call('boom', {}, { caller: 'test' });
+  assert.equal(r.isError, true);
+  assert.match(r.text, /boom failed unexpectedly: x is undefined/);
+  assert.doesNotMatch(r.text, /at .*\.js:\d+/);
+});
