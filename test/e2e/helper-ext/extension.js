@@ -1,0 +1,57 @@
+// Test-only extension. Talks to the Playwright tests through JSON files in $DT_E2E_DIR:
+//  - activated.json: written at activation (which of our tools the LM API lists)
+//  - invoke.json -> command "Data Tools Test: Invoke Tool From Request File" -> invoke-result-<id>.json
+//  - model-script.json: the scripted model. { "<prompt substring>": [step, ...] }; step = { "tool": name, "input": {...} }
+//    or { "text": "..." } ("{{last}}" is replaced by the last tool result). The step index is the number of tool
+//    results already in the conversation, so the model asks for tool calls in a fixed order.
+const vscode = require('vscode');
+const fs = require('fs');
+const path = require('path');
+
+const dir = () => process.env.DT_E2E_DIR || '/tmp/dt-e2e';
+const write = (name, data) => { fs.mkdirSync(dir(), { recursive: true }); fs.writeFileSync(path.join(dir(), name), JSON.stringify(data, null, 2)); };
+const read = name => JSON.parse(fs.readFileSync(path.join(dir(), name), 'utf8'));
+const textOf = content => content.map(p => (p instanceof vscode.LanguageModelTextPart ? p.value : '')).join('');
+
+function activate(context) {
+  context.subscriptions.push(vscode.commands.registerCommand('datatoolsTest.invoke', async () => {
+    const req = read('invoke.json');
+    const out = { id: req.id, name: req.name };
+    try {
+      const r = await vscode.lm.invokeTool(req.name, { input: req.input, toolInvocationToken: undefined });
+      out.text = textOf(r.content);
+      out.images = r.content.filter(p => p instanceof vscode.LanguageModelDataPart).map(p => p.mimeType);
+    } catch (e) { out.error = String(e && e.message || e); }
+    out.tools = vscode.lm.tools.filter(t => t.tags.includes('datatools')).map(t => t.name).sort();
+    write(`invoke-result-${req.id}.json`, out);
+  }));
+
+  context.subscriptions.push(vscode.lm.registerLanguageModelChatProvider('datatools-test', {
+    provideLanguageModelChatInformation: () => [{
+      id: 'scripted', name: 'Scripted Test Model', family: 'scripted', version: '1.0.0', tooltip: 'scripted test model',
+      maxInputTokens: 200000, maxOutputTokens: 10000, capabilities: { toolCalling: true },
+    }],
+    async provideLanguageModelChatResponse(_model, messages, options, progress) {
+      let script = {};
+      try { script = read('model-script.json'); } catch { /* no script: echo */ }
+      const all = messages.map(m => m.content.map(p => (p instanceof vscode.LanguageModelTextPart ? p.value : '')).join('')).join('\n');
+      const key = Object.keys(script).find(k => all.includes(k));
+      const results = messages.flatMap(m => m.content.filter(p => p instanceof vscode.LanguageModelToolResultPart));
+      const log = { key, toolResults: results.length, tools: (options.tools || []).map(t => t.name).sort(), prompts: messages.length };
+      fs.appendFileSync(path.join(dir(), 'model-log.jsonl'), JSON.stringify(log) + '\n');
+      const steps = key ? script[key] : [{ text: 'no script for this prompt' }];
+      const step = steps[Math.min(results.length, steps.length - 1)];
+      if (step.tool) {
+        progress.report(new vscode.LanguageModelToolCallPart(`call-${results.length}-${Date.now()}`, step.tool, step.input || {}));
+      } else {
+        const last = results.length ? textOf(results[results.length - 1].content) : '';
+        progress.report(new vscode.LanguageModelTextPart(step.text.replace('{{last}}', last)));
+      }
+    },
+    provideTokenCount: async (_m, t) => (typeof t === 'string' ? Math.ceil(t.length / 4) : 1),
+  }));
+  // models resolve lazily: without this warm-up the first chat request may find no model
+  void vscode.lm.selectChatModels({ vendor: 'datatools-test' }).then(ms => write('models-warm.json', ms.map(m => m.id)));
+  write('activated.json', { time: Date.now(), version: vscode.version });
+}
+module.exports = { activate, deactivate() {} };

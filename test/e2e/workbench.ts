@@ -1,0 +1,121 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { pathToFileURL } from 'node:url';
+import type { BrowserContext, Page, FrameLocator } from 'playwright-core';
+import { ROOT } from '../helpers/mcp';
+
+export const SHOTS = path.join(ROOT, 'test-results', 'e2e');
+
+interface Server { url: string; folderUrl: string; stop: () => Promise<void>; logFile: string }
+
+/** A real VS Code (code-server) with the packaged extension and the test helper, driven by Playwright. */
+export class Workbench {
+  page!: Page;
+  private ctx!: BrowserContext;
+  private server!: Server;
+  private seq = 0;
+  readonly io: string;
+
+  constructor(readonly dir: string, readonly workspace: string) {
+    this.io = path.join(dir, 'io');
+    fs.mkdirSync(this.io, { recursive: true });
+    fs.mkdirSync(SHOTS, { recursive: true });
+  }
+
+  static helperVsix(): string {
+    const src = path.join(ROOT, 'test', 'e2e', 'helper-ext');
+    const out = path.join(os.tmpdir(), 'datatools-e2e-helper.vsix');
+    execFileSync(path.join(ROOT, 'node_modules', '.bin', 'vsce'), ['package', '--no-dependencies', '--allow-missing-repository', '--skip-license', '-o', out], { cwd: src, stdio: 'pipe' });
+    return out;
+  }
+
+  async start(settings: Record<string, unknown>, env: Record<string, string> = {}): Promise<void> {
+    if (!fs.existsSync('/usr/bin/chromium')) throw new Error('Debian chromium is missing: apt-get install chromium (bash .ci/setup does)');
+    const vsix = path.join(ROOT, 'datatools.vsix');
+    if (!fs.existsSync(vsix)) throw new Error(`${vsix} is missing: run npm run package (npm test does)`);
+    const { startVsCode } = await import(pathToFileURL(path.join(ROOT, 'scripts', 'vscode-server.mjs')).href);
+    this.server = await startVsCode({ dir: this.dir, workspace: this.workspace, vsixes: [vsix, Workbench.helperVsix()], settings, env: { DT_E2E_DIR: this.io, ...env } });
+    const { chromium } = await import('playwright-core');
+    this.ctx = await chromium.launchPersistentContext(path.join(this.dir, 'chrome'), {
+      executablePath: '/usr/bin/chromium', headless: true, viewport: { width: 1500, height: 950 },
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+        '--disable-component-update', '--disable-sync'],
+    });
+    this.page = this.ctx.pages()[0] ?? await this.ctx.newPage();
+    this.page.setDefaultTimeout(30_000);
+    await this.page.goto(this.server.folderUrl);
+    await this.page.locator('.monaco-workbench .activitybar').waitFor({ timeout: 90_000 });
+    await this.waitForFile('activated.json', 60_000);
+  }
+
+  async stop(): Promise<void> {
+    await this.ctx?.close().catch(() => undefined);
+    await this.server?.stop();
+  }
+
+  serverLog(): string {
+    try { return fs.readFileSync(this.server.logFile, 'utf8').slice(-3000); } catch { return ''; }
+  }
+
+  async shot(name: string): Promise<string> {
+    const f = path.join(SHOTS, `${name}.png`);
+    await this.page.screenshot({ path: f });
+    return f;
+  }
+
+  async waitForFile<T = unknown>(name: string, timeout = 30_000, pred: (j: T) => boolean = () => true): Promise<T> {
+    const f = path.join(this.io, name);
+    const end = Date.now() + timeout;
+    while (Date.now() < end) {
+      try { const j = JSON.parse(fs.readFileSync(f, 'utf8')) as T; if (pred(j)) return j; } catch { /* not yet */ }
+      await new Promise(r => setTimeout(r, 150));
+    }
+    throw new Error(`timed out waiting for ${f}`);
+  }
+
+  /** Runs a command through the command palette, as a user would. */
+  async runCommand(title: string): Promise<void> {
+    await this.page.keyboard.press('Escape');
+    await this.page.keyboard.press('F1');
+    const input = this.page.locator('.quick-input-widget input');
+    await input.waitFor({ state: 'visible' });
+    await input.fill('>' + title);
+    await this.page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first().waitFor();
+    await this.page.keyboard.press('Enter');
+  }
+
+  /** vscode.lm.invokeTool inside the real extension host (through the helper extension). */
+  async invokeTool(name: string, input: unknown): Promise<{ text?: string; error?: string; tools: string[]; images: string[] }> {
+    const id = ++this.seq;
+    fs.writeFileSync(path.join(this.io, 'invoke.json'), JSON.stringify({ id, name, input }));
+    await this.runCommand('Data Tools Test: Invoke Tool From Request File');
+    return this.waitForFile(`invoke-result-${id}.json`, 120_000);
+  }
+
+  setModelScript(script: Record<string, unknown[]>): void {
+    fs.writeFileSync(path.join(this.io, 'model-script.json'), JSON.stringify(script));
+  }
+
+  /** Types a message into the chat view and sends it. */
+  async chat(message: string): Promise<void> {
+    const editor = this.page.locator('.interactive-input-editor .monaco-editor').first();
+    if (!(await editor.isVisible())) {
+      await this.runCommand('Chat: Open Chat');
+      await editor.waitFor();
+    }
+    await editor.click();
+    const [participant, ...rest] = message.split(' ');
+    await this.page.keyboard.type(participant);
+    await this.page.locator('.suggest-widget.visible').waitFor({ timeout: 3000 }).catch(() => undefined);
+    if (await this.page.locator('.suggest-widget.visible').count()) await this.page.keyboard.press('Escape');
+    await this.page.keyboard.type(' ' + rest.join(' '));
+    await this.page.keyboard.press('Enter');
+  }
+
+  /** The result webview's document (nested iframes). */
+  webview(): FrameLocator {
+    return this.page.frameLocator('iframe.webview.ready').last().frameLocator('iframe');
+  }
+}
