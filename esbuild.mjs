@@ -17,14 +17,21 @@ const node = {
 const builds = [
   { ...node, entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js' },
   { ...node, entryPoints: ['src/mcp/main.ts'], outfile: 'dist/mcp.js', banner: { js: '#!/usr/bin/env node' } },
+  { ...node, entryPoints: ['src/core/db/pgliteWorker.ts'], outfile: 'dist/pglite-worker.js' },
   { bundle: true, platform: 'browser', target: 'es2022', format: 'iife', sourcemap: !production, minify: production,
     logLevel: 'warning', entryPoints: ['webview/main.ts'], outfile: 'dist/webview.js' },
 ];
 
 fs.rmSync('dist', { recursive: true, force: true });
+fs.mkdirSync('dist', { recursive: true });
 if (watch) {
   for (const b of builds) await (await esbuild.context(b)).watch();
 } else {
   await Promise.all(builds.map(b => esbuild.build(b)));
   fs.chmodSync('dist/mcp.js', 0o755);
+}
+// WebAssembly and data files that the bundles load from their own folder
+for (const f of ['node_modules/libpg-query/wasm/libpg-query.wasm', 'node_modules/@electric-sql/pglite/dist/pglite.wasm',
+  'node_modules/@electric-sql/pglite/dist/pglite.data', 'node_modules/@electric-sql/pglite/dist/initdb.wasm']) {
+  fs.copyFileSync(f, `dist/${f.split('/').pop()}`);
 }

@@ -3,13 +3,12 @@
 //   node scripts/gen-manifest.mjs --check  exit 1 if package.json is out of date
 import * as esbuild from 'esbuild';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
-const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'dt-manifest-')), 'manifest.cjs');
-await esbuild.build({ entryPoints: [path.join(root, 'src/core/manifest.ts')], bundle: true, platform: 'node', format: 'cjs', outfile: out, logLevel: 'error' });
+const out = path.join(root, 'out', 'gen-manifest.cjs');
+await esbuild.build({ entryPoints: [path.join(root, 'src/core/manifest.ts')], bundle: true, platform: 'node', format: 'cjs', outfile: out, logLevel: 'error', packages: 'external' });
 const tools = createRequire(import.meta.url)(out).languageModelToolsContribution();
 const file = path.join(root, 'package.json');
 const pkg = JSON.parse(fs.readFileSync(file, 'utf8'));

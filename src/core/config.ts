@@ -45,6 +45,11 @@ export interface DataToolsConfig {
   allowedPaths: string[];
   /** PostgreSQL connection string; empty means the embedded sample database. */
   databaseUrl?: string;
+  /** Named connections (from VS Code settings, passwords from SecretStorage). */
+  connections: { name: string; url: string }[];
+  /** Query deny list (function name patterns); an allow list replaces it when set. */
+  deniedFunctions?: string[];
+  allowedFunctions?: string[];
   executor: Executor;
   /** Secret: only ever held in memory, never written to logs or settings. */
   e2bApiKey?: string;
@@ -85,6 +90,9 @@ export function resolveConfig(partial: Partial<DataToolsConfig> & { limits?: Par
     limits: { ...DEFAULT_LIMITS, ...stripUndefined(partial.limits ?? {}) },
     allowedPaths,
     databaseUrl: partial.databaseUrl || undefined,
+    connections: partial.connections ?? [],
+    deniedFunctions: partial.deniedFunctions,
+    allowedFunctions: partial.allowedFunctions,
     executor: partial.executor ?? (e2bApiKey ? 'e2b' : 'local'),
     e2bApiKey,
     s3: partial.s3 ?? { extraBuckets: [] },
@@ -136,9 +144,10 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): DataToolsCo
 export function configSecrets(cfg: DataToolsConfig): string[] {
   const out: string[] = [];
   if (cfg.e2bApiKey) out.push(cfg.e2bApiKey);
-  if (cfg.databaseUrl) {
+  for (const url of [cfg.databaseUrl, ...cfg.connections.map(c => c.url)]) {
+    if (!url) continue;
     try {
-      const u = new URL(cfg.databaseUrl);
+      const u = new URL(url);
       if (u.password) out.push(decodeURIComponent(u.password), u.password);
     } catch { /* not a URL: nothing to extract */ }
   }

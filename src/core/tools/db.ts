@@ -1,6 +1,47 @@
 import { z } from 'zod';
-import { defineTool } from '../tool';
-import { connection, notYet, tableName } from './common';
+import * as path from 'node:path';
+import { defineTool, type ToolContext } from '../tool';
+import { ToolError, type ColumnInfo, type TablePart, type ToolResult } from '../result';
+import { connection, tableName } from './common';
+import { readCatalog, relationSql, resolveRelation, runQuery, type Relation } from '../db/service';
+import { columnsLine, plural, renderRows } from '../formats/table';
+import { toCsv } from '../formats/csvWrite';
+import { toParquet } from '../formats/parquetWrite';
+import { PathPolicy, fmtBytes } from '../storage/paths';
+import { grantedCapabilities } from '../roles';
+import type { Run } from '../db/types';
+
+const TEXT_BUDGET = 6000;
+
+/** Writes a whole result where Python can read it. Roles that may not write files can still hand results over,
+ *  but only into the results folder of the work directory, by file name. */
+export async function saveTable(ctx: ToolContext, target: string, columns: ColumnInfo[], rows: unknown[][]): Promise<{ path: string; bytes: number }> {
+  const ext = path.extname(target).toLowerCase();
+  if (ext !== '.csv' && ext !== '.parquet') throw new ToolError(`save_as must end in .csv or .parquet (got "${target}").`);
+  const mayWrite = grantedCapabilities({ role: ctx.config.role, trusted: true }).has('files.write');
+  let dest = target;
+  let policy = new PathPolicy(ctx.config.allowedPaths, ctx.config.limits.maxFileBytes);
+  if (!mayWrite) {
+    if (target.includes('/') || target.includes(path.sep)) {
+      throw new ToolError(`The role ${ctx.config.role} cannot write files; save_as takes a plain file name (e.g. "result.parquet"), saved under ${path.join(ctx.config.workDir, 'results')}.`);
+    }
+    const dir = path.join(ctx.config.workDir, 'results');
+    policy = new PathPolicy([dir], ctx.config.limits.maxFileBytes);
+    await import('node:fs/promises').then(f => f.mkdir(dir, { recursive: true }));
+    dest = path.join(dir, target);
+  }
+  const data = ext === '.csv' ? Buffer.from(toCsv(columns.map(c => c.name), rows)) : await toParquet(columns, rows);
+  const written = await policy.writeAtomic(dest, data);
+  return { path: written, bytes: data.byteLength };
+}
+
+export function tableResult(o: { title: string; columns: ColumnInfo[]; rows: unknown[][]; truncated: boolean; totalRows?: number; header: string; footer?: string[] }): ToolResult {
+  const { text, shown } = renderRows(o.columns, o.rows, { budget: TEXT_BUDGET });
+  const notes = [...(o.footer ?? [])];
+  if (shown < o.rows.length) notes.unshift(`Showing ${plural(shown, 'row')} of ${o.rows.length.toLocaleString('en-US')} within the text budget; the full result is in the result view.`);
+  const part: TablePart = { kind: 'table', title: o.title, columns: o.columns, rows: o.rows, truncated: o.truncated, totalRows: o.totalRows };
+  return { text: [o.header, columnsLine(o.columns), text, ...notes].join('\n'), parts: [part], metrics: { rows: o.rows.length } };
+}
 
 export const executeQuery = defineTool({
   name: 'execute_query',
@@ -17,14 +58,108 @@ export const executeQuery = defineTool({
     params: z.array(z.union([z.string(), z.number(), z.boolean(), z.null()])).max(1000).optional()
       .describe('Values for $1, $2, ... placeholders.'),
     save_as: z.string().min(1).max(4096).optional()
-      .describe('Write the whole result (up to max_rows) to this .csv or .parquet path inside an allowed root.'),
+      .describe('Write the whole result (up to max_rows) to this .csv or .parquet file; a plain name goes to the results folder.'),
     connection,
   }),
   capability: 'db.read',
   readOnly: true,
   summary: i => `Running SQL: ${i.query.replace(/\s+/g, ' ').slice(0, 80)}`,
-  handler: async () => notYet('Database queries'),
+  handler: async (i, ctx) => {
+    const maxRows = i.max_rows ?? ctx.config.limits.maxRows;
+    const timeoutSec = i.timeout ?? ctx.config.limits.queryTimeoutSec;
+    const out = await runQuery(ctx, { query: i.query, params: i.params, maxRows, timeoutSec, connection: i.connection });
+    const n = out.rows.length;
+    const header = out.truncated
+      ? `${plural(n, 'row')} returned in ${out.elapsedMs} ms; TRUNCATED at max_rows=${maxRows.toLocaleString('en-US')}: the query has more rows (aggregate or filter, or raise max_rows).`
+      : `${plural(n, 'row')} returned in ${out.elapsedMs} ms (complete).`;
+    const footer: string[] = [];
+    let saved: { path: string; bytes: number } | undefined;
+    if (i.save_as) {
+      saved = await saveTable(ctx, i.save_as, out.columns, out.rows);
+      footer.push(`Saved all ${plural(n, 'row')} to ${saved.path} (${fmtBytes(saved.bytes)}); read it in Python with pandas.read_${saved.path.endsWith('.csv') ? 'csv' : 'parquet'}.`);
+    }
+    const r = tableResult({ title: i.query, columns: out.columns, rows: out.rows, truncated: out.truncated, totalRows: out.truncated ? undefined : n, header, footer });
+    if (saved) r.parts.push({ kind: 'file', path: saved.path, bytes: saved.bytes });
+    return r;
+  },
 });
+
+const REL_KIND: Record<string, string> = { r: 'table', v: 'view', m: 'materialized view', p: 'partitioned table', f: 'foreign table' };
+
+export const listTables = defineTool({
+  name: 'list_tables',
+  title: 'List tables',
+  description: 'Lists schemas, tables and views with estimated row counts and sizes.',
+  input: z.strictObject({ schema: z.string().min(1).max(200).optional().describe('Only this schema.'), connection }),
+  capability: 'db.read',
+  readOnly: true,
+  summary: () => 'Listing tables',
+  handler: async (i, ctx) => {
+    const rows = await readCatalog(ctx, i.connection, async run => (await run(`
+      SELECT n.nspname, c.relname, c.relkind::text, CASE WHEN c.reltuples < 0 THEN NULL ELSE c.reltuples::int8 END,
+             pg_catalog.pg_total_relation_size(c.oid)::int8, pg_catalog.obj_description(c.oid, 'pg_class')
+        FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+       WHERE c.relkind IN ('r','v','m','p','f') AND n.nspname NOT IN ('pg_catalog','information_schema') AND n.nspname NOT LIKE 'pg_toast%'
+         AND ($1::text IS NULL OR n.nspname = $1::text)
+       ORDER BY 1, 2 LIMIT 2001`, [i.schema ?? null])).rows);
+    const more = rows.length > 2000;
+    const list = rows.slice(0, 2000).map(r => [r[0], r[1], REL_KIND[String(r[2])] ?? r[2], r[3] === null ? null : Number(r[3]), Number(r[4]), r[5]]);
+    const columns: ColumnInfo[] = [{ name: 'schema', type: 'text' }, { name: 'name', type: 'text' }, { name: 'kind', type: 'text' },
+      { name: 'rows_estimate', type: 'int8' }, { name: 'bytes', type: 'int8' }, { name: 'comment', type: 'text' }];
+    const lines = list.map(r => `${r[0]}.${r[1]} (${r[2]}, ~${r[3] === null ? '?' : Number(r[3]).toLocaleString('en-US')} rows, ${fmtBytes(Number(r[4]))})${r[5] ? ` - ${r[5]}` : ''}`);
+    const text = [`${plural(list.length, 'table')} and views${more ? ' (first 2,000; filter by schema)' : ''}:`, ...lines].join('\n');
+    return { text: text.length > 12000 ? text.slice(0, 12000) + '\n… (cut; filter by schema)' : text,
+      parts: [{ kind: 'table', title: 'Tables', columns, rows: list, truncated: more }], metrics: { rows: list.length } };
+  },
+});
+
+interface ColumnDesc { name: string; type: string; nullable: boolean; default: string | null; comment: string | null }
+interface TableDesc { rel: Relation; columns: ColumnDesc[]; constraints: { name: string; type: string; def: string }[]; indexes: string[]; comment: string | null }
+
+async function describe(run: Run, rel: Relation): Promise<TableDesc> {
+  const cols = await run(`SELECT a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod), NOT a.attnotnull,
+        pg_catalog.pg_get_expr(d.adbin, d.adrelid), pg_catalog.col_description(a.attrelid, a.attnum)
+      FROM pg_catalog.pg_attribute a LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+     WHERE a.attrelid = $1::oid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`, [rel.oid]);
+  const cons = await run(`SELECT conname, contype::text, pg_catalog.pg_get_constraintdef(oid, true) FROM pg_catalog.pg_constraint
+     WHERE conrelid = $1::oid ORDER BY contype, conname`, [rel.oid]);
+  const idx = await run(`SELECT pg_catalog.pg_get_indexdef(indexrelid) FROM pg_catalog.pg_index WHERE indrelid = $1::oid ORDER BY indexrelid`, [rel.oid]);
+  const comment = await run(`SELECT pg_catalog.obj_description($1::oid, 'pg_class')`, [rel.oid]);
+  const TYPES: Record<string, string> = { p: 'primary key', f: 'foreign key', u: 'unique', c: 'check', x: 'exclusion', n: 'not null' };
+  return {
+    rel,
+    columns: cols.rows.map(r => ({ name: String(r[0]), type: String(r[1]), nullable: Boolean(r[2]), default: (r[3] as string) ?? null, comment: (r[4] as string) ?? null })),
+    constraints: cons.rows.filter(r => r[1] !== 'n').map(r => ({ name: String(r[0]), type: TYPES[String(r[1])] ?? String(r[1]), def: String(r[2]) })),
+    indexes: idx.rows.map(r => String(r[0])),
+    comment: (comment.rows[0]?.[0] as string) ?? null,
+  };
+}
+
+function ddl(d: TableDesc): string {
+  const lines = d.columns.map(c => `  ${c.name} ${c.type}${c.nullable ? '' : ' NOT NULL'}${c.default ? ` DEFAULT ${c.default}` : ''}${c.comment ? ` -- ${c.comment}` : ''}`);
+  for (const c of d.constraints) lines.push(`  ${c.def}`);
+  const kind = REL_KIND[d.rel.kind] ?? 'table';
+  return `${d.comment ? `-- ${d.comment}\n` : ''}CREATE ${kind.toUpperCase()} ${d.rel.schema}.${d.rel.name} ( -- ~${d.rel.estimate.toLocaleString('en-US')} rows\n${lines.join(',\n')}\n);`;
+}
+
+export const describeTable = defineTool({
+  name: 'describe_table',
+  title: 'Describe a table',
+  description: 'Describes a table or view: columns with types, nullability and defaults, primary and foreign keys, '
+    + 'indexes, comments and the estimated row count.',
+  input: z.strictObject({ table_name: tableName, connection }),
+  capability: 'db.read',
+  readOnly: true,
+  summary: i => `Describing ${i.table_name}`,
+  handler: async (i, ctx) => {
+    const d = await readCatalog(ctx, i.connection, async run => describe(run, await resolveRelation(run, i.table_name)));
+    const text = [ddl(d), ...(d.indexes.length ? ['Indexes:', ...d.indexes.map(x => `  ${x}`)] : [])].join('\n');
+    const columns: ColumnInfo[] = [{ name: 'column', type: 'text' }, { name: 'type', type: 'text' }, { name: 'nullable', type: 'bool' }, { name: 'default', type: 'text' }, { name: 'comment', type: 'text' }];
+    return { text, parts: [{ kind: 'table', title: `${d.rel.schema}.${d.rel.name}`, columns, rows: d.columns.map(c => [c.name, c.type, c.nullable, c.default, c.comment]), truncated: false }], metrics: { rows: d.columns.length } };
+  },
+});
+
+const SCHEMA_BUDGET = 12_000;
 
 export const getSchema = defineTool({
   name: 'get_schema',
@@ -35,18 +170,30 @@ export const getSchema = defineTool({
   capability: 'db.read',
   readOnly: true,
   summary: i => (i.table_name ? `Reading the schema of ${i.table_name}` : 'Reading the database schema'),
-  handler: async () => notYet('Database schema'),
-});
-
-export const listTables = defineTool({
-  name: 'list_tables',
-  title: 'List tables',
-  description: 'Lists schemas, tables and views with estimated row counts and sizes.',
-  input: z.strictObject({ schema: z.string().min(1).max(200).optional().describe('Only this schema.'), connection }),
-  capability: 'db.read',
-  readOnly: true,
-  summary: () => 'Listing tables',
-  handler: async () => notYet('Listing tables'),
+  handler: async (i, ctx) => {
+    return readCatalog(ctx, i.connection, async run => {
+      if (i.table_name) {
+        const d = await describe(run, await resolveRelation(run, i.table_name));
+        return { text: ddl(d), parts: [] };
+      }
+      const rels = await run(`SELECT c.oid::int4, n.nspname, c.relname, c.relkind::text, GREATEST(c.reltuples, 0)::float8
+          FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+         WHERE c.relkind IN ('r','v','m','p','f') AND n.nspname NOT IN ('pg_catalog','information_schema') AND n.nspname NOT LIKE 'pg_toast%'
+         ORDER BY n.nspname, c.relname LIMIT 5000`);
+      const parts: string[] = [];
+      let used = 0;
+      let described = 0;
+      for (const r of rels.rows) {
+        const rel: Relation = { oid: Number(r[0]), schema: String(r[1]), name: String(r[2]), kind: String(r[3]), estimate: Math.round(Number(r[4])) };
+        const text = ddl(await describe(run, rel));
+        if (used + text.length > SCHEMA_BUDGET && described > 0) break;
+        parts.push(text); used += text.length; described++;
+      }
+      const rest = rels.rows.slice(described).map(r => `${r[1]}.${r[2]}`);
+      if (rest.length) parts.push(`-- ${rest.length} more (not shown within the size budget; use get_schema with table_name): ${rest.slice(0, 200).join(', ')}`);
+      return { text: parts.join('\n\n') || 'The database has no tables or views.', parts: [] };
+    });
+  },
 });
 
 export const getTableSample = defineTool({
@@ -62,17 +209,25 @@ export const getTableSample = defineTool({
   capability: 'db.read',
   readOnly: true,
   summary: i => `Sampling ${i.table_name}`,
-  handler: async () => notYet('Table samples'),
-});
-
-export const describeTable = defineTool({
-  name: 'describe_table',
-  title: 'Describe a table',
-  description: 'Describes a table or view: columns with types, nullability and defaults, primary and foreign keys, '
-    + 'indexes, comments and the estimated row count.',
-  input: z.strictObject({ table_name: tableName, connection }),
-  capability: 'db.read',
-  readOnly: true,
-  summary: i => `Describing ${i.table_name}`,
-  handler: async () => notYet('Describing tables'),
+  handler: async (i, ctx) => {
+    const n = i.n ?? 10;
+    const out = await readCatalog(ctx, i.connection, async run => {
+      const rel = await resolveRelation(run, i.table_name);
+      let r;
+      if (rel.kind === 'r' && rel.estimate > 20 * n && rel.estimate > 10_000) {
+        // read a few pages instead of the whole table; a second, larger try if the pages held too few rows
+        const pct = Math.min(100, Math.max(0.001, (100 * n * 20) / rel.estimate));
+        r = await run(`SELECT * FROM ${relationSql(rel)} TABLESAMPLE SYSTEM (${pct.toFixed(4)}) ORDER BY random() LIMIT ${n}`);
+        if (r.rows.length < n) r = await run(`SELECT * FROM ${relationSql(rel)} TABLESAMPLE SYSTEM (${Math.min(100, pct * 10).toFixed(4)}) ORDER BY random() LIMIT ${n}`);
+      } else {
+        r = await run(`SELECT * FROM ${relationSql(rel)} ORDER BY random() LIMIT ${n}`);
+      }
+      const oids = [...new Set(r.fields.map(f => f.dataTypeID))];
+      const t = await run('SELECT oid::int4, format_type(oid, NULL) FROM pg_catalog.pg_type WHERE oid = ANY($1::oid[])', [oids]);
+      const names = new Map(t.rows.map(x => [Number(x[0]), String(x[1])]));
+      return { rel, columns: r.fields.map(f => ({ name: f.name, type: names.get(f.dataTypeID) ?? `oid ${f.dataTypeID}` })), rows: r.rows };
+    });
+    return tableResult({ title: `Sample of ${out.rel.schema}.${out.rel.name}`, columns: out.columns, rows: out.rows, truncated: false,
+      header: `${plural(out.rows.length, 'random row')} of ${out.rel.schema}.${out.rel.name} (~${out.rel.estimate.toLocaleString('en-US')} rows in all).` });
+  },
 });

@@ -1,0 +1,22 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startVsCode } from './vscode-server.mjs';
+import { writeSampleFiles } from './sample-files.mjs';
+
+const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+const dir = process.env.DATATOOLS_START_DIR || path.join(os.homedir(), '.cache', 'datatools-start');
+const workspace = path.join(dir, 'workspace');
+const port = Number(process.env.PORT || 8080);
+fs.mkdirSync(workspace, { recursive: true });
+await writeSampleFiles(path.join(workspace, 'data'));
+console.log('starting VS Code (code-server) ...');
+const server = await startVsCode({
+  dir, workspace, port, vsixes: [path.join(root, 'datatools.vsix')],
+  settings: { 'datatools.role': process.env.DATATOOLS_ROLE || 'data_scientist' },
+});
+console.log(`\nData Tools is running in VS Code: ${server.folderUrl}\n(open it in a browser; Ctrl-C stops it; server log: ${server.logFile})`);
+const stop = async () => { await server.stop(); process.exit(0); };
+process.on('SIGINT', stop);
+process.on('SIGTERM', stop);
+setInterval(() => {}, 1 << 30);

@@ -1,0 +1,102 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { QueryTimeout, type Database, type RawResult, type Run } from './types';
+
+/** Where the worker script is: next to the bundle in dist/, or next to this file when run from tsc output. */
+function workerScript(): string {
+  for (const p of [path.join(__dirname, 'pglite-worker.js'), path.join(__dirname, 'pgliteWorker.js')]) if (fs.existsSync(p)) return p;
+  throw new Error(`pglite worker script not found next to ${__dirname}`);
+}
+
+class PgError extends Error { constructor(message: string, readonly code?: string) { super(message); } }
+
+/** The embedded sample database in a worker thread; calls are serialised (PGlite has one connection). */
+export class SampleDatabase implements Database {
+  readonly kind = 'sample' as const;
+  readonly label = 'sample (embedded PGlite)';
+  private worker?: Promise<Worker>;
+  private seq = 0;
+  private pending = new Map<number, { resolve: (r: RawResult) => void; reject: (e: Error) => void }>();
+  private queue: Promise<unknown> = Promise.resolve();
+
+  private start(): Promise<Worker> {
+    if (this.worker) return this.worker;
+    const w = new Worker(workerScript());
+    w.unref();
+    const p = new Promise<Worker>((resolve, reject) => {
+      const onReady = (m: { ready?: boolean; error?: string }) => {
+        if (m.ready === true) { w.off('message', onReady); w.on('message', msg => this.onMessage(msg)); resolve(w); }
+        else if (m.ready === false) { reject(new Error(`the sample database failed to start: ${m.error}`)); void w.terminate(); }
+      };
+      w.on('message', onReady);
+      // only this worker's own failure clears the reference: a replacement may already be starting
+      const gone = (e: Error) => { reject(e); this.failAll(e); if (this.worker === p) this.worker = undefined; };
+      w.on('error', gone);
+      w.on('exit', () => gone(new Error('the sample database worker stopped')));
+    });
+    this.worker = p;
+    return p;
+  }
+
+  private onMessage(m: { id: number; error?: { message: string; code?: string } } & RawResult): void {
+    const p = this.pending.get(m.id);
+    if (!p) return;
+    this.pending.delete(m.id);
+    if (m.error) p.reject(new PgError(m.error.message, m.error.code)); else p.resolve({ fields: m.fields, rows: m.rows });
+  }
+
+  private failAll(e: Error): void {
+    for (const p of this.pending.values()) p.reject(e);
+    this.pending.clear();
+  }
+
+  private async send(sql: string, params?: unknown[]): Promise<RawResult> {
+    const w = await this.start();
+    const id = ++this.seq;
+    return new Promise<RawResult>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      w.postMessage({ id, sql, params });
+    });
+  }
+
+  readOnly<T>(timeoutMs: number, signal: AbortSignal, fn: (run: Run) => Promise<T>): Promise<T> {
+    const task = this.queue.then(() => this.session(timeoutMs, signal, fn));
+    this.queue = task.catch(() => undefined);
+    return task;
+  }
+
+  private async session<T>(timeoutMs: number, signal: AbortSignal, fn: (run: Run) => Promise<T>): Promise<T> {
+    await this.start();
+    let timer: NodeJS.Timeout | undefined;
+    const current = this.worker;
+    const kill = async () => {
+      if (this.worker === current) this.worker = undefined;
+      const w = await current?.catch(() => undefined);
+      await w?.terminate();
+    };
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => { void kill(); reject(new QueryTimeout(timeoutMs)); }, timeoutMs);
+    });
+    const onAbort = () => void kill();
+    signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      await this.send('BEGIN READ ONLY');
+      const r = await Promise.race([fn((sql, params) => this.send(sql, params)), deadline]);
+      await this.send('ROLLBACK');
+      return r;
+    } catch (e) {
+      if (this.worker === current) await this.send('ROLLBACK').catch(() => kill());
+      throw e;
+    } finally {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  async dispose(): Promise<void> {
+    const w = await this.worker?.catch(() => undefined);
+    this.worker = undefined;
+    await w?.terminate();
+  }
+}
