@@ -35,3 +35,5 @@ for (const f of ['node_modules/libpg-query/wasm/libpg-query.wasm', 'node_modules
   'node_modules/@electric-sql/pglite/dist/pglite.data', 'node_modules/@electric-sql/pglite/dist/initdb.wasm']) {
   fs.copyFileSync(f, `dist/${f.split('/').pop()}`);
 }
+fs.mkdirSync('dist/sandbox', { recursive: true });
+fs.copyFileSync('src/core/exec/python/kernel.py', 'dist/sandbox/kernel.py');

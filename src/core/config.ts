@@ -82,7 +82,7 @@ export function defaultAuditLogPath(): string {
 }
 
 /** Resolves the settings that every front end shares; `overrides` win over the environment. */
-export function resolveConfig(partial: Partial<DataToolsConfig> & { limits?: Partial<Limits> }): DataToolsConfig {
+export function resolveConfig(partial: Partial<Omit<DataToolsConfig, 'limits'>> & { limits?: Partial<Limits> }): DataToolsConfig {
   const allowedPaths = (partial.allowedPaths?.length ? partial.allowedPaths : [DEFAULT_DATA_ROOT]).map(p => path.resolve(p));
   const e2bApiKey = partial.e2bApiKey || undefined;
   return {

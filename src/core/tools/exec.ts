@@ -1,6 +1,51 @@
 import { z } from 'zod';
-import { defineTool } from '../tool';
+import { defineTool, type ToolContext } from '../tool';
 import { notYet } from './common';
+import { ToolError, type ResultPart, type ToolResult } from '../result';
+import { LocalSandbox } from '../exec/local';
+import type { Execution, ExecutionBackend } from '../exec/types';
+import { PathPolicy } from '../storage/paths';
+import { renderRows, columnsLine, plural } from '../formats/table';
+
+export function getExecutor(ctx: ToolContext): Promise<ExecutionBackend> {
+  if (ctx.config.executor === 'e2b') notYet('The E2B cloud backend (unset the E2B key or set the executor to local)');
+  return ctx.services.get('exec:local', async () => new LocalSandbox(ctx.config));
+}
+
+const MODEL_TEXT_CAP = 8000;
+
+function clipText(s: string, cap: number): string {
+  return s.length > cap ? `${s.slice(0, cap)}\n… [${(s.length - cap).toLocaleString('en-US')} more characters not shown]` : s;
+}
+
+/** An execution as compact text for the model plus parts for the result view. */
+export function executionResult(e: Execution): ToolResult {
+  const text: string[] = [];
+  const parts: ResultPart[] = [];
+  if (e.stdout) { text.push(`[stdout]\n${clipText(e.stdout, MODEL_TEXT_CAP / 2)}`); parts.push({ kind: 'stream', name: 'stdout', text: e.stdout }); }
+  if (e.stderr) { text.push(`[stderr]\n${clipText(e.stderr, MODEL_TEXT_CAP / 4)}`); parts.push({ kind: 'stream', name: 'stderr', text: e.stderr }); }
+  if (e.droppedBytes) text.push(`[output cap: ${e.droppedBytes.toLocaleString('en-US')} more bytes were dropped; print less]`);
+  let images = 0;
+  for (const r of e.results) {
+    if (r.png) { images++; parts.push({ kind: 'image', mimeType: 'image/png', data: r.png }); text.push(`[image] PNG figure #${images} (shown to the user in the result view)`); continue; }
+    if (r.svg) { parts.push({ kind: 'image', mimeType: 'image/svg+xml', data: Buffer.from(r.svg).toString('base64') }); text.push('[image] SVG figure (shown to the user)'); continue; }
+    if (r.table) {
+      const { text: rows, shown } = renderRows(r.table.columns, r.table.rows, { budget: 3000 });
+      parts.push({ kind: 'table', columns: r.table.columns, rows: r.table.rows, totalRows: r.table.totalRows, truncated: r.table.truncated });
+      text.push(`[table] ${plural(r.table.totalRows, 'row')} × ${r.table.columns.length} columns${shown < r.table.totalRows ? ` (first ${shown} shown)` : ''}\n${columnsLine(r.table.columns)}\n${rows}`);
+      continue;
+    }
+    if (r.text !== undefined) text.push(`${r.isMainResult ? `[Out ${e.executionCount ?? ''}]` : '[display]'} ${clipText(r.text, 3000)}`);
+  }
+  if (e.error) {
+    text.push(`[error] ${e.error.name}: ${e.error.value}${e.error.traceback ? `\n${clipText(e.error.traceback, 3000)}` : ''}`);
+    parts.push({ kind: 'error', name: e.error.name, value: e.error.value, traceback: e.error.traceback });
+  }
+  if (e.restarted) text.push(`[session restarted: ${e.restarted}] All variables, imports and loaded data are gone; re-run the setup code before continuing.`);
+  if (!text.length) text.push('(no output)');
+  text.unshift(`Execution ${e.error ? 'failed' : 'finished'} in ${e.durationMs} ms${e.executionCount ? ` (cell ${e.executionCount})` : ''}.`);
+  return { text: text.join('\n'), isError: !!e.error, parts };
+}
 
 const timeout = z.number().positive().max(3600).optional()
   .describe('Wall-clock limit in seconds (default 60, from settings).');
@@ -22,7 +67,14 @@ export const executeCode = defineTool({
   readOnly: false,
   confirm: i => ({ title: 'Run Python code in the sandbox?', message: '```python\n' + i.code + '\n```' }),
   summary: i => `Running ${i.code.split('\n').length} line(s) of Python`,
-  handler: async () => notYet('Python execution'),
+  handler: async (i, ctx) => {
+    const backend = await getExecutor(ctx);
+    const e = await backend.execute(i.code, {
+      timeoutMs: (i.timeout ?? ctx.config.limits.codeTimeoutSec) * 1000, signal: ctx.signal,
+      onStream: (name, text) => ctx.onProgress?.({ kind: name, text }),
+    });
+    return executionResult(e);
+  },
 });
 
 export const installPackage = defineTool({
@@ -58,7 +110,21 @@ export const runScript = defineTool({
   readOnly: false,
   confirm: i => ({ title: 'Run this Python script?', message: `\`python ${[i.script_path, ...(i.args ?? [])].join(' ')}\`` }),
   summary: i => `Running ${i.script_path}`,
-  handler: async () => notYet('Running scripts'),
+  handler: async (i, ctx) => {
+    if (!i.script_path.endsWith('.py')) throw new ToolError(`${i.script_path} is not a .py file.`);
+    const policy = new PathPolicy(ctx.config.allowedPaths, ctx.config.limits.maxFileBytes);
+    const opened = await policy.openForRead(i.script_path);
+    await opened.handle.close();
+    const backend = await getExecutor(ctx);
+    const timeoutSec = i.timeout ?? ctx.config.limits.codeTimeoutSec;
+    const r = await backend.runScript(opened.path, i.args ?? [], { timeoutMs: timeoutSec * 1000, signal: ctx.signal });
+    const text = [`python ${[opened.path, ...(i.args ?? [])].join(' ')}: ${r.timedOut ? `stopped after its ${timeoutSec} s timeout` : `exit code ${r.exitCode}`} in ${r.durationMs} ms.`];
+    if (r.stdout) text.push(`[stdout]\n${clipText(r.stdout, MODEL_TEXT_CAP / 2)}`);
+    if (r.stderr) text.push(`[stderr]\n${clipText(r.stderr, MODEL_TEXT_CAP / 2)}`);
+    if (r.droppedBytes) text.push(`[output cap: ${r.droppedBytes.toLocaleString('en-US')} bytes dropped]`);
+    return { text: text.join('\n'), isError: r.timedOut || r.exitCode !== 0,
+      parts: [{ kind: 'stream', name: 'stdout', text: r.stdout }, { kind: 'stream', name: 'stderr', text: r.stderr }] };
+  },
 });
 
 export const getEnvironment = defineTool({
@@ -71,5 +137,13 @@ export const getEnvironment = defineTool({
   capability: 'env.read',
   readOnly: true,
   summary: () => 'Describing the Python environment',
-  handler: async () => notYet('The Python environment'),
+  handler: async (_i, ctx) => {
+    const env = await (await getExecutor(ctx)).environment();
+    const l = ctx.config.limits;
+    const pk = Object.entries(env.packages).map(([k, v]) => `${k} ${v ?? '(not installed)'}`).join(', ');
+    const text = [`Backend: ${env.backend}; isolation: ${env.isolation}.`, `Python ${env.python}.`, `Packages: ${pk}.`,
+      `Limits: ${l.codeTimeoutSec} s per call, ${l.memoryMb} MB memory, output capped at 1 MB per call.`, `Network: ${env.network}.`,
+      `Data roots visible to code: ${ctx.config.allowedPaths.join(', ')}.`].join('\n');
+    return { text, parts: [{ kind: 'json', value: { ...env, limits: l, roots: ctx.config.allowedPaths } }] };
+  },
 });

@@ -1,0 +1,54 @@
+import type { Disposable } from '../services';
+
+/** One rich output, shaped like a Jupyter/E2B result: a mime bundle. */
+export interface RichResult {
+  isMainResult: boolean;
+  text?: string;
+  html?: string;
+  png?: string;
+  jpeg?: string;
+  svg?: string;
+  json?: unknown;
+  table?: { columns: { name: string; type: string }[]; rows: unknown[][]; totalRows: number; truncated: boolean };
+}
+
+export interface ExecutionError { name: string; value: string; traceback: string }
+
+/** The result model of both backends, after E2B's `Execution`. */
+export interface Execution {
+  stdout: string;
+  stderr: string;
+  results: RichResult[];
+  error?: ExecutionError;
+  executionCount?: number;
+  durationMs: number;
+  /** Bytes of output dropped past the cap. */
+  droppedBytes: number;
+  /** Set when the session was restarted by this call (timeout, memory): its state is gone. */
+  restarted?: string;
+}
+
+export interface ScriptRun {
+  stdout: string;
+  stderr: string;
+  exitCode: number | null;
+  durationMs: number;
+  timedOut: boolean;
+  droppedBytes: number;
+}
+
+export interface EnvironmentInfo {
+  backend: 'local' | 'e2b';
+  isolation: string;
+  python: string;
+  packages: Record<string, string | null>;
+  network: string;
+}
+
+export interface ExecutionBackend extends Disposable {
+  readonly name: 'local' | 'e2b';
+  execute(code: string, o: { timeoutMs: number; signal: AbortSignal; onStream?: (name: 'stdout' | 'stderr', text: string) => void }): Promise<Execution>;
+  runScript(file: string, args: string[], o: { timeoutMs: number; signal: AbortSignal }): Promise<ScriptRun>;
+  environment(): Promise<EnvironmentInfo>;
+  restart(): Promise<void>;
+}

@@ -1,0 +1,137 @@
+import { after, before, describe, test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { ToolHost } from '../../src/core/host';
+import { resolveConfig } from '../../src/core/config';
+import { tmpDir } from '../helpers/mcp';
+
+function requireSandboxDeps(): void {
+  if (!fs.existsSync('/usr/bin/bwrap')) throw new Error('bubblewrap is missing: apt-get install bubblewrap (bash .ci/setup does)');
+  try { execFileSync('/usr/bin/python3', ['-c', 'import pandas, matplotlib, IPython']); } catch {
+    throw new Error('the Python data stack is missing: apt-get install python3-pandas python3-matplotlib python3-ipykernel');
+  }
+}
+
+describe('the local Python sandbox (real Python in bubblewrap)', () => {
+  const root = tmpDir('py-root');
+  const outside = tmpDir('py-outside');
+  let host: ToolHost;
+  let listener: net.Server;
+  let port = 0;
+  const run = async (code: string, timeout?: number) => host.call('execute_code', { code, timeout }, { caller: 'test' });
+
+  before(async () => {
+    requireSandboxDeps();
+    fs.writeFileSync(path.join(root, 'data.csv'), 'a,b\n1,2\n3,4\n');
+    fs.writeFileSync(path.join(outside, 'secret.txt'), 'top secret');
+    process.env.DT_HOST_SECRET = 'host-secret-value';
+    listener = net.createServer(s => s.end('hello')).listen(0, '127.0.0.1');
+    await new Promise(r => listener.once('listening', r));
+    port = (listener.address() as net.AddressInfo).port;
+    host = new ToolHost(resolveConfig({ role: 'ml_engineer', allowedPaths: [root], auditLogPath: path.join(root, '..', `${path.basename(root)}-audit.jsonl`), limits: { memoryMb: 768 } }));
+  });
+  after(async () => { await host?.dispose(); listener?.close(); });
+
+  test('state survives between calls; the last expression is the result', async () => {
+    const a = await run('x = 40\nimport pandas as pd');
+    assert.equal(a.isError, false, a.text);
+    const b = await run('x + 2');
+    assert.match(b.text, /\[Out \d+\] 42/);
+  });
+
+  test('a DataFrame comes back as a table, a figure as a PNG part', async () => {
+    const df = await run(`df = pd.read_csv('${root}/data.csv')\ndf`);
+    assert.equal(df.isError, false, df.text);
+    assert.match(df.text, /\[table\] 2 rows × 2 columns\ncolumns: a int64, b int64\na \| b\n1 \| 2\n3 \| 4/);
+    const fig = await run('import matplotlib.pyplot as plt\nplt.plot([1, 3, 2])\nplt.title("t")');
+    const png = fig.parts.find(p => p.kind === 'image');
+    assert.ok(png && png.kind === 'image' && png.mimeType === 'image/png', fig.text);
+    assert.equal(Buffer.from(png.data, 'base64').subarray(1, 4).toString(), 'PNG');
+    assert.match(fig.text, /\[image\] PNG figure #1/);
+  });
+
+  test('a syntax error comes back as an error with a traceback', async () => {
+    const r = await run('def f(:\n  pass');
+    assert.equal(r.isError, true);
+    assert.match(r.text, /\[error\] SyntaxError/);
+    assert.match(r.text, /def f\(:/);
+    const z = await run('1/0');
+    assert.match(z.text, /ZeroDivisionError: division by zero\n[\s\S]*Traceback|ZeroDivisionError/);
+  });
+
+  test('an endless loop is stopped at its timeout, the state loss is reported, and the next call works', async () => {
+    const r = await run('while True:\n  pass', 2);
+    assert.equal(r.isError, true);
+    assert.match(r.text, /TimeoutError: Execution stopped after its 2 s timeout/);
+    assert.match(r.text, /session restarted: timeout/);
+    const next = await run('y = 1\ny + 1');
+    assert.match(next.text, /\[Out \d+\] 2/);
+    const gone = await run('x');
+    assert.match(gone.text, /NameError/, 'the old state is gone, as reported');
+  });
+
+  test('a large allocation is stopped at the memory limit and the next call works', async () => {
+    const r = await run('big = bytearray(4 * 1024 ** 3)');
+    assert.equal(r.isError, true);
+    assert.match(r.text, /MemoryError|SandboxCrash/);
+    const next = await run('1 + 1');
+    assert.match(next.text, /\[Out \d+\] 2/);
+  });
+
+  test('the sandbox has no network, cannot read outside its roots, sees no host secrets, cannot write the host /tmp', async () => {
+    const net1 = await run(`import socket\ntry:\n    socket.create_connection(("127.0.0.1", ${port}), timeout=3).recv(5)\n    print("CONNECTED")\nexcept OSError as e:\n    print("blocked", type(e).__name__)`);
+    assert.match(net1.text, /blocked/);
+    assert.doesNotMatch(net1.text, /CONNECTED/);
+    const read = await run(`import os\nprint(os.path.exists(${JSON.stringify(path.join(outside, 'secret.txt'))}), os.path.exists('/work'), os.listdir('/root'), os.path.exists(${JSON.stringify(process.cwd())}))`);
+    assert.match(read.text, /False False \[\] False/);
+    const env = await run('import os\nprint(sorted(k for k in os.environ if "SECRET" in k or "KEY" in k or "AWS" in k), os.environ.get("DT_HOST_SECRET"))');
+    assert.match(env.text, /\[\] None/);
+    const marker = `/tmp/dt-escape-${process.pid}.txt`;
+    const w = await run(`open(${JSON.stringify(marker)}, "w").write("x")\nprint("wrote inside")`);
+    assert.match(w.text, /wrote inside/);
+    assert.ok(!fs.existsSync(marker), 'the write stayed in the sandbox\'s private /tmp');
+    const data = await run(`print(open(${JSON.stringify(path.join(root, 'data.csv'))}).read().splitlines()[0])`);
+    assert.match(data.text, /a,b/);
+  });
+
+  test('a huge print is truncated quickly and reported', async () => {
+    const r = await run('print("x" * 30_000_000)');
+    assert.match(r.text, /output cap: [\d,]+ more bytes were dropped/);
+    assert.ok(r.text.length < 12_000);
+  });
+
+  test('processes started in the sandbox are gone after close', async () => {
+    const r = await run('import subprocess\nsubprocess.Popen(["sleep", "987"])\nprint("started")');
+    assert.match(r.text, /started/);
+    const alive = () => { try { return execFileSync('pgrep', ['-f', 'sleep 987'], { encoding: 'utf8' }).trim(); } catch { return ''; } };
+    assert.notEqual(alive(), '', 'the child runs while the session is open');
+    await host.services.reset('exec:local');
+    for (let i = 0; i < 50 && alive(); i++) await new Promise(res => setTimeout(res, 100));
+    assert.equal(alive(), '');
+  });
+
+  test('get_environment describes backend, isolation, Python, packages and limits', async () => {
+    const r = await host.call('get_environment', {}, { caller: 'test' });
+    assert.equal(r.isError, undefined, r.text);
+    assert.match(r.text, /Backend: local; isolation: bubblewrap/);
+    assert.match(r.text, /pandas \d/);
+    assert.match(r.text, /768 MB memory/);
+  });
+
+  test('run_script runs a file inside a root with arguments; paths outside are refused', async () => {
+    const de = new ToolHost(resolveConfig({ role: 'data_engineer', allowedPaths: [root], auditLogPath: path.join(root, '..', 'de-audit.jsonl') }));
+    try {
+      fs.writeFileSync(path.join(root, 'job.py'), 'import sys\nprint("args", sys.argv[1:])\nsys.exit(3)\n');
+      const r = await de.call('run_script', { script_path: path.join(root, 'job.py'), args: ['--n', '5'] }, { caller: 'test' });
+      assert.match(r.text, /exit code 3/);
+      assert.match(r.text, /args \['--n', '5'\]/);
+      fs.writeFileSync(path.join(outside, 'evil.py'), 'print(1)');
+      const bad = await de.call('run_script', { script_path: path.join(outside, 'evil.py') }, { caller: 'test' });
+      assert.equal(bad.isError, true);
+      assert.match(bad.text, /outside the allowed roots/);
+    } finally { await de.dispose(); }
+  });
+});
