@@ -13,10 +13,13 @@ const node = {
   // pg's optional native binding is never used
   external: ['vscode', 'pg-native'],
 };
+// ESM dependencies (PGlite) locate their files through import.meta.url, which a CJS bundle must provide
+node.define = { ...node.define, 'import.meta.url': '__datatools_import_meta_url' };
+node.banner = { js: "var __datatools_import_meta_url = require('url').pathToFileURL(__filename).href;" };
 
 const builds = [
   { ...node, entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js' },
-  { ...node, entryPoints: ['src/mcp/main.ts'], outfile: 'dist/mcp.js', banner: { js: '#!/usr/bin/env node' } },
+  { ...node, entryPoints: ['src/mcp/main.ts'], outfile: 'dist/mcp.js', banner: { js: `#!/usr/bin/env node\n${node.banner.js}` } },
   { ...node, entryPoints: ['src/core/db/pgliteWorker.ts'], outfile: 'dist/pglite-worker.js' },
   { bundle: true, platform: 'browser', target: 'es2022', format: 'iife', sourcemap: !production, minify: production,
     logLevel: 'warning', entryPoints: ['webview/main.ts'], outfile: 'dist/webview.js' },

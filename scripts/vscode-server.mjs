@@ -44,8 +44,11 @@ export async function startVsCode(o) {
   const home = path.join(o.dir, 'home');
   const userData = path.join(o.dir, 'user-data');
   const extensions = path.join(o.dir, 'extensions');
-  for (const d of [home, path.join(userData, 'User'), extensions, o.workspace]) fs.mkdirSync(d, { recursive: true });
-  fs.writeFileSync(path.join(userData, 'User', 'settings.json'), JSON.stringify({ ...DEFAULT_SETTINGS, ...o.settings }, null, 2));
+  for (const d of [home, path.join(userData, 'User'), path.join(userData, 'Machine'), extensions, o.workspace]) fs.mkdirSync(d, { recursive: true });
+  // machine-scoped settings (allowed paths, audit log, sandbox) are read from the server's Machine settings
+  for (const scope of ['User', 'Machine']) {
+    fs.writeFileSync(path.join(userData, scope, 'settings.json'), JSON.stringify({ ...DEFAULT_SETTINGS, ...o.settings }, null, 2));
+  }
   const env = { ...process.env, PATH: `${path.join(node24, 'bin')}:${process.env.PATH}`, HOME: home, ...o.env };
   delete env.VSCODE_IPC_HOOK_CLI; delete env.npm_config_nodedir;
   for (const vsix of o.vsixes) {

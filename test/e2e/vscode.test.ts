@@ -48,6 +48,43 @@ describe('Data Tools in a real VS Code (code-server + Playwright + chromium)', {
     assert.match(r.text ?? r.error ?? '', /`query`: expected string, got number/);
   });
 
+  test('each tool family works through vscode.lm.invokeTool in the extension host', async () => {
+    const q = await wb.invokeTool('execute_query', { query: 'SELECT plan, count(*) AS n FROM users GROUP BY plan ORDER BY plan' });
+    assert.match(q.text ?? q.error ?? '', /3 rows returned in \d+ ms \(complete\)[\s\S]*free \| \d+/);
+    const d = await wb.invokeTool('describe_table', { table_name: 'users' });
+    assert.match(d.text ?? '', /PRIMARY KEY \(id\)/);
+    fs.writeFileSync(path.join(data, 'e2e.csv'), 'a,b\n1,x\n2,y\n');
+    const c = await wb.invokeTool('read_csv', { file_path: path.join(data, 'e2e.csv') });
+    assert.match(c.text ?? '', /columns: a int64, b string/);
+    const pending = await wb.startInvoke('execute_code', { code: 'import matplotlib.pyplot as plt\nplt.plot([1, 2, 3])\nprint(6 * 7)' });
+    const dialog = wb.page.locator('.monaco-dialog-box', { hasText: 'Run Python code in the sandbox?' });
+    await dialog.waitFor();
+    assert.match(await dialog.innerText(), /plt\.plot\(\[1, 2, 3\]\)/, 'the confirmation shows the code');
+    await wb.shot('02-confirm-code');
+    await dialog.getByRole('button', { name: 'Yes' }).click();
+    const py = await pending.result();
+    assert.match(py.text ?? py.error ?? '', /42[\s\S]*\[image\] PNG figure #1/);
+    assert.deepEqual(py.images, ['image/png']);
+    await wb.shot('02-tool-families');
+  });
+
+  test('write_file asks first: Cancel writes nothing, Yes writes the file', async () => {
+    const target = path.join(data, 'from-agent.txt');
+    const cancelled = await wb.startInvoke('write_file', { file_path: target, content: 'hello from the agent' });
+    const dialog = wb.page.locator('.monaco-dialog-box', { hasText: 'Write this file?' });
+    await dialog.waitFor();
+    assert.match(await dialog.innerText(), new RegExp(`Write 20 characters to ${target.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}`));
+    await wb.shot('04-confirm-write');
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    assert.match((await cancelled.result()).error ?? '', /Cancel/);
+    assert.ok(!fs.existsSync(target), 'nothing was written after Cancel');
+    const accepted = await wb.startInvoke('write_file', { file_path: target, content: 'hello from the agent' });
+    await dialog.waitFor();
+    await dialog.getByRole('button', { name: 'Yes' }).click();
+    assert.match((await accepted.result()).text ?? '', /Wrote 20 B to/);
+    assert.equal(fs.readFileSync(target, 'utf8'), 'hello from the agent');
+  });
+
   test('switching role through the settings re-registers the tools', async () => {
     await wb.runCommand('Data Tools: Select Role');
     await wb.page.locator('.quick-input-list .monaco-list-row', { hasText: 'Data scientist' }).first().click();
@@ -58,6 +95,6 @@ describe('Data Tools in a real VS Code (code-server + Playwright + chromium)', {
     assert.match(write.error ?? '', /does not have an implementation registered/);
     const install = await wb.invokeTool('install_package', { packages: [] });
     assert.match(install.text ?? '', /Invalid input for install_package/, 'install_package is registered for data scientists');
-    await wb.shot('02-role-switched');
+    await wb.shot('03-role-switched');
   });
 });

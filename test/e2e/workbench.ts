@@ -8,6 +8,8 @@ import { ROOT } from '../helpers/mcp';
 
 export const SHOTS = path.join(ROOT, 'test-results', 'e2e');
 
+export interface InvokeResult { text?: string; error?: string; tools: string[]; images: string[] }
+
 interface Server { url: string; folderUrl: string; stop: () => Promise<void>; logFile: string }
 
 /** A real VS Code (code-server) with the packaged extension and the test helper, driven by Playwright. */
@@ -87,11 +89,16 @@ export class Workbench {
   }
 
   /** vscode.lm.invokeTool inside the real extension host (through the helper extension). */
-  async invokeTool(name: string, input: unknown): Promise<{ text?: string; error?: string; tools: string[]; images: string[] }> {
+  async invokeTool(name: string, input: unknown): Promise<InvokeResult> {
+    return (await this.startInvoke(name, input)).result();
+  }
+
+  /** Starts an invocation without waiting for it (e.g. to answer a confirmation first). */
+  async startInvoke(name: string, input: unknown): Promise<{ result: () => Promise<InvokeResult> }> {
     const id = ++this.seq;
     fs.writeFileSync(path.join(this.io, 'invoke.json'), JSON.stringify({ id, name, input }));
     await this.runCommand('Data Tools Test: Invoke Tool From Request File');
-    return this.waitForFile(`invoke-result-${id}.json`, 120_000);
+    return { result: () => this.waitForFile(`invoke-result-${id}.json`, 120_000) };
   }
 
   setModelScript(script: Record<string, unknown[]>): void {

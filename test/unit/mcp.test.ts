@@ -81,3 +81,19 @@ test('MCP: malformed inputs get clear tool errors and the server keeps serving',
 test('MCP: a bad DATATOOLS_ROLE stops the server with a message that names the variable', async () => {
   await assert.rejects(connectMcp({ DATATOOLS_ROLE: 'admin' }));
 });
+
+test('MCP: the bundled server queries the embedded sample; tables come back as structuredContent, charts as images', async () => {
+  const dir = tmpDir('mcp-sample');
+  const { client, close } = await connectMcp({ DATATOOLS_ROLE: 'data_scientist', DATATOOLS_AUDIT_LOG: path.join(dir, 'audit.jsonl'), DATATOOLS_ALLOWED_PATHS: dir });
+  try {
+    const r = await client.callTool({ name: 'execute_query', arguments: { query: 'SELECT id, email FROM users ORDER BY id LIMIT 3' } });
+    assert.equal(r.isError, undefined, JSON.stringify(r.content));
+    assert.match((r.content as { text: string }[])[0].text, /^3 rows returned in \d+ ms \(complete\)/);
+    const sc = r.structuredContent as { tables: { columns: { name: string; type: string }[]; rows: unknown[][]; truncated: boolean }[] };
+    assert.deepEqual(sc.tables[0].columns, [{ name: 'id', type: 'integer' }, { name: 'email', type: 'text' }]);
+    assert.deepEqual(sc.tables[0].rows[0], [1, 'user1@example.com']);
+    const py = await client.callTool({ name: 'execute_code', arguments: { code: 'import matplotlib.pyplot as plt\nplt.plot([3, 1, 2])' } });
+    const img = (py.content as { type: string; mimeType?: string }[]).find(c => c.type === 'image');
+    assert.equal(img?.mimeType, 'image/png', JSON.stringify(py.content).slice(0, 500));
+  } finally { await close(); }
+});
