@@ -1,5 +1,3 @@
-import { cellText } from './table';
-
 function csvCell(v: unknown): string {
   if (v === null || v === undefined) return '';
   let s = v instanceof Date ? v.toISOString() : typeof v === 'object' ? JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? x.toString() : x)) : String(v);
@@ -13,4 +11,3 @@ export function toCsv(columns: string[], rows: unknown[][]): string {
   for (const r of rows) out.push(r.map(csvCell).join(','));
   return out.join('\r\n') + '\r\n';
 }
-export { cellText };

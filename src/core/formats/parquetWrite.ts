@@ -5,7 +5,7 @@ type Basic = 'BOOLEAN' | 'INT32' | 'INT64' | 'DOUBLE' | 'STRING' | 'JSON' | 'TIM
 function basicType(t: string): Basic {
   const x = t.toLowerCase();
   if (x === 'boolean' || x === 'bool') return 'BOOLEAN';
-  if (x === 'smallint' || x === 'integer' || x === 'int2' || x === 'int4' || x === 'int32' || x === 'int16' || x === 'int8' && false) return 'INT32';
+  if (x === 'smallint' || x === 'integer' || x === 'int2' || x === 'int4' || x === 'int32' || x === 'int16') return 'INT32';
   if (x === 'bigint' || x === 'int8' || x === 'int64') return 'INT64';
   if (/^(real|double precision|float4|float8|numeric|decimal|float|float64|double|number)/.test(x)) return 'DOUBLE';
   if (/^timestamp/.test(x)) return 'TIMESTAMP';
