@@ -59,36 +59,35 @@ function convert(v: string, t: string): unknown {
 export async function readCsvHead(stream: Readable, o: { nRows: number; columns?: string[] }): Promise<CsvHead> {
   const { parse } = await import('csv-parse');
   let bytesRead = 0;
-  let sample = '';
-  const first = await new Promise<Buffer | null>(resolve => {
-    stream.once('readable', () => resolve(stream.read() as Buffer | null));
-    stream.once('end', () => resolve(null));
-  });
-  if (first) { bytesRead += first.length; sample = first.subarray(0, 64 * 1024).toString('utf8'); }
-  const delimiter = sniffDelimiter(sample.replace(/^\uFEFF/, ''));
-  const parser = parse({ delimiter, relax_column_count: true, relax_quotes: true, bom: true, skip_empty_lines: true, to_line: undefined });
+  let delimiter = ',';
+  let parser: ReturnType<typeof parse> | undefined;
+  let failure: Error | undefined;
   const records: string[][] = [];
   const want = o.nRows + 2; // header + rows + one more to know whether there is more
-  const done = new Promise<void>((resolve, reject) => {
-    parser.on('readable', () => {
-      let r: string[] | null;
-      while ((r = parser.read() as string[] | null) !== null) {
-        if (records.length < want) records.push(r);
-        if (records.length >= want) { resolve(); return; }
-      }
-    });
-    parser.on('end', () => resolve());
-    parser.on('error', reject);
-  });
-  if (first) parser.write(first);
-  const onData = (d: Buffer) => { bytesRead += d.length; if (!parser.write(d)) stream.pause(); };
-  parser.on('drain', () => stream.resume());
-  stream.on('data', onData);
-  stream.on('end', () => parser.end());
-  await Promise.race([done, new Promise<void>(r => stream.once('close', () => r()))]);
-  stream.off('data', onData);
+  const take = (): void => {
+    let r: string[] | null;
+    while (records.length < want && (r = parser!.read() as string[] | null) !== null) records.push(r);
+  };
+  // pull-based: chunks are parsed as they arrive and reading stops (the source is destroyed) once enough rows exist
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
+    bytesRead += chunk.length;
+    if (!parser) {
+      delimiter = sniffDelimiter(chunk.subarray(0, 64 * 1024).toString('utf8').replace(/^\uFEFF/, ''));
+      parser = parse({ delimiter, relax_column_count: true, relax_quotes: true, bom: true, skip_empty_lines: true });
+      parser.on('error', e => { failure = e; });
+    }
+    parser.write(chunk);
+    take();
+    if (failure) throw failure;
+    if (records.length >= want) break;
+  }
+  if (parser && records.length < want) {
+    parser.end();
+    for await (const r of parser as AsyncIterable<string[]>) if (records.length < want) records.push(r);
+    if (failure) throw failure;
+  }
   stream.destroy();
-  parser.destroy();
+  parser?.destroy();
   if (!records.length) return { columns: [], rows: [], delimiter, hasHeader: false, more: false, bytesRead };
   // a header is a first row of non-empty, non-numeric, distinct values where the data below has numbers or types
   const head = records[0];

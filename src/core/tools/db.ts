@@ -7,6 +7,7 @@ import { readCatalog, relationSql, resolveRelation, runQuery, type Relation } fr
 import { columnsLine, plural, renderRows } from '../formats/table';
 import { toCsv } from '../formats/csvWrite';
 import { toParquet } from '../formats/parquetWrite';
+import { writeData } from '../storage/data';
 import { PathPolicy, fmtBytes } from '../storage/paths';
 import { grantedCapabilities } from '../roles';
 import type { Run } from '../db/types';
@@ -20,7 +21,7 @@ export async function saveTable(ctx: ToolContext, target: string, columns: Colum
   if (ext !== '.csv' && ext !== '.parquet') throw new ToolError(`save_as must end in .csv or .parquet (got "${target}").`);
   const mayWrite = grantedCapabilities({ role: ctx.config.role, trusted: true }).has('files.write');
   let dest = target;
-  let policy = new PathPolicy(ctx.config.allowedPaths, ctx.config.limits.maxFileBytes);
+  let policy: PathPolicy | undefined;
   if (!mayWrite) {
     if (target.includes('/') || target.includes(path.sep)) {
       throw new ToolError(`The role ${ctx.config.role} cannot write files; save_as takes a plain file name (e.g. "result.parquet"), saved under ${path.join(ctx.config.workDir, 'results')}.`);
@@ -30,8 +31,8 @@ export async function saveTable(ctx: ToolContext, target: string, columns: Colum
     await import('node:fs/promises').then(f => f.mkdir(dir, { recursive: true }));
     dest = path.join(dir, target);
   }
-  const data = ext === '.csv' ? Buffer.from(toCsv(columns.map(c => c.name), rows)) : await toParquet(columns, rows);
-  const written = await policy.writeAtomic(dest, data);
+  const data = ext === '.csv' ? Buffer.from(toCsv(columns.map(c => c.name), rows)) : Buffer.from(await toParquet(columns, rows));
+  const written = policy ? await policy.writeAtomic(dest, data) : await writeData(ctx, dest, data, ext === '.csv' ? 'text/csv' : 'application/vnd.apache.parquet');
   return { path: written, bytes: data.byteLength };
 }
 

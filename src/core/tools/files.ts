@@ -2,11 +2,15 @@ import { z } from 'zod';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { defineTool, type ToolContext } from '../tool';
-import { filePath, notYet } from './common';
+import { filePath } from './common';
 import { ToolError, type ColumnInfo, type ToolResult } from '../result';
 import { PathPolicy, fmtBytes, isInside } from '../storage/paths';
 import { readCsvHead } from '../formats/csv';
 import { readParquetHead } from '../formats/parquet';
+import { readArrowHead } from '../formats/arrow';
+import { readJsonlHead } from '../formats/jsonl';
+import { openData, s3Store, writeData } from '../storage/data';
+import { isS3, parseS3, S3Policy } from '../storage/s3';
 import { plural } from '../formats/table';
 import { tableResult } from './db';
 
@@ -14,11 +18,53 @@ function policy(ctx: ToolContext): PathPolicy {
   return new PathPolicy(ctx.config.allowedPaths, ctx.config.limits.maxFileBytes);
 }
 
-function localOnly(p: string): void {
-  if (/^s3:\/\//i.test(p)) notYet('S3 storage (s3:// paths)');
+const LIST_COLUMNS: ColumnInfo[] = [{ name: 'path', type: 'text' }, { name: 'kind', type: 'text' }, { name: 'bytes', type: 'int8' }, { name: 'modified', type: 'timestamp' }];
+
+function listingResult(rows: unknown[][], lines: string[], more: boolean, max: number): ToolResult {
+  let text = [`${plural(rows.length, 'entry', 'entries')}${more ? ` (stopped at ${max}; narrow with path or pattern)` : ''}:`, ...lines].join('\n');
+  if (text.length > 12_000) text = `${text.slice(0, 12_000)}\n… (cut; narrow with path or pattern)`;
+  return { text, parts: [{ kind: 'table', title: 'Files', columns: LIST_COLUMNS, rows, truncated: more }], metrics: { rows: rows.length } };
+}
+
+/** S3 "folders" are key prefixes: a path names a prefix (a trailing "/" is implied), listed page by page. */
+async function listS3(ctx: ToolContext, url: string, o: { match?: RegExp; recursive: boolean; max: number }): Promise<ToolResult> {
+  const store = await s3Store(ctx);
+  const asPrefix = url.endsWith('/') || /^s3:\/\/[^/]+$/i.test(url) ? url : `${url}/`;
+  const loc = parseS3(asPrefix);
+  // the prefix itself must be inside a grant, or be the bucket root / a parent of a granted prefix
+  const grants = store.policy.grants.filter(g => g.bucket === loc.bucket);
+  const prefix = loc.key;
+  const inside = grants.some(g => g.prefix === '' || `${prefix}`.startsWith(`${g.prefix}/`));
+  if (!inside) {
+    const below = grants.filter(g => g.prefix && `${g.prefix}/`.startsWith(prefix));
+    if (below.length) throw new ToolError(`Only part of s3://${loc.bucket}/${prefix} is allowed; list ${below.map(g => `s3://${g.bucket}/${g.prefix}/`).join(' or ')} instead.`);
+    store.policy.check(url); // throws the standard "outside" message
+  }
+  const { entries, more } = await store.list(loc, { delimited: !o.recursive, max: o.max });
+  const rows: unknown[][] = [];
+  const lines: string[] = [];
+  for (const e of entries) {
+    const name = e.key.replace(/\/$/, '').split('/').pop() ?? e.key;
+    if (o.match && !o.match.test(name)) continue;
+    const dir = e.size < 0;
+    rows.push([`s3://${loc.bucket}/${e.key}`, dir ? 'dir' : 'file', dir ? null : e.size, e.modified ? e.modified.toISOString() : null]);
+    lines.push(`s3://${loc.bucket}/${e.key}${dir ? '' : `  ${fmtBytes(e.size)}`}${e.modified ? `  ${e.modified.toISOString().slice(0, 16)}` : ''}`);
+  }
+  if (!entries.length && !url.endsWith('/')) {
+    // maybe the path is an object rather than a prefix
+    const obj = await store.head(store.policy.check(url)).catch(() => undefined);
+    if (obj) { rows.push([url, 'file', obj.size, obj.modified?.toISOString() ?? null]); lines.push(`${url}  ${fmtBytes(obj.size)}`); }
+  }
+  const r = listingResult(rows, lines, more, o.max);
+  r.metrics = { rows: rows.length };
+  return r;
 }
 
 const BINARY_HINT: Record<string, string> = { '.parquet': 'read_parquet', '.csv': 'read_csv', '.tsv': 'read_csv', '.arrow': 'read_parquet', '.feather': 'read_parquet' };
+
+function binaryError(file: string, size: number, ext: string): ToolError {
+  return new ToolError(`${file} is a binary file (${fmtBytes(size)}). ${BINARY_HINT[ext] ? `Use ${BINARY_HINT[ext]} for it.` : 'Use read_csv or read_parquet for data files, or execute_code to inspect it.'}`);
+}
 
 function looksBinary(buf: Buffer): boolean {
   const n = Math.min(buf.length, 8192);
@@ -53,14 +99,12 @@ export const readFile = defineTool({
   readOnly: true,
   summary: i => `Reading ${i.file_path}`,
   handler: async (i, ctx) => {
-    localOnly(i.file_path);
-    const f = await policy(ctx).openForRead(i.file_path);
+    const f = await openData(ctx, i.file_path);
     try {
-      const buf = await f.handle.readFile();
-      const ext = path.extname(f.path).toLowerCase();
-      if (looksBinary(buf) || ext === '.parquet') {
-        throw new ToolError(`${i.file_path} is a binary file (${fmtBytes(f.size)}). ${BINARY_HINT[ext] ? `Use ${BINARY_HINT[ext]} for it.` : 'Use read_csv or read_parquet for data files, or execute_code to inspect it.'}`);
-      }
+      const ext = path.extname(f.display).toLowerCase();
+      if (ext === '.parquet' || ext === '.arrow' || ext === '.feather') throw binaryError(i.file_path, f.size, ext);
+      const buf = await f.readAll();
+      if (looksBinary(buf)) throw binaryError(i.file_path, f.size, ext);
       const lines = buf.toString('utf8').split(/\r?\n/);
       if (lines[lines.length - 1] === '') lines.pop();
       const offset = i.offset ?? 0;
@@ -71,62 +115,75 @@ export const readFile = defineTool({
       let cut = false;
       if (text.length > CAP) { text = text.slice(0, CAP); chunk = text.split('\n'); cut = true; }
       const end = offset + chunk.length;
-      const header = `${f.path}: ${plural(lines.length, 'line')}, ${fmtBytes(f.size)}. Lines ${offset + 1}-${end}${end < lines.length ? ` (more: continue with offset ${end})` : ' (to the end)'}${cut ? '; cut at 20,000 characters' : ''}.`;
-      return { text: `${header}\n${text}`, parts: [{ kind: 'file', path: f.path, bytes: f.size }], metrics: { bytes: buf.length } };
-    } finally { await f.handle.close(); }
+      const header = `${f.display}: ${plural(lines.length, 'line')}, ${fmtBytes(f.size)}. Lines ${offset + 1}-${end}${end < lines.length ? ` (more: continue with offset ${end})` : ' (to the end)'}${cut ? '; cut at 20,000 characters' : ''}.`;
+      return { text: `${header}\n${text}`, parts: [{ kind: 'file', path: f.display, bytes: f.size }], metrics: { bytes: f.fetched() } };
+    } finally { await f.close(); }
   },
 });
 
 export const readCsv = defineTool({
   name: 'read_csv',
   title: 'Read a CSV file',
-  description: 'Reads the first rows of a CSV or TSV file (local or s3://) with the delimiter, header and column '
-    + 'types inferred. Reads only what it returns, so a huge file costs the same as a small one.',
+  description: 'Reads the first rows of a CSV, TSV or JSON Lines (.jsonl, .ndjson) file (local or s3://) with the '
+    + 'delimiter, header and column types inferred. Reads only what it returns, so a huge file costs the same as a small one.',
   input: z.strictObject({ file_path: filePath, n_rows: nRows, columns }),
   capability: 'files.read',
   readOnly: true,
   summary: i => `Reading CSV ${i.file_path}`,
   handler: async (i, ctx) => {
-    localOnly(i.file_path);
-    const f = await policy(ctx).openStream(i.file_path);
+    const f = await openData(ctx, i.file_path);
     try {
       const n = i.n_rows ?? 100;
-      const head = await readCsvHead(f.handle.createReadStream({ autoClose: false, highWaterMark: 64 * 1024 }), { nRows: n, columns: i.columns })
+      const name = path.basename(f.display);
+      if (/\.(jsonl|ndjson)$/i.test(f.display)) {
+        const head = await readJsonlHead(await f.stream(), { nRows: n, columns: i.columns }).catch(e => { throw formatError(e, i.file_path, 'JSON Lines'); });
+        const total = head.more ? `more than ${plural(head.rows.length, 'row')}` : plural(head.rows.length, 'row');
+        const r = tableResult({ title: name, columns: head.columns, rows: head.rows, truncated: head.more, totalRows: head.more ? undefined : head.rows.length,
+          header: `${f.display} (${fmtBytes(f.size)}, JSON Lines): ${total}${head.more ? ` (first ${head.rows.length} read; pass n_rows for more)` : ''}.` });
+        r.metrics = { rows: head.rows.length, bytes: f.fetched() };
+        return r;
+      }
+      const head = await readCsvHead(await f.stream(), { nRows: n, columns: i.columns })
         .catch(e => { throw formatError(e, i.file_path, 'CSV'); });
       const d = head.delimiter === '\t' ? 'tab' : `"${head.delimiter}"`;
       const total = head.more ? `more than ${plural(head.rows.length, 'row')}` : plural(head.rows.length, 'row');
-      const r = tableResult({ title: path.basename(f.path), columns: head.columns, rows: head.rows, truncated: head.more, totalRows: head.more ? undefined : head.rows.length,
-        header: `${f.path} (${fmtBytes(f.size)}): ${total}${head.more ? ` (first ${head.rows.length} read; pass n_rows for more)` : ''}, delimiter ${d}, ${head.hasHeader ? 'header row' : 'no header (columns named column_N)'}.` });
-      r.metrics = { rows: head.rows.length, bytes: head.bytesRead };
+      const r = tableResult({ title: name, columns: head.columns, rows: head.rows, truncated: head.more, totalRows: head.more ? undefined : head.rows.length,
+        header: `${f.display} (${fmtBytes(f.size)}): ${total}${head.more ? ` (first ${head.rows.length} read; pass n_rows for more)` : ''}, delimiter ${d}, ${head.hasHeader ? 'header row' : 'no header (columns named column_N)'}.` });
+      r.metrics = { rows: head.rows.length, bytes: f.fetched() };
       return r;
-    } finally { await f.handle.close(); }
+    } finally { await f.close(); }
   },
 });
 
 export const readParquet = defineTool({
   name: 'read_parquet',
   title: 'Read a Parquet file',
-  description: 'Reads the schema, row count and first rows of a Parquet file (local or s3://), fetching only the '
-    + 'footer and the row groups it needs.',
+  description: 'Reads the schema, row count and first rows of a Parquet or Arrow IPC / Feather file (local or s3://), '
+    + 'fetching only the footer and the row groups or record batches it needs.',
   input: z.strictObject({ file_path: filePath, n_rows: nRows, columns }),
   capability: 'files.read',
   readOnly: true,
   summary: i => `Reading Parquet ${i.file_path}`,
   handler: async (i, ctx) => {
-    localOnly(i.file_path);
-    const f = await policy(ctx).openStream(i.file_path);
+    const f = await openData(ctx, i.file_path);
     try {
-      const src = { byteLength: f.size, read: async (start: number, end: number) => {
-        const b = Buffer.alloc(end - start);
-        await f.handle.read(b, 0, end - start, start);
-        return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
-      } };
-      const head = await readParquetHead(src, { nRows: i.n_rows ?? 100, columns: i.columns }).catch(e => { throw formatError(e, i.file_path, 'Parquet'); });
-      const r = tableResult({ title: path.basename(f.path), columns: head.columns, rows: head.rows, truncated: head.rows.length < head.totalRows, totalRows: head.totalRows,
-        header: `${f.path} (${fmtBytes(f.size)}, ${plural(head.rowGroups, 'row group')}): ${plural(head.totalRows, 'row')}; first ${head.rows.length.toLocaleString('en-US')} read (${fmtBytes(head.bytesRead)} of the file).` });
-      r.metrics = { rows: head.rows.length, bytes: head.bytesRead };
+      const n = i.n_rows ?? 100;
+      const name = path.basename(f.display);
+      const magic = f.size >= 6 ? Buffer.from(await f.ranged.read(0, 6)).toString('latin1') : '';
+      if (magic === 'ARROW1' || /\.(arrow|feather|arrows|ipc)$/i.test(f.display) && !magic.startsWith('PAR1')) {
+        const head = await readArrowHead(f.ranged, { nRows: n, columns: i.columns }).catch(e => { throw formatError(e, i.file_path, 'Arrow IPC'); });
+        const total = head.totalRows !== undefined ? plural(head.totalRows, 'row') : `more than ${plural(head.rows.length, 'row')}`;
+        const r = tableResult({ title: name, columns: head.columns, rows: head.rows, truncated: head.more, totalRows: head.totalRows,
+          header: `${f.display} (${fmtBytes(f.size)}, Arrow IPC ${head.format}${head.batches !== undefined ? `, ${plural(head.batches, 'record batch', 'record batches')}` : ''}): ${total}; first ${head.rows.length.toLocaleString('en-US')} read (${fmtBytes(f.fetched())} of the file).` });
+        r.metrics = { rows: head.rows.length, bytes: f.fetched() };
+        return r;
+      }
+      const head = await readParquetHead(f.ranged, { nRows: n, columns: i.columns }).catch(e => { throw formatError(e, i.file_path, 'Parquet'); });
+      const r = tableResult({ title: name, columns: head.columns, rows: head.rows, truncated: head.rows.length < head.totalRows, totalRows: head.totalRows,
+        header: `${f.display} (${fmtBytes(f.size)}, ${plural(head.rowGroups, 'row group')}): ${plural(head.totalRows, 'row')}; first ${head.rows.length.toLocaleString('en-US')} read (${fmtBytes(f.fetched())} of the file).` });
+      r.metrics = { rows: head.rows.length, bytes: f.fetched() };
       return r;
-    } finally { await f.handle.close(); }
+    } finally { await f.close(); }
   },
 });
 
@@ -144,11 +201,11 @@ export const listFiles = defineTool({
   readOnly: true,
   summary: i => `Listing ${i.path ?? 'the data roots'}`,
   handler: async (i, ctx) => {
-    if (i.path) localOnly(i.path);
-    const pol = policy(ctx);
     const MAX_ENTRIES = 1000;
     const MAX_DEPTH = 8;
     const match = i.pattern ? globToRegExp(i.pattern) : undefined;
+    if (i.path && isS3(i.path)) return listS3(ctx, i.path, { match, recursive: !!i.recursive, max: MAX_ENTRIES });
+    const pol = policy(ctx);
     const starts = i.path ? [await pol.resolveExisting(i.path)] : pol.realRoots();
     const rows: unknown[][] = [];
     let more = false;
@@ -171,11 +228,11 @@ export const listFiles = defineTool({
       if (!st.isDirectory()) { rows.push([s0, 'file', st.size, new Date(st.mtimeMs).toISOString()]); continue; }
       await walk(s0, 0);
     }
-    const columns: ColumnInfo[] = [{ name: 'path', type: 'text' }, { name: 'kind', type: 'text' }, { name: 'bytes', type: 'int8' }, { name: 'modified', type: 'timestamp' }];
     const lines = rows.map(r => `${r[0]}${r[1] === 'dir' ? '/' : ''}${r[2] !== null ? `  ${fmtBytes(Number(r[2]))}` : ''}  ${String(r[3]).slice(0, 16)}`);
-    let text = [`${plural(rows.length, 'entry', 'entries')}${more ? ` (stopped at ${MAX_ENTRIES}; narrow with path or pattern)` : ''}:`, ...lines].join('\n');
-    if (text.length > 12_000) text = `${text.slice(0, 12_000)}\n… (cut; narrow with path or pattern)`;
-    return { text, parts: [{ kind: 'table', title: 'Files', columns, rows, truncated: more }], metrics: { rows: rows.length } };
+    if (!i.path && (ctx.config.s3.bucket || ctx.config.s3.extraBuckets.length)) {
+      lines.push(`S3 (list with path s3://bucket/prefix/): ${new S3Policy(ctx.config.s3).describe()}`);
+    }
+    return listingResult(rows, lines, more, MAX_ENTRIES);
   },
 });
 
@@ -194,13 +251,12 @@ export const writeFile = defineTool({
   confirm: i => ({ title: 'Write this file?', message: `Write ${i.content.length.toLocaleString('en-US')} ${i.encoding === 'base64' ? 'base64 characters' : 'characters'} to \`${i.file_path}\`` }),
   summary: i => `Writing ${i.file_path}`,
   handler: async (i, ctx) => {
-    localOnly(i.file_path);
     let data: Buffer;
     if (i.encoding === 'base64') {
       if (!/^[A-Za-z0-9+/\r\n]*={0,2}\s*$/.test(i.content)) throw new ToolError('content is not valid base64 (encoding "base64" was given).');
       data = Buffer.from(i.content, 'base64');
     } else data = Buffer.from(i.content, 'utf8');
-    const written = await policy(ctx).writeAtomic(i.file_path, data);
+    const written = await writeData(ctx, i.file_path, data);
     return { text: `Wrote ${fmtBytes(data.byteLength)} to ${written}.`, parts: [{ kind: 'file', path: written, bytes: data.byteLength }], metrics: { bytes: data.byteLength } };
   },
 });
