@@ -59,6 +59,8 @@ export interface DataToolsConfig {
   allowUnisolatedSandbox: boolean;
   /** Where query results and other hand-over files are written (inside the first allowed root by default). */
   workDir: string;
+  /** The per-workspace virtual environment (--system-site-packages) that install_package installs into. */
+  venvDir: string;
 }
 
 export class ConfigError extends Error {}
@@ -99,6 +101,7 @@ export function resolveConfig(partial: Partial<Omit<DataToolsConfig, 'limits'>> 
     auditLogPath: partial.auditLogPath || defaultAuditLogPath(),
     allowUnisolatedSandbox: partial.allowUnisolatedSandbox ?? false,
     workDir: partial.workDir || path.join(allowedPaths[0], '.datatools'),
+    venvDir: partial.venvDir || path.join(partial.workDir || path.join(allowedPaths[0], '.datatools'), 'venv'),
   };
 }
 
@@ -130,6 +133,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): DataToolsCo
     auditLogPath: env.DATATOOLS_AUDIT_LOG,
     allowUnisolatedSandbox: env.DATATOOLS_ALLOW_UNISOLATED === '1',
     workDir: env.DATATOOLS_WORK_DIR,
+    venvDir: env.DATATOOLS_VENV_DIR,
     limits: {
       codeTimeoutSec: num(env, 'DATATOOLS_CODE_TIMEOUT', DEFAULT_LIMITS.codeTimeoutSec, 1, 3600),
       memoryMb: num(env, 'DATATOOLS_MEMORY_MB', DEFAULT_LIMITS.memoryMb, 64, 1 << 20),

@@ -26,6 +26,7 @@ export interface CallOptions {
 export interface CallResult extends ToolResult {
   auditId: string;
   outcome: Outcome;
+  durationMs: number;
 }
 
 const schemaCache = new WeakMap<AnyTool, JsonSchema>();
@@ -127,7 +128,7 @@ export class ToolHost {
       durationMs: Math.round(performance.now() - started), rows: result.metrics?.rows, bytes: result.metrics?.bytes,
     };
     this.audit.record(entry);
-    return { ...result, auditId: id, outcome };
+    return { ...result, auditId: id, outcome, durationMs: entry.durationMs };
   }
 
   async dispose(): Promise<void> { await this.services.dispose(); }

@@ -6,12 +6,15 @@ import { E2B_SECRET, SECTION, readConfig } from './settings';
 import { LmToolRegistry } from './lmTools';
 import { registerParticipant } from './participant';
 import { ResultStore } from './results';
+import { ResultPanel } from './resultPanel';
+import { registerCommands } from './commands';
 
 declare const DATATOOLS_VERSION: string;
 
 export interface DataToolsApi {
   host: ToolHost;
   results: ResultStore;
+  panel: ResultPanel;
 }
 
 let host: ToolHost | undefined;
@@ -96,9 +99,12 @@ export async function activate(context: vscode.ExtensionContext): Promise<DataTo
     },
   }));
 
+  const panel = new ResultPanel(context, h);
+  sub(panel);
+  registerCommands(context, h, results, panel, output);
   registerParticipant(context, h, results);
   output.info(`Data Tools ${DATATOOLS_VERSION} active: role ${config.role}, ${h.available().length} tools, audit log ${config.auditLogPath}`);
-  return { host: h, results };
+  return { host: h, results, panel };
 }
 
 export async function deactivate(): Promise<void> {

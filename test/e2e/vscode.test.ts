@@ -85,6 +85,64 @@ describe('Data Tools in a real VS Code (code-server + Playwright + chromium)', {
     assert.equal(fs.readFileSync(target, 'utf8'), 'hello from the agent');
   });
 
+  test('Preview Data File opens the result view: a virtualized grid with types, stats, sorting, and values shown as text', async () => {
+    const rows = Array.from({ length: 5000 }, (_, i) => `${i},${i === 3 ? '"<img src=x onerror=alert(1)>"' : `city${i % 9}`},${((i * 37) % 1000) / 10}`);
+    const file = path.join(data, 'orders.csv');
+    fs.writeFileSync(file, `id,city,amount\n${rows.join('\n')}\n`);
+    const r = await wb.execCommand('datatools.previewDataFile', [`file://${file}`]);
+    assert.equal(r.error, undefined, r.error);
+    const view = wb.webview();
+    await view.locator('.row .cell').first().waitFor({ timeout: 30_000 });
+    assert.deepEqual(await view.locator('.hname').allInnerTexts(), ['id', 'city', 'amount']);
+    assert.deepEqual(await view.locator('.htype').allInnerTexts(), ['int64', 'string', 'float64']);
+    assert.match(await view.locator('.status').innerText(), /^5,000 rows · 3 columns/);
+    // only the visible rows exist in the DOM
+    const rendered = await view.locator('.row').count();
+    assert.ok(rendered > 5 && rendered < 200, `${rendered} rows rendered`);
+    assert.deepEqual(await view.locator('.row').nth(0).locator('.cell').allInnerTexts(), ['0', 'city0', '0']);
+    // a cell holding markup is text: no image element is created for it
+    assert.equal(await view.locator('.row').nth(3).locator('.cell').nth(1).innerText(), '<img src=x onerror=alert(1)>');
+    assert.equal(await view.locator('.rows img').count(), 0);
+    // stats arrive after the first paint
+    await view.locator('.hstats', { hasText: 'distinct' }).first().waitFor();
+    assert.match(await view.locator('.hstats').nth(1).innerText(), /0 null · 10 distinct/);
+    // sort descending by amount: click twice
+    await view.locator('.hcell', { hasText: 'amount' }).click();
+    await view.locator('.hcell', { hasText: 'amount' }).click();
+    assert.equal(await view.locator('.row').nth(0).locator('.cell').nth(2).innerText(), '99.9');
+    await wb.shot('05-preview-data-file');
+  });
+
+  test('Run Query runs the .sql editor\'s text on the sample database and shows the rows', async () => {
+    const sql = path.join(workspace, 'plans.sql');
+    fs.writeFileSync(sql, 'SELECT plan, count(*) AS users FROM users GROUP BY plan ORDER BY plan;\n');
+    await wb.execCommand('vscode.open', [`file://${sql}`]);
+    await wb.page.locator('.tab', { hasText: 'plans.sql' }).first().waitFor();
+    const r = await wb.execCommand('datatools.runQuery');
+    assert.equal(r.error, undefined, r.error);
+    const view = wb.webview();
+    await view.locator('.hname', { hasText: 'plan' }).first().waitFor({ timeout: 30_000 });
+    assert.equal(await view.locator('.row').nth(0).locator('.cell').nth(0).innerText(), 'free');
+    assert.match(await view.locator('.status').innerText(), /^3 rows · 2 columns/);
+    await wb.shot('06-run-query');
+  });
+
+  test('Run Selection in Sandbox plots and the result view shows the image and the output', async () => {
+    const py = path.join(workspace, 'plot.py');
+    fs.writeFileSync(py, 'import matplotlib.pyplot as plt\nplt.bar(["a", "b", "c"], [3, 1, 2])\nprint("plotted", 6 * 7)\n');
+    await wb.execCommand('vscode.open', [`file://${py}`]);
+    await wb.page.locator('.tab', { hasText: 'plot.py' }).first().waitFor();
+    const r = await wb.execCommand('datatools.runSelectionInSandbox');
+    assert.equal(r.error, undefined, r.error);
+    const view = wb.webview();
+    const img = view.locator('section.image img');
+    await img.waitFor({ timeout: 60_000 });
+    const width = await img.evaluate(e => (e as HTMLImageElement).naturalWidth);
+    assert.ok(width > 100, `the PNG decoded (${width} px wide)`);
+    assert.match(await view.locator('section.stream.stdout pre').innerText(), /plotted 42/);
+    await wb.shot('07-python-plot');
+  });
+
   test('switching role through the settings re-registers the tools', async () => {
     await wb.runCommand('Data Tools: Select Role');
     await wb.page.locator('.quick-input-list .monaco-list-row', { hasText: 'Data scientist' }).first().click();

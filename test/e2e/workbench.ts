@@ -8,6 +8,8 @@ import { ROOT } from '../helpers/mcp';
 
 export const SHOTS = path.join(ROOT, 'test-results', 'e2e');
 
+export interface ExecResult { id: number; command: string; value?: unknown; error?: string; paint?: { id: string; rows: number; ms: number } }
+
 export interface InvokeResult { text?: string; error?: string; tools: string[]; images: string[] }
 
 interface Server { url: string; folderUrl: string; stop: () => Promise<void>; logFile: string }
@@ -99,6 +101,14 @@ export class Workbench {
     fs.writeFileSync(path.join(this.io, 'invoke.json'), JSON.stringify({ id, name, input }));
     await this.runCommand('Data Tools Test: Invoke Tool From Request File');
     return { result: () => this.waitForFile(`invoke-result-${id}.json`, 120_000) };
+  }
+
+  /** vscode.commands.executeCommand inside the extension host; "file://" string args become Uris. */
+  async execCommand(command: string, args: unknown[] = [], timeout = 120_000): Promise<ExecResult> {
+    const id = ++this.seq;
+    fs.writeFileSync(path.join(this.io, 'exec.json'), JSON.stringify({ id, command, args }));
+    await this.runCommand('Data Tools Test: Execute Command From Request File');
+    return this.waitForFile(`exec-result-${id}.json`, timeout);
   }
 
   setModelScript(script: Record<string, unknown[]>): void {

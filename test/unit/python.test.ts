@@ -134,4 +134,47 @@ describe('the local Python sandbox (real Python in bubblewrap)', () => {
       assert.match(bad.text, /outside the allowed roots/);
     } finally { await de.dispose(); }
   });
+
+  test('install_package installs a wheel the test builds, offline (--no-index --find-links), into the per-workspace venv', async () => {
+    // a real wheel, built here with the standard library: a package dtwheel 0.1.0 with one function
+    const wheels = tmpDir('wheels');
+    execFileSync('/usr/bin/python3', ['-c', `
+import base64, hashlib, sys, zipfile
+out = sys.argv[1] + '/dtwheel-0.1.0-py3-none-any.whl'
+files = {
+  'dtwheel/__init__.py': 'def hello():\\n    return "hello from a wheel"\\n',
+  'dtwheel-0.1.0.dist-info/METADATA': 'Metadata-Version: 2.1\\nName: dtwheel\\nVersion: 0.1.0\\n',
+  'dtwheel-0.1.0.dist-info/WHEEL': 'Wheel-Version: 1.0\\nGenerator: test\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n',
+}
+def h(d): return 'sha256=' + base64.urlsafe_b64encode(hashlib.sha256(d.encode()).digest()).rstrip(b'=').decode()
+record = ''.join(f'{n},{h(c)},{len(c.encode())}\\n' for n, c in files.items()) + 'dtwheel-0.1.0.dist-info/RECORD,,\\n'
+with zipfile.ZipFile(out, 'w') as z:
+    for n, c in files.items(): z.writestr(n, c)
+    z.writestr('dtwheel-0.1.0.dist-info/RECORD', record)
+`, wheels]);
+    process.env.PIP_NO_INDEX = '1';
+    process.env.PIP_FIND_LINKS = wheels;
+    try {
+      const before = await run('import importlib.util; print(importlib.util.find_spec("dtwheel") is None)');
+      assert.match(before.text, /True/);
+      const r = await host.call('install_package', { packages: ['dtwheel==0.1.0'] }, { caller: 'test' });
+      assert.notEqual(r.isError, true, r.text);
+      assert.match(r.text, /Installed dtwheel-0\.1\.0; importable now in this session/);
+      // the running session imports it at once, from the venv (not the system site-packages)
+      const after = await run('import dtwheel, sys\nprint(dtwheel.hello(), dtwheel.__file__.startswith(sys.prefix), sys.prefix != sys.base_prefix)');
+      assert.match(after.text, /hello from a wheel True True/);
+      const venv = path.join(root, '.datatools', 'venv');
+      assert.ok(fs.readdirSync(path.join(venv, 'lib')).length, `installed into ${venv}`);
+      // pandas still comes from the system through --system-site-packages
+      assert.match((await run('import pandas; print(pandas.__version__)')).text, /\d+\.\d+/);
+      const missing = await host.call('install_package', { packages: ['no-such-package-dt'] }, { caller: 'test' });
+      assert.equal(missing.isError, true);
+      assert.match(missing.text, /pip install no-such-package-dt failed[\s\S]*No matching distribution[\s\S]*index may be unreachable/);
+      const bad = await host.call('install_package', { packages: ['--index-url=http://evil'] }, { caller: 'test' });
+      assert.match(bad.text, /must be a pip requirement/);
+    } finally {
+      delete process.env.PIP_NO_INDEX;
+      delete process.env.PIP_FIND_LINKS;
+    }
+  });
 });

@@ -34,12 +34,24 @@ interface Launch { cmd: string; args: string[]; env: NodeJS.ProcessEnv; isolatio
 
 /** The command that starts Python inside bubblewrap: no network, read-only system, private /tmp, the data
  *  roots mounted read-only (or read-write for roles that may write), a clean environment, dies with its parent. */
-export function sandboxLaunch(cfg: DataToolsConfig, pythonArgs: string[], kernelDir: string): Launch {
-  const python = findPython();
+export interface LaunchOptions {
+  /** The interpreter (e.g. the venv's python); the system python by default. */
+  python?: string;
+  /** Share the host network (pip only). */
+  network?: boolean;
+  /** Extra folders mounted read-write / read-only at their own paths. */
+  rw?: string[];
+  ro?: string[];
+  env?: Record<string, string>;
+}
+
+export function sandboxLaunch(cfg: DataToolsConfig, pythonArgs: string[], kernelDir: string, lo: LaunchOptions = {}): Launch {
+  const python = lo.python ?? findPython();
   const env: NodeJS.ProcessEnv = {
     PATH: '/usr/local/bin:/usr/bin:/bin', HOME: '/tmp', LANG: 'C.UTF-8', MPLBACKEND: 'Agg', MPLCONFIGDIR: '/tmp/.mpl',
     PYTHONDONTWRITEBYTECODE: '1', PYTHONUNBUFFERED: '1', OPENBLAS_NUM_THREADS: '1', OMP_NUM_THREADS: '1',
     DATATOOLS_MEMORY_BYTES: String(cfg.limits.memoryMb * 1024 * 1024), DATATOOLS_MAX_PROCS: '256', DATATOOLS_OUTPUT_CAP: String(OUTPUT_CAP),
+    ...lo.env,
   };
   const bwrap = findBwrap();
   if (!bwrap) {
@@ -49,7 +61,7 @@ export function sandboxLaunch(cfg: DataToolsConfig, pythonArgs: string[], kernel
     return { cmd: python, args: pythonArgs, env: { ...env, HOME: os.tmpdir() }, isolation: 'none (bubblewrap missing; unisolated by setting)' };
   }
   const writable = grantedCapabilities({ role: cfg.role, trusted: true }).has('files.write');
-  const args = ['--unshare-all', '--die-with-parent', '--new-session', '--clearenv',
+  const args = ['--unshare-all', ...(lo.network ? ['--share-net'] : []), '--die-with-parent', '--new-session', '--clearenv',
     '--ro-bind', '/usr', '/usr', '--ro-bind', '/etc', '/etc', '--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp',
     '--tmpfs', '/home', '--tmpfs', '/root', '--tmpfs', '/var', '--tmpfs', '/run'];
   for (const d of ['/bin', '/lib', '/lib64', '/lib32', '/sbin']) {
@@ -62,6 +74,8 @@ export function sandboxLaunch(cfg: DataToolsConfig, pythonArgs: string[], kernel
     try { real = fs.realpathSync(root); } catch { continue; }
     args.push(writable ? '--bind' : '--ro-bind', real, real);
   }
+  for (const d of lo.ro ?? []) if (fs.existsSync(d)) args.push('--ro-bind', fs.realpathSync(d), fs.realpathSync(d));
+  for (const d of lo.rw ?? []) if (fs.existsSync(d)) args.push('--bind', fs.realpathSync(d), fs.realpathSync(d));
   args.push('--ro-bind', kernelDir, '/opt/datatools', '--chdir', fs.existsSync(cfg.allowedPaths[0]) ? fs.realpathSync(cfg.allowedPaths[0]) : '/tmp');
   for (const [k, v] of Object.entries(env)) args.push('--setenv', k, String(v));
   args.push(python, ...pythonArgs.map(a => (a.startsWith(kernelDir) ? a.replace(kernelDir, '/opt/datatools') : a)));
@@ -167,6 +181,30 @@ class KernelProcess {
   }
 }
 
+/** Runs a sandboxed process to completion with a timeout, output caps and cancellation (its whole group is killed). */
+function runProcess(launch: Launch, o: { timeoutMs: number; signal: AbortSignal }): Promise<ScriptRun> {
+  const started = performance.now();
+  return new Promise<ScriptRun>(resolve => {
+    const p = spawn(launch.cmd, launch.args, { env: launch.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const out = { stdout: '', stderr: '', dropped: 0 };
+    const take = (k: 'stdout' | 'stderr') => (d: Buffer) => {
+      const room = OUTPUT_CAP - out[k].length;
+      if (room > 0) out[k] += d.toString().slice(0, room); else out.dropped += d.length;
+    };
+    p.stdout!.on('data', take('stdout'));
+    p.stderr!.on('data', take('stderr'));
+    let timedOut = false;
+    const kill = () => { try { process.kill(-p.pid!, 'SIGKILL'); } catch { /* gone */ } };
+    const timer = setTimeout(() => { timedOut = true; kill(); }, o.timeoutMs);
+    o.signal.addEventListener('abort', kill, { once: true });
+    p.on('close', code => {
+      clearTimeout(timer);
+      o.signal.removeEventListener('abort', kill);
+      resolve({ stdout: out.stdout, stderr: out.stderr, exitCode: code, durationMs: Math.round(performance.now() - started), timedOut, droppedBytes: out.dropped });
+    });
+  });
+}
+
 /** The default backend: a persistent Python process per session, isolated by bubblewrap. */
 export class LocalSandbox implements ExecutionBackend {
   readonly name = 'local' as const;
@@ -176,9 +214,30 @@ export class LocalSandbox implements ExecutionBackend {
 
   constructor(private readonly cfg: DataToolsConfig) {}
 
+  /** The per-workspace virtual environment: created on first use (fast: no pip copy, the system's data stack
+   *  stays visible through --system-site-packages), mounted read-only into the sandbox. */
+  private venvPython(): string | undefined {
+    const dir = this.cfg.venvDir;
+    const py = path.join(dir, 'bin', 'python');
+    if (fs.existsSync(py)) return py;
+    try {
+      fs.mkdirSync(path.dirname(dir), { recursive: true });
+      const r = spawnSync(findPython(), ['-m', 'venv', '--without-pip', '--system-site-packages', dir], { encoding: 'utf8', timeout: 60_000 });
+      if (r.status === 0 && fs.existsSync(py)) return py;
+      this.venvError = (r.stderr || r.error?.message || 'unknown error').trim().split('\n').pop();
+    } catch (e) { this.venvError = (e as Error).message; }
+    return undefined;
+  }
+  private venvError: string | undefined;
+
+  private launchOptions(): LaunchOptions {
+    const py = this.venvPython();
+    return py ? { python: py, ro: [this.cfg.venvDir] } : {};
+  }
+
   private async ensure(): Promise<KernelProcess> {
     if (this.kernel && !this.kernel.exited) return this.kernel;
-    const launch = sandboxLaunch(this.cfg, ['-u', this.kernelFile], path.dirname(this.kernelFile));
+    const launch = sandboxLaunch(this.cfg, ['-u', this.kernelFile], path.dirname(this.kernelFile), this.launchOptions());
     const k = new KernelProcess(launch);
     this.kernel = k;
     await k.ready;
@@ -229,27 +288,23 @@ export class LocalSandbox implements ExecutionBackend {
       + 'resource.setrlimit(resource.RLIMIT_CORE, (0, 0))\n'
       + 'sys.argv = sys.argv[1:]\n'
       + 'runpy.run_path(sys.argv[0], run_name="__main__")\n';
-    const launch = sandboxLaunch(this.cfg, ['-c', prelude, file, ...args], kernelDir);
-    const started = performance.now();
-    return new Promise<ScriptRun>(resolve => {
-      const p = spawn(launch.cmd, launch.args, { env: launch.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-      const out = { stdout: '', stderr: '', dropped: 0 };
-      const take = (k: 'stdout' | 'stderr') => (d: Buffer) => {
-        const room = OUTPUT_CAP - out[k].length;
-        if (room > 0) out[k] += d.toString().slice(0, room); else out.dropped += d.length;
-      };
-      p.stdout!.on('data', take('stdout'));
-      p.stderr!.on('data', take('stderr'));
-      let timedOut = false;
-      const kill = () => { try { process.kill(-p.pid!, 'SIGKILL'); } catch { /* gone */ } };
-      const timer = setTimeout(() => { timedOut = true; kill(); }, o.timeoutMs);
-      o.signal.addEventListener('abort', kill, { once: true });
-      p.on('close', code => {
-        clearTimeout(timer);
-        o.signal.removeEventListener('abort', kill);
-        resolve({ stdout: out.stdout, stderr: out.stderr, exitCode: code, durationMs: Math.round(performance.now() - started), timedOut, droppedBytes: out.dropped });
-      });
-    });
+    const launch = sandboxLaunch(this.cfg, ['-c', prelude, file, ...args], kernelDir, this.launchOptions());
+    return runProcess(launch, o);
+  }
+
+  async install(packages: string[], o: { timeoutMs: number; signal: AbortSignal }): Promise<ScriptRun> {
+    const py = this.venvPython();
+    if (!py) throw new ToolError(`Could not create the virtual environment at ${this.cfg.venvDir} (${this.venvError}). Install python3-venv (apt-get install python3-venv).`);
+    // pip's own settings (a mirror, an offline wheel folder) pass through; a local --find-links folder is mounted
+    const env: Record<string, string> = { PIP_DISABLE_PIP_VERSION_CHECK: '1', PIP_NO_INPUT: '1', PIP_PROGRESS_BAR: 'off' };
+    for (const [k, v] of Object.entries(process.env)) if (/^PIP_(INDEX_URL|EXTRA_INDEX_URL|FIND_LINKS|NO_INDEX|TRUSTED_HOST|CERT|DEFAULT_TIMEOUT)$/.test(k) && v) env[k] = v;
+    const ro = (env.PIP_FIND_LINKS ?? '').split(/\s+/).filter(p => p.startsWith('/'));
+    const launch = sandboxLaunch(this.cfg, ['-m', 'pip', 'install', '--no-warn-script-location', ...packages], path.dirname(this.kernelFile),
+      { python: py, network: true, rw: [this.cfg.venvDir], ro, env });
+    const r = await runProcess(launch, o);
+    // the running session sees the new packages: the venv's site-packages is already on its path
+    if (this.kernel && !this.kernel.exited) await this.execute('import importlib; importlib.invalidate_caches()', { timeoutMs: 10_000, signal: o.signal }).catch(() => undefined);
+    return r;
   }
 
   async environment(): Promise<EnvironmentInfo> {

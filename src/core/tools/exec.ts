@@ -12,6 +12,12 @@ export function getExecutor(ctx: ToolContext): Promise<ExecutionBackend> {
   return ctx.services.get('exec:local', async () => new LocalSandbox(ctx.config));
 }
 
+/** Ends the running Python session(s); the next call starts a fresh one. */
+export async function restartExecutors(services: ToolContext['services']): Promise<void> {
+  await services.reset('exec:local');
+  await services.reset('exec:e2b');
+}
+
 const MODEL_TEXT_CAP = 8000;
 
 function clipText(s: string, cap: number): string {
@@ -93,7 +99,22 @@ export const installPackage = defineTool({
   readOnly: false,
   confirm: i => ({ title: 'Install Python packages?', message: `pip install ${i.packages.map(p => '`' + p + '`').join(' ')}` }),
   summary: i => `Installing ${i.packages.join(', ')}`,
-  handler: async () => notYet('Package installation'),
+  handler: async (i, ctx) => {
+    const backend = await getExecutor(ctx);
+    const timeoutSec = Math.max(300, ctx.config.limits.codeTimeoutSec);
+    const r = await backend.install(i.packages, { timeoutMs: timeoutSec * 1000, signal: ctx.signal });
+    const parts: ResultPart[] = [{ kind: 'stream', name: 'stdout', text: r.stdout }, { kind: 'stream', name: 'stderr', text: r.stderr }];
+    if (r.timedOut) throw new ToolError(`pip install stopped after ${timeoutSec} s. Try fewer packages, or check the network.`, parts);
+    if (r.exitCode !== 0) {
+      const tail = r.stderr.trim().split('\n').filter(l => /error|could not|no matching/i.test(l)).slice(-4).join('\n') || r.stderr.trim().split('\n').slice(-4).join('\n');
+      const offline = /No matching distribution|Could not find a version|NewConnectionError|Failed to establish|Temporary failure in name resolution/i.test(r.stderr);
+      throw new ToolError(`pip install ${i.packages.join(' ')} failed (exit ${r.exitCode}):\n${tail}${offline ? '\nThe package index may be unreachable from here, or the name/version does not exist. Check the name, or use what get_environment lists.' : ''}`, parts);
+    }
+    const done = /Successfully installed (.+)/.exec(r.stdout)?.[1];
+    const already = /Requirement already satisfied/.test(r.stdout);
+    const text = done ? `Installed ${done.trim().split(/\s+/).join(', ')}; importable now in this session.` : already ? `Already installed: ${i.packages.join(', ')}.` : `pip finished: ${r.stdout.trim().split('\n').pop()}`;
+    return { text, parts };
+  },
 });
 
 export const runScript = defineTool({

@@ -1,6 +1,8 @@
 // Test-only extension. Talks to the Playwright tests through JSON files in $DT_E2E_DIR:
 //  - activated.json: written at activation (which of our tools the LM API lists)
 //  - invoke.json -> command "Data Tools Test: Invoke Tool From Request File" -> invoke-result-<id>.json
+//  - exec.json {id, command, args} -> command "Data Tools Test: Execute Command From Request File" -> exec-result-<id>.json
+//    (string args starting with file:// become Uris; the result also carries the result view's last paint report)
 //  - model-script.json: the scripted model. { "<prompt substring>": [step, ...] }; step = { "tool": name, "input": {...} }
 //    or { "text": "..." } ("{{last}}" is replaced by the last tool result). The step index is the number of tool
 //    results already in the conversation, so the model asks for tool calls in a fixed order.
@@ -24,6 +26,19 @@ function activate(context) {
     } catch (e) { out.error = String(e && e.message || e); }
     out.tools = vscode.lm.tools.filter(t => t.tags.includes('datatools')).map(t => t.name).sort();
     write(`invoke-result-${req.id}.json`, out);
+  }));
+
+  context.subscriptions.push(vscode.commands.registerCommand('datatoolsTest.exec', async () => {
+    const req = read('exec.json');
+    const out = { id: req.id, command: req.command };
+    const args = (req.args || []).map(a => (typeof a === 'string' && a.startsWith('file://') ? vscode.Uri.parse(a) : a));
+    try {
+      const v = await vscode.commands.executeCommand(req.command, ...args);
+      out.value = v === undefined ? null : JSON.parse(JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? String(x) : x)));
+    } catch (e) { out.error = String(e && e.message || e); }
+    const api = vscode.extensions.getExtension('datatools.datatools')?.exports;
+    out.paint = api && api.panel ? api.panel.lastPaint : undefined;
+    write(`exec-result-${req.id}.json`, out);
   }));
 
   context.subscriptions.push(vscode.lm.registerLanguageModelChatProvider('datatools-test', {

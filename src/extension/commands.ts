@@ -1,0 +1,85 @@
+import * as vscode from 'vscode';
+import * as path from 'node:path';
+import type { CallResult, ToolHost } from '../core/host';
+import { restartExecutors } from '../core/tools/exec';
+import type { ResultStore } from './results';
+import type { ResultPanel } from './resultPanel';
+
+const DATA_FILE = /\.(csv|tsv|txt|jsonl|ndjson|parquet|arrow|feather|ipc|arrows)$/i;
+
+/** The command-palette front end: each command is one catalog tool call, shown in the result view. */
+export function registerCommands(context: vscode.ExtensionContext, host: ToolHost, results: ResultStore, panel: ResultPanel, output: vscode.LogOutputChannel): void {
+  const sub = (d: vscode.Disposable) => context.subscriptions.push(d);
+  const python = vscode.window.createOutputChannel('Data Tools: Python');
+  sub(python);
+
+  /** Runs a tool with a cancellable progress notification, then opens its result (or shows why it failed). */
+  const run = async (tool: string, input: unknown, title: string, o: { stream?: boolean } = {}): Promise<CallResult | undefined> => {
+    const r = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, async (_p, token) => {
+      const ac = new AbortController();
+      const s = token.onCancellationRequested(() => ac.abort());
+      if (o.stream) { python.show(true); python.appendLine(`── ${title} ──`); }
+      try {
+        return await host.call(tool, input, { caller: 'command', signal: ac.signal,
+          onProgress: o.stream ? e => { if (e.kind !== 'status') python.append(e.text); } : undefined });
+      } finally { s.dispose(); }
+    });
+    const stored = results.add(tool, r);
+    if (r.outcome === 'refused' || r.outcome === 'invalid') {
+      void vscode.window.showErrorMessage(r.text.split('\n')[0]);
+      return r;
+    }
+    await panel.show(stored);
+    if (r.isError) output.warn(`${tool}: ${r.text.split('\n')[0]}`);
+    return r;
+  };
+
+  sub(vscode.commands.registerCommand('datatools.runQuery', async () => {
+    const ed = vscode.window.activeTextEditor;
+    if (!ed) { void vscode.window.showInformationMessage('Open a .sql file or select a query first.'); return; }
+    const sel = ed.selection;
+    const query = (sel.isEmpty ? ed.document.getText() : ed.document.getText(sel)).trim().replace(/;\s*$/, '');
+    if (!query) { void vscode.window.showInformationMessage('The editor is empty: write a query first.'); return; }
+    return run('execute_query', { query }, 'Running query');
+  }));
+
+  sub(vscode.commands.registerCommand('datatools.previewDataFile', async (uri?: vscode.Uri) => {
+    let target = uri ?? vscode.window.activeTextEditor?.document.uri;
+    if (!target || !DATA_FILE.test(target.fsPath)) {
+      const picked = await vscode.window.showOpenDialog({ title: 'Preview a data file', canSelectMany: false,
+        filters: { 'Data files': ['csv', 'tsv', 'parquet', 'arrow', 'feather', 'jsonl', 'ndjson'] },
+        defaultUri: vscode.workspace.workspaceFolders?.[0]?.uri ?? vscode.Uri.file(host.config.allowedPaths[0] ?? '/') });
+      target = picked?.[0];
+    }
+    if (!target) return;
+    const columnar = /\.(parquet|arrow|feather|ipc|arrows)$/i.test(target.fsPath);
+    return run(columnar ? 'read_parquet' : 'read_csv', { file_path: target.fsPath, n_rows: 10_000 }, `Reading ${path.basename(target.fsPath)}`);
+  }));
+
+  sub(vscode.commands.registerCommand('datatools.runPythonFile', async (uri?: vscode.Uri) => {
+    const target = uri ?? vscode.window.activeTextEditor?.document.uri;
+    if (!target || !target.fsPath.endsWith('.py')) { void vscode.window.showInformationMessage('Open a Python (.py) file first.'); return; }
+    const doc = vscode.workspace.textDocuments.find(d => d.uri.toString() === target.toString());
+    if (doc?.isDirty) await doc.save();
+    return run('run_script', { script_path: target.fsPath }, `Running ${path.basename(target.fsPath)} in the sandbox`, { stream: true });
+  }));
+
+  sub(vscode.commands.registerCommand('datatools.runSelectionInSandbox', async () => {
+    const ed = vscode.window.activeTextEditor;
+    if (!ed) { void vscode.window.showInformationMessage('Select some Python code first.'); return; }
+    const code = ed.selection.isEmpty ? ed.document.getText() : ed.document.getText(ed.selection);
+    if (!code.trim()) { void vscode.window.showInformationMessage('Nothing to run: the selection is empty.'); return; }
+    return run('execute_code', { code }, 'Running Python in the sandbox', { stream: true });
+  }));
+
+  sub(vscode.commands.registerCommand('datatools.restartSandbox', async () => {
+    await restartExecutors(host.services);
+    void vscode.window.showInformationMessage('The Python sandbox was restarted; variables from earlier runs are gone.');
+  }));
+
+  sub(vscode.commands.registerCommand('datatools.showResult', async (id?: string) => {
+    const r = id ? results.get(id) : results.list()[0];
+    if (r) await panel.show(r);
+    else void vscode.window.showInformationMessage('That result is no longer in memory; run the tool again.');
+  }));
+}

@@ -1,0 +1,103 @@
+import * as vscode from 'vscode';
+import * as path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { ToolHost } from '../core/host';
+import type { TablePart } from '../core/result';
+import { toArrowIPC } from '../core/formats/arrowWrite';
+import { toCsv } from '../core/formats/csvWrite';
+import { toParquet } from '../core/formats/parquetWrite';
+import { PathPolicy } from '../core/storage/paths';
+import type { StoredResult } from './results';
+
+export interface PaintReport { id: string; rows: number; ms: number }
+
+/** The result view: one webview panel type for every tool result (grid, images, output, errors). */
+export class ResultPanel implements vscode.Disposable {
+  private panel: vscode.WebviewPanel | undefined;
+  private current: StoredResult | undefined;
+  private ready = false;
+  private readonly painted = new vscode.EventEmitter<PaintReport>();
+  readonly onDidPaint = this.painted.event;
+  lastPaint: PaintReport | undefined;
+
+  constructor(private readonly context: vscode.ExtensionContext, private readonly host: ToolHost) {}
+
+  async show(r: StoredResult, column: vscode.ViewColumn = vscode.ViewColumn.Active): Promise<void> {
+    this.current = r;
+    const title = `${r.tool}: ${shortTitle(r)}`;
+    if (!this.panel) {
+      const roots = [vscode.Uri.joinPath(this.context.extensionUri, 'dist'), vscode.Uri.joinPath(this.context.extensionUri, 'media')];
+      this.panel = vscode.window.createWebviewPanel('datatools.result', title, column, { enableScripts: true, localResourceRoots: roots, retainContextWhenHidden: true });
+      this.panel.iconPath = vscode.Uri.joinPath(this.context.extensionUri, 'media', 'icon.svg');
+      this.ready = false;
+      this.panel.webview.html = this.html(this.panel.webview);
+      this.panel.webview.onDidReceiveMessage(m => void this.onMessage(m));
+      this.panel.onDidDispose(() => { this.panel = undefined; this.ready = false; });
+    } else {
+      this.panel.title = title;
+      this.panel.reveal(column, false);
+    }
+    if (this.ready) await this.post();
+  }
+
+  private async post(): Promise<void> {
+    const r = this.current;
+    if (!r || !this.panel) return;
+    const tables = r.result.parts.filter((p): p is TablePart => p.kind === 'table');
+    const ipc = await Promise.all(tables.map(t => toArrowIPC(t.columns, t.rows)));
+    let ti = 0;
+    const parts = r.result.parts.map(p => (p.kind === 'table' ? { kind: 'table', index: ti++ } : p));
+    await this.panel.webview.postMessage({
+      type: 'show', id: r.id, tool: r.tool, title: shortTitle(r), text: r.result.text, isError: !!r.result.isError,
+      durationMs: r.result.durationMs, parts,
+      tables: tables.map(t => ({ title: t.title, columns: t.columns, rowCount: t.rows.length, totalRows: t.totalRows, truncated: t.truncated })),
+      ipc, sentAt: Date.now(),
+    });
+  }
+
+  private async onMessage(m: { type: string; [k: string]: unknown }): Promise<void> {
+    if (m.type === 'ready') { this.ready = true; await this.post(); return; }
+    if (m.type === 'painted') { this.lastPaint = m as unknown as PaintReport; this.painted.fire(this.lastPaint); return; }
+    if (m.type === 'copy' && typeof m.text === 'string') { await vscode.env.clipboard.writeText(m.text); return; }
+    if (m.type === 'export' && this.current) await this.export(Number(m.table), m.format === 'parquet' ? 'parquet' : 'csv');
+  }
+
+  /** Exports a whole table through the same path policy as write_file: only inside the allowed roots. */
+  private async export(index: number, format: 'csv' | 'parquet'): Promise<void> {
+    const t = this.current!.result.parts.filter((p): p is TablePart => p.kind === 'table')[index];
+    if (!t) return;
+    const roots = this.host.config.allowedPaths;
+    const base = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? roots[0];
+    const uri = await vscode.window.showSaveDialog({ title: `Export ${t.rows.length.toLocaleString('en-US')} rows as ${format.toUpperCase()}`,
+      defaultUri: vscode.Uri.file(path.join(base, `result.${format}`)), filters: format === 'csv' ? { CSV: ['csv'] } : { Parquet: ['parquet'] } });
+    if (!uri) return;
+    try {
+      const data = format === 'csv' ? Buffer.from(toCsv(t.columns.map(c => c.name), t.rows)) : Buffer.from(await toParquet(t.columns, t.rows));
+      const written = await new PathPolicy(roots, this.host.config.limits.maxFileBytes).writeAtomic(uri.fsPath, data);
+      void vscode.window.showInformationMessage(`Exported ${t.rows.length.toLocaleString('en-US')} rows to ${written}.`);
+    } catch (e) {
+      void vscode.window.showErrorMessage(`Export failed: ${(e as Error).message}`);
+    }
+  }
+
+  private html(webview: vscode.Webview): string {
+    const nonce = randomBytes(16).toString('base64');
+    const js = webview.asWebviewUri(vscode.Uri.joinPath(this.context.extensionUri, 'dist', 'webview.js'));
+    const css = webview.asWebviewUri(vscode.Uri.joinPath(this.context.extensionUri, 'media', 'result.css'));
+    // no remote content, no inline script, images only from blobs the page makes itself
+    const csp = [`default-src 'none'`, `img-src blob:`, `style-src ${webview.cspSource} 'nonce-${nonce}'`, `font-src ${webview.cspSource}`, `script-src 'nonce-${nonce}'`].join('; ');
+    return `<!DOCTYPE html><html lang="en"><head><meta charset="UTF-8">
+<meta http-equiv="Content-Security-Policy" content="${csp}">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<link rel="stylesheet" href="${css}" nonce="${nonce}"><title>Data Tools Result</title></head>
+<body><div id="app"><p>Loading…</p></div><script nonce="${nonce}" src="${js}"></script></body></html>`;
+  }
+
+  dispose(): void { this.panel?.dispose(); this.painted.dispose(); }
+}
+
+function shortTitle(r: StoredResult): string {
+  const t = r.result.parts.find((p): p is TablePart => p.kind === 'table')?.title;
+  const s = (t ?? r.result.text.split('\n')[0]).replace(/\s+/g, ' ').trim();
+  return s.length > 80 ? `${s.slice(0, 79)}…` : s;
+}
