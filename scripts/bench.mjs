@@ -13,11 +13,23 @@ const { ToolHost } = require(path.join(root, 'out/src/core/host.js'));
 const { resolveConfig } = require(path.join(root, 'out/src/core/config.js'));
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dt-bench-'));
+// npm run bench -- [sections...]: host, python, csv, parquet, s3, db (default: all). BENCH_MB sets the big files' size.
+const only = process.argv.slice(2);
+const want = name => !only.length || only.includes(name);
+const BIG_MB = Number(process.env.BENCH_MB || 1024);
+const mb = n => `${(n / 1e6).toFixed(n < 1e7 ? 2 : 0)} MB`;
+/** Peak RSS (KB) of a command, measured the same way for every program: getrusage of the child, from Python. */
+const peakRss = (cmd, args, env) => {
+  const r = spawnSync('/usr/bin/python3', ['-c', 'import resource,subprocess,sys,time\nt=time.perf_counter()\nr=subprocess.run(sys.argv[1:],stdout=subprocess.DEVNULL,stderr=subprocess.PIPE)\nd=time.perf_counter()-t\nsys.stderr.write(r.stderr.decode()[-2000:])\nprint(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, d*1000, r.returncode)', cmd, ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
+  const [kb, msec, code] = r.stdout.trim().split(' ').map(Number);
+  if (code !== 0) throw new Error(`${cmd} failed: ${r.stderr}`);
+  return { kb, ms: msec };
+};
 const ms = async (n, fn) => { const t = performance.now(); for (let i = 0; i < n; i++) await fn(i); return (performance.now() - t) / n; };
 const row = (name, value, base, unit = 'ms') => console.log(`${name.padEnd(58)} ${value.toFixed(3).padStart(10)} ${unit}  baseline ${base.toFixed(3).padStart(9)} ${unit}  ratio ${(value / base).toFixed(2)}x`);
 
 // 1. catalog dispatch (role check, schema validation, audit line) against calling the handler directly
-{
+if (want('host')) {
   const host = new ToolHost(resolveConfig({ allowedPaths: [dir], auditLogPath: path.join(dir, 'audit.jsonl') }));
   fs.writeFileSync(path.join(dir, 'x.txt'), 'a\nb\n');
   const tool = host.find('read_file');
@@ -29,7 +41,7 @@ const row = (name, value, base, unit = 'ms') => console.log(`${name.padEnd(58)} 
 }
 
 // 2. the Python sandbox: a warm session call and a cold start importing pandas, against `python3 -c` per call
-{
+if (want('python')) {
   const host = new ToolHost(resolveConfig({ allowedPaths: [dir], auditLogPath: path.join(dir, 'audit.jsonl') }));
   const spawnPy = await ms(5, () => spawnSync('/usr/bin/python3', ['-c', 'print(1)']));
   const spawnPandas = await ms(3, () => spawnSync('/usr/bin/python3', ['-c', 'import pandas; print(1)']));
@@ -41,16 +53,113 @@ const row = (name, value, base, unit = 'ms') => console.log(`${name.padEnd(58)} 
   await host.dispose();
 }
 
-// 3. read_csv of the first 1,000 rows: a ~1 MB file against a ~100 MB one (ratio near 1 = cost independent of size)
-{
+// 3. read_csv of the first 1,000 rows: a ~1 MB file against a ~1 GB one (ratio near 1 = cost independent of size)
+if (want('csv')) {
   const host = new ToolHost(resolveConfig({ allowedPaths: [dir], auditLogPath: path.join(dir, 'audit.jsonl'), limits: { maxFileBytes: 1 << 30 } }));
   const line = i => `${i},user${i % 977},${(i * 0.37).toFixed(2)},2025-01-${String(1 + (i % 28)).padStart(2, '0')}\n`;
-  const write = (f, n) => { const fd = fs.openSync(f, 'w'); fs.writeSync(fd, 'id,name,score,day\n'); let buf = ''; for (let i = 0; i < n; i++) { buf += line(i); if (buf.length > 1 << 20) { fs.writeSync(fd, buf); buf = ''; } } fs.writeSync(fd, buf); fs.closeSync(fd); };
-  write(path.join(dir, 'small.csv'), 30_000);
-  write(path.join(dir, 'large.csv'), 3_000_000);
+  const write = (f, bytes) => { const fd = fs.openSync(f, 'w'); fs.writeSync(fd, 'id,name,score,day\n'); let size = 0; let buf = ''; for (let i = 0; size < bytes; i++) { buf += line(i); if (buf.length > 1 << 20) { fs.writeSync(fd, buf); size += buf.length; buf = ''; } } fs.writeSync(fd, buf); fs.closeSync(fd); };
+  write(path.join(dir, 'small.csv'), 1e6);
+  write(path.join(dir, 'large.csv'), BIG_MB * 1e6);
+  for (const f of ['small.csv', 'large.csv']) await ms(3, () => host.call('read_csv', { file_path: f, n_rows: 1000 }, { caller: 'test' })); // warm-up
   const small = await ms(10, () => host.call('read_csv', { file_path: 'small.csv', n_rows: 1000 }, { caller: 'test' }));
   const large = await ms(10, () => host.call('read_csv', { file_path: 'large.csv', n_rows: 1000 }, { caller: 'test' }));
-  row(`read_csv first 1,000 rows: ${(fs.statSync(path.join(dir, 'large.csv')).size / 1e6).toFixed(0)} MB file vs ${(fs.statSync(path.join(dir, 'small.csv')).size / 1e6).toFixed(1)} MB file`, large, small);
+  row(`read_csv first 1,000 rows: ${mb(fs.statSync(path.join(dir, 'large.csv')).size)} file vs ${mb(fs.statSync(path.join(dir, 'small.csv')).size)} file`, large, small);
+  fs.rmSync(path.join(dir, 'large.csv'));
   await host.dispose();
+}
+
+// 4. read_parquet of the first 1,000 rows of a ~1 GB file with many row groups, against reading the file whole
+//    (the baseline is only reading its bytes: a lower bound for any reader that loads the whole file)
+const bigParquet = path.join(dir, 'big.parquet');
+const makeParquet = async () => {
+  if (fs.existsSync(bigParquet)) return;
+  const { ParquetWriter, fileWriter } = await import('hyparquet-writer');
+  const { randomBytes } = await import('node:crypto');
+  const w = new ParquetWriter({ writer: fileWriter(bigParquet), schema: [
+    { name: 'root', num_children: 3 },
+    { name: 'id', type: 'INT32', repetition_type: 'REQUIRED' },
+    { name: 'score', type: 'DOUBLE', repetition_type: 'REQUIRED' },
+    { name: 'payload', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'REQUIRED' },
+  ] });
+  const group = 400_000;
+  for (let start = 0; fs.statSync(bigParquet).size < BIG_MB * 1e6; start += group) {
+    const ids = Int32Array.from({ length: group }, (_, i) => start + i);
+    const payload = Array.from({ length: group }, () => randomBytes(60).toString('base64'));
+    w.write({ columnData: [{ name: 'id', data: ids }, { name: 'score', data: Float64Array.from(ids, x => x * 0.5) }, { name: 'payload', data: payload }], rowGroupSize: group });
+  }
+  w.finish();
+};
+if (want('parquet')) {
+  await makeParquet();
+  const host = new ToolHost(resolveConfig({ allowedPaths: [dir], auditLogPath: path.join(dir, 'audit.jsonl') }));
+  const size = fs.statSync(bigParquet).size;
+  let bytes = 0;
+  const head = await ms(5, async () => { const r = await host.call('read_parquet', { file_path: 'big.parquet', n_rows: 1000 }, { caller: 'test' }); if (r.isError) throw new Error(r.text); bytes = r.metrics.bytes; });
+  const whole = await ms(2, () => fs.promises.readFile(bigParquet));
+  row(`read_parquet first 1,000 rows of a ${mb(size)} file vs reading it whole`, head, whole);
+  row('  bytes read: head vs whole file', bytes / 1e6, size / 1e6, 'MB');
+  await host.dispose();
+}
+
+// 5. the same Parquet head from S3 (s3rver on loopback): bytes fetched against the object's size
+if (want('s3')) {
+  await makeParquet();
+  const { startS3 } = require(path.join(root, 'out/test/helpers/s3.js'));
+  const s3 = await startS3(['bench']);
+  const host = new ToolHost(resolveConfig({ allowedPaths: [dir], role: 'data_engineer', auditLogPath: path.join(dir, 'audit.jsonl'), s3: { bucket: 'bench', endpoint: s3.endpoint, region: 'us-east-1', extraBuckets: [] } }));
+  const { S3Client, PutObjectCommand } = require('@aws-sdk/client-s3');
+  const c = new S3Client({ region: 'us-east-1', endpoint: s3.endpoint, forcePathStyle: true, requestChecksumCalculation: 'WHEN_REQUIRED' });
+  const size = fs.statSync(bigParquet).size;
+  await c.send(new PutObjectCommand({ Bucket: 'bench', Key: 'big.parquet', Body: fs.createReadStream(bigParquet), ContentLength: size }));
+  s3.requests.length = 0;
+  const t = await ms(3, async () => { const r = await host.call('read_parquet', { file_path: 's3://bench/big.parquet', n_rows: 1000 }, { caller: 'test' }); if (r.isError) throw new Error(r.text); });
+  const fetched = s3.requests.filter(q => q.method === 'GET').reduce((a, q) => a + q.bytes, 0) / 3;
+  row(`S3 read_parquet head: bytes fetched vs the ${mb(size)} object`, fetched / 1e6, size / 1e6, 'MB');
+  console.log(`${'  S3 head time'.padEnd(58)} ${t.toFixed(3).padStart(10)} ms`);
+  c.destroy();
+  await host.dispose();
+  await s3.close();
+}
+
+// 6. execute_query: 10,000 rows out of a 5,000,000-row table against psql fetching the same rows (time and peak
+//    memory of the whole process), the same on a 50,000-row table, and the model's text against the reference
+//    PostgreSQL MCP server's output (JSON.stringify(rows, null, 2) of every row)
+if (want('db')) {
+  const { startPostgres, psql } = require(path.join(root, 'out/test/helpers/pg.js'));
+  const pg = await startPostgres();
+  try {
+    psql(pg.adminUrl, `CREATE TABLE big AS SELECT g AS id, 'user' || (g % 9973) AS name, (g * 0.37)::float8 AS score, now() - (g || ' s')::interval AS seen FROM generate_series(1, 5000000) g;
+      CREATE TABLE small AS SELECT * FROM big WHERE id <= 50000; ANALYZE big; ANALYZE small;`);
+    const child = path.join(dir, 'q.cjs');
+    fs.writeFileSync(child, `const { ToolHost } = require(${JSON.stringify(path.join(root, 'out/src/core/host.js'))});
+const { resolveConfig } = require(${JSON.stringify(path.join(root, 'out/src/core/config.js'))});
+(async () => { const h = new ToolHost(resolveConfig({ databaseUrl: process.env.DB, allowedPaths: ['/tmp'], auditLogPath: ${JSON.stringify(path.join(dir, 'audit.jsonl'))} }));
+  let t = performance.now();
+  const r = await h.call('execute_query', { query: 'SELECT * FROM ' + process.env.T, max_rows: 10000 }, { caller: 'test' });
+  const first = performance.now() - t;
+  if (r.isError) { console.error(r.text); process.exit(1); }
+  t = performance.now();
+  for (let i = 0; i < 5; i++) await h.call('execute_query', { query: 'SELECT * FROM ' + process.env.T, max_rows: 10000 }, { caller: 'test' });
+  const warm = (performance.now() - t) / 5;
+  require('fs').writeFileSync(process.env.OUT, JSON.stringify({ text: r.text.length, rows: r.parts[0].rows, first, warm }));
+  await h.dispose(); })();`);
+    const out = path.join(dir, 'q.json');
+    const runOurs = t => peakRss(process.execPath, [child], { DB: pg.url, T: t, OUT: out });
+    const runPsql = t => peakRss('psql', [pg.url, '-X', '-q', '-A', '-c', `SELECT * FROM ${t} LIMIT 10000`]);
+    const med = (f, n = 5) => { const xs = Array.from({ length: n }, f); xs.sort((a, b) => a.ms - b.ms); return xs[Math.floor(n / 2)]; };
+    for (const t of ['big', 'small']) {
+      const ours = med(() => runOurs(t));
+      const theirs = med(() => runPsql(t));
+      const n = t === 'big' ? '5,000,000' : '50,000';
+      const { first, warm } = JSON.parse(fs.readFileSync(out, 'utf8'));
+      row(`execute_query 10,000 rows of ${n}: whole process vs psql`, ours.ms, theirs.ms);
+      row(`  the call alone, first (connects) vs psql process`, first, theirs.ms);
+      row(`  the call alone, warm pool vs psql process`, warm, theirs.ms);
+      row(`  peak memory (whole process) vs psql`, ours.kb / 1024, theirs.kb / 1024, 'MB');
+    }
+    const { text, rows } = JSON.parse(fs.readFileSync(out, 'utf8'));
+    const ref = JSON.stringify(rows.map(r => ({ id: r[0], name: r[1], score: r[2], seen: r[3] })), null, 2).length;
+    row('model text for 10,000 rows vs the reference server\'s JSON', text / 1000, ref / 1000, 'KB');
+  } finally { pg.stop(); }
 }
 fs.rmSync(dir, { recursive: true, force: true });

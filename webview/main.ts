@@ -95,6 +95,10 @@ function render(m: ShowMessage): void {
       app.append(g.root);
     }
   }
+  if (!m.parts.some(p => p.kind === 'table' || p.kind === 'image' || p.kind === 'stream' || p.kind === 'error')) {
+    // a text-only result (describe_table, get_schema, errors): the text is the content
+    app.append(el('pre', `text${m.isError ? ' bad' : ''}`, m.text));
+  }
   const model = el('details', 'model');
   model.append(el('summary', '', 'What the model received'), el('pre', '', m.text));
   app.append(model);

@@ -47,6 +47,8 @@ export interface DataToolsConfig {
   databaseUrl?: string;
   /** Named connections (from VS Code settings, passwords from SecretStorage). */
   connections: { name: string; url: string }[];
+  /** The connection tools use when none is named: a named one, "default" (DATABASE_URL) or "sample". */
+  activeConnection?: string;
   /** Query deny list (function name patterns); an allow list replaces it when set. */
   deniedFunctions?: string[];
   allowedFunctions?: string[];
@@ -93,6 +95,7 @@ export function resolveConfig(partial: Partial<Omit<DataToolsConfig, 'limits'>> 
     allowedPaths,
     databaseUrl: partial.databaseUrl || undefined,
     connections: partial.connections ?? [],
+    activeConnection: partial.activeConnection || undefined,
     deniedFunctions: partial.deniedFunctions,
     allowedFunctions: partial.allowedFunctions,
     executor: partial.executor ?? (e2bApiKey ? 'e2b' : 'local'),
@@ -109,6 +112,17 @@ function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
+/** DATATOOLS_CONNECTIONS: a JSON array of {name, url} (how VS Code hands named connections to the MCP server). */
+function parseConnections(raw: string | undefined): { name: string; url: string }[] {
+  if (!raw) return [];
+  let v: unknown;
+  try { v = JSON.parse(raw); } catch { throw new ConfigError('DATATOOLS_CONNECTIONS is not valid JSON (expected [{"name": ..., "url": ...}])'); }
+  if (!Array.isArray(v) || !v.every(c => c && typeof c.name === 'string' && typeof c.url === 'string')) {
+    throw new ConfigError('DATATOOLS_CONNECTIONS must be a JSON array of {"name": string, "url": string}');
+  }
+  return v.map(c => ({ name: c.name, url: c.url }));
+}
+
 /** The MCP server's configuration: the seed's variable names plus DATATOOLS_* ones. */
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): DataToolsConfig {
   const role = env.DATATOOLS_ROLE || 'data_scientist';
@@ -123,6 +137,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): DataToolsCo
     executor: executor as Executor | undefined,
     allowedPaths: allowed,
     databaseUrl: env.DATABASE_URL,
+    activeConnection: env.DATATOOLS_CONNECTION,
+    connections: parseConnections(env.DATATOOLS_CONNECTIONS),
     e2bApiKey: env.E2B_API_KEY,
     s3: {
       bucket: env.S3_BUCKET || undefined,

@@ -80,6 +80,11 @@ export class ToolHost {
 
   find(name: string): AnyTool | undefined { return this.tools.find(t => t.name === name); }
 
+  /** A context for reads that browse rather than act (tree views): same config and backends, not audited. */
+  context(signal: AbortSignal = new AbortController().signal): ToolContext {
+    return { config: this.cfg, services: this.services, signal, caller: 'explorer' };
+  }
+
   /** Why a tool may not be called now, or undefined if it may. */
   refusal(name: string): string | undefined {
     const t = this.find(name);

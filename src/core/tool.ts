@@ -4,7 +4,7 @@ import type { Capability } from './roles';
 import type { ToolResult } from './result';
 import type { Services } from './services';
 
-export type Caller = 'copilot' | 'chat' | 'command' | 'mcp' | 'test';
+export type Caller = 'copilot' | 'chat' | 'command' | 'explorer' | 'mcp' | 'test';
 
 export interface ToolContext {
   config: DataToolsConfig;

@@ -4,11 +4,13 @@ import type { CallResult, ToolHost } from '../core/host';
 import { restartExecutors } from '../core/tools/exec';
 import type { ResultStore } from './results';
 import type { ResultPanel } from './resultPanel';
+import { qualified, type DataExplorer, type Node } from './explorer';
+import type { AuditEntry } from '../core/audit';
 
 const DATA_FILE = /\.(csv|tsv|txt|jsonl|ndjson|parquet|arrow|feather|ipc|arrows)$/i;
 
 /** The command-palette front end: each command is one catalog tool call, shown in the result view. */
-export function registerCommands(context: vscode.ExtensionContext, host: ToolHost, results: ResultStore, panel: ResultPanel, output: vscode.LogOutputChannel): void {
+export function registerCommands(context: vscode.ExtensionContext, host: ToolHost, results: ResultStore, panel: ResultPanel, output: vscode.LogOutputChannel, explorer: DataExplorer): void {
   const sub = (d: vscode.Disposable) => context.subscriptions.push(d);
   const python = vscode.window.createOutputChannel('Data Tools: Python');
   sub(python);
@@ -81,5 +83,35 @@ export function registerCommands(context: vscode.ExtensionContext, host: ToolHos
     const r = id ? results.get(id) : results.list()[0];
     if (r) await panel.show(r);
     else void vscode.window.showInformationMessage('That result is no longer in memory; run the tool again.');
+  }));
+
+  // Data Explorer context actions
+  type Rel = Extract<Node, { kind: 'relation' }>;
+  sub(vscode.commands.registerCommand('datatools.explorer.refresh', (n?: Node) => explorer.refresh(n)));
+  sub(vscode.commands.registerCommand('datatools.explorer.preview', async (n: Node) => {
+    if (n?.kind === 'relation') return run('execute_query', { query: `SELECT * FROM ${qualified(n)}`, max_rows: 1000, connection: n.connection }, `Previewing ${n.schema}.${n.name}`);
+    if (n?.kind === 'file') return vscode.commands.executeCommand('datatools.previewDataFile', n.path.startsWith('s3://') ? n.path : vscode.Uri.file(n.path));
+  }));
+  sub(vscode.commands.registerCommand('datatools.explorer.describe', (n: Rel) => run('describe_table', { table_name: `${n.schema}.${n.name}`, connection: n.connection }, `Describing ${n.schema}.${n.name}`)));
+  sub(vscode.commands.registerCommand('datatools.explorer.copyName', async (n: Node) => {
+    const text = n.kind === 'relation' ? qualified(n) : n.kind === 'column' ? n.name : n.kind === 'file' || n.kind === 'dir' ? n.path : n.kind === 'connection' || n.kind === 'schema' ? n.name : '';
+    await vscode.env.clipboard.writeText(text);
+    return text;
+  }));
+  sub(vscode.commands.registerCommand('datatools.explorer.newQuery', async (n: Rel) => {
+    const doc = await vscode.workspace.openTextDocument({ language: 'sql', content: `-- connection: ${n.connection}\nSELECT *\nFROM ${qualified(n)}\nLIMIT 100;\n` });
+    await vscode.window.showTextDocument(doc);
+    if ((host.config.activeConnection ?? (host.config.databaseUrl ? 'default' : 'sample')) !== n.connection) {
+      void vscode.window.showInformationMessage(`Run Query uses the active connection; make ${n.connection} active?`, 'Make Active').then(c => {
+        if (c) void vscode.commands.executeCommand('datatools.selectConnection', n.connection);
+      });
+    }
+  }));
+  sub(vscode.commands.registerCommand('datatools.explorer.activate', (n: Extract<Node, { kind: 'connection' }>) => vscode.commands.executeCommand('datatools.selectConnection', n.name)));
+  sub(vscode.commands.registerCommand('datatools.openRun', async (e: AuditEntry) => {
+    const r = results.get(e.id);
+    if (r) return panel.show(r);
+    const doc = await vscode.workspace.openTextDocument({ language: 'json', content: JSON.stringify(e, null, 2) });
+    await vscode.window.showTextDocument(doc, { preview: true });
   }));
 }

@@ -8,6 +8,8 @@ import { registerParticipant } from './participant';
 import { ResultStore } from './results';
 import { ResultPanel } from './resultPanel';
 import { registerCommands } from './commands';
+import { registerConnectionCommands } from './connections';
+import { DataExplorer, RunsView } from './explorer';
 
 declare const DATATOOLS_VERSION: string;
 
@@ -31,14 +33,16 @@ export async function activate(context: vscode.ExtensionContext): Promise<DataTo
   const tools = new LmToolRegistry(h, (tool, _input, r) => results.add(tool, r));
   sub(tools);
   tools.refresh();
+  const explorer = new DataExplorer(h);
 
   const status = vscode.window.createStatusBarItem('datatools.status', vscode.StatusBarAlignment.Left, 50);
   status.name = 'Data Tools';
   status.command = 'datatools.selectRole';
   const updateStatus = () => {
     const c = h.config;
-    status.text = `$(database) ${ROLE_LABELS_TEXT[c.role]} · ${c.executor === 'e2b' ? 'E2B' : 'local'} Python`;
-    status.tooltip = `Data Tools: role ${c.role}${h.isTrusted ? '' : ' (untrusted workspace: code and writes disabled)'}. Click to switch role.`;
+    const conn = c.activeConnection ?? (c.databaseUrl ? 'default' : 'sample');
+    status.text = `$(database) ${ROLE_LABELS_TEXT[c.role]} · ${c.executor === 'e2b' ? 'E2B' : 'local'} Python · ${conn}`;
+    status.tooltip = `Data Tools: role ${c.role}, Python ${c.executor}, connection ${conn}${h.isTrusted ? '' : ' (untrusted workspace: code and writes disabled)'}. Click to switch role.`;
     status.show();
   };
   updateStatus();
@@ -50,12 +54,13 @@ export async function activate(context: vscode.ExtensionContext): Promise<DataTo
     await h.reconfigure(await readConfig(context.secrets), vscode.workspace.isTrusted);
     tools.refresh();
     updateStatus();
+    explorer.refresh();
     mcpChanged.fire();
   };
   sub(vscode.workspace.onDidChangeConfiguration(e => { if (e.affectsConfiguration(SECTION)) void reload(); }));
   sub(vscode.workspace.onDidGrantWorkspaceTrust(() => void reload()));
   sub(vscode.workspace.onDidChangeWorkspaceFolders(() => void reload()));
-  sub(context.secrets.onDidChange(e => { if (e.key === E2B_SECRET) void reload(); }));
+  sub(context.secrets.onDidChange(e => { if (e.key === E2B_SECRET || e.key.startsWith('datatools.connection.')) void reload(); }));
 
   sub(vscode.commands.registerCommand('datatools.selectRole', async () => {
     const pick = await vscode.window.showQuickPick(ROLES.map(r => ({ label: ROLE_LABELS_TEXT[r], description: r, picked: r === h.config.role, role: r })), { title: 'Data Tools: select role' });
@@ -94,14 +99,23 @@ export async function activate(context: vscode.ExtensionContext): Promise<DataTo
     resolveMcpServerDefinition: async (def) => {
       // the secret is only handed to the server process when it starts, never stored in its definition
       const key = await context.secrets.get(E2B_SECRET);
-      if (key && def instanceof vscode.McpStdioServerDefinition) def.env = { ...def.env, E2B_API_KEY: key };
+      if (def instanceof vscode.McpStdioServerDefinition) {
+        const c = h.config;
+        def.env = { ...def.env, ...(key ? { E2B_API_KEY: key } : {}), ...(c.connections.length ? { DATATOOLS_CONNECTIONS: JSON.stringify(c.connections) } : {}),
+          ...(c.activeConnection ? { DATATOOLS_CONNECTION: c.activeConnection } : {}), ...(c.databaseUrl ? { DATABASE_URL: c.databaseUrl } : {}) };
+      }
       return def;
     },
   }));
 
   const panel = new ResultPanel(context, h);
   sub(panel);
-  registerCommands(context, h, results, panel, output);
+  const runs = new RunsView(h, results);
+  sub(vscode.window.createTreeView('datatools.explorer', { treeDataProvider: explorer, showCollapseAll: true }));
+  sub(vscode.window.createTreeView('datatools.runs', { treeDataProvider: runs }));
+  results.onAdd(() => runs.refresh());
+  registerCommands(context, h, results, panel, output, explorer);
+  registerConnectionCommands(context, h, reload);
   registerParticipant(context, h, results);
   output.info(`Data Tools ${DATATOOLS_VERSION} active: role ${config.role}, ${h.available().length} tools, audit log ${config.auditLogPath}`);
   return { host: h, results, panel };

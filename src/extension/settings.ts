@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import { resolveConfig, isRole, type DataToolsConfig, type Executor, type Role } from '../core/config';
+import { connectionUrl, readConnectionSettings, secretKey } from './connections';
 
 export const SECTION = 'datatools';
 export const E2B_SECRET = 'datatools.e2bApiKey';
@@ -13,12 +14,15 @@ export async function readConfig(secrets: vscode.SecretStorage): Promise<DataToo
   const folders = (vscode.workspace.workspaceFolders ?? []).filter(f => f.uri.scheme === 'file').map(f => f.uri.fsPath);
   const configured = c.get<string[]>('allowedPaths', []).filter(p => typeof p === 'string' && p.trim());
   const mb = c.get<number>('limits.maxFileSizeMb');
+  const connections = await Promise.all(readConnectionSettings().map(async x => ({ name: x.name, url: connectionUrl(x, await secrets.get(secretKey(x.name))) })));
   return resolveConfig({
     role: isRole(role) ? (role as Role) : 'data_scientist',
     executor: executor === 'local' || executor === 'e2b' ? (executor as Executor) : undefined,
     e2bApiKey,
     allowedPaths: [...(configured.length ? configured : ['/tmp/agent-data']), ...folders],
     databaseUrl: process.env.DATABASE_URL,
+    connections,
+    activeConnection: c.get<string>('activeConnection') || undefined,
     s3: {
       bucket: c.get<string>('s3.bucket') || process.env.S3_BUCKET || undefined,
       region: c.get<string>('s3.region') || process.env.S3_REGION || process.env.AWS_REGION || undefined,

@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { tmpDir } from '../helpers/mcp';
 import { Workbench } from './workbench';
+import { psql, startPostgres, type PgCluster } from '../helpers/pg';
 
 const ML_TOOLS = ['describe_table', 'execute_code', 'execute_query', 'get_environment', 'get_schema', 'get_table_sample',
   'install_package', 'list_files', 'list_tables', 'read_csv', 'read_file', 'read_parquet', 'write_file'];
@@ -141,6 +142,60 @@ describe('Data Tools in a real VS Code (code-server + Playwright + chromium)', {
     assert.ok(width > 100, `the PNG decoded (${width} px wide)`);
     assert.match(await view.locator('section.stream.stdout pre').innerText(), /plotted 42/);
     await wb.shot('07-python-plot');
+  });
+
+  test('the Data view: expand the sample database to a table and its columns, preview it, and see the run in Runs', async () => {
+    await wb.execCommand('workbench.view.extension.datatools');
+    const tree = wb.page.locator('.pane', { hasText: 'Data Explorer' }).first();
+    const row = (text: string) => tree.locator('.monaco-list-row', { hasText: text }).first();
+    await row('sample').waitFor();
+    await row('sample').click();
+    await row('public').waitFor();
+    await row('public').click();
+    await row('user_behavior').waitFor();
+    assert.match(await row('raw_logs').innerText(), /raw_logs\s*~40,000 rows/);
+    await row('users').click();
+    await tree.locator('.monaco-list-row', { hasText: 'country' }).first().waitFor();
+    assert.match(await tree.locator('.monaco-list-row', { hasText: /^id/ }).first().innerText(), /integer not null/);
+    assert.equal(await tree.locator('.monaco-list-row', { hasText: /^id/ }).first().locator('.codicon-key').count(), 1, 'the primary key has a key icon');
+    await wb.shot('09-data-explorer');
+    // the inline "Preview Data" action on the users row
+    await row('users').hover();
+    await row('users').locator('.action-label[aria-label="Preview Data"]').click();
+    const view = wb.webview();
+    await view.locator('.table-title', { hasText: 'public.users' }).waitFor({ timeout: 30_000 });
+    assert.match(await view.locator('.status').innerText(), /^1,000 rows \(truncated: more rows exist\) · \d+ columns/);
+    assert.equal(await view.locator('.row').nth(0).locator('.cell').nth(0).innerText(), '1');
+    await wb.shot('10-preview-table');
+    const runs = wb.page.locator('.pane', { hasText: 'Runs' }).last();
+    await runs.locator('.pane-header').click().catch(() => undefined);
+    await runs.locator('.monaco-list-row', { hasText: 'execute_query' }).first().waitFor();
+    assert.match(await runs.locator('.monaco-list-row', { hasText: 'execute_query' }).first().innerText(), /ok · \d+ ms · command/);
+    await wb.shot('11-runs');
+  });
+
+  test('Add Connection keeps the password out of settings; the tools use the connection once active; Remove deletes it', async () => {
+    const pg: PgCluster = await startPostgres();
+    try {
+      psql(pg.adminUrl, 'CREATE TABLE kpis (k text, v int); INSERT INTO kpis VALUES (\'a\', 1); CREATE ROLE reader LOGIN; GRANT SELECT ON kpis TO reader;');
+      const added = await wb.execCommand('datatools.addConnection', [{ name: 'e2epg', host: '127.0.0.1', port: pg.port, database: 'postgres', user: 'reader', password: 'pw-secret-e2e', ssl: 'disable' }]);
+      assert.equal(added.error, undefined, added.error);
+      assert.equal((added.value as { ok: boolean; user: string }).ok, true, JSON.stringify(added.value));
+      const settingsText = ['User', 'Machine'].map(s => { try { return fs.readFileSync(path.join(dir, 'user-data', s, 'settings.json'), 'utf8'); } catch { return ''; } }).join('\n');
+      assert.match(settingsText, /"e2epg"/);
+      assert.doesNotMatch(settingsText, /pw-secret-e2e/);
+      await wb.execCommand('datatools.selectConnection', ['e2epg']);
+      await wb.page.locator('.statusbar-item', { hasText: 'e2epg' }).first().waitFor();
+      let q = await wb.invokeTool('execute_query', { query: 'SELECT current_user AS who, count(*) AS n FROM kpis' });
+      for (let i = 0; i < 20 && !/reader/.test(q.text ?? ''); i++) { await new Promise(r => setTimeout(r, 250)); q = await wb.invokeTool('execute_query', { query: 'SELECT current_user AS who, count(*) AS n FROM kpis' }); }
+      assert.match(q.text ?? q.error ?? '', /\nreader \| 1/);
+      await wb.shot('08-connection-active');
+      const removed = await wb.execCommand('datatools.removeConnection', ['e2epg']);
+      assert.equal(removed.value, true);
+      const after = ['User', 'Machine'].map(s => { try { return fs.readFileSync(path.join(dir, 'user-data', s, 'settings.json'), 'utf8'); } catch { return ''; } }).join('\n');
+      assert.doesNotMatch(after, /"e2epg"/);
+      await wb.page.locator('.statusbar-item', { hasText: '· sample' }).first().waitFor();
+    } finally { pg.stop(); }
   });
 
   test('switching role through the settings re-registers the tools', async () => {

@@ -10,7 +10,9 @@ import { QueryTimeout, type Database, type Field, type Run } from './types';
 export const SAMPLE_CONNECTION = 'sample';
 
 /** Picks the connection: a named one, else DATABASE_URL, else the embedded sample. */
-export function connectionFor(cfg: DataToolsConfig, name?: string): { key: string; url?: string } {
+export function connectionFor(cfg: DataToolsConfig, requested?: string): { key: string; url?: string } {
+  const name = requested ?? cfg.activeConnection;
+  if (name === 'default' && cfg.databaseUrl) return { key: 'default', url: cfg.databaseUrl };
   if (name === SAMPLE_CONNECTION) return { key: SAMPLE_CONNECTION };
   if (name) {
     const c = cfg.connections.find(x => x.name === name);

@@ -42,6 +42,8 @@ export interface LaunchOptions {
   /** Extra folders mounted read-write / read-only at their own paths. */
   rw?: string[];
   ro?: string[];
+  /** [host folder, sandbox path] read-write mounts (the E2B stand-in's sandbox filesystem). */
+  binds?: [string, string][];
   env?: Record<string, string>;
 }
 
@@ -69,6 +71,7 @@ export function sandboxLaunch(cfg: DataToolsConfig, pythonArgs: string[], kernel
     const st = fs.lstatSync(d);
     if (st.isSymbolicLink()) args.push('--symlink', fs.readlinkSync(d), d); else args.push('--ro-bind', d, d);
   }
+  for (const [src, dst] of lo.binds ?? []) args.push('--bind', src, dst);
   for (const root of cfg.allowedPaths) {
     let real: string;
     try { real = fs.realpathSync(root); } catch { continue; }
@@ -212,7 +215,7 @@ export class LocalSandbox implements ExecutionBackend {
   private queue: Promise<unknown> = Promise.resolve();
   private readonly kernelFile = kernelPath();
 
-  constructor(private readonly cfg: DataToolsConfig) {}
+  constructor(private readonly cfg: DataToolsConfig, private readonly extra: LaunchOptions = {}) {}
 
   /** The per-workspace virtual environment: created on first use (fast: no pip copy, the system's data stack
    *  stays visible through --system-site-packages), mounted read-only into the sandbox. */
@@ -232,7 +235,7 @@ export class LocalSandbox implements ExecutionBackend {
 
   private launchOptions(): LaunchOptions {
     const py = this.venvPython();
-    return py ? { python: py, ro: [this.cfg.venvDir] } : {};
+    return { ...this.extra, ...(py ? { python: py, ro: [this.cfg.venvDir, ...(this.extra.ro ?? [])] } : {}) };
   }
 
   private async ensure(): Promise<KernelProcess> {

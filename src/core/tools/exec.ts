@@ -1,14 +1,14 @@
 import { z } from 'zod';
 import { defineTool, type ToolContext } from '../tool';
-import { notYet } from './common';
 import { ToolError, type ResultPart, type ToolResult } from '../result';
 import { LocalSandbox } from '../exec/local';
+import { E2BSandbox } from '../exec/e2b';
 import type { Execution, ExecutionBackend } from '../exec/types';
 import { PathPolicy } from '../storage/paths';
 import { renderRows, columnsLine, plural } from '../formats/table';
 
 export function getExecutor(ctx: ToolContext): Promise<ExecutionBackend> {
-  if (ctx.config.executor === 'e2b') notYet('The E2B cloud backend (unset the E2B key or set the executor to local)');
+  if (ctx.config.executor === 'e2b') return ctx.services.get('exec:e2b', async () => new E2BSandbox(ctx.config));
   return ctx.services.get('exec:local', async () => new LocalSandbox(ctx.config));
 }
 

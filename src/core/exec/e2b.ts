@@ -1,0 +1,208 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Sandbox } from '@e2b/code-interpreter';
+import type { DataToolsConfig } from '../config';
+import { ToolError } from '../result';
+import { PathPolicy } from '../storage/paths';
+import type { EnvironmentInfo, Execution, ExecutionBackend, RichResult, ScriptRun } from './types';
+
+const OUTPUT_CAP = 1024 * 1024;
+/** The sandbox dies this long after the last call (E2B's timeout is extended on every call). */
+const IDLE_MS = 10 * 60_000;
+const EXIT_MARK = '__datatools_exit__';
+
+type RunOpts = { timeoutMs: number; signal: AbortSignal; onStream?: (name: 'stdout' | 'stderr', text: string) => void };
+
+/** Maps the SDK's errors to sentences an agent (and a user) can act on. */
+export function e2bMessage(e: unknown): string {
+  const err = e as { name?: string; message?: string };
+  const m = err?.message ?? String(e);
+  switch (err?.name) {
+    case 'AuthenticationError': return 'E2B rejected the API key. Set a valid key (command "Data Tools: Set E2B API Key" or E2B_API_KEY), or clear it to use the local sandbox.';
+    case 'RateLimitError': return 'E2B refused to start another sandbox: rate limit or quota reached. Wait, close other sandboxes, or use the local sandbox.';
+    case 'TemplateError': return `The E2B template is not usable: ${m}`;
+    default: break;
+  }
+  if (/fetch failed|ECONNREFUSED|ENOTFOUND|EAI_AGAIN|network/i.test(m)) return `Could not reach E2B (${m}). Check the network, or clear the E2B key to use the local sandbox.`;
+  return `E2B error: ${m}`;
+}
+
+function isGone(e: unknown): boolean {
+  const err = e as { name?: string; message?: string };
+  return err?.name === 'SandboxNotFoundError' || err?.name === 'NotFoundError' || (err?.name === 'TimeoutError' && /sandbox timeout/i.test(err.message ?? ''));
+}
+
+function clip(s: string): { text: string; dropped: number } {
+  return s.length > OUTPUT_CAP ? { text: s.slice(0, OUTPUT_CAP), dropped: Buffer.byteLength(s.slice(OUTPUT_CAP)) } : { text: s, dropped: 0 };
+}
+
+/** E2B cloud sandboxes through @e2b/code-interpreter: one sandbox per session, reused, killed when idle or on close,
+ *  created with the internet off (opened only around pip). Results come back in the same model as the local one. */
+export class E2BSandbox implements ExecutionBackend {
+  readonly name = 'e2b' as const;
+  private sbx?: Promise<Sandbox>;
+  private queue: Promise<unknown> = Promise.resolve();
+  private uploaded = new Map<string, number>();
+
+  constructor(private readonly cfg: DataToolsConfig) {
+    if (!cfg.e2bApiKey) throw new ToolError('No E2B API key is set. Set one (command "Data Tools: Set E2B API Key" or E2B_API_KEY), or use the local sandbox.');
+  }
+
+  private ensure(): Promise<Sandbox> {
+    if (!this.sbx) {
+      const p = (async () => {
+        const { Sandbox } = await import('@e2b/code-interpreter');
+        try {
+          return await Sandbox.create({ apiKey: this.cfg.e2bApiKey, timeoutMs: IDLE_MS, allowInternetAccess: false, metadata: { client: 'datatools' } });
+        } catch (e) { throw new ToolError(e2bMessage(e)); }
+      })();
+      this.sbx = p;
+      p.catch(() => { if (this.sbx === p) this.sbx = undefined; });
+    }
+    return this.sbx;
+  }
+
+  private async drop(): Promise<void> {
+    const p = this.sbx;
+    this.sbx = undefined;
+    this.uploaded.clear();
+    if (p) await p.then(s => s.kill(), () => undefined).catch(() => undefined);
+  }
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const t = this.queue.then(fn);
+    this.queue = t.catch(() => undefined);
+    return t;
+  }
+
+  /** Files under the data roots that the code names (e.g. a query result saved for Python) are uploaded to the
+   *  same path in the sandbox first, so code reads them as it would locally. */
+  private async handOver(sbx: Sandbox, code: string): Promise<void> {
+    const policy = new PathPolicy(this.cfg.allowedPaths, this.cfg.limits.maxFileBytes);
+    const literals = new Set([...code.matchAll(/(["'])(\/[^"'\n]{1,1024})\1/g)].map(m => m[2]));
+    for (const lit of literals) {
+      let real: string;
+      try { real = await policy.resolveExisting(lit); } catch { continue; }
+      const st = fs.statSync(real);
+      if (!st.isFile() || st.size > this.cfg.limits.maxFileBytes || this.uploaded.get(lit) === st.mtimeMs) continue;
+      const buf = fs.readFileSync(real);
+      await sbx.files.write(lit, buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer);
+      this.uploaded.set(lit, st.mtimeMs);
+    }
+  }
+
+  execute(code: string, o: RunOpts): Promise<Execution> {
+    return this.serial(() => this.run(code, o, true));
+  }
+
+  private async run(code: string, o: RunOpts, retry: boolean): Promise<Execution> {
+    const started = performance.now();
+    const sbx = await this.ensure();
+    const ms = () => Math.round(performance.now() - started);
+    const base = (): Execution => ({ stdout: '', stderr: '', results: [], durationMs: ms(), droppedBytes: 0 });
+    let cancelled = false;
+    const onAbort = () => { cancelled = true; void this.drop(); };
+    o.signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      await this.handOver(sbx, code);
+      // the SDK's own timeout covers the response body; ours also covers a server that never answers
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<never>((_r, reject) => {
+        timer = setTimeout(() => { const t = new Error('Execution timed out'); t.name = 'TimeoutError'; reject(t); }, o.timeoutMs + 5000);
+      });
+      const ex = await Promise.race([sbx.runCode(code, {
+        timeoutMs: o.timeoutMs,
+        onStdout: m => o.onStream?.('stdout', m.line),
+        onStderr: m => o.onStream?.('stderr', m.line),
+      }), deadline]).finally(() => clearTimeout(timer));
+      void sbx.setTimeout(IDLE_MS).catch(() => undefined);
+      const out = clip(ex.logs.stdout.join(''));
+      const err = clip(ex.logs.stderr.join(''));
+      const results: RichResult[] = ex.results.map(r => ({ isMainResult: r.isMainResult, text: r.text, html: r.html, png: r.png, jpeg: r.jpeg, svg: r.svg, json: r.json }));
+      return {
+        stdout: out.text, stderr: err.text, results, durationMs: ms(), droppedBytes: out.dropped + err.dropped, executionCount: ex.executionCount,
+        error: ex.error ? { name: ex.error.name, value: ex.error.value, traceback: ex.error.traceback } : undefined,
+      };
+    } catch (e) {
+      if (cancelled) return { ...base(), restarted: 'cancelled', error: { name: 'Cancelled', value: 'Execution was cancelled; the E2B sandbox was closed', traceback: '' } };
+      if (isGone(e)) {
+        // the sandbox ended (its lifetime ran out): start a new one transparently and say the state is gone
+        await this.drop();
+        if (retry) {
+          const again = await this.run(code, o, false);
+          return { ...again, restarted: 'expired', stderr: `[The E2B sandbox had ended; the code ran in a new sandbox. Variables from earlier calls are gone.]\n${again.stderr}` };
+        }
+      }
+      if ((e as Error)?.name === 'TimeoutError') {
+        await this.drop();
+        return { ...base(), restarted: 'timeout', error: { name: 'TimeoutError', value: `Execution stopped after its ${o.timeoutMs / 1000} s timeout; the E2B sandbox was replaced`, traceback: '' } };
+      }
+      if (e instanceof ToolError) throw e;
+      throw new ToolError(e2bMessage(e));
+    } finally {
+      o.signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /** Runs a command-like Python snippet and splits its output from the exit marker it prints last. */
+  private async process(code: string, o: { timeoutMs: number; signal: AbortSignal }): Promise<ScriptRun> {
+    const started = performance.now();
+    const ex = await this.run(code, { ...o }, true);
+    const timedOut = ex.restarted === 'timeout';
+    const m = new RegExp(`\\n?${EXIT_MARK} (-?\\d+)\\s*$`).exec(ex.stdout);
+    const stdout = m ? ex.stdout.slice(0, m.index) : ex.stdout;
+    const exitCode = m ? Number(m[1]) : ex.error ? 1 : null;
+    const stderr = ex.stderr + (ex.error && !timedOut ? `${ex.error.name}: ${ex.error.value}\n${ex.error.traceback}` : '');
+    return { stdout, stderr, exitCode, durationMs: Math.round(performance.now() - started), timedOut, droppedBytes: ex.droppedBytes };
+  }
+
+  runScript(file: string, args: string[], o: { timeoutMs: number; signal: AbortSignal }): Promise<ScriptRun> {
+    return this.serial(async () => {
+      const sbx = await this.ensure();
+      const remote = `/home/user/datatools/scripts/${path.basename(file)}`;
+      try { await sbx.files.write(remote, fs.readFileSync(file, 'utf8')); } catch (e) { throw new ToolError(e2bMessage(e)); }
+      const code = `import subprocess, sys
+r = subprocess.run([sys.executable, ${JSON.stringify(remote)}, *${JSON.stringify(args)}], capture_output=True, text=True, cwd=${JSON.stringify(path.dirname(remote))})
+sys.stderr.write(r.stderr)
+sys.stdout.write(r.stdout)
+print("\\n${EXIT_MARK}", r.returncode)`;
+      return this.process(code, o);
+    });
+  }
+
+  install(packages: string[], o: { timeoutMs: number; signal: AbortSignal }): Promise<ScriptRun> {
+    return this.serial(async () => {
+      const sbx = await this.ensure();
+      // the internet is opened for pip only, and closed again whatever happens
+      try { await sbx.updateNetwork({ allowInternetAccess: true }); } catch (e) { throw new ToolError(e2bMessage(e)); }
+      try {
+        const code = `import subprocess, sys, importlib
+r = subprocess.run([sys.executable, "-m", "pip", "install", "--disable-pip-version-check", "--no-input", *${JSON.stringify(packages)}], capture_output=True, text=True)
+importlib.invalidate_caches()
+sys.stderr.write(r.stderr)
+sys.stdout.write(r.stdout)
+print("\\n${EXIT_MARK}", r.returncode)`;
+        return await this.process(code, o);
+      } finally {
+        await sbx.updateNetwork({ allowInternetAccess: false }).catch(() => undefined);
+      }
+    });
+  }
+
+  async environment(): Promise<EnvironmentInfo> {
+    const code = `import sys, json, importlib.metadata as m
+def v(n):
+    try: return m.version(n)
+    except Exception: return None
+print(json.dumps({"python": sys.version.split()[0], "packages": {n: v(n) for n in ["pandas","numpy","matplotlib","scikit-learn","scipy","ipython","pyarrow","polars","seaborn","statsmodels"]}}))`;
+    const ex = await this.execute(code, { timeoutMs: 60_000, signal: new AbortController().signal });
+    if (ex.error) throw new ToolError(`Could not describe the E2B environment: ${ex.error.name}: ${ex.error.value}`);
+    const info = JSON.parse(ex.stdout.trim().split('\n').pop() ?? '{}') as { python: string; packages: Record<string, string | null> };
+    return { backend: 'e2b', isolation: 'E2B cloud sandbox (a Firecracker microVM per session)', python: info.python, packages: info.packages,
+      network: 'off (the sandbox is created without internet access; install_package opens it for pip only)' };
+  }
+
+  async restart(): Promise<void> { await this.drop(); }
+
+  async dispose(): Promise<void> { await this.drop(); }
+}
