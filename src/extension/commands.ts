@@ -107,6 +107,10 @@ export function registerCommands(context: vscode.ExtensionContext, host: ToolHos
       });
     }
   }));
+  sub(vscode.commands.registerCommand('datatools.explorer.askData', async (n: Node) => {
+    const target = n.kind === 'relation' ? `table ${n.schema}.${n.name}${n.connection !== 'sample' ? ` (connection ${n.connection})` : ''}` : n.kind === 'file' ? n.path : '';
+    await vscode.commands.executeCommand('workbench.action.chat.open', { query: `@data /explore ${target}` });
+  }));
   sub(vscode.commands.registerCommand('datatools.explorer.activate', (n: Extract<Node, { kind: 'connection' }>) => vscode.commands.executeCommand('datatools.selectConnection', n.name)));
   sub(vscode.commands.registerCommand('datatools.openRun', async (e: AuditEntry) => {
     const r = results.get(e.id);

@@ -17,11 +17,15 @@ export interface DataToolsApi {
   host: ToolHost;
   results: ResultStore;
   panel: ResultPanel;
+  explorer: DataExplorer;
+  /** How long activate() took, for the bench. */
+  activationMs: number;
 }
 
 let host: ToolHost | undefined;
 
 export async function activate(context: vscode.ExtensionContext): Promise<DataToolsApi> {
+  const started = performance.now();
   const sub = (...d: vscode.Disposable[]) => context.subscriptions.push(...d);
   const output = vscode.window.createOutputChannel('Data Tools', { log: true });
   sub(output);
@@ -116,9 +120,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<DataTo
   results.onAdd(() => runs.refresh());
   registerCommands(context, h, results, panel, output, explorer);
   registerConnectionCommands(context, h, reload);
-  registerParticipant(context, h, results);
+  registerParticipant(context, h, results, tools);
   output.info(`Data Tools ${DATATOOLS_VERSION} active: role ${config.role}, ${h.available().length} tools, audit log ${config.auditLogPath}`);
-  return { host: h, results, panel };
+  return { host: h, results, panel, explorer, activationMs: performance.now() - started };
 }
 
 export async function deactivate(): Promise<void> {

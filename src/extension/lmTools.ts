@@ -8,6 +8,13 @@ export type ResultSink = (tool: string, input: unknown, result: CallResult) => v
 /** Registers the active role's tools with the LM tools API; re-run on role or trust changes. */
 export class LmToolRegistry implements vscode.Disposable {
   private regs: vscode.Disposable[] = [];
+  /** Set while @data invokes a tool, so the audit log says who asked (the LM API does not tell). */
+  private chatCalls = 0;
+
+  async asChat<T>(fn: () => Thenable<T>): Promise<T> {
+    this.chatCalls++;
+    try { return await fn(); } finally { this.chatCalls--; }
+  }
 
   constructor(private readonly host: ToolHost, private readonly sink: ResultSink) {}
 
@@ -28,7 +35,7 @@ export class LmToolRegistry implements vscode.Disposable {
           return { invocationMessage, confirmationMessages: { title: c.title, message: new vscode.MarkdownString(c.message) } };
         },
         invoke: async (options, token) => {
-          const r = await invokeWithToken(this.host, t.name, options.input, 'copilot', token);
+          const r = await invokeWithToken(this.host, t.name, options.input, this.chatCalls > 0 ? 'chat' : 'copilot', token);
           this.sink(t.name, options.input, r);
           return toLmResult(r);
         },

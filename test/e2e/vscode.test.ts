@@ -44,6 +44,26 @@ describe('Data Tools in a real VS Code (code-server + Playwright + chromium)', {
     assert.match(lacking.error ?? '', /does not have an implementation registered/);
   });
 
+  test('extension-host checks: the tree provider level by level, an error node for a broken connection, settings reach the host, commands exist', async () => {
+    const r = await wb.execCommand('datatoolsTest.hostChecks');
+    assert.equal(r.error, undefined, r.error);
+    const v = r.value as Record<string, unknown>;
+    assert.deepEqual(v.roots, ['sample', 'Data files']);
+    assert.deepEqual(v.schemas, ['public']);
+    assert.deepEqual(v.relations, ['raw_logs:table:40000', 'user_behavior:table:60000', 'users:table:2000']);
+    assert.equal((v.columns as string[])[0], 'id:integer:pk');
+    assert.ok((v.columns as string[]).includes('country:character(2):'), JSON.stringify(v.columns));
+    assert.deepEqual(v.fileRoots, [data, workspace]);
+    assert.equal((v.broken as string[]).length, 1);
+    assert.match((v.broken as string[])[0], /^message:error:.*(ECONNREFUSED|connect)/);
+    assert.equal(v.maxRowsApplied, true);
+    for (const c of ['datatools.runQuery', 'datatools.previewDataFile', 'datatools.runPythonFile', 'datatools.runSelectionInSandbox', 'datatools.restartSandbox',
+      'datatools.addConnection', 'datatools.testConnection', 'datatools.removeConnection', 'datatools.selectRole', 'datatools.openAuditLog',
+      'datatools.setE2bApiKey', 'datatools.clearE2bApiKey', 'datatools.explorer.preview', 'datatools.explorer.askData']) {
+      assert.ok((v.commands as string[]).includes(c), `${c} is registered`);
+    }
+  });
+
   test('a malformed input through the LM tools API gets the catalog\'s field-level error', async () => {
     const r = await wb.invokeTool('execute_query', { query: 7 });
     assert.match(r.text ?? r.error ?? '', /`query`: expected string, got number/);
@@ -168,7 +188,8 @@ describe('Data Tools in a real VS Code (code-server + Playwright + chromium)', {
     assert.equal(await view.locator('.row').nth(0).locator('.cell').nth(0).innerText(), '1');
     await wb.shot('10-preview-table');
     const runs = wb.page.locator('.pane', { hasText: 'Runs' }).last();
-    await runs.locator('.pane-header').click().catch(() => undefined);
+    const header = runs.locator('.pane-header').first();
+    if ((await header.getAttribute('aria-expanded')) === 'false') await header.click();
     await runs.locator('.monaco-list-row', { hasText: 'execute_query' }).first().waitFor();
     assert.match(await runs.locator('.monaco-list-row', { hasText: 'execute_query' }).first().innerText(), /ok · \d+ ms · command/);
     await wb.shot('11-runs');
@@ -198,6 +219,54 @@ describe('Data Tools in a real VS Code (code-server + Playwright + chromium)', {
     } finally { pg.stop(); }
   });
 
+  test('@data /query runs execute_query with the scripted model, shows the SQL and the answer', async () => {
+    wb.setModelScript({ 'users per plan': [
+      { tool: 'execute_query', input: { query: 'SELECT plan, count(*) AS users FROM users GROUP BY plan ORDER BY plan' } },
+      { text: 'Answer: there are three plans; see the result view for the counts.' },
+    ] });
+    await wb.chat('@data /query how many users per plan?');
+    const answer = wb.page.locator('.interactive-item-container', { hasText: 'Answer: there are three plans' }).last();
+    await answer.waitFor({ timeout: 60_000 });
+    assert.match(await answer.innerText(), /SQL run:\s+SELECT\s+plan,\s+count\(\*\)\s+AS\s+users\s+FROM\s+users\s+GROUP\s+BY\s+plan\s+ORDER\s+BY\s+plan/);
+    await answer.getByRole('button', { name: /Open execute_query result/ }).waitFor();
+    const log = fs.readFileSync(path.join(wb.io, 'model-log.jsonl'), 'utf8').trim().split('\n').map(l => JSON.parse(l));
+    assert.ok(log.some(l => l.key === 'users per plan' && l.tools.includes('execute_query')), 'the model was offered the role\'s tools');
+    await wb.shot('12-chat-query');
+  });
+
+  test('@data /explore on a Parquet file reads it, runs Python after the confirmation, and shows the chart', async () => {
+    const { parquetWriteBuffer } = await import('hyparquet-writer');
+    const n = 500;
+    const file = path.join(data, 'orders.parquet');
+    fs.writeFileSync(file, new Uint8Array(parquetWriteBuffer({ columnData: [
+      { name: 'order_id', type: 'INT32', data: Array.from({ length: n }, (_, i) => i + 1) },
+      { name: 'amount', type: 'DOUBLE', data: Array.from({ length: n }, (_, i) => ((i * 37) % 200) + 0.5) },
+    ] })));
+    const csv = path.join(data, '.datatools', 'results', 'orders.csv');
+    wb.setModelScript({ 'orders.parquet': [
+      { tool: 'read_parquet', input: { file_path: file, n_rows: 500, save_as: 'orders.csv' } },
+      { tool: 'execute_code', input: { code: `import pandas as pd, matplotlib.pyplot as plt\ndf = pd.read_csv(${JSON.stringify(csv)})\nprint(df.shape, int(df.amount.isna().sum()))\ndf.amount.plot.hist(bins=20)\nplt.title("amount")` } },
+      { text: 'Explored: 500 orders, no nulls; the histogram of amount is in the result view.' },
+    ] });
+    await wb.chat(`@data /explore ${file}`);
+    // execute_code asks first, inside the chat
+    const allow = wb.page.locator('.interactive-session').getByRole('button', { name: /^(Allow|Continue|Run)\b/ }).first();
+    await allow.waitFor({ timeout: 60_000 }).catch(async e => { await wb.shot('13-chat-confirm-missing'); throw e; });
+    await wb.shot('13-chat-confirm');
+    await allow.click();
+    const answer = wb.page.locator('.interactive-item-container', { hasText: 'Explored: 500 orders' }).last();
+    await answer.waitFor({ timeout: 90_000 });
+    // a follow-up suggestion from what was done
+    await wb.page.locator('.interactive-session', { hasText: 'Top values' }).first().waitFor();
+    await answer.getByRole('button', { name: /Open execute_code result/ }).click();
+    const audit = fs.readFileSync(path.join(dir, 'audit.jsonl'), 'utf8').trim().split('\n').map(l => JSON.parse(l));
+    assert.equal(audit.filter(e => e.tool === 'execute_code').pop()?.caller, 'chat', 'the audit log says @data asked');
+    const img = wb.webview().locator('section.image img');
+    await img.waitFor({ timeout: 30_000 });
+    assert.match(await wb.webview().locator('section.stream.stdout pre').innerText(), /\(500, 2\) 0/);
+    await wb.shot('14-chat-explore-chart');
+  });
+
   test('switching role through the settings re-registers the tools', async () => {
     await wb.runCommand('Data Tools: Select Role');
     await wb.page.locator('.quick-input-list .monaco-list-row', { hasText: 'Data scientist' }).first().click();
@@ -209,5 +278,19 @@ describe('Data Tools in a real VS Code (code-server + Playwright + chromium)', {
     const install = await wb.invokeTool('install_package', { packages: [] });
     assert.match(install.text ?? '', /Invalid input for install_package/, 'install_package is registered for data scientists');
     await wb.shot('03-role-switched');
+  });
+
+  test('@data says why when the model asks for a tool the role lacks', async () => {
+    // the role is data scientist now (previous test): write_file is not available
+    wb.setModelScript({ 'save a note': [
+      { tool: 'write_file', input: { file_path: path.join(data, 'note.txt'), content: 'hi' } },
+      { text: 'I could not save the note: my role does not allow writing files.' },
+    ] });
+    await wb.chat('@data save a note for me');
+    const answer = wb.page.locator('.interactive-item-container', { hasText: 'I could not save the note' }).last();
+    await answer.waitFor({ timeout: 60_000 });
+    assert.match(await answer.innerText(), /write_file refused: `?write_file`? is not allowed for the role Data scientist/);
+    assert.ok(!fs.existsSync(path.join(data, 'note.txt')));
+    await wb.shot('15-chat-refused');
   });
 });

@@ -8,7 +8,7 @@ import { ROOT } from '../helpers/mcp';
 
 export const SHOTS = path.join(ROOT, 'test-results', 'e2e');
 
-export interface ExecResult { id: number; command: string; value?: unknown; error?: string; paint?: { id: string; rows: number; ms: number } }
+export interface ExecResult { id: number; command: string; value?: unknown; error?: string; paint?: { id: string; rows: number; ms: number }; activationMs?: number }
 
 export interface InvokeResult { text?: string; error?: string; tools: string[]; images: string[] }
 
@@ -123,6 +123,9 @@ export class Workbench {
       await editor.waitFor();
     }
     await editor.click();
+    // a sticky participant from the previous request is already in the box: start from an empty input
+    await this.page.keyboard.press('ControlOrMeta+A');
+    await this.page.keyboard.press('Backspace');
     const [participant, ...rest] = message.split(' ');
     await this.page.keyboard.type(participant);
     await this.page.locator('.suggest-widget.visible').waitFor({ timeout: 3000 }).catch(() => undefined);

@@ -135,6 +135,11 @@ describe('file tools on a real filesystem', () => {
     fs.writeFileSync(path.join(root, 'small.parquet'), new Uint8Array(parquetWriteBuffer({ columnData: [{ name: 'a', type: 'INT32', data: [1, 2] }] })));
     const rf = await call(ds, 'read_file', { file_path: 'small.parquet' });
     assert.match(rf.text, /binary file .* Use read_parquet/);
+    // the sandbox has no Parquet reader: the rows read are handed over as CSV
+    const saved = await call(ds, 'read_parquet', { file_path: 'big.parquet', n_rows: 3, save_as: 'head.csv' });
+    const csvPath = path.join(root, '.datatools', 'results', 'head.csv');
+    assert.match(saved.text, new RegExp(`Saved the 3 rows read to ${csvPath.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}`));
+    assert.equal(fs.readFileSync(csvPath, 'utf8'), 'id,label\r\n0,row-0\r\n1,row-1\r\n2,row-2\r\n');
   });
 
   test('list_files lists with sizes, filters by pattern, stays inside roots', async () => {

@@ -22,10 +22,12 @@ export async function saveTable(ctx: ToolContext, target: string, columns: Colum
   const mayWrite = grantedCapabilities({ role: ctx.config.role, trusted: true }).has('files.write');
   let dest = target;
   let policy: PathPolicy | undefined;
-  if (!mayWrite) {
-    if (target.includes('/') || target.includes(path.sep)) {
-      throw new ToolError(`The role ${ctx.config.role} cannot write files; save_as takes a plain file name (e.g. "result.parquet"), saved under ${path.join(ctx.config.workDir, 'results')}.`);
-    }
+  const plainName = !target.includes('/') && !target.includes(path.sep);
+  if (!mayWrite && !plainName) {
+    throw new ToolError(`The role ${ctx.config.role} cannot write files; save_as takes a plain file name (e.g. "result.parquet"), saved under ${path.join(ctx.config.workDir, 'results')}.`);
+  }
+  if (plainName) {
+    // a plain name always goes to the results folder, whatever the role
     const dir = path.join(ctx.config.workDir, 'results');
     policy = new PathPolicy([dir], ctx.config.limits.maxFileBytes);
     await import('node:fs/promises').then(f => f.mkdir(dir, { recursive: true }));

@@ -12,7 +12,7 @@ import { readJsonlHead } from '../formats/jsonl';
 import { openData, s3Store, writeData } from '../storage/data';
 import { isS3, parseS3, S3Policy } from '../storage/s3';
 import { plural } from '../formats/table';
-import { tableResult } from './db';
+import { saveTable, tableResult } from './db';
 
 function policy(ctx: ToolContext): PathPolicy {
   return new PathPolicy(ctx.config.allowedPaths, ctx.config.limits.maxFileBytes);
@@ -159,8 +159,10 @@ export const readParquet = defineTool({
   name: 'read_parquet',
   title: 'Read a Parquet file',
   description: 'Reads the schema, row count and first rows of a Parquet or Arrow IPC / Feather file (local or s3://), '
-    + 'fetching only the footer and the row groups or record batches it needs.',
-  input: z.strictObject({ file_path: filePath, n_rows: nRows, columns }),
+    + 'fetching only the footer and the row groups or record batches it needs. The Python sandbox has no Parquet '
+    + 'reader (no pyarrow): pass `save_as` ("name.csv") to hand the rows read to Python as a CSV file.',
+  input: z.strictObject({ file_path: filePath, n_rows: nRows, columns,
+    save_as: z.string().min(1).max(4096).optional().describe('Also write the rows read to this .csv (or .parquet) file, for execute_code.') }),
   capability: 'files.read',
   readOnly: true,
   summary: i => `Reading Parquet ${i.file_path}`,
@@ -179,8 +181,11 @@ export const readParquet = defineTool({
         return r;
       }
       const head = await readParquetHead(f.ranged, { nRows: n, columns: i.columns }).catch(e => { throw formatError(e, i.file_path, 'Parquet'); });
+      const saved = i.save_as ? await saveTable(ctx, i.save_as, head.columns, head.rows) : undefined;
       const r = tableResult({ title: name, columns: head.columns, rows: head.rows, truncated: head.rows.length < head.totalRows, totalRows: head.totalRows,
-        header: `${f.display} (${fmtBytes(f.size)}, ${plural(head.rowGroups, 'row group')}): ${plural(head.totalRows, 'row')}; first ${head.rows.length.toLocaleString('en-US')} read (${fmtBytes(f.fetched())} of the file).` });
+        header: `${f.display} (${fmtBytes(f.size)}, ${plural(head.rowGroups, 'row group')}): ${plural(head.totalRows, 'row')}; first ${head.rows.length.toLocaleString('en-US')} read (${fmtBytes(f.fetched())} of the file).`,
+        footer: saved ? [`Saved the ${plural(head.rows.length, 'row')} read to ${saved.path} (${fmtBytes(saved.bytes)}); read it in Python with pandas.read_${saved.path.endsWith('.csv') ? 'csv' : 'parquet'}.`] : undefined });
+      if (saved) r.parts.push({ kind: 'file', path: saved.path, bytes: saved.bytes });
       r.metrics = { rows: head.rows.length, bytes: f.fetched() };
       return r;
     } finally { await f.close(); }

@@ -16,6 +16,7 @@ const read = name => JSON.parse(fs.readFileSync(path.join(dir(), name), 'utf8'))
 const textOf = content => content.map(p => (p instanceof vscode.LanguageModelTextPart ? p.value : '')).join('');
 
 function activate(context) {
+  const activationStarted = performance.now();
   context.subscriptions.push(vscode.commands.registerCommand('datatoolsTest.invoke', async () => {
     const req = read('invoke.json');
     const out = { id: req.id, name: req.name };
@@ -38,7 +39,40 @@ function activate(context) {
     } catch (e) { out.error = String(e && e.message || e); }
     const api = vscode.extensions.getExtension('datatools.datatools')?.exports;
     out.paint = api && api.panel ? api.panel.lastPaint : undefined;
+    out.activationMs = api ? api.activationMs : undefined;
     write(`exec-result-${req.id}.json`, out);
+  }));
+
+  // Extension-host checks of the Data Tools tree provider, settings and commands, run inside VS Code.
+  context.subscriptions.push(vscode.commands.registerCommand('datatoolsTest.hostChecks', async () => {
+    const api = vscode.extensions.getExtension('datatools.datatools').exports;
+    const ex = api.explorer;
+    const cfg = () => vscode.workspace.getConfiguration('datatools');
+    const until = async pred => { for (let i = 0; i < 80 && !pred(); i++) await new Promise(r => setTimeout(r, 100)); return pred(); };
+    const out = {};
+    const roots = await ex.getChildren();
+    out.roots = roots.map(n => String(ex.getTreeItem(n).label));
+    const sample = roots.find(n => n.kind === 'connection' && n.name === 'sample');
+    const schemas = await ex.getChildren(sample);
+    out.schemas = schemas.map(n => n.name);
+    const rels = await ex.getChildren(schemas.find(n => n.name === 'public'));
+    out.relations = rels.map(n => `${n.name}:${n.relKind}:${n.rows}`);
+    const cols = await ex.getChildren(rels.find(n => n.name === 'users'));
+    out.columns = cols.map(n => `${n.name}:${n.type}:${n.pk ? 'pk' : ''}`);
+    const files = await ex.getChildren(roots.find(n => n.kind === 'files'));
+    out.fileRoots = files.map(n => n.path);
+    await cfg().update('connections', [{ name: 'broken', host: '127.0.0.1', port: 1, database: 'x', user: 'u' }], vscode.ConfigurationTarget.Global);
+    await until(() => api.host.config.connections.some(c => c.name === 'broken'));
+    const broken = (await ex.getChildren()).find(n => n.kind === 'connection' && n.name === 'broken');
+    out.broken = broken ? (await ex.getChildren(broken)).map(n => `${n.kind}:${n.error ? 'error' : ''}:${n.text}`) : 'missing';
+    await cfg().update('connections', undefined, vscode.ConfigurationTarget.Global);
+    await cfg().update('limits.maxRows', 123, vscode.ConfigurationTarget.Global);
+    out.maxRowsApplied = await until(() => api.host.config.limits.maxRows === 123);
+    await cfg().update('limits.maxRows', undefined, vscode.ConfigurationTarget.Global);
+    await until(() => api.host.config.limits.maxRows !== 123);
+    out.commands = (await vscode.commands.getCommands(true)).filter(c => c.startsWith('datatools.')).sort();
+    out.activationMs = api.activationMs;
+    return out;
   }));
 
   context.subscriptions.push(vscode.lm.registerLanguageModelChatProvider('datatools-test', {
@@ -67,6 +101,6 @@ function activate(context) {
   }));
   // models resolve lazily: without this warm-up the first chat request may find no model
   void vscode.lm.selectChatModels({ vendor: 'datatools-test' }).then(ms => write('models-warm.json', ms.map(m => m.id)));
-  write('activated.json', { time: Date.now(), version: vscode.version });
+  write('activated.json', { time: Date.now(), version: vscode.version, activationMs: performance.now() - activationStarted });
 }
 module.exports = { activate, deactivate() {} };
