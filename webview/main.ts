@@ -75,7 +75,8 @@ function render(m: ShowMessage): void {
       const box = el('section', 'image');
       const img = el('img');
       const bytes = Uint8Array.from(atob(p.data), c => c.charCodeAt(0));
-      img.src = URL.createObjectURL(new Blob([bytes], { type: p.mimeType === 'image/svg+xml' ? 'application/octet-stream' : p.mimeType }));
+      // an SVG shown through <img> cannot run scripts or fetch anything; the CSP allows blob: images only
+      img.src = URL.createObjectURL(new Blob([bytes], { type: p.mimeType }));
       img.alt = p.title ?? 'chart';
       box.append(img);
       app.append(box);

@@ -131,6 +131,11 @@ describe('Data Tools in a real VS Code (code-server + Playwright + chromium)', {
     await view.locator('.hcell', { hasText: 'amount' }).click();
     await view.locator('.hcell', { hasText: 'amount' }).click();
     assert.equal(await view.locator('.row').nth(0).locator('.cell').nth(2).innerText(), '99.9');
+    // filter: rows containing "city3" (every 9th row, except row 3 which holds the markup)
+    await view.locator('vscode-textfield.filter input').fill('city3');
+    await view.locator('.status', { hasText: 'filtered' }).waitFor();
+    assert.match(await view.locator('.status').innerText(), /^555 of 5,000 \(filtered\) rows/);
+    assert.equal(await view.locator('.row').nth(0).locator('.cell').nth(1).innerText(), 'city3');
     await wb.shot('05-preview-data-file');
   });
 

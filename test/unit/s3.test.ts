@@ -5,6 +5,7 @@ import { ToolHost } from '../../src/core/host';
 import { resolveConfig } from '../../src/core/config';
 import { tmpDir } from '../helpers/mcp';
 import { startS3, type S3Server } from '../helpers/s3';
+import { S3Store } from '../../src/core/storage/s3';
 
 describe('file tools on a real S3-compatible server (s3rver on loopback)', () => {
   let s3: S3Server;
@@ -87,7 +88,7 @@ describe('file tools on a real S3-compatible server (s3rver on loopback)', () =>
     assert.match(j.text, /columns: id int64, ok bool, tag string/);
   });
 
-  test('list_files pages through a prefix (continuation tokens) and shows folders', async () => {
+  test('list_files lists a prefix with its folders, and recursively with a pattern', async () => {
     for (let i = 0; i < 25; i++) await call(de, 'write_file', { file_path: `s3://lake/many/f${String(i).padStart(2, '0')}.txt`, content: `${i}` });
     await call(de, 'write_file', { file_path: 's3://lake/many/sub/deep.txt', content: 'deep' });
     const top = await call(ds, 'list_files', { path: 's3://lake/many' });
@@ -98,6 +99,23 @@ describe('file tools on a real S3-compatible server (s3rver on loopback)', () =>
     const rec = await call(ds, 'list_files', { path: 's3://lake/many/', recursive: true, pattern: '*.txt' });
     assert.match(rec.text, /^26 entries:/);
     assert.match(rec.text, /deep\.txt/);
+  });
+
+  test('listing follows continuation tokens page by page, and stops at the entry cap', async () => {
+    const store = await S3Store.create({ bucket: 'lake', region: 'us-east-1', endpoint: s3.endpoint, extraBuckets: [] });
+    try {
+      s3.requests.length = 0;
+      const all = await store.list({ bucket: 'lake', key: 'many/' }, { delimited: false, max: 1000, pageSize: 7 });
+      assert.equal(all.entries.length, 26);
+      assert.equal(all.more, false);
+      assert.equal(all.pages, 4);
+      const lists = s3.requests.filter(q => q.method === 'GET' && q.url.includes('list-type=2'));
+      assert.equal(lists.length, 4);
+      assert.equal(lists.filter(q => q.url.includes('continuation-token=')).length, 3, 'pages 2-4 carry the continuation token');
+      const capped = await store.list({ bucket: 'lake', key: 'many/' }, { delimited: false, max: 10, pageSize: 7 });
+      assert.equal(capped.entries.length, 10);
+      assert.equal(capped.more, true);
+    } finally { store.dispose(); }
   });
 
   test('S3 keys outside the allowed buckets and prefixes are refused, nothing read or written', async () => {

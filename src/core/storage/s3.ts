@@ -131,7 +131,7 @@ export class S3Store {
 
   /** Lists keys under a prefix, following continuation tokens up to `max` entries. With `delimited`, folders
    *  (common prefixes) come back as entries ending in "/". */
-  async list(loc: S3Location, o: { delimited: boolean; max: number }): Promise<{ entries: S3Object[]; more: boolean; pages: number }> {
+  async list(loc: S3Location, o: { delimited: boolean; max: number; pageSize?: number }): Promise<{ entries: S3Object[]; more: boolean; pages: number }> {
     const entries: S3Object[] = [];
     let token: string | undefined;
     let pages = 0;
@@ -140,7 +140,7 @@ export class S3Store {
       try {
         out = await this.client.send(new this.mod.ListObjectsV2Command({
           Bucket: loc.bucket, Prefix: loc.key, Delimiter: o.delimited ? '/' : undefined,
-          MaxKeys: Math.min(1000, o.max - entries.length + 1), ContinuationToken: token,
+          MaxKeys: Math.min(o.pageSize ?? 1000, o.max - entries.length + 1), ContinuationToken: token,
         }));
       } catch (e) { this.fail(e, loc, 'list'); }
       pages++;
