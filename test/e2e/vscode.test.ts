@@ -272,6 +272,21 @@ describe('Data Tools in a real VS Code (code-server + Playwright + chromium)', {
     await wb.shot('14-chat-explore-chart');
   });
 
+  test('Run Python File in Sandbox (data engineer): output streams to the output channel and opens in the result view', async () => {
+    assert.equal((await wb.execCommand('datatoolsTest.setSetting', ['datatools.role', 'data_engineer'])).value, 'data_engineer');
+    await wb.page.locator('.statusbar-item', { hasText: 'Data engineer' }).first().waitFor();
+    const py = path.join(workspace, 'plot.py');
+    fs.writeFileSync(py, 'import sys, matplotlib\nmatplotlib.use("Agg")\nimport matplotlib.pyplot as plt\nprint("from a script", sys.argv[0].endswith("plot.py"))\nplt.plot([3, 1, 2])\nplt.savefig("/tmp/fig.png")\n');
+    await wb.execCommand('vscode.open', [`file://${py}`]);
+    const r = await wb.execCommand('datatools.runPythonFile');
+    assert.equal(r.error, undefined, r.error);
+    assert.match(await wb.webview().locator('section.stream.stdout pre').innerText(), /from a script True/);
+    await wb.page.locator('.panel .monaco-editor', { hasText: 'from a script True' }).first().waitFor();
+    await wb.shot('08b-run-python-file');
+    await wb.execCommand('datatoolsTest.setSetting', ['datatools.role', 'ml_engineer']);
+    await wb.page.locator('.statusbar-item', { hasText: 'ML engineer' }).first().waitFor();
+  });
+
   test('switching role through the settings re-registers the tools', async () => {
     await wb.runCommand('Data Tools: Select Role');
     await wb.page.locator('.quick-input-list .monaco-list-row', { hasText: 'Data scientist' }).first().click();

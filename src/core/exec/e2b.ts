@@ -145,7 +145,7 @@ export class E2BSandbox implements ExecutionBackend {
   }
 
   /** Runs a command-like Python snippet and splits its output from the exit marker it prints last. */
-  private async process(code: string, o: { timeoutMs: number; signal: AbortSignal }): Promise<ScriptRun> {
+  private async process(code: string, o: { timeoutMs: number; signal: AbortSignal; onStream?: RunOpts['onStream'] }): Promise<ScriptRun> {
     const started = performance.now();
     const ex = await this.run(code, { ...o }, true);
     const timedOut = ex.restarted === 'timeout';
@@ -156,7 +156,7 @@ export class E2BSandbox implements ExecutionBackend {
     return { stdout, stderr, exitCode, durationMs: Math.round(performance.now() - started), timedOut, droppedBytes: ex.droppedBytes };
   }
 
-  runScript(file: string, args: string[], o: { timeoutMs: number; signal: AbortSignal }): Promise<ScriptRun> {
+  runScript(file: string, args: string[], o: { timeoutMs: number; signal: AbortSignal; onStream?: RunOpts['onStream'] }): Promise<ScriptRun> {
     return this.serial(async () => {
       const sbx = await this.ensure();
       const remote = `/home/user/datatools/scripts/${path.basename(file)}`;

@@ -185,12 +185,13 @@ class KernelProcess {
 }
 
 /** Runs a sandboxed process to completion with a timeout, output caps and cancellation (its whole group is killed). */
-function runProcess(launch: Launch, o: { timeoutMs: number; signal: AbortSignal }): Promise<ScriptRun> {
+function runProcess(launch: Launch, o: { timeoutMs: number; signal: AbortSignal; onStream?: (name: 'stdout' | 'stderr', text: string) => void }): Promise<ScriptRun> {
   const started = performance.now();
   return new Promise<ScriptRun>(resolve => {
     const p = spawn(launch.cmd, launch.args, { env: launch.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     const out = { stdout: '', stderr: '', dropped: 0 };
     const take = (k: 'stdout' | 'stderr') => (d: Buffer) => {
+      o.onStream?.(k, d.toString());
       const room = OUTPUT_CAP - out[k].length;
       if (room > 0) out[k] += d.toString().slice(0, room); else out.dropped += d.length;
     };
@@ -282,7 +283,7 @@ export class LocalSandbox implements ExecutionBackend {
     }
   }
 
-  async runScript(file: string, args: string[], o: { timeoutMs: number; signal: AbortSignal }): Promise<ScriptRun> {
+  async runScript(file: string, args: string[], o: { timeoutMs: number; signal: AbortSignal; onStream?: (name: 'stdout' | 'stderr', text: string) => void }): Promise<ScriptRun> {
     const kernelDir = path.dirname(this.kernelFile);
     // the script runs in a fresh process with the same isolation and limits; the kernel's limit setter is reused
     const prelude = 'import os, resource, runpy, sys\n'

@@ -48,7 +48,7 @@ export interface EnvironmentInfo {
 export interface ExecutionBackend extends Disposable {
   readonly name: 'local' | 'e2b';
   execute(code: string, o: { timeoutMs: number; signal: AbortSignal; onStream?: (name: 'stdout' | 'stderr', text: string) => void }): Promise<Execution>;
-  runScript(file: string, args: string[], o: { timeoutMs: number; signal: AbortSignal }): Promise<ScriptRun>;
+  runScript(file: string, args: string[], o: { timeoutMs: number; signal: AbortSignal; onStream?: (name: 'stdout' | 'stderr', text: string) => void }): Promise<ScriptRun>;
   /** pip install into the session's environment; the new packages are importable in the running session. */
   install(packages: string[], o: { timeoutMs: number; signal: AbortSignal }): Promise<ScriptRun>;
   environment(): Promise<EnvironmentInfo>;

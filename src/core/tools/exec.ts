@@ -138,7 +138,7 @@ export const runScript = defineTool({
     await opened.handle.close();
     const backend = await getExecutor(ctx);
     const timeoutSec = i.timeout ?? ctx.config.limits.codeTimeoutSec;
-    const r = await backend.runScript(opened.path, i.args ?? [], { timeoutMs: timeoutSec * 1000, signal: ctx.signal });
+    const r = await backend.runScript(opened.path, i.args ?? [], { timeoutMs: timeoutSec * 1000, signal: ctx.signal, onStream: (name, text) => ctx.onProgress?.({ kind: name, text }) });
     const text = [`python ${[opened.path, ...(i.args ?? [])].join(' ')}: ${r.timedOut ? `stopped after its ${timeoutSec} s timeout` : `exit code ${r.exitCode}`} in ${r.durationMs} ms.`];
     if (r.stdout) text.push(`[stdout]\n${clipText(r.stdout, MODEL_TEXT_CAP / 2)}`);
     if (r.stderr) text.push(`[stderr]\n${clipText(r.stderr, MODEL_TEXT_CAP / 2)}`);

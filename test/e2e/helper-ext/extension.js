@@ -43,6 +43,13 @@ function activate(context) {
     write(`exec-result-${req.id}.json`, out);
   }));
 
+  context.subscriptions.push(vscode.commands.registerCommand('datatoolsTest.setSetting', async (key, value) => {
+    await vscode.workspace.getConfiguration().update(key, value, vscode.ConfigurationTarget.Global);
+    const api = vscode.extensions.getExtension('datatools.datatools').exports;
+    for (let i = 0; i < 80 && key === 'datatools.role' && api.host.config.role !== value; i++) await new Promise(r => setTimeout(r, 100));
+    return vscode.workspace.getConfiguration().get(key);
+  }));
+
   // Extension-host checks of the Data Tools tree provider, settings and commands, run inside VS Code.
   context.subscriptions.push(vscode.commands.registerCommand('datatoolsTest.hostChecks', async () => {
     const api = vscode.extensions.getExtension('datatools.datatools').exports;
