@@ -165,7 +165,7 @@ const { resolveConfig } = require(${JSON.stringify(path.join(root, 'out/src/core
 // 7. the real VS Code (code-server): extension activation time against the test helper extension's, and the
 //    first paint of a 1,000,000-row result in the result view against a 1,000-row one
 if (want('vscode')) {
-  if (!fs.existsSync(path.join(root, 'datatools.vsix')) && spawnSync('npm', ['run', '--silent', 'package'], { stdio: 'inherit' }).status !== 0) process.exit(1);
+  if (spawnSync('npm', ['run', '--silent', 'package'], { stdio: 'ignore' }).status !== 0) { console.error('npm run package failed'); process.exit(1); }
   const { Workbench } = require(path.join(root, 'out/test/e2e/workbench.js'));
   const ws = path.join(dir, 'ws');
   fs.mkdirSync(ws, { recursive: true });
@@ -182,17 +182,24 @@ if (want('vscode')) {
       const before = (await wb.execCommand('workbench.action.focusActiveEditorGroup')).paint?.id;
       const t = performance.now();
       await wb.execCommand('datatools.runQuery', [], 600_000);
-      for (;;) {
-        const p = (await wb.execCommand('workbench.action.focusActiveEditorGroup')).paint;
-        if (p && p.id !== before) { if (p.rows !== n) throw new Error(`painted ${p.rows} rows, expected ${n}`); return { paint: p.ms, total: performance.now() - t }; }
+      for (const end = Date.now() + 600_000; ;) {
+        if (Date.now() > end) throw new Error(`no complete paint of ${n} rows within 10 minutes`);
+        const ps = (await wb.execCommand('workbench.action.focusActiveEditorGroup')).paints ?? [];
+        const mine = ps.filter(p => p.id !== before && p.id === ps[ps.length - 1].id);
+        const done = mine.find(p => p.complete);
+        if (done) {
+          if (done.rows !== n) throw new Error(`painted ${done.rows} rows, expected ${n}`);
+          return { first: mine[0].ms, full: done === mine[0] ? done.ms : mine[0].ms + done.ms, total: performance.now() - t };
+        }
         await new Promise(r => setTimeout(r, 200));
       }
     };
     await paint(1000); // warm-up: the panel, the webview bundle, the database
     const small = await paint(1000);
     const large = await paint(1_000_000);
-    row('result view first paint: 1,000,000 rows vs 1,000 (post -> rows on screen)', large.paint, small.paint);
+    row('result view first paint: 1,000,000 rows vs 1,000 (post -> rows on screen)', large.first, small.first);
+    row('  all 1,000,000 rows in the grid (sort/filter/stats ready) vs 1,000', large.full, small.full);
     row('  Run Query end to end: 1,000,000 rows vs 1,000', large.total, small.total);
-  } finally { await wb.stop(); }
+  } catch (e) { await wb.shot('bench-failure').catch(() => undefined); throw e; } finally { await wb.stop(); }
 }
 fs.rmSync(dir, { recursive: true, force: true });

@@ -6,7 +6,7 @@ import '@vscode-elements/elements/dist/vscode-textfield/index.js';
 import '@vscode-elements/elements/dist/vscode-badge/index.js';
 
 interface Column { name: string; type: string }
-interface TableMeta { title?: string; columns: Column[]; rowCount: number; totalRows?: number; truncated: boolean }
+interface TableMeta { title?: string; columns: Column[]; rowCount: number; totalRows?: number; truncated: boolean; partial?: boolean }
 type Part =
   | { kind: 'image'; mimeType: string; data: string; title?: string }
   | { kind: 'stream'; name: string; text: string; droppedBytes?: number }
@@ -42,14 +42,25 @@ function cellString(v: unknown): string {
   return String(v);
 }
 
+let shownId = '';
+let grids: Grid[] = [];
 window.addEventListener('message', (ev: MessageEvent) => {
-  const m = ev.data as ShowMessage;
+  const m = ev.data as ShowMessage | { type: 'table'; id: string; index: number; ipc: Uint8Array; sentAt: number };
   if (m?.type === 'show') render(m);
+  else if (m?.type === 'table' && m.id === shownId) {
+    // the rest of a big table, after its first rows were painted
+    const g = grids.find(x => x.index === m.index);
+    if (g) {
+      g.replace(tableFromIPC(m.ipc));
+      vscode.postMessage({ type: 'painted', id: m.id, rows: g.table.numRows, ms: Date.now() - m.sentAt, complete: true });
+    }
+  }
 });
 vscode.postMessage({ type: 'ready' });
 
 function render(m: ShowMessage): void {
   app.replaceChildren();
+  shownId = m.id;
   const head = el('header', 'top');
   head.append(el('h1', '', m.title));
   const meta = el('div', 'meta');
@@ -59,7 +70,7 @@ function render(m: ShowMessage): void {
   head.append(meta);
   app.append(head);
 
-  const grids: Grid[] = [];
+  grids = [];
   for (const p of m.parts) {
     if (p.kind === 'error') {
       const box = el('section', 'error');
@@ -105,7 +116,7 @@ function render(m: ShowMessage): void {
   app.append(model);
   requestAnimationFrame(() => {
     for (const g of grids) g.paint();
-    vscode.postMessage({ type: 'painted', id: m.id, rows: grids.reduce((s, g) => s + g.table.numRows, 0), ms: Date.now() - m.sentAt });
+    vscode.postMessage({ type: 'painted', id: m.id, rows: grids.reduce((s, g) => s + g.table.numRows, 0), total: m.tables.reduce((s, t) => s + t.rowCount, 0), ms: Date.now() - m.sentAt, complete: !m.tables.some(t => t.partial) });
     for (const g of grids) g.computeStatsLater();
   });
 }
@@ -114,7 +125,7 @@ interface Stats { nulls: number; distinct: number; distinctCapped: boolean; min?
 
 class Grid {
   readonly root = el('section', 'table');
-  private readonly cols: Vector[];
+  private cols: Vector[];
   private readonly names: string[];
   private readonly widths: number[];
   private order: Uint32Array;
@@ -130,7 +141,7 @@ class Grid {
   private statEls: HTMLElement[] = [];
   private frame = 0;
 
-  constructor(readonly table: Table, private readonly meta: TableMeta, private readonly index: number, compact: boolean) {
+  constructor(public table: Table, private readonly meta: TableMeta, readonly index: number, compact: boolean) {
     this.cols = table.schema.fields.map((_, i) => table.getChildAt(i)!);
     this.names = table.schema.fields.map(f => f.name);
     this.order = identity(table.numRows);
@@ -219,7 +230,26 @@ class Grid {
     this.body.replaceChildren(...rows);
   }
 
+  /** Swaps in the whole table once it arrives; sorting and filtering start over on it. */
+  replace(t: Table): void {
+    this.table = t;
+    this.cols = t.schema.fields.map((_, i) => t.getChildAt(i)!);
+    this.meta.partial = false;
+    this.filtered = undefined;
+    this.sortCol = -1; this.sortDir = 0;
+    this.order = identity(t.numRows);
+    this.stats = [];
+    this.buildHeader();
+    this.updateStatus();
+    this.paint();
+    this.computeStatsLater();
+  }
+
   private updateStatus(): void {
+    if (this.meta.partial) {
+      this.status.textContent = `First ${fmt(this.table.numRows)} of ${fmt(this.meta.rowCount)} rows shown · loading the rest…`;
+      return;
+    }
     const total = this.table.numRows;
     const shown = this.order.length;
     const more = this.meta.truncated ? (this.meta.totalRows !== undefined ? ` of ${fmt(this.meta.totalRows)} (truncated)` : ' (truncated: more rows exist)') : '';
@@ -271,10 +301,14 @@ class Grid {
   }
 
   /** Column statistics, computed after the first paint a column at a time so the grid shows at once. */
+  private statsGen = 0;
+
   computeStatsLater(): void {
+    if (this.meta.partial) return; // stats of the first rows only would mislead: wait for the whole table
+    const gen = ++this.statsGen;
     let j = 0;
     const step = () => {
-      if (j >= this.cols.length) return;
+      if (gen !== this.statsGen || j >= this.cols.length) return;
       const s = columnStats(this.cols[j]);
       this.stats[j] = s;
       this.showStats(j, s);

@@ -9,7 +9,7 @@ import { toParquet } from '../core/formats/parquetWrite';
 import { PathPolicy } from '../core/storage/paths';
 import type { StoredResult } from './results';
 
-export interface PaintReport { id: string; rows: number; ms: number }
+export interface PaintReport { id: string; rows: number; ms: number; complete?: boolean }
 
 /** The result view: one webview panel type for every tool result (grid, images, output, errors). */
 export class ResultPanel implements vscode.Disposable {
@@ -19,6 +19,8 @@ export class ResultPanel implements vscode.Disposable {
   private readonly painted = new vscode.EventEmitter<PaintReport>();
   readonly onDidPaint = this.painted.event;
   lastPaint: PaintReport | undefined;
+  /** The recent paint reports (the first rows of a big table, then the whole table). */
+  readonly paints: PaintReport[] = [];
 
   constructor(private readonly context: vscode.ExtensionContext, private readonly host: ToolHost) {}
 
@@ -44,20 +46,34 @@ export class ResultPanel implements vscode.Disposable {
     const r = this.current;
     if (!r || !this.panel) return;
     const tables = r.result.parts.filter((p): p is TablePart => p.kind === 'table');
-    const ipc = await Promise.all(tables.map(t => toArrowIPC(t.columns, t.rows)));
+    // a big table is sent in two steps: its first rows at once (first paint), then the whole table
+    const HEAD = 2000;
+    const ipc = await Promise.all(tables.map(t => toArrowIPC(t.columns, t.rows.length > HEAD * 2 ? t.rows.slice(0, HEAD) : t.rows)));
     let ti = 0;
     const parts = r.result.parts.map(p => (p.kind === 'table' ? { kind: 'table', index: ti++ } : p));
     await this.panel.webview.postMessage({
       type: 'show', id: r.id, tool: r.tool, title: shortTitle(r), text: r.result.text, isError: !!r.result.isError,
       durationMs: r.result.durationMs, parts,
-      tables: tables.map(t => ({ title: t.title, columns: t.columns, rowCount: t.rows.length, totalRows: t.totalRows, truncated: t.truncated })),
+      tables: tables.map(t => ({ title: t.title, columns: t.columns, rowCount: t.rows.length, totalRows: t.totalRows, truncated: t.truncated, partial: t.rows.length > HEAD * 2 })),
       ipc, sentAt: Date.now(),
     });
+    for (const [index, t] of tables.entries()) {
+      if (t.rows.length <= HEAD * 2) continue;
+      const full = await toArrowIPC(t.columns, t.rows);
+      if (this.current !== r || !this.panel) return;
+      await this.panel.webview.postMessage({ type: 'table', id: r.id, index, ipc: full, sentAt: Date.now() });
+    }
   }
 
   private async onMessage(m: { type: string; [k: string]: unknown }): Promise<void> {
     if (m.type === 'ready') { this.ready = true; await this.post(); return; }
-    if (m.type === 'painted') { this.lastPaint = m as unknown as PaintReport; this.painted.fire(this.lastPaint); return; }
+    if (m.type === 'painted') {
+      this.lastPaint = m as unknown as PaintReport;
+      this.paints.push(this.lastPaint);
+      if (this.paints.length > 20) this.paints.shift();
+      this.painted.fire(this.lastPaint);
+      return;
+    }
     if (m.type === 'copy' && typeof m.text === 'string') { await vscode.env.clipboard.writeText(m.text); return; }
     if (m.type === 'export' && this.current) await this.export(Number(m.table), m.format === 'parquet' ? 'parquet' : 'csv');
   }

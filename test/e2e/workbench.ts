@@ -8,7 +8,8 @@ import { ROOT } from '../helpers/mcp';
 
 export const SHOTS = path.join(ROOT, 'test-results', 'e2e');
 
-export interface ExecResult { id: number; command: string; value?: unknown; error?: string; paint?: { id: string; rows: number; ms: number }; activationMs?: number }
+export interface ExecResult { id: number; command: string; value?: unknown; error?: string; paint?: PaintReport; paints?: PaintReport[]; activationMs?: number }
+export interface PaintReport { id: string; rows: number; ms: number; complete?: boolean }
 
 export interface InvokeResult { text?: string; error?: string; tools: string[]; images: string[] }
 
@@ -84,7 +85,12 @@ export class Workbench {
     await this.page.keyboard.press('Escape');
     await this.page.keyboard.press('F1');
     const input = this.page.locator('.quick-input-widget input');
-    await input.waitFor({ state: 'visible' });
+    // a focused webview can keep F1 to itself: give the workbench the focus back and try again
+    if (!(await input.waitFor({ state: 'visible', timeout: 3000 }).then(() => true, () => false))) {
+      await this.page.locator('.part.statusbar').click({ position: { x: 3, y: 3 } });
+      await this.page.keyboard.press('F1');
+      await input.waitFor({ state: 'visible' });
+    }
     await input.fill('>' + title);
     await this.page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first().waitFor();
     await this.page.keyboard.press('Enter');

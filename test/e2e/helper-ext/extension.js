@@ -39,6 +39,7 @@ function activate(context) {
     } catch (e) { out.error = String(e && e.message || e); }
     const api = vscode.extensions.getExtension('datatools.datatools')?.exports;
     out.paint = api && api.panel ? api.panel.lastPaint : undefined;
+    out.paints = api && api.panel ? api.panel.paints : undefined;
     out.activationMs = api ? api.activationMs : undefined;
     write(`exec-result-${req.id}.json`, out);
   }));
