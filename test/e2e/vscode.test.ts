@@ -207,9 +207,9 @@ describe('Data Tools in a real VS Code (code-server + Playwright + chromium)', {
       const added = await wb.execCommand('datatools.addConnection', [{ name: 'e2epg', host: '127.0.0.1', port: pg.port, database: 'postgres', user: 'reader', password: 'pw-secret-e2e', ssl: 'disable' }]);
       assert.equal(added.error, undefined, added.error);
       assert.equal((added.value as { ok: boolean; user: string }).ok, true, JSON.stringify(added.value));
-      const settingsText = ['User', 'Machine'].map(s => { try { return fs.readFileSync(path.join(dir, 'user-data', s, 'settings.json'), 'utf8'); } catch { return ''; } }).join('\n');
-      assert.match(settingsText, /"e2epg"/);
-      assert.doesNotMatch(settingsText, /pw-secret-e2e/);
+      const settingsText = () => ['User', 'Machine'].map(s => { try { return fs.readFileSync(path.join(dir, 'user-data', s, 'settings.json'), 'utf8'); } catch { return ''; } }).join('\n');
+      assert.match(settingsText(), /"e2epg"/);
+      assert.doesNotMatch(settingsText(), /pw-secret-e2e/);
       await wb.execCommand('datatools.selectConnection', ['e2epg']);
       await wb.page.locator('.statusbar-item', { hasText: 'e2epg' }).first().waitFor();
       let q = await wb.invokeTool('execute_query', { query: 'SELECT current_user AS who, count(*) AS n FROM kpis' });
@@ -218,8 +218,7 @@ describe('Data Tools in a real VS Code (code-server + Playwright + chromium)', {
       await wb.shot('08-connection-active');
       const removed = await wb.execCommand('datatools.removeConnection', ['e2epg']);
       assert.equal(removed.value, true);
-      const after = ['User', 'Machine'].map(s => { try { return fs.readFileSync(path.join(dir, 'user-data', s, 'settings.json'), 'utf8'); } catch { return ''; } }).join('\n');
-      assert.doesNotMatch(after, /"e2epg"/);
+      assert.doesNotMatch(settingsText(), /"e2epg"/);
       await wb.page.locator('.statusbar-item', { hasText: '· sample' }).first().waitFor();
     } finally { pg.stop(); }
   });

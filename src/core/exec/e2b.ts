@@ -4,7 +4,7 @@ import type { Sandbox } from '@e2b/code-interpreter';
 import type { DataToolsConfig } from '../config';
 import { ToolError } from '../result';
 import { PathPolicy } from '../storage/paths';
-import type { EnvironmentInfo, Execution, ExecutionBackend, RichResult, ScriptRun } from './types';
+import { ENVIRONMENT_PROBE, type EnvironmentInfo, type Execution, type ExecutionBackend, type RichResult, type ScriptRun } from './types';
 
 const OUTPUT_CAP = 1024 * 1024;
 /** The sandbox dies this long after the last call (E2B's timeout is extended on every call). */
@@ -190,11 +190,7 @@ print("\\n${EXIT_MARK}", r.returncode)`;
   }
 
   async environment(): Promise<EnvironmentInfo> {
-    const code = `import sys, json, importlib.metadata as m
-def v(n):
-    try: return m.version(n)
-    except Exception: return None
-print(json.dumps({"python": sys.version.split()[0], "packages": {n: v(n) for n in ["pandas","numpy","matplotlib","scikit-learn","scipy","ipython","pyarrow","polars","seaborn","statsmodels"]}}))`;
+    const code = ENVIRONMENT_PROBE;
     const ex = await this.execute(code, { timeoutMs: 60_000, signal: new AbortController().signal });
     if (ex.error) throw new ToolError(`Could not describe the E2B environment: ${ex.error.name}: ${ex.error.value}`);
     const info = JSON.parse(ex.stdout.trim().split('\n').pop() ?? '{}') as { python: string; packages: Record<string, string | null> };

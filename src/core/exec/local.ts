@@ -6,7 +6,7 @@ import { createInterface } from 'node:readline';
 import type { DataToolsConfig } from '../config';
 import { ToolError } from '../result';
 import { grantedCapabilities } from '../roles';
-import type { Execution, ExecutionBackend, EnvironmentInfo, RichResult, ScriptRun } from './types';
+import { ENVIRONMENT_PROBE, type Execution, type ExecutionBackend, type EnvironmentInfo, type RichResult, type ScriptRun } from './types';
 
 const OUTPUT_CAP = 1024 * 1024;
 
@@ -312,11 +312,7 @@ export class LocalSandbox implements ExecutionBackend {
   }
 
   async environment(): Promise<EnvironmentInfo> {
-    const code = `import sys, json, importlib.metadata as m
-def v(n):
-    try: return m.version(n)
-    except Exception: return None
-print(json.dumps({"python": sys.version.split()[0], "packages": {n: v(n) for n in ["pandas","numpy","matplotlib","scikit-learn","scipy","ipython","pyarrow","polars","seaborn","statsmodels"]}}))`;
+    const code = ENVIRONMENT_PROBE;
     const exec = await this.execute(code, { timeoutMs: 30_000, signal: new AbortController().signal });
     if (exec.error) throw new ToolError(`Could not describe the environment: ${exec.error.name}: ${exec.error.value}`);
     const info = JSON.parse(exec.stdout.trim().split('\n').pop() ?? '{}') as { python: string; packages: Record<string, string | null> };

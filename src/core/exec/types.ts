@@ -54,3 +54,10 @@ export interface ExecutionBackend extends Disposable {
   environment(): Promise<EnvironmentInfo>;
   restart(): Promise<void>;
 }
+
+/** Python that prints {python, packages} as one JSON line: the same probe for every backend. */
+export const ENVIRONMENT_PROBE = `import sys, json, importlib.metadata as m
+def v(n):
+    try: return m.version(n)
+    except Exception: return None
+print(json.dumps({"python": sys.version.split()[0], "packages": {n: v(n) for n in ["pandas","numpy","matplotlib","scikit-learn","scipy","ipython","pyarrow","polars","seaborn","statsmodels"]}}))`;
