@@ -78,7 +78,6 @@ export class DataExplorer implements vscode.TreeDataProvider<Node> {
       }
       case 'dir': {
         const t = new vscode.TreeItem(n.label ?? path.basename(n.path.replace(/\/$/, '')), C.Collapsed);
-        t.description = n.label ? undefined : undefined;
         t.tooltip = n.path;
         t.iconPath = new vscode.ThemeIcon(n.path.startsWith('s3://') ? 'cloud' : 'folder');
         t.contextValue = 'dir';

@@ -18,9 +18,9 @@ export class ResultPanel implements vscode.Disposable {
   private ready = false;
   private readonly painted = new vscode.EventEmitter<PaintReport>();
   readonly onDidPaint = this.painted.event;
-  lastPaint: PaintReport | undefined;
   /** The recent paint reports (the first rows of a big table, then the whole table). */
   readonly paints: PaintReport[] = [];
+  get lastPaint(): PaintReport | undefined { return this.paints[this.paints.length - 1]; }
 
   constructor(private readonly context: vscode.ExtensionContext, private readonly host: ToolHost) {}
 
@@ -68,10 +68,10 @@ export class ResultPanel implements vscode.Disposable {
   private async onMessage(m: { type: string; [k: string]: unknown }): Promise<void> {
     if (m.type === 'ready') { this.ready = true; await this.post(); return; }
     if (m.type === 'painted') {
-      this.lastPaint = m as unknown as PaintReport;
-      this.paints.push(this.lastPaint);
+      const report = m as unknown as PaintReport;
+      this.paints.push(report);
       if (this.paints.length > 20) this.paints.shift();
-      this.painted.fire(this.lastPaint);
+      this.painted.fire(report);
       return;
     }
     if (m.type === 'copy' && typeof m.text === 'string') { await vscode.env.clipboard.writeText(m.text); return; }

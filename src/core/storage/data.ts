@@ -2,7 +2,7 @@ import { Transform, type Readable } from 'node:stream';
 import type { ToolContext } from '../tool';
 import type { RangedSource } from '../formats/parquet';
 import { ToolError } from '../result';
-import { PathPolicy, fmtBytes } from './paths';
+import { PathPolicy, contentTooBig, tooBig } from './paths';
 import { isS3, S3Store, s3Key, type S3Location } from './s3';
 
 /** Passes a stream through, counting its bytes; destroying the result destroys the source (stops the fetch). */
@@ -48,7 +48,12 @@ export async function openData(ctx: ToolContext, p: string): Promise<DataFile> {
       display: url, size: head.size, modified: head.modified,
       ranged: { byteLength: head.size, read: async (s, e) => { const b = await store.range(loc, s, e); fetched += b.length; return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer; } },
       stream: async () => counted(await store.stream(loc), n => { fetched += n; store.bytesFetched += n; }),
-      readAll: async () => { await store.head(loc, max); const b = await store.readAll(loc); fetched += b.length; return b; },
+      readAll: async () => {
+        if (head.size > max) throw tooBig(url, head.size, max);
+        const b = await store.readAll(loc);
+        fetched += b.length;
+        return b;
+      },
       fetched: () => fetched,
       close: async () => undefined,
     };
@@ -65,8 +70,10 @@ export async function openData(ctx: ToolContext, p: string): Promise<DataFile> {
     } },
     stream: async () => counted(f.handle.createReadStream({ autoClose: false, start: 0, highWaterMark: 64 * 1024 }), n => { read += n; }),
     readAll: async () => {
-      const g = await localPolicy(ctx).openForRead(p); // the size check
-      try { const b = await g.handle.readFile(); read += b.length; return b; } finally { await g.handle.close(); }
+      if (f.size > max) throw tooBig(p, f.size, max);
+      const b = await f.handle.readFile();
+      read += b.length;
+      return b;
     },
     fetched: () => read,
     close: () => f.handle.close(),
@@ -80,7 +87,7 @@ export async function writeData(ctx: ToolContext, p: string, data: Buffer, conte
     const loc = store.policy.check(p);
     if (!loc.key || loc.key.endsWith('/')) throw new ToolError(`${p} names a prefix; give an object key such as ${p.replace(/\/?$/, '/file.csv')}.`);
     const max = ctx.config.limits.maxFileBytes;
-    if (data.byteLength > max) throw new ToolError(`The content is ${fmtBytes(data.byteLength)}, over the ${fmtBytes(max)} limit.`);
+    if (data.byteLength > max) throw contentTooBig(data.byteLength, max);
     await store.put(loc, data, contentType);
     return `s3://${loc.bucket}/${loc.key}`;
   }

@@ -18,6 +18,16 @@ function kindOf(st: fs.Stats): string {
   return 'not a regular file';
 }
 
+/** The one message for a file over the size limit (local or S3), given before anything is read. */
+export function tooBig(p: string, size: number, max: number): ToolError {
+  return new ToolError(`${p} is ${fmtBytes(size)}, over the ${fmtBytes(max)} limit. Read part of it (n_rows, offset/length) with a tool that streams, or raise the limit in settings.`);
+}
+
+/** The one message for content over the size limit, before anything is written. */
+export function contentTooBig(size: number, max: number): ToolError {
+  return new ToolError(`The content is ${fmtBytes(size)}, over the ${fmtBytes(max)} limit.`);
+}
+
 export interface OpenedFile {
   path: string;
   size: number;
@@ -75,9 +85,7 @@ export class PathPolicy {
     const real = await this.resolveExisting(p);
     const st = await fsp.lstat(real);
     if (!st.isFile()) throw new ToolError(`${p} is ${kindOf(st)}, not a file.${st.isDirectory() ? ' Use list_files for folders.' : ''}`);
-    if (st.size > this.maxBytes) {
-      throw new ToolError(`${p} is ${fmtBytes(st.size)}, over the ${fmtBytes(this.maxBytes)} limit. Read part of it (n_rows, offset/length) with a tool that streams, or raise the limit in settings.`);
-    }
+    if (st.size > this.maxBytes) throw tooBig(p, st.size, this.maxBytes);
     const handle = await fsp.open(real, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
     const st2 = await handle.stat();
     if (!st2.isFile() || st2.ino !== st.ino || st2.dev !== st.dev) {
@@ -127,7 +135,7 @@ export class PathPolicy {
   /** Writes atomically: a temporary file in the same folder, flushed, then renamed over the target. A failure
    *  leaves the old file whole. */
   async writeAtomic(p: string, data: Buffer | Uint8Array): Promise<string> {
-    if (data.byteLength > this.maxBytes) throw new ToolError(`The content is ${fmtBytes(data.byteLength)}, over the ${fmtBytes(this.maxBytes)} limit.`);
+    if (data.byteLength > this.maxBytes) throw contentTooBig(data.byteLength, this.maxBytes);
     const target = await this.resolveForWrite(p);
     const tmp = path.join(path.dirname(target), `.${path.basename(target)}.${randomBytes(6).toString('hex')}.tmp`);
     const fh = await fsp.open(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o644);

@@ -2,7 +2,6 @@ import type { Readable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { S3Config } from '../config';
 import { ToolError } from '../result';
-import { fmtBytes } from './paths';
 
 export interface S3Location { bucket: string; key: string }
 
@@ -87,14 +86,10 @@ export class S3Store {
     throw new ToolError(`S3 ${what} of ${url} failed: ${err.message ?? String(e)}`);
   }
 
-  async head(loc: S3Location, maxBytes?: number): Promise<S3Object> {
+  async head(loc: S3Location): Promise<S3Object> {
     let out;
     try { out = await this.client.send(new this.mod.HeadObjectCommand({ Bucket: loc.bucket, Key: loc.key })); } catch (e) { this.fail(e, loc, 'HEAD'); }
-    const size = Number(out.ContentLength ?? 0);
-    if (maxBytes !== undefined && size > maxBytes) {
-      throw new ToolError(`s3://${loc.bucket}/${loc.key} is ${fmtBytes(size)}, over the ${fmtBytes(maxBytes)} limit. Use read_csv or read_parquet, which read only the rows they return.`);
-    }
-    return { key: loc.key, size, modified: out.LastModified };
+    return { key: loc.key, size: Number(out.ContentLength ?? 0), modified: out.LastModified };
   }
 
   /** Bytes [start, end) by explicit offsets (never suffix ranges, which some stores get wrong). */

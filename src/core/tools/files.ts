@@ -34,7 +34,7 @@ async function listS3(ctx: ToolContext, url: string, o: { match?: RegExp; recurs
   // the prefix itself must be inside a grant, or be the bucket root / a parent of a granted prefix
   const grants = store.policy.grants.filter(g => g.bucket === loc.bucket);
   const prefix = loc.key;
-  const inside = grants.some(g => g.prefix === '' || `${prefix}`.startsWith(`${g.prefix}/`));
+  const inside = grants.some(g => g.prefix === '' || prefix.startsWith(`${g.prefix}/`));
   if (!inside) {
     const below = grants.filter(g => g.prefix && `${g.prefix}/`.startsWith(prefix));
     if (below.length) throw new ToolError(`Only part of s3://${loc.bucket}/${prefix} is allowed; list ${below.map(g => `s3://${g.bucket}/${g.prefix}/`).join(' or ')} instead.`);
