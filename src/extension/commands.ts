@@ -45,17 +45,18 @@ export function registerCommands(context: vscode.ExtensionContext, host: ToolHos
     return run('execute_query', { query }, 'Running query');
   }));
 
-  sub(vscode.commands.registerCommand('datatools.previewDataFile', async (uri?: vscode.Uri) => {
-    let target = uri ?? vscode.window.activeTextEditor?.document.uri;
-    if (!target || !DATA_FILE.test(target.fsPath)) {
+  /** A local file (Uri or path) or an s3:// URL; without one, the active editor's file or a file picker. */
+  sub(vscode.commands.registerCommand('datatools.previewDataFile', async (arg?: vscode.Uri | string) => {
+    let target = typeof arg === 'string' ? arg : (arg ?? vscode.window.activeTextEditor?.document.uri)?.fsPath;
+    if (!target || !DATA_FILE.test(target)) {
       const picked = await vscode.window.showOpenDialog({ title: 'Preview a data file', canSelectMany: false,
         filters: { 'Data files': ['csv', 'tsv', 'parquet', 'arrow', 'feather', 'jsonl', 'ndjson'] },
         defaultUri: vscode.workspace.workspaceFolders?.[0]?.uri ?? vscode.Uri.file(host.config.allowedPaths[0] ?? '/') });
-      target = picked?.[0];
+      target = picked?.[0]?.fsPath;
     }
     if (!target) return;
-    const columnar = /\.(parquet|arrow|feather|ipc|arrows)$/i.test(target.fsPath);
-    return run(columnar ? 'read_parquet' : 'read_csv', { file_path: target.fsPath, n_rows: 10_000 }, `Reading ${path.basename(target.fsPath)}`);
+    const columnar = /\.(parquet|arrow|feather|ipc|arrows)$/i.test(target);
+    return run(columnar ? 'read_parquet' : 'read_csv', { file_path: target, n_rows: 10_000 }, `Reading ${path.basename(target)}`);
   }));
 
   sub(vscode.commands.registerCommand('datatools.runPythonFile', async (uri?: vscode.Uri) => {
@@ -90,7 +91,7 @@ export function registerCommands(context: vscode.ExtensionContext, host: ToolHos
   sub(vscode.commands.registerCommand('datatools.explorer.refresh', (n?: Node) => explorer.refresh(n)));
   sub(vscode.commands.registerCommand('datatools.explorer.preview', async (n: Node) => {
     if (n?.kind === 'relation') return run('execute_query', { query: `SELECT * FROM ${qualified(n)}`, max_rows: 1000, connection: n.connection }, `Previewing ${n.schema}.${n.name}`);
-    if (n?.kind === 'file') return vscode.commands.executeCommand('datatools.previewDataFile', n.path.startsWith('s3://') ? n.path : vscode.Uri.file(n.path));
+    if (n?.kind === 'file') return vscode.commands.executeCommand('datatools.previewDataFile', n.path);
   }));
   sub(vscode.commands.registerCommand('datatools.explorer.describe', (n: Rel) => run('describe_table', { table_name: `${n.schema}.${n.name}`, connection: n.connection }, `Describing ${n.schema}.${n.name}`)));
   sub(vscode.commands.registerCommand('datatools.explorer.copyName', async (n: Node) => {

@@ -192,6 +192,12 @@ describe('Data Tools in a real VS Code (code-server + Playwright + chromium)', {
     assert.match(await view.locator('.status').innerText(), /^1,000 rows \(truncated: more rows exist\) · \d+ columns/);
     assert.equal(await view.locator('.row').nth(0).locator('.cell').nth(0).innerText(), '1');
     await wb.shot('10-preview-table');
+    // a data file under a root: a click previews it
+    await row('Data files').click();
+    await row(data).click();
+    await row('orders.csv').click();
+    await view.locator('.table-title', { hasText: 'orders.csv' }).waitFor({ timeout: 30_000 });
+    assert.match(await view.locator('.status').innerText(), /^5,000 rows · 3 columns/);
     const runs = wb.page.locator('.pane', { hasText: 'Runs' }).last();
     const header = runs.locator('.pane-header').first();
     if ((await header.getAttribute('aria-expanded')) === 'false') await header.click();

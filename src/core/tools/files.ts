@@ -39,6 +39,7 @@ async function listS3(ctx: ToolContext, url: string, o: { match?: RegExp; recurs
     const below = grants.filter(g => g.prefix && `${g.prefix}/`.startsWith(prefix));
     if (below.length) throw new ToolError(`Only part of s3://${loc.bucket}/${prefix} is allowed; list ${below.map(g => `s3://${g.bucket}/${g.prefix}/`).join(' or ')} instead.`);
     store.policy.check(url); // throws the standard "outside" message
+    throw new ToolError(`s3://${loc.bucket}/${prefix} is outside the allowed S3 locations (${store.policy.describe()}).`);
   }
   const { entries, more } = await store.list(loc, { delimited: !o.recursive, max: o.max });
   const rows: unknown[][] = [];
