@@ -24,6 +24,8 @@ export interface FakeE2B {
   log: { method: string; path: string; sandbox?: string }[];
   sandboxes: Map<string, { kernel: LocalSandbox; dir: string; files: Map<string, Buffer>; internet: boolean[]; alive: boolean }>;
   expire(id: string): void;
+  /** The next sandbox creation fails with this status (e.g. 429: rate limit or concurrency quota). */
+  failNextCreate(status: number, message: string): void;
   close(): Promise<void>;
 }
 
@@ -37,6 +39,7 @@ export async function startFakeE2B(): Promise<FakeE2B> {
     res.end(body === undefined ? undefined : JSON.stringify(body));
   };
   const readBody = (req: http.IncomingMessage) => new Promise<Buffer>(r => { const c: Buffer[] = []; req.on('data', d => c.push(d)); req.on('end', () => r(Buffer.concat(c))); });
+  let failCreate: { status: number; message: string } | undefined;
   const current = (req: http.IncomingMessage) => String(req.headers['e2b-sandbox-id'] ?? [...sandboxes.keys()].pop() ?? '');
 
   const server = http.createServer(async (req, res) => {
@@ -46,6 +49,7 @@ export async function startFakeE2B(): Promise<FakeE2B> {
     try {
       if (req.method === 'POST' && p === '/v2/sandboxes') {
         if (req.headers['x-api-key'] !== apiKey) return json(res, 401, { code: 401, message: 'Invalid API key, it must start with e2b_ prefix' });
+        if (failCreate) { const f = failCreate; failCreate = undefined; return json(res, f.status, { code: f.status, message: f.message }); }
         const body = JSON.parse((await readBody(req)).toString() || '{}');
         const id = `sbx${randomUUID().replace(/-/g, '').slice(0, 16)}`;
         const dir = path.join(root, id);
@@ -116,6 +120,7 @@ export async function startFakeE2B(): Promise<FakeE2B> {
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
     url, apiKey, log, sandboxes,
+    failNextCreate: (status, message) => { failCreate = { status, message }; },
     expire: id => { const s = sandboxes.get(id); if (s) { s.alive = false; void s.kernel.dispose(); } },
     close: async () => {
       for (const s of sandboxes.values()) await s.kernel.dispose();

@@ -106,6 +106,18 @@ describe('the E2B backend: the real SDK against a local E2B-protocol endpoint', 
     assert.ok(killed.length >= 1, 'the timed-out sandbox was killed');
   });
 
+  test('a rate limit or quota refusal gets a clear message, and the next call starts a sandbox', async () => {
+    const h = new ToolHost(resolveConfig({ role: 'ml_engineer', executor: 'e2b', e2bApiKey: fake.apiKey, allowedPaths: [root], auditLogPath: path.join(root, '..', 'quota.jsonl') }));
+    try {
+      fake.failNextCreate(429, 'You have reached the maximum number of concurrent E2B sandboxes');
+      const r = await h.call('execute_code', { code: '1 + 1' }, { caller: 'test' });
+      assert.equal(r.isError, true);
+      assert.match(r.text, /E2B refused to start another sandbox: rate limit or quota reached/);
+      const ok = await h.call('execute_code', { code: '1 + 1' }, { caller: 'test' });
+      assert.match(ok.text, /\b2\b/);
+    } finally { await h.dispose(); }
+  });
+
   test('a wrong API key gets a clear message', async () => {
     const bad = new ToolHost(resolveConfig({ role: 'ml_engineer', executor: 'e2b', e2bApiKey: 'e2b_wrong', allowedPaths: [root], auditLogPath: path.join(root, '..', 'bad.jsonl') }));
     try {
