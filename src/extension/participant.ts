@@ -114,16 +114,23 @@ export function registerParticipant(context: vscode.ExtensionContext, host: Tool
 /** One model turn through the LM API, as the core loop's parts. */
 async function* sendToModel(model: vscode.LanguageModelChat, msgs: LoopMessage[], tools: vscode.LanguageModelChatTool[], signal: AbortSignal): AsyncIterable<LoopPart> {
   const cts = new vscode.CancellationTokenSource();
-  signal.addEventListener('abort', () => cts.cancel(), { once: true });
+  const abort = () => cts.cancel();
+  signal.addEventListener('abort', abort, { once: true });
   const out: vscode.LanguageModelChatMessage[] = msgs.map(m => {
     if (m.role === 'user') return vscode.LanguageModelChatMessage.User(m.text);
     if (m.role === 'tool') return vscode.LanguageModelChatMessage.User([new vscode.LanguageModelToolResultPart(m.id, [new vscode.LanguageModelTextPart(m.text)])]);
     return vscode.LanguageModelChatMessage.Assistant(m.parts.map(p => (p.kind === 'text' ? new vscode.LanguageModelTextPart(p.text) : new vscode.LanguageModelToolCallPart(p.id, p.name, p.input as object))));
   });
-  const response = await model.sendRequest(out, { tools }, cts.token);
-  for await (const part of response.stream) {
-    if (part instanceof vscode.LanguageModelTextPart) yield { kind: 'text', text: part.value };
-    else if (part instanceof vscode.LanguageModelToolCallPart) yield { kind: 'call', id: part.callId, name: part.name, input: part.input };
+  try {
+    const response = await model.sendRequest(out, { tools }, cts.token);
+    for await (const part of response.stream) {
+      if (part instanceof vscode.LanguageModelTextPart) yield { kind: 'text', text: part.value };
+      else if (part instanceof vscode.LanguageModelToolCallPart) yield { kind: 'call', id: part.callId, name: part.name, input: part.input };
+    }
+  } finally {
+    // one turn's listener and token, released with the turn (a request may take up to 12 turns)
+    signal.removeEventListener('abort', abort);
+    cts.dispose();
   }
 }
 
