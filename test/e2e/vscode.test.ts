@@ -262,9 +262,10 @@ describe('Data Tools in a real VS Code (code-server + Playwright + chromium)', {
     await wb.chat('@data /query how many users per plan?');
     const answer = wb.page.locator('.interactive-item-container', { hasText: 'Answer: there are three plans' }).last();
     await answer.waitFor({ timeout: 60_000 });
+    // the SQL and the button come after the answer's text: wait for the end of the response
+    await answer.getByRole('button', { name: /Open execute_query result/ }).waitFor();
     // the SQL block is a Monaco editor that clips long lines: check its start
     assert.match(await answer.innerText(), /SQL run:\s+SELECT\s+plan,\s+count\(\*\)\s+AS\s+users\s+FROM\s+users/);
-    await answer.getByRole('button', { name: /Open execute_query result/ }).waitFor();
     const log = fs.readFileSync(path.join(wb.io, 'model-log.jsonl'), 'utf8').trim().split('\n').map(l => JSON.parse(l));
     assert.ok(log.some(l => l.key === 'users per plan' && l.tools.includes('execute_query')), 'the model was offered the role\'s tools');
     await wb.shot('12-chat-query');
@@ -340,6 +341,8 @@ describe('Data Tools in a real VS Code (code-server + Playwright + chromium)', {
     await wb.chat('@data save a note for me');
     const answer = wb.page.locator('.interactive-item-container', { hasText: 'I could not save the note' }).last();
     await answer.waitFor({ timeout: 60_000 });
+    // the refusal note is written after the model's answer: wait for the end of the response
+    await wb.page.locator('.interactive-item-container', { hasText: 'write_file refused' }).last().waitFor();
     assert.match(await answer.innerText(), /write_file refused: `?write_file`? is not allowed for the role Data scientist/);
     assert.ok(!fs.existsSync(path.join(data, 'note.txt')));
     await wb.shot('15-chat-refused');
