@@ -3,6 +3,7 @@
 //   node scripts/test.mjs [--only unit|e2e] [file filters...]
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
@@ -36,7 +37,7 @@ const walk = d => {
 for (const kind of ['unit', 'e2e']) if (!only || only === kind) walk(path.join('out', 'test', kind));
 const selected = filters.length ? files.filter(f => filters.some(x => f.includes(x))) : files;
 if (!selected.length) { console.error('no test files selected'); process.exit(1); }
-// e2e drives one VS Code at a time and is slow: it runs after the unit tests, in its own runner process
+// e2e drives a real VS Code and is slow: it runs after the unit tests, in its own runner process
 const unit = selected.filter(f => !f.includes(`${path.sep}e2e${path.sep}`));
 const e2e = selected.filter(f => f.includes(`${path.sep}e2e${path.sep}`));
 // The end-to-end tests need a real VS Code: install it (once, into its cache) before any test starts, so a
@@ -46,10 +47,22 @@ if (e2e.length) {
   try { setupVsCode(); } catch (e) { console.error(`\n${e.message}`); process.exit(1); }
 }
 let failed = false;
+const counts = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'dt-counts-')), 'counts.jsonl');
 const node = (list, concurrency) => {
   if (!list.length) return;
-  const r = spawnSync(process.execPath, ['--enable-source-maps', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...list], { stdio: 'inherit' });
+  const r = spawnSync(process.execPath, ['--enable-source-maps', '--test', `--test-concurrency=${concurrency}`,
+    '--test-reporter=spec', '--test-reporter-destination=stdout',
+    `--test-reporter=${path.join(root, 'scripts', 'count-reporter.mjs')}`, '--test-reporter-destination=/dev/null', ...list],
+  { stdio: 'inherit', env: { ...process.env, DATATOOLS_TEST_COUNTS: counts } });
   if (r.status !== 0) failed = true;
 };
-node([...unit, ...e2e], 2);
-process.exit(failed ? 1 : 0);
+node(unit, 2);
+// one VS Code and one browser at a time: two at once on a 2-core machine make both slow and flaky
+node(e2e, 1);
+const total = { passed: 0, failed: 0, skipped: 0 };
+for (const line of (fs.existsSync(counts) ? fs.readFileSync(counts, 'utf8') : '').split('\n').filter(Boolean)) {
+  const c = JSON.parse(line);
+  for (const k of Object.keys(total)) total[k] += c[k];
+}
+console.log(`\nTotal (unit + e2e): ${total.passed} passed, ${total.failed} failed, ${total.skipped} skipped`);
+process.exit(failed || total.failed ? 1 : 0);
