@@ -155,7 +155,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): DataToolsCo
       memoryMb: num(env, 'DATATOOLS_MEMORY_MB', DEFAULT_LIMITS.memoryMb, 64, 1 << 20),
       queryTimeoutSec: num(env, 'DATATOOLS_QUERY_TIMEOUT', DEFAULT_LIMITS.queryTimeoutSec, 1, 3600),
       maxRows: num(env, 'DATATOOLS_MAX_ROWS', DEFAULT_LIMITS.maxRows, 1, 10_000_000),
-      maxFileBytes: num(env, 'DATATOOLS_MAX_FILE_BYTES', DEFAULT_LIMITS.maxFileBytes, 1, 1 << 40),
+      maxFileBytes: num(env, 'DATATOOLS_MAX_FILE_BYTES', DEFAULT_LIMITS.maxFileBytes, 1, 2 ** 40),
     },
   });
 }

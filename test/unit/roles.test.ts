@@ -29,6 +29,13 @@ test('environment configuration: executor follows E2B_API_KEY, paths split on th
   assert.deepEqual(configFromEnv({ DATATOOLS_ALLOWED_PATHS: `/a${path.delimiter}/b` }).allowedPaths, ['/a', '/b']);
   assert.throws(() => configFromEnv({ DATATOOLS_MAX_ROWS: 'lots' }), /DATATOOLS_MAX_ROWS/);
   assert.throws(() => configFromEnv({ DATATOOLS_EXECUTOR: 'docker' }), /DATATOOLS_EXECUTOR/);
+  // every limit accepts its own default and a larger value (1 << 40 is 256 in JavaScript: it once capped files at 256 bytes)
+  const d = configFromEnv({}).limits;
+  for (const [k, v] of [['DATATOOLS_MAX_FILE_BYTES', d.maxFileBytes], ['DATATOOLS_MEMORY_MB', d.memoryMb], ['DATATOOLS_MAX_ROWS', d.maxRows],
+    ['DATATOOLS_CODE_TIMEOUT', d.codeTimeoutSec], ['DATATOOLS_QUERY_TIMEOUT', d.queryTimeoutSec]] as const) {
+    assert.doesNotThrow(() => configFromEnv({ [k]: String(v) }), k);
+  }
+  assert.equal(configFromEnv({ DATATOOLS_MAX_FILE_BYTES: String(2 ** 31) }).limits.maxFileBytes, 2 ** 31);
 });
 
 test('an untrusted workspace withholds code execution and writes, whatever the role', async () => {
