@@ -23,6 +23,7 @@ export interface AuditEntry {
 const SECRET_KEY = /pass(word)?|secret|token|api[_-]?key|credential|authorization/i;
 const URL_PASSWORD = /\b([a-z][a-z0-9+.-]*:\/\/[^:/?#\s@]*):([^@/\s]+)@/gi;
 const REDACTED = '***';
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** Removes secrets from anything about to be logged or shown: known secret values, passwords in URLs,
  *  and values of fields whose names say they are secret. */
@@ -33,20 +34,27 @@ export class Redactor {
   }
 
   add(...secrets: (string | undefined)[]): void {
+    this.pattern = undefined;
     this.secrets = [...new Set([...this.secrets, ...secrets.filter((s): s is string => !!s && s.length >= 4)])]
       .sort((a, b) => b.length - a.length);
   }
 
+  /** Case-insensitive: servers echo secrets folded (PostgreSQL lower-cases an unquoted identifier in its errors). */
   text(s: string): string {
     let out = s.replace(URL_PASSWORD, `$1:${REDACTED}@`);
-    for (const secret of this.secrets) out = out.split(secret).join(REDACTED);
-    return out;
+    if (!this.pattern && this.secrets.length) this.pattern = new RegExp(this.secrets.map(escapeRegExp).join('|'), 'gi');
+    return this.pattern ? out.replace(this.pattern, REDACTED) : out;
   }
 
+  private pattern?: RegExp;
+
+  /** Strings anywhere in plain objects and arrays; typed arrays, bigints and other values pass unchanged. */
   value(v: unknown, depth = 0): unknown {
     if (typeof v === 'string') return this.text(v);
-    if (depth > 20 || v === null || typeof v !== 'object') return v;
+    if (depth > 64 || v === null || typeof v !== 'object') return v;
     if (Array.isArray(v)) return v.map(x => this.value(x, depth + 1));
+    const proto = Object.getPrototypeOf(v);
+    if (proto !== Object.prototype && proto !== null) return v;
     const out: Record<string, unknown> = {};
     for (const [k, x] of Object.entries(v)) {
       out[k] = SECRET_KEY.test(k) && x !== undefined && x !== null && x !== '' ? REDACTED : this.value(x, depth + 1);

@@ -126,7 +126,8 @@ export class ToolHost {
         }
       }
     }
-    result = { ...result, text: this.redactor.text(result.text) };
+    // every part of the reply (MCP structuredContent and the result view are built from the parts), not only the text
+    result = { ...result, text: this.redactor.text(result.text), parts: this.redactor.value(result.parts) as ToolResult['parts'] };
     const entry: AuditEntry = {
       time: new Date().toISOString(), id, role: this.cfg.role, caller: opts.caller, tool: name, input: rawInput,
       outcome, error: result.isError ? result.text.slice(0, 2000) : undefined,

@@ -49,3 +49,27 @@ test('redactor: known secrets, URL passwords and secret-named fields', () => {
   assert.equal(r.text('postgresql://u:p%40ss@h:5432/d'), 'postgresql://u:***@h:5432/d');
   assert.deepEqual(r.value({ apiKey: 'x', nested: { db_password: 'y', ok: 'z' } }), { apiKey: '***', nested: { db_password: '***', ok: 'z' } });
 });
+
+test('redactor: case-insensitive, and it leaves binary and 64-bit values alone', () => {
+  const r = new Redactor(['Sup3r-Secret.Pw']);
+  assert.equal(r.text('role "sup3r-secret.pw" does not exist; SUP3R-SECRET.PW'), 'role "***" does not exist; ***');
+  assert.equal(r.text('Sup3r-SecretXPw'), 'Sup3r-SecretXPw', 'a secret is matched literally, not as a pattern');
+  const bytes = new Uint8Array([1, 2, 3]);
+  const v = r.value([{ kind: 'table', rows: [['sup3r-secret.pw', bytes, 12345678901234567890n]] }]) as { rows: unknown[][] }[];
+  assert.deepEqual(v[0].rows[0], ['***', bytes, 12345678901234567890n]);
+  assert.ok(v[0].rows[0][1] instanceof Uint8Array);
+});
+
+test('redaction covers every part of a reply over MCP: the structured result as well as the text', async () => {
+  const dir = tmpDir('audit-parts');
+  const url = `postgresql://analyst:${encodeURIComponent(PASSWORD)}@127.0.0.1:1/nowhere`;
+  fs.writeFileSync(path.join(dir, 'leak.csv'), `a,b\n${PASSWORD},${PASSWORD.toLowerCase()}\n`);
+  const { client, close } = await connectMcp({ DATATOOLS_AUDIT_LOG: path.join(dir, 'audit.jsonl'), DATATOOLS_ALLOWED_PATHS: dir, DATABASE_URL: url });
+  try {
+    const r = await client.callTool({ name: 'read_csv', arguments: { file_path: path.join(dir, 'leak.csv') } });
+    assert.ok(!r.isError, JSON.stringify(r.content));
+    const whole = JSON.stringify(r).toLowerCase();
+    assert.ok(!whole.includes(PASSWORD.toLowerCase()), `the password (in any case) must not be in the reply: ${whole.slice(0, 600)}`);
+    assert.ok(JSON.stringify(r.structuredContent ?? r.content).includes('***'));
+  } finally { await close(); }
+});
