@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { ToolHost } from '../../src/core/host';
 import { ConfigError, configFromEnv, resolveConfig, type DataToolsConfig } from '../../src/core/config';
-import { tmpDir } from '../helpers/mcp';
+import { connectMcp, tmpDir } from '../helpers/mcp';
 import { freePort, startJupyter, type JupyterServer } from '../helpers/jupyter';
 
 /** A real wheel, built with the standard library (no network): package dtjwheel 0.1.0 with one function. */
@@ -196,6 +196,26 @@ describe('the Jupyter backend: a kernel on a real jupyter-server, through the to
       assert.match(r.text, new RegExp(`Could not reach the Jupyter server at http://127\\.0\\.0\\.1:${port}/ \\(ECONNREFUSED\\)`));
       assert.doesNotMatch(r.text, new RegExp(server.token));
     } finally { await gone.dispose(); }
+  });
+
+  test('through the bundled MCP server (DATATOOLS_EXECUTOR=jupyter) with the MCP client SDK: state, a PNG, a clean protocol stream', async () => {
+    const before = (await kernels(server)).length;
+    const { client, close, stderr } = await connectMcp({
+      DATATOOLS_ROLE: 'ml_engineer', DATATOOLS_EXECUTOR: 'jupyter', DATATOOLS_JUPYTER_URL: server.url, DATATOOLS_JUPYTER_TOKEN: server.token,
+      DATATOOLS_ALLOWED_PATHS: root, DATATOOLS_AUDIT_LOG: path.join(work, 'mcp.jsonl'),
+    });
+    const text = (r: Awaited<ReturnType<typeof client.callTool>>) => (r.content as { type: string; text?: string }[]).filter(c => c.type === 'text').map(c => c.text).join('\n');
+    try {
+      const a = await client.callTool({ name: 'execute_code', arguments: { code: 'y = 20' } });
+      assert.notEqual(a.isError, true, text(a));
+      const b = await client.callTool({ name: 'execute_code', arguments: { code: 'import matplotlib.pyplot as plt\nplt.plot([1, 2])\ny * 2 + 2' } });
+      assert.match(text(b), /\[Out \d+\] 42/);
+      assert.ok((b.content as { type: string; mimeType?: string }[]).some(c => c.type === 'image' && c.mimeType === 'image/png'), 'a PNG image content');
+      assert.equal((await kernels(server)).length, before + 1, 'the MCP server runs its own kernel');
+      assert.match(stderr(), /Starting WebSocket/, 'the client\'s logging went to stderr, not into the protocol');
+    } finally { await close(); }
+    for (let i = 0; i < 50 && (await kernels(server)).length > before; i++) await new Promise(r => setTimeout(r, 100));
+    assert.equal((await kernels(server)).length, before, 'the MCP server shut its kernel down when it closed');
   });
 });
 

@@ -113,7 +113,11 @@ export class JupyterKernel implements ExecutionBackend {
     const token = this.cfg.jupyterToken ?? u.searchParams.get('token') ?? '';
     u.search = '';
     // Node: the client falls back to its own `ws` dependency for WebSocket and to Node's fetch
-    const settings = ServerConnection.makeSettings({ baseUrl: u.toString(), token, appendToken: true, fetch: globalThis.fetch.bind(globalThis), Request, Headers });
+    // the client wraps fetch failures in its NetworkError with the message only: keep the cause's code in it
+    const fetchWithCode: typeof fetch = (input, init) => globalThis.fetch(input, init).catch((e: { message?: string; cause?: { code?: string } }) => {
+      throw new TypeError(e?.cause?.code ? `${e.message} (${e.cause.code})` : e?.message ?? String(e));
+    });
+    const settings = ServerConnection.makeSettings({ baseUrl: u.toString(), token, appendToken: true, fetch: fetchWithCode, Request, Headers });
     let model: Kernel.IModel;
     try {
       model = await KernelAPI.startNew({ name: this.cfg.jupyterKernel || undefined } as { name?: string }, settings);
