@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
+import * as http from 'node:http';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { tmpDir } from './mcp';
@@ -71,4 +72,39 @@ export async function startJupyter(o: { privateTmp?: boolean; kernelPython?: str
     await new Promise(r => setTimeout(r, 150));
   }
   return { url, token, root, close };
+}
+
+/** A loopback HTTP + WebSocket proxy to `target` that answers 404 for paths matching `block`: a server without that
+ *  API (e.g. Enterprise Gateway has no contents API). */
+export async function startBlockingProxy(target: string, block: RegExp): Promise<{ url: string; blocked: string[]; close(): Promise<void> }> {
+  const t = new URL(target);
+  const blocked: string[] = [];
+  const server = http.createServer((req, res) => {
+    if (block.test(req.url ?? '')) {
+      blocked.push(`${req.method} ${req.url}`);
+      req.resume();
+      res.writeHead(404, { 'Content-Type': 'application/json' }).end('{"message": "Not Found"}');
+      return;
+    }
+    const up = http.request({ host: t.hostname, port: t.port, method: req.method, path: req.url, headers: req.headers }, r => {
+      res.writeHead(r.statusCode ?? 502, r.headers);
+      r.pipe(res);
+    });
+    up.on('error', () => res.destroy());
+    req.pipe(up);
+  });
+  server.on('upgrade', (req, socket, head) => {
+    const up = net.connect(Number(t.port), t.hostname, () => {
+      up.write(`${req.method} ${req.url} HTTP/1.1\r\n${Object.entries(req.headers).map(([k, v]) => `${k}: ${v}`).join('\r\n')}\r\n\r\n`);
+      if (head.length) up.write(head);
+      up.pipe(socket);
+      socket.pipe(up);
+    });
+    up.on('error', () => socket.destroy());
+    socket.on('error', () => up.destroy());
+  });
+  server.listen(0, '127.0.0.1');
+  await new Promise(r => server.once('listening', r));
+  const port = (server.address() as net.AddressInfo).port;
+  return { url: `http://127.0.0.1:${port}/`, blocked, close: () => new Promise(r => { server.closeAllConnections(); server.close(() => r()); }) };
 }

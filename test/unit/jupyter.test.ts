@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { ToolHost } from '../../src/core/host';
 import { ConfigError, configFromEnv, resolveConfig, type DataToolsConfig } from '../../src/core/config';
 import { connectMcp, tmpDir } from '../helpers/mcp';
-import { freePort, startJupyter, type JupyterServer } from '../helpers/jupyter';
+import { freePort, startBlockingProxy, startJupyter, type JupyterServer } from '../helpers/jupyter';
 
 /** A real wheel, built with the standard library (no network): package dtjwheel 0.1.0 with one function. */
 function buildWheel(dir: string): void {
@@ -236,6 +236,20 @@ describe('the Jupyter backend against a server that cannot see the data roots (i
       fs.writeFileSync(path.join(root, 'job.py'), 'print("ran remotely")\n');
       const s = await host.call('run_script', { script_path: path.join(root, 'job.py') }, { caller: 'test' });
       assert.match(s.text, /exit code 0[\s\S]*ran remotely/);
+
+      // a server without the contents API (Enterprise Gateway): the same files travel over the kernel channel
+      const proxy = await startBlockingProxy(server.url, /^\/api\/contents/);
+      const eg = new ToolHost(resolveConfig({ role: 'data_engineer', executor: 'jupyter', jupyterUrl: proxy.url, jupyterToken: server.token, allowedPaths: [root], auditLogPath: path.join(root, '..', `${path.basename(root)}-eg.jsonl`) }));
+      try {
+        const r2 = await eg.call('execute_code', { code: `print(open(${JSON.stringify(f)}).read().count("\\n"))` }, { caller: 'test' });
+        assert.equal(r2.isError, false, r2.text);
+        assert.match(r2.text, /\b3\b/);
+        fs.writeFileSync(path.join(root, 'job2.py'), 'print("ran without contents API")\n');
+        const s2 = await eg.call('run_script', { script_path: path.join(root, 'job2.py') }, { caller: 'test' });
+        assert.match(s2.text, /exit code 0[\s\S]*ran without contents API/);
+        assert.ok(proxy.blocked.length >= 1, 'the contents API was asked for, and was not there');
+        assert.ok(proxy.blocked.every(b => /^GET \/api\/contents\?content=0/.test(b)), `only the probe hit the missing API: ${proxy.blocked.join(', ')}`);
+      } finally { await eg.dispose(); await proxy.close(); }
     } finally {
       await host.dispose();
       await server.close();

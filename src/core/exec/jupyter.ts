@@ -112,6 +112,7 @@ export class JupyterKernel implements ExecutionBackend {
     const u = new URL(this.url);
     const token = this.cfg.jupyterToken ?? u.searchParams.get('token') ?? '';
     u.search = '';
+    if (!u.pathname.endsWith('/')) u.pathname += '/';
     // Node: the client falls back to its own `ws` dependency for WebSocket and to Node's fetch
     // the client wraps fetch failures in its NetworkError with the message only: keep the cause's code in it
     const fetchWithCode: typeof fetch = (input, init) => globalThis.fetch(input, init).catch((e: { message?: string; cause?: { code?: string } }) => {
@@ -133,7 +134,18 @@ export class JupyterKernel implements ExecutionBackend {
     const dir = `${UPLOAD_ROOT}/${crypto.randomBytes(6).toString('hex')}`;
     const conn: Conn = { settings, kernel, cwd: '', dir, contents: true };
     conn.cwd = (await this.quiet(conn, 'import os\nprint(os.getcwd())')).trim();
+    conn.contents = await this.hasContents(settings);
     return conn;
+  }
+
+  /** Whether the server offers the contents API (Jupyter Server and JupyterHub do; Enterprise Gateway does not). */
+  private async hasContents(settings: ServerConnection.ISettings): Promise<boolean> {
+    const { ServerConnection } = await this.services();
+    try {
+      const r = await ServerConnection.makeRequest(`${settings.baseUrl}api/contents?content=0`, {}, settings);
+      await r.body?.cancel();
+      return r.ok;
+    } catch { return false; }
   }
 
   private async drop(): Promise<void> {
@@ -197,13 +209,12 @@ export class JupyterKernel implements ExecutionBackend {
         }
         await cm.save(remote, { type: 'file', format: 'base64', content: data.toString('base64') });
       } catch (e) {
-        const status = (e as { response?: { status?: number } }).response?.status;
-        if (status !== 404 && status !== 405) throw new ToolError(`Could not upload ${rel} through the Jupyter contents API: ${jupyterMessage(e, this.url)}`);
-        c.contents = false; // no contents API (Enterprise Gateway): fall through to the kernel channel
+        throw new ToolError(`Could not upload ${rel} through the Jupyter contents API: ${jupyterMessage(e, this.url)}`);
       } finally { cm.dispose(); }
     }
     const full = path.posix.join(c.cwd, remote);
     if (!c.contents) {
+      // no contents API (Enterprise Gateway): the file travels over the kernel channel
       await this.quiet(c, `import base64, os\nos.makedirs(os.path.dirname(${JSON.stringify(full)}), exist_ok=True)\nopen(${JSON.stringify(full)}, "wb").write(base64.b64decode(${JSON.stringify(data.toString('base64'))}))`);
     }
     return full;

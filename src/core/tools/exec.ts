@@ -154,7 +154,7 @@ export const runScript = defineTool({
 export const getEnvironment = defineTool({
   name: 'get_environment',
   title: 'Describe the Python environment',
-  description: 'Describes the Python sandbox: backend (local or E2B), Python version, key packages and their versions, '
+  description: 'Describes the Python sandbox: backend (local, E2B or a Jupyter server), Python version, key packages and their versions, '
     + 'limits (timeout, memory), network policy and the data roots it can read. Call it before writing code that '
     + 'depends on a package.',
   input: z.strictObject({}),
