@@ -73,6 +73,17 @@ describe('the Jupyter backend: a kernel on a real jupyter-server, through the to
     assert.match(b.text, /\(cell 2\)/);
   });
 
+  test('a DataFrame comes back as a table (also after a restart), a Series too', async () => {
+    const f = path.join(root, 'data.csv');
+    fs.writeFileSync(f, 'a,b\n1,2\n3,4\n');
+    const df = await run(`import pandas as pd\ndf = pd.read_csv(${JSON.stringify(f)})\ndf`);
+    assert.equal(df.isError, false, df.text);
+    assert.match(df.text, /\[table\] 2 rows × 2 columns\ncolumns: a int64, b int64\na \| b\n1 \| 2\n3 \| 4/);
+    assert.ok(df.parts.some(p => p.kind === 'table' && p.totalRows === 2));
+    const s = await run('df.b.rename("bee")');
+    assert.match(s.text, /\[table\] 2 rows × 1 columns?/);
+  });
+
   test('a matplotlib figure is a PNG part; SVG display data is an SVG part', async () => {
     const fig = await run('import matplotlib.pyplot as plt\nplt.plot([1, 3, 2])\nplt.title("t")');
     assert.equal(fig.isError, false, fig.text);
@@ -110,6 +121,7 @@ describe('the Jupyter backend: a kernel on a real jupyter-server, through the to
     assert.match(stubborn.text, /session restarted: timeout/);
     assert.match((await run('x')).text, /NameError/, 'the state is gone, as reported');
     assert.match((await run('6 * 7')).text, /\[Out \d+\] 42/);
+    assert.match((await run('import pandas as pd\npd.DataFrame({"k": [1, 2, 3]})')).text, /\[table\] 3 rows × 1 columns?/, 'the table display survives the restart');
     assert.equal((await kernels(server)).length, 1, 'the same kernel, restarted, not a second one');
   });
 

@@ -14,6 +14,34 @@ const EXIT_MARK = '__datatools_exit__';
 /** Where this backend keeps its uploads, relative to the server's contents root (not hidden: servers refuse hidden paths by default). */
 const UPLOAD_ROOT = 'datatools-sessions';
 
+/** Run silently in each new (or restarted) kernel: pandas DataFrames and Series also display as a table part, as in
+ *  the local sandbox (first 1,000 rows). Registered by name, so pandas is not imported until the code does. */
+const KERNEL_SETUP = `def _dt_setup():
+    ip = get_ipython()
+    if ip is None: return
+    def jsonable(v):
+        try:
+            import numpy as np
+            if isinstance(v, np.generic): v = v.item()
+        except Exception: pass
+        if v is None or isinstance(v, (bool, int, float, str)):
+            if isinstance(v, float) and (v != v or v in (float("inf"), float("-inf"))): return None
+            return v
+        return str(v)
+    def table(obj, include=None, exclude=None):
+        import pandas as pd
+        df = obj.to_frame() if isinstance(obj, pd.Series) else obj
+        head = df.head(1000)
+        if not isinstance(df.index, pd.RangeIndex): head = head.reset_index()
+        columns = [{"name": str(c), "type": str(t)} for c, t in zip(head.columns, head.dtypes)]
+        rows = [[jsonable(v) for v in r] for r in head.itertuples(index=False, name=None)]
+        return {"application/vnd.datatools.table+json": {"columns": columns, "rows": rows, "totalRows": int(len(df)), "truncated": len(df) > 1000}}
+    f = ip.display_formatter.mimebundle_formatter
+    f.for_type_by_name("pandas.core.frame", "DataFrame", table)
+    f.for_type_by_name("pandas.core.series", "Series", table)
+_dt_setup()
+del _dt_setup`;
+
 type Services = typeof import('@jupyterlab/services');
 type RunOpts = { timeoutMs: number; signal: AbortSignal; onStream?: (name: 'stdout' | 'stderr', text: string) => void };
 
@@ -63,6 +91,7 @@ function richResult(data: Record<string, unknown>, isMainResult: boolean): RichR
     jpeg: text(data['image/jpeg'])?.replace(/\s+/g, ''),
     svg: text(data['image/svg+xml']),
     json: data['application/json'],
+    table: data['application/vnd.datatools.table+json'] as RichResult['table'],
   };
 }
 
@@ -135,6 +164,7 @@ export class JupyterKernel implements ExecutionBackend {
     const conn: Conn = { settings, kernel, cwd: '', dir, contents: true };
     conn.cwd = (await this.quiet(conn, 'import os\nprint(os.getcwd())')).trim();
     conn.contents = await this.hasContents(settings);
+    await this.quiet(conn, KERNEL_SETUP);
     return conn;
   }
 
@@ -341,6 +371,7 @@ del _dt_place`)).trim();
     try {
       await withTimeout(c.kernel.restart(), 60_000, 'the restart did not finish within 60 s');
       await withTimeout(c.kernel.info, 60_000, 'the kernel did not answer after its restart');
+      await this.quiet(c, KERNEL_SETUP);
       this.uploaded.clear(); // links survive a restart, but re-check them against the local files
     } catch (e) {
       // the kernel cannot be restarted: drop it; the next call starts a new one
