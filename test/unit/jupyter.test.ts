@@ -109,7 +109,7 @@ describe('the Jupyter backend: a kernel on a real jupyter-server, through the to
     assert.match((await run('x')).text, /\[Out \d+\] 40/, 'an error does not lose the state');
   });
 
-  test('a timeout interrupts the kernel (REST) and keeps its state; a cell that ignores the interrupt gets a restart, reported', async () => {
+  test('a timeout interrupts the kernel (REST) and keeps its state; a cell that ignores the interrupt gets a new kernel, reported', async () => {
     const r = await run('while True:\n    pass', 2);
     assert.equal(r.isError, true);
     assert.match(r.text, /TimeoutError: Execution stopped after its 2 s timeout; the Jupyter kernel was interrupted and its state is kept/);
@@ -117,12 +117,28 @@ describe('the Jupyter backend: a kernel on a real jupyter-server, through the to
     assert.match((await run('x + 1')).text, /\[Out \d+\] 41/, 'the state is kept, as reported');
     const stubborn = await run('import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    time.sleep(0.05)', 2);
     assert.equal(stubborn.isError, true);
-    assert.match(stubborn.text, /did not stop on interrupt and was restarted/);
+    assert.match(stubborn.text, /did not stop on interrupt and was replaced by a new one/);
     assert.match(stubborn.text, /session restarted: timeout/);
     assert.match((await run('x')).text, /NameError/, 'the state is gone, as reported');
     assert.match((await run('6 * 7')).text, /\[Out \d+\] 42/);
     assert.match((await run('import pandas as pd\npd.DataFrame({"k": [1, 2, 3]})')).text, /\[table\] 3 rows × 1 columns?/, 'the table display survives the restart');
-    assert.equal((await kernels(server)).length, 1, 'the same kernel, restarted, not a second one');
+    assert.equal((await kernels(server)).length, 1, 'the old kernel was shut down');
+  });
+
+  test('Cancel interrupts the running cell and keeps the state; a kernel that dies under a cell is restarted, and that is reported', async () => {
+    await run('kept = 7');
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), 1500);
+    const c = await host.call('execute_code', { code: 'import time\nwhile True:\n    time.sleep(0.05)' }, { caller: 'test', signal: ac.signal });
+    assert.equal(c.isError, true);
+    assert.match(c.text, /Execution was cancelled; the Jupyter kernel was interrupted and its state is kept/);
+    assert.match((await run('kept * 6')).text, /\[Out \d+\] 42/);
+    const d = await run('import os\nos._exit(1)');
+    assert.equal(d.isError, true);
+    assert.match(d.text, /KernelDied: The Jupyter kernel died while running this code/);
+    assert.match(d.text, /session restarted: crash/);
+    assert.match((await run('"kept" in globals()')).text, /\[Out \d+\] False/);
+    assert.match((await run('6 * 7')).text, /\[Out \d+\] 42/);
   });
 
   test('a file the code names under a data root reaches the kernel through the contents API, at the same path', async () => {

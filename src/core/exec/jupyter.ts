@@ -346,7 +346,7 @@ del _dt_place`)).trim();
       if (first === 'done' && !died) return finish();
       if (first !== 'stop') {
         // the kernel died under the cell (memory, a crash): the server restarts it; the state is gone
-        await this.restartKernel(c);
+        await this.recover(c);
         return finish({ restarted: 'crash', error: { name: 'KernelDied', value: 'The Jupyter kernel died while running this code (out of memory or a crash) and was restarted', traceback: '' } });
       }
       // timeout or cancel: interrupt the kernel (REST); restart it only if the cell does not stop
@@ -357,8 +357,10 @@ del _dt_place`)).trim();
       if (interrupted && !died) {
         return finish({ error: { name, value: `${label}; the Jupyter kernel was interrupted and its state is kept (variables from earlier calls are still defined)`, traceback: '' } });
       }
-      await this.restartKernel(c);
-      return finish({ restarted: why === 'timeout' ? 'timeout' : 'cancelled', error: { name, value: `${label}; the Jupyter kernel did not stop on interrupt and was restarted`, traceback: '' } });
+      const failed = await this.replace();
+      return finish({ restarted: why === 'timeout' ? 'timeout' : 'cancelled', error: { name, value: failed
+        ? `${label}; the Jupyter kernel did not stop on interrupt and was shut down, and no new one could be started: ${failed}`
+        : `${label}; the Jupyter kernel did not stop on interrupt and was replaced by a new one`, traceback: '' } });
     } finally {
       clearTimeout(timer);
       if (onAbort) o.signal.removeEventListener('abort', onAbort);
@@ -367,17 +369,23 @@ del _dt_place`)).trim();
     }
   }
 
-  private async restartKernel(c: Conn): Promise<void> {
-    try {
-      await withTimeout(c.kernel.restart(), 60_000, 'the restart did not finish within 60 s');
-      await withTimeout(c.kernel.info, 60_000, 'the kernel did not answer after its restart');
-      await this.quiet(c, KERNEL_SETUP);
-      this.uploaded.clear(); // links survive a restart, but re-check them against the local files
-    } catch (e) {
-      // the kernel cannot be restarted: drop it; the next call starts a new one
-      await this.drop();
-      if (!(e instanceof Error && /did not/.test(e.message))) throw new ToolError(jupyterMessage(e, this.url));
+  /** After the kernel died, the server restarts it and the client reconnects by itself: wait for that. If the kernel
+   *  does not come back (the server gave up), it is dropped and the next call starts a new one. */
+  private async recover(c: Conn): Promise<void> {
+    for (const end = Date.now() + 60_000; Date.now() < end;) {
+      if (c.kernel.isDisposed || c.kernel.status === 'dead') break;
+      if (c.kernel.connectionStatus === 'connected' && c.kernel.status === 'idle') {
+        try { await this.quiet(c, KERNEL_SETUP); this.uploaded.clear(); return; } catch { break; }
+      }
+      await sleep(100);
     }
+    await this.drop();
+  }
+
+  /** Replaces a kernel that ignores interrupts with a new one (the old one is shut down: the server kills it). */
+  private async replace(): Promise<string | undefined> {
+    await this.drop();
+    try { await this.ensure(); return undefined; } catch (e) { return e instanceof Error ? e.message : String(e); }
   }
 
   /** Runs a command-like Python snippet and splits its output from the exit marker it prints last. */
