@@ -261,9 +261,10 @@ describe('the Jupyter backend against a server that cannot see the data roots (i
       const r = await host.call('execute_code', { code: `print(open(${JSON.stringify(f)}).read().count("\\n"))` }, { caller: 'test' });
       assert.equal(r.isError, false, r.text);
       assert.match(r.text, /\b3\b/);
-      fs.writeFileSync(path.join(root, 'job.py'), 'print("ran remotely")\n');
-      const s = await host.call('run_script', { script_path: path.join(root, 'job.py') }, { caller: 'test' });
-      assert.match(s.text, /exit code 0[\s\S]*ran remotely/);
+      fs.writeFileSync(path.join(root, 'job.py'), 'import sys\nprint("ran remotely", open(sys.argv[1]).read().strip())\n');
+      fs.writeFileSync(path.join(root, 'arg.txt'), 'arg file content');
+      const s = await host.call('run_script', { script_path: path.join(root, 'job.py'), args: [path.join(root, 'arg.txt')] }, { caller: 'test' });
+      assert.match(s.text, /exit code 0[\s\S]*ran remotely arg file content/, 'a data file named in the arguments travelled with the script');
 
       // a server without the contents API (Enterprise Gateway): the same files travel over the kernel channel
       const proxy = await startBlockingProxy(server.url, /^\/api\/contents/);

@@ -404,7 +404,13 @@ del _dt_place`)).trim();
     return this.serial(async () => {
       const c = await this.ensure();
       let remote: string;
-      try { remote = await this.upload(c, `scripts/${path.basename(file)}`, fs.readFileSync(file)); } catch (e) { throw e instanceof ToolError ? e : new ToolError(jupyterMessage(e, this.url)); }
+      let notes = '';
+      const source = fs.readFileSync(file);
+      try {
+        remote = await this.upload(c, `scripts/${path.basename(file)}`, source);
+        // data files the script or its arguments name by absolute path travel with it, as for execute_code
+        notes = await this.handOver(c, `${source.toString('utf8')}\n${args.map(a => JSON.stringify(a)).join('\n')}`);
+      } catch (e) { throw e instanceof ToolError ? e : new ToolError(jupyterMessage(e, this.url)); }
       // an interrupt (timeout) raises KeyboardInterrupt in subprocess.run, which kills the script
       const code = `import subprocess as _dt_sp, sys as _dt_sys
 _dt_r = _dt_sp.run([_dt_sys.executable, ${JSON.stringify(remote)}, *${JSON.stringify(args)}], capture_output=True, text=True, cwd=${JSON.stringify(path.posix.dirname(remote))})
@@ -412,7 +418,8 @@ _dt_sys.stderr.write(_dt_r.stderr)
 _dt_sys.stdout.write(_dt_r.stdout)
 print("\\n${EXIT_MARK}", _dt_r.returncode)
 del _dt_sp, _dt_sys, _dt_r`;
-      return this.process(c, code, o);
+      const r = await this.process(c, code, o);
+      return notes ? { ...r, stderr: notes + r.stderr } : r;
     });
   }
 
