@@ -208,7 +208,7 @@ describe('the Jupyter backend: a kernel on a real jupyter-server, through the to
     assert.equal((await kernels(server)).length, 1);
   });
 
-  test('a wrong token and an unreachable server each get a clear message', async () => {
+  test('a wrong token, an unknown kernel name and an unreachable server each get a clear message', async () => {
     const bad = new ToolHost(cfg({ jupyterToken: 'wrong-token', auditLogPath: path.join(work, 'bad.jsonl') }));
     try {
       const r = await bad.call('execute_code', { code: '1' }, { caller: 'test' });
@@ -216,6 +216,12 @@ describe('the Jupyter backend: a kernel on a real jupyter-server, through the to
       assert.match(r.text, /The Jupyter server at http:\/\/127\.0\.0\.1:\d+\/ rejected the token \(HTTP 403\)\. Set the server's token/);
       assert.doesNotMatch(r.text, /wrong-token/);
     } finally { await bad.dispose(); }
+    const nokernel = new ToolHost(cfg({ jupyterKernel: 'no-such-kernel', auditLogPath: path.join(work, 'nokernel.jsonl') }));
+    try {
+      const r = await nokernel.call('execute_code', { code: '1' }, { caller: 'test' });
+      assert.equal(r.isError, true);
+      assert.match(r.text, /The Jupyter server at http:\/\/127\.0\.0\.1:\d+\/ has no kernel named "no-such-kernel"; it has "python3" \(default "python3"\)\. Fix datatools\.jupyter\.kernelName/);
+    } finally { await nokernel.dispose(); }
     const port = await freePort();
     const gone = new ToolHost(cfg({ jupyterUrl: `http://127.0.0.1:${port}/`, auditLogPath: path.join(work, 'gone.jsonl') }));
     try {

@@ -110,7 +110,7 @@ class Capped {
 
 /** A kernel on a remote Jupyter Server / JupyterHub single-user server / Enterprise Gateway, through the maintained
  *  client (@jupyterlab/services): one kernel per session, started on first use and shut down on dispose; a timeout
- *  interrupts the kernel (REST) and restarts it only if the interrupt does not stop the cell. Files go through the
+ *  interrupts the kernel (REST) and replaces it only if the interrupt does not stop the cell. Files go through the
  *  contents API into a folder of this session. Results come back in the same model as the local sandbox. */
 export class JupyterKernel implements ExecutionBackend {
   readonly name = 'jupyter' as const;
@@ -122,6 +122,9 @@ export class JupyterKernel implements ExecutionBackend {
 
   constructor(private readonly cfg: DataToolsConfig) {
     if (!cfg.jupyterUrl) throw new ToolError('No Jupyter server URL is set. Set datatools.jupyter.url (or DATATOOLS_JUPYTER_URL), or use the local sandbox.');
+    let protocol = '';
+    try { protocol = new URL(cfg.jupyterUrl).protocol; } catch { /* reported below */ }
+    if (protocol !== 'http:' && protocol !== 'https:') throw new ToolError(`The Jupyter server URL ${JSON.stringify(safeUrl(cfg.jupyterUrl))} is not an http(s) URL such as http://127.0.0.1:8888/. Fix datatools.jupyter.url (or DATATOOLS_JUPYTER_URL).`);
     this.url = cfg.jupyterUrl;
   }
 
@@ -151,7 +154,17 @@ export class JupyterKernel implements ExecutionBackend {
     let model: Kernel.IModel;
     try {
       model = await KernelAPI.startNew({ name: this.cfg.jupyterKernel || undefined } as { name?: string }, settings);
-    } catch (e) { throw new ToolError(jupyterMessage(e, this.url)); }
+    } catch (e) {
+      const status = (e as { response?: { status?: number } }).response?.status;
+      if (this.cfg.jupyterKernel && status !== undefined && status !== 401 && status !== 403) {
+        // a kernel name the server does not have gets a 500 "Unhandled error": say which names it has
+        const specs = await (await this.services()).KernelSpecAPI.getSpecs(settings).catch(() => undefined);
+        if (specs && !specs.kernelspecs[this.cfg.jupyterKernel]) {
+          throw new ToolError(`The Jupyter server at ${safeUrl(this.url)} has no kernel named "${this.cfg.jupyterKernel}"; it has ${Object.keys(specs.kernelspecs).map(k => `"${k}"`).join(', ') || 'none'} (default "${specs.default}"). Fix datatools.jupyter.kernelName (or DATATOOLS_JUPYTER_KERNEL).`);
+        }
+      }
+      throw new ToolError(jupyterMessage(e, this.url));
+    }
     const kernel = new KernelConnection({ model, serverSettings: settings, handleComms: false, username: 'datatools' });
     try {
       await withTimeout(kernel.info, 60_000, 'the kernel did not answer within 60 s');
@@ -162,9 +175,15 @@ export class JupyterKernel implements ExecutionBackend {
     }
     const dir = `${UPLOAD_ROOT}/${crypto.randomBytes(6).toString('hex')}`;
     const conn: Conn = { settings, kernel, cwd: '', dir, contents: true };
-    conn.cwd = (await this.quiet(conn, 'import os\nprint(os.getcwd())')).trim();
-    conn.contents = await this.hasContents(settings);
-    await this.quiet(conn, KERNEL_SETUP);
+    try {
+      conn.cwd = (await this.quiet(conn, 'import os\nprint(os.getcwd())')).trim();
+      conn.contents = await this.hasContents(settings);
+      await this.quiet(conn, KERNEL_SETUP);
+    } catch (e) {
+      kernel.dispose();
+      await KernelAPI.shutdownKernel(model.id, settings).catch(() => undefined);
+      throw e instanceof ToolError ? e : new ToolError(`The Jupyter kernel "${model.name}" started but could not be set up: ${(e as Error).message}`);
+    }
     return conn;
   }
 
