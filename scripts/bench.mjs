@@ -13,7 +13,7 @@ const { ToolHost } = require(path.join(root, 'out/src/core/host.js'));
 const { resolveConfig } = require(path.join(root, 'out/src/core/config.js'));
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dt-bench-'));
-// npm run bench -- [sections...]: host, python, csv, parquet, s3, db (default: all). BENCH_MB sets the big files' size.
+// npm run bench -- [sections...]: host, python, jupyter, csv, parquet, s3, db (default: all). BENCH_MB sets the big files' size.
 const only = process.argv.slice(2);
 const want = name => !only.length || only.includes(name);
 const BIG_MB = Number(process.env.BENCH_MB || 1024);
@@ -51,6 +51,35 @@ if (want('python')) {
   const cold = await ms(3, async () => { await host.services.reset('exec:local'); await host.call('execute_code', { code: 'import pandas' }, { caller: 'test' }); });
   row('cold sandbox session importing pandas vs python3 -c "import pandas"', cold, spawnPandas);
   await host.dispose();
+}
+
+// 2b. the Jupyter backend: a warm execute_code through the tool layer against a bare @jupyterlab/services kernel round
+//     trip (same server, same code): the cost our layer adds on top of the client
+if (want('jupyter')) {
+  const { startJupyter } = require(path.join(root, 'out/test/helpers/jupyter.js'));
+  const { ServerConnection, KernelAPI, KernelConnection } = require('@jupyterlab/services');
+  const server = await startJupyter();
+  const host = new ToolHost(resolveConfig({ executor: 'jupyter', jupyterUrl: server.url, jupyterToken: server.token, allowedPaths: [dir], auditLogPath: path.join(dir, 'audit.jsonl') }));
+  const quietConsole = console.debug;
+  console.debug = () => {}; // the client logs its WebSocket connections
+  try {
+    const settings = ServerConnection.makeSettings({ baseUrl: server.url, token: server.token, appendToken: true });
+    const kernel = new KernelConnection({ model: await KernelAPI.startNew({}, settings), serverSettings: settings, handleComms: false });
+    await kernel.info;
+    const bare = async () => { const f = kernel.requestExecute({ code: 'print(1)' }); let out = ''; f.onIOPub = m => { if (m.header.msg_type === 'stream') out += m.content.text; }; await f.done; if (out !== '1\n') throw new Error(`bare kernel printed ${JSON.stringify(out)}`); };
+    await ms(10, bare);
+    await host.call('execute_code', { code: '1' }, { caller: 'bench' });
+    await ms(10, () => host.call('execute_code', { code: 'print(1)' }, { caller: 'bench' }));
+    const viaTool = await ms(50, () => host.call('execute_code', { code: 'print(1)' }, { caller: 'bench' }));
+    const bareMs = await ms(50, bare);
+    row('execute_code via the Jupyter backend vs bare @jupyterlab/services', viaTool, bareMs);
+    await kernel.shutdown();
+    kernel.dispose();
+  } finally {
+    await host.dispose();
+    console.debug = quietConsole;
+    await server.close();
+  }
 }
 
 // 3. read_csv of the first 1,000 rows: a ~1 MB file against a ~1 GB one (ratio near 1 = cost independent of size)

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 
 export const ROLES = ['data_scientist', 'data_engineer', 'ml_engineer'] as const;
 export type Role = (typeof ROLES)[number];
-export const EXECUTORS = ['local', 'e2b'] as const;
+export const EXECUTORS = ['local', 'e2b', 'jupyter'] as const;
 export type Executor = (typeof EXECUTORS)[number];
 
 export interface Limits {
@@ -55,6 +55,12 @@ export interface DataToolsConfig {
   executor: Executor;
   /** Secret: only ever held in memory, never written to logs or settings. */
   e2bApiKey?: string;
+  /** A Jupyter Server / JupyterHub single-user server / Enterprise Gateway base URL (executor "jupyter"). */
+  jupyterUrl?: string;
+  /** Secret, like e2bApiKey. */
+  jupyterToken?: string;
+  /** Kernel spec name on that server; empty means the server's default. */
+  jupyterKernel?: string;
   s3: S3Config;
   auditLogPath: string;
   /** Run the local sandbox without bubblewrap isolation (explicit opt-in only). */
@@ -100,12 +106,19 @@ export function resolveConfig(partial: Partial<Omit<DataToolsConfig, 'limits'>> 
     allowedFunctions: partial.allowedFunctions,
     executor: partial.executor ?? (e2bApiKey ? 'e2b' : 'local'),
     e2bApiKey,
+    jupyterUrl: partial.jupyterUrl || undefined,
+    jupyterToken: partial.jupyterToken || undefined,
+    jupyterKernel: partial.jupyterKernel || undefined,
     s3: partial.s3 ?? { extraBuckets: [] },
     auditLogPath: partial.auditLogPath || defaultAuditLogPath(),
     allowUnisolatedSandbox: partial.allowUnisolatedSandbox ?? false,
     workDir: partial.workDir || path.join(allowedPaths[0], '.datatools'),
     venvDir: partial.venvDir || path.join(partial.workDir || path.join(allowedPaths[0], '.datatools'), 'venv'),
   };
+}
+
+function safeProtocol(url: string): string {
+  try { return new URL(url).protocol; } catch { return ''; }
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {
@@ -131,6 +144,11 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): DataToolsCo
   if (executor !== undefined && !(EXECUTORS as readonly string[]).includes(executor)) {
     throw new ConfigError(`DATATOOLS_EXECUTOR=${JSON.stringify(executor)} is not one of ${EXECUTORS.join(', ')}`);
   }
+  const jupyterUrl = env.DATATOOLS_JUPYTER_URL || undefined;
+  if (jupyterUrl !== undefined && !/^https?:$/.test(safeProtocol(jupyterUrl))) {
+    throw new ConfigError('DATATOOLS_JUPYTER_URL must be an http(s) URL of a Jupyter server, e.g. http://127.0.0.1:8888/');
+  }
+  if (executor === 'jupyter' && !jupyterUrl) throw new ConfigError('DATATOOLS_EXECUTOR=jupyter needs DATATOOLS_JUPYTER_URL (and usually DATATOOLS_JUPYTER_TOKEN)');
   const allowed = (env.DATATOOLS_ALLOWED_PATHS ?? '').split(path.delimiter).filter(Boolean);
   return resolveConfig({
     role,
@@ -140,6 +158,9 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): DataToolsCo
     activeConnection: env.DATATOOLS_CONNECTION,
     connections: parseConnections(env.DATATOOLS_CONNECTIONS),
     e2bApiKey: env.E2B_API_KEY,
+    jupyterUrl,
+    jupyterToken: env.DATATOOLS_JUPYTER_TOKEN,
+    jupyterKernel: env.DATATOOLS_JUPYTER_KERNEL,
     s3: {
       bucket: env.S3_BUCKET || undefined,
       region: env.S3_REGION || env.AWS_REGION || undefined,
@@ -164,6 +185,10 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): DataToolsCo
 export function configSecrets(cfg: DataToolsConfig): string[] {
   const out: string[] = [];
   if (cfg.e2bApiKey) out.push(cfg.e2bApiKey);
+  if (cfg.jupyterToken) out.push(cfg.jupyterToken);
+  if (cfg.jupyterUrl) {
+    try { const t = new URL(cfg.jupyterUrl).searchParams.get('token'); if (t) out.push(t); } catch { /* validated elsewhere */ }
+  }
   for (const url of [cfg.databaseUrl, ...cfg.connections.map(c => c.url)]) {
     if (!url) continue;
     try {

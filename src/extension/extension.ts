@@ -2,7 +2,7 @@ import * as vscode from 'vscode';
 import * as path from 'node:path';
 import { ToolHost } from '../core/host';
 import { ROLES, ROLE_LABELS_TEXT, type Role } from './roleText';
-import { E2B_SECRET, SECTION, readConfig } from './settings';
+import { E2B_SECRET, JUPYTER_SECRET, SECTION, readConfig } from './settings';
 import { LmToolRegistry } from './lmTools';
 import { registerParticipant } from './participant';
 import { ResultStore } from './results';
@@ -45,7 +45,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<DataTo
   const updateStatus = () => {
     const c = h.config;
     const conn = c.activeConnection ?? (c.databaseUrl ? 'default' : 'sample');
-    status.text = `$(database) ${ROLE_LABELS_TEXT[c.role]} · ${c.executor === 'e2b' ? 'E2B' : 'local'} Python · ${conn}`;
+    status.text = `$(database) ${ROLE_LABELS_TEXT[c.role]} · ${c.executor === 'e2b' ? 'E2B' : c.executor === 'jupyter' ? 'Jupyter' : 'local'} Python · ${conn}`;
     status.tooltip = `Data Tools: role ${c.role}, Python ${c.executor}, connection ${conn}${h.isTrusted ? '' : ' (untrusted workspace: code and writes disabled)'}. Click to switch role.`;
     status.show();
   };
@@ -64,7 +64,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<DataTo
   sub(vscode.workspace.onDidChangeConfiguration(e => { if (e.affectsConfiguration(SECTION)) void reload(); }));
   sub(vscode.workspace.onDidGrantWorkspaceTrust(() => void reload()));
   sub(vscode.workspace.onDidChangeWorkspaceFolders(() => void reload()));
-  sub(context.secrets.onDidChange(e => { if (e.key === E2B_SECRET || e.key.startsWith('datatools.connection.')) void reload(); }));
+  sub(context.secrets.onDidChange(e => { if (e.key === E2B_SECRET || e.key === JUPYTER_SECRET || e.key.startsWith('datatools.connection.')) void reload(); }));
 
   sub(vscode.commands.registerCommand('datatools.selectRole', async () => {
     const pick = await vscode.window.showQuickPick(ROLES.map(r => ({ label: ROLE_LABELS_TEXT[r], description: r, picked: r === h.config.role, role: r })), { title: 'Data Tools: select role' });
@@ -86,6 +86,15 @@ export async function activate(context: vscode.ExtensionContext): Promise<DataTo
     await context.secrets.delete(E2B_SECRET);
     void vscode.window.showInformationMessage('E2B API key removed; Python runs in the local sandbox.');
   }));
+  sub(vscode.commands.registerCommand('datatools.setJupyterToken', async () => {
+    const url = h.config.jupyterUrl;
+    const token = await vscode.window.showInputBox({ title: 'Jupyter server token', prompt: `Token of ${url ? url : 'the Jupyter server in the datatools.jupyter.url setting'}. Stored in VS Code SecretStorage, never in settings or logs.`, password: true, ignoreFocusOut: true });
+    if (token) await context.secrets.store(JUPYTER_SECRET, token.trim());
+  }));
+  sub(vscode.commands.registerCommand('datatools.clearJupyterToken', async () => {
+    await context.secrets.delete(JUPYTER_SECRET);
+    void vscode.window.showInformationMessage('Jupyter token removed.');
+  }));
 
   // The same catalog as an MCP server, offered to agent mode and any MCP-aware feature.
   sub(vscode.lm.registerMcpServerDefinitionProvider('datatools.mcp', {
@@ -98,14 +107,17 @@ export async function activate(context: vscode.ExtensionContext): Promise<DataTo
         DATATOOLS_ALLOWED_PATHS: c.allowedPaths.join(path.delimiter),
         DATATOOLS_AUDIT_LOG: c.auditLogPath,
         DATATOOLS_EXECUTOR: c.executor,
+        ...(c.jupyterUrl ? { DATATOOLS_JUPYTER_URL: c.jupyterUrl } : {}),
+        ...(c.jupyterKernel ? { DATATOOLS_JUPYTER_KERNEL: c.jupyterKernel } : {}),
       }, DATATOOLS_VERSION)];
     },
     resolveMcpServerDefinition: async (def) => {
       // the secret is only handed to the server process when it starts, never stored in its definition
       const key = await context.secrets.get(E2B_SECRET);
+      const jupyterToken = h.config.jupyterToken;
       if (def instanceof vscode.McpStdioServerDefinition) {
         const c = h.config;
-        def.env = { ...def.env, ...(key ? { E2B_API_KEY: key } : {}), ...(c.connections.length ? { DATATOOLS_CONNECTIONS: JSON.stringify(c.connections) } : {}),
+        def.env = { ...def.env, ...(key ? { E2B_API_KEY: key } : {}), ...(jupyterToken ? { DATATOOLS_JUPYTER_TOKEN: jupyterToken } : {}), ...(c.connections.length ? { DATATOOLS_CONNECTIONS: JSON.stringify(c.connections) } : {}),
           ...(c.activeConnection ? { DATATOOLS_CONNECTION: c.activeConnection } : {}), ...(c.databaseUrl ? { DATABASE_URL: c.databaseUrl } : {}) };
       }
       return def;

@@ -4,6 +4,7 @@ import { connectionUrl, readConnectionSettings, secretKey } from './connections'
 
 export const SECTION = 'datatools';
 export const E2B_SECRET = 'datatools.e2bApiKey';
+export const JUPYTER_SECRET = 'datatools.jupyterToken';
 
 /** Builds the shared configuration from settings, secrets and the extension host's environment. */
 export async function readConfig(secrets: vscode.SecretStorage): Promise<DataToolsConfig> {
@@ -11,14 +12,18 @@ export async function readConfig(secrets: vscode.SecretStorage): Promise<DataToo
   const role = c.get<string>('role');
   const executor = c.get<string>('executor', 'auto');
   const e2bApiKey = (await secrets.get(E2B_SECRET)) || process.env.E2B_API_KEY || undefined;
+  const jupyterToken = (await secrets.get(JUPYTER_SECRET)) || process.env.DATATOOLS_JUPYTER_TOKEN || undefined;
   const folders = (vscode.workspace.workspaceFolders ?? []).filter(f => f.uri.scheme === 'file').map(f => f.uri.fsPath);
   const configured = c.get<string[]>('allowedPaths', []).filter(p => typeof p === 'string' && p.trim());
   const mb = c.get<number>('limits.maxFileSizeMb');
   const connections = await Promise.all(readConnectionSettings().map(async x => ({ name: x.name, url: connectionUrl(x, await secrets.get(secretKey(x.name))) })));
   return resolveConfig({
     role: isRole(role) ? (role as Role) : 'data_scientist',
-    executor: executor === 'local' || executor === 'e2b' ? (executor as Executor) : undefined,
+    executor: executor === 'local' || executor === 'e2b' || executor === 'jupyter' ? (executor as Executor) : undefined,
     e2bApiKey,
+    jupyterUrl: c.get<string>('jupyter.url')?.trim() || process.env.DATATOOLS_JUPYTER_URL || undefined,
+    jupyterToken,
+    jupyterKernel: c.get<string>('jupyter.kernelName')?.trim() || undefined,
     allowedPaths: [...(configured.length ? configured : ['/tmp/agent-data']), ...folders],
     databaseUrl: process.env.DATABASE_URL,
     connections,

@@ -31,6 +31,9 @@ async function main(): Promise<void> {
   process.stderr.write(`datatools-mcp: serving ${host.available().length} tools for role ${config.role}\n`);
 }
 
+// stdout carries the protocol: console output of any library (the Jupyter client logs its WebSocket connections
+// with console.debug) goes to stderr
+for (const k of ['log', 'info', 'debug'] as const) console[k] = (...a: unknown[]) => console.error(...a);
 // a failure anywhere must be reported on stderr (stdout carries the protocol) and must not kill the server
 process.on('uncaughtException', e => process.stderr.write(`datatools-mcp: uncaught: ${e?.stack ?? e}\n`));
 process.on('unhandledRejection', e => process.stderr.write(`datatools-mcp: unhandled rejection: ${(e as Error)?.stack ?? e}\n`));

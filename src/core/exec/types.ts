@@ -38,7 +38,7 @@ export interface ScriptRun {
 }
 
 export interface EnvironmentInfo {
-  backend: 'local' | 'e2b';
+  backend: 'local' | 'e2b' | 'jupyter';
   isolation: string;
   python: string;
   packages: Record<string, string | null>;
@@ -46,7 +46,7 @@ export interface EnvironmentInfo {
 }
 
 export interface ExecutionBackend extends Disposable {
-  readonly name: 'local' | 'e2b';
+  readonly name: 'local' | 'e2b' | 'jupyter';
   execute(code: string, o: { timeoutMs: number; signal: AbortSignal; onStream?: (name: 'stdout' | 'stderr', text: string) => void }): Promise<Execution>;
   runScript(file: string, args: string[], o: { timeoutMs: number; signal: AbortSignal; onStream?: (name: 'stdout' | 'stderr', text: string) => void }): Promise<ScriptRun>;
   /** pip install into the session's environment; the new packages are importable in the running session. */

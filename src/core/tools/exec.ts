@@ -3,11 +3,13 @@ import { defineTool, type ToolContext } from '../tool';
 import { ToolError, type ResultPart, type ToolResult } from '../result';
 import { LocalSandbox } from '../exec/local';
 import { E2BSandbox } from '../exec/e2b';
+import { JupyterKernel } from '../exec/jupyter';
 import type { Execution, ExecutionBackend } from '../exec/types';
 import { PathPolicy } from '../storage/paths';
 import { renderRows, columnsLine, plural } from '../formats/table';
 
 export function getExecutor(ctx: ToolContext): Promise<ExecutionBackend> {
+  if (ctx.config.executor === 'jupyter') return ctx.services.get('exec:jupyter', async () => new JupyterKernel(ctx.config));
   if (ctx.config.executor === 'e2b') return ctx.services.get('exec:e2b', async () => new E2BSandbox(ctx.config));
   return ctx.services.get('exec:local', async () => new LocalSandbox(ctx.config));
 }
@@ -16,6 +18,7 @@ export function getExecutor(ctx: ToolContext): Promise<ExecutionBackend> {
 export async function restartExecutors(services: ToolContext['services']): Promise<void> {
   await services.reset('exec:local');
   await services.reset('exec:e2b');
+  await services.reset('exec:jupyter');
 }
 
 const MODEL_TEXT_CAP = 8000;
@@ -151,7 +154,7 @@ export const runScript = defineTool({
 export const getEnvironment = defineTool({
   name: 'get_environment',
   title: 'Describe the Python environment',
-  description: 'Describes the Python sandbox: backend (local or E2B), Python version, key packages and their versions, '
+  description: 'Describes the Python sandbox: backend (local, E2B or a Jupyter server), Python version, key packages and their versions, '
     + 'limits (timeout, memory), network policy and the data roots it can read. Call it before writing code that '
     + 'depends on a package.',
   input: z.strictObject({}),
