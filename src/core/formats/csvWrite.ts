@@ -21,6 +21,6 @@ export function csvNotes(columns: { name: string; type: string }[], rows: unknow
   const empty = columns.filter((c, i) => rows.some(r => r[i] === '')).map(c => c.name);
   const notes: string[] = [];
   if (bin.length) notes.push(`Binary column${bin.length > 1 ? 's' : ''} ${bin.join(', ')} written as hex text ("\\x…").`);
-  if (empty.length) notes.push(`Column${empty.length > 1 ? 's' : ''} ${empty.join(', ')} hold empty strings, written as \"\" (NULL is an empty field); some readers (pandas) read both as NULL; .parquet keeps them apart.`);
+  if (empty.length) notes.push(`Column${empty.length > 1 ? 's' : ''} ${empty.join(', ')} ${empty.length > 1 ? 'hold' : 'holds'} empty strings, written as \"\" (NULL is an empty field); some readers (pandas) read both as NULL; .parquet keeps them apart.`);
   return notes;
 }

@@ -9,8 +9,6 @@ type Conv = (v: unknown) => unknown;
 
 interface Leaf { element: Omit<Element, 'name'>; conv: Conv; what: string }
 
-const encoder = new TextEncoder();
-
 function decimalDigits(v: unknown): { sign: string; int: string; frac: string } | undefined {
   const s = typeof v === 'string' ? v : typeof v === 'bigint' ? v.toString() : typeof v === 'number' && Number.isFinite(v) ? String(v) : undefined;
   const m = s === undefined ? null : /^([+-]?)(\d*)(?:\.(\d*))?$/.exec(s.trim());
@@ -29,7 +27,7 @@ function leafFor(lt: LogicalType, values: unknown[]): Leaf | undefined {
       return { element: { type: 'INT64' }, conv: v => { try { const b = typeof v === 'bigint' ? v : typeof v === 'number' && Number.isSafeInteger(v) ? BigInt(v) : typeof v === 'string' && /^-?\d+$/.test(v) ? BigInt(v) : FAIL; return typeof b === 'bigint' && b >= -(2n ** 63n) && b < 2n ** 63n ? b : FAIL; } catch { return FAIL; } }, what: 'INT64' };
     case 'uint64':
       return { element: { type: 'INT64', converted_type: 'UINT_64', logical_type: { type: 'INTEGER', bitWidth: 64, isSigned: false } },
-        conv: v => { const b = typeof v === 'bigint' ? v : typeof v === 'number' && Number.isSafeInteger(v) ? BigInt(v) : FAIL; return typeof b === 'bigint' && b >= 0n && b < 2n ** 64n ? (b >= 2n ** 63n ? b - 2n ** 64n : b) : FAIL; }, what: 'UINT64' };
+        conv: v => { const b = typeof v === 'bigint' ? v : typeof v === 'number' && Number.isSafeInteger(v) ? BigInt(v) : FAIL; return typeof b === 'bigint' && b >= 0n && b < 2n ** 64n ? b : FAIL; }, what: 'UINT64' };
     case 'float32':
       return { element: { type: 'FLOAT' }, conv: v => (typeof v === 'number' ? v : FAIL), what: 'FLOAT' };
     case 'float64':
@@ -76,7 +74,9 @@ function leafFor(lt: LogicalType, values: unknown[]): Leaf | undefined {
       };
     }
     case 'json':
-      return { element: { type: 'BYTE_ARRAY', logical_type: { type: 'JSON' } }, conv: v => (typeof v === 'string' ? encoder.encode(v) : FAIL), what: 'JSON' };
+      // JSON logical type over UTF-8 text, the text as it is (hyparquet-writer's own JSON conversion would re-serialise
+      // it through JS numbers and objects: big numbers, duplicate keys would change)
+      return { element: { type: 'BYTE_ARRAY', converted_type: 'UTF8', logical_type: { type: 'JSON' } }, conv: v => (typeof v === 'string' ? v : FAIL), what: 'JSON' };
     case 'bytes':
       return { element: { type: 'BYTE_ARRAY' }, conv: v => (v instanceof Uint8Array ? v : FAIL), what: 'BYTE_ARRAY' };
     case 'uuid':
