@@ -230,7 +230,7 @@ class Grid {
       row.dataset.row = String(r);
       for (let c = 0; c < this.cols.length; c++) {
         const v = this.cols[c].get(src);
-        const cell = el('div', v === null || v === undefined ? 'cell null' : typeof v === 'number' ? 'cell num' : 'cell', cellString(v));
+        const cell = el('div', v === null || v === undefined ? 'cell null' : typeof v === 'number' || typeof v === 'bigint' ? 'cell num' : 'cell', cellString(v));
         cell.style.width = `${this.widths[c]}px`;
         if (this.selected && this.selected.r === r && this.selected.c === c) cell.classList.add('sel');
         cell.addEventListener('click', () => { this.selected = { r, c }; this.paint(); this.viewport.focus(); });
