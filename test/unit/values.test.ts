@@ -13,6 +13,8 @@ import { psql, startPostgres, type PgCluster } from '../helpers/pg';
 import { bytesToHex, cellText, jsonText, logicalType, rowsToJson, toJsonValue, valueText } from '../../src/core/values';
 import { parsePgArray, PG_PARSERS } from '../../src/core/db/pgValues';
 import { toCsv } from '../../src/core/formats/csvWrite';
+import { toArrowIPC } from '../../src/core/formats/arrowWrite';
+import { tableFromIPC } from 'apache-arrow';
 import { SampleDatabase } from '../../src/core/db/sample';
 import { PostgresDatabase } from '../../src/core/db/postgres';
 
@@ -303,6 +305,33 @@ test('the PGlite sample gives the same values as PostgreSQL for the same query',
     assert.equal(first[COLS.findIndex(c => c[0] === 'n')], '123456789012345678901234567890.123456789');
     assert.equal(a.rows[1][COLS.findIndex(c => c[0] === 'iv')], 'PT0S');
   } finally { await sample.dispose(); await real.dispose(); }
+});
+
+test('the grid\'s Arrow IPC carries every value exactly: Int64 as BigInt, floats as numbers, the rest as the model\'s text', async () => {
+  const real = new PostgresDatabase(url);
+  try {
+    const { columns, rows } = await real.readOnly(30_000, new AbortController().signal, async run => {
+      const r = await run('SELECT * FROM vt ORDER BY id');
+      const t = await run('SELECT oid::int4, format_type(oid, NULL) FROM pg_type WHERE oid = ANY($1::oid[])', [r.fields.map(f => f.dataTypeID)]);
+      const names = new Map(t.rows.map(x => [Number(x[0]), String(x[1])]));
+      return { columns: r.fields.map(f => ({ name: f.name, type: names.get(f.dataTypeID)! })), rows: r.rows };
+    });
+    const t = tableFromIPC(await toArrowIPC(columns, rows));
+    assert.equal(t.numRows, rows.length);
+    const diffs: string[] = [];
+    rows.forEach((row, i) => row.forEach((v, j) => {
+      const got = t.getChildAt(j)!.get(i);
+      const want = v === null ? null : typeof v === 'bigint' || typeof v === 'number' || typeof v === 'boolean' ? v : valueText(v, columns[j].type);
+      if (!Object.is(got, want)) diffs.push(`row ${i + 1} ${columns[j].name}: grid ${String(got)}, value ${String(want)}`);
+    }));
+    assert.deepEqual(diffs, []);
+    const col = (n: string) => t.getChild(n)!;
+    assert.equal(col('d').get(0), '1995-03-11');
+    assert.equal(col('tstz').get(0), '2020-01-01T18:04:05.123456Z');
+    assert.equal(col('i8').get(0), 9007199254740993n);
+    assert.equal(col('n').get(0), '123456789012345678901234567890.123456789');
+    assert.ok(Number.isNaN(col('f8').get(0)));
+  } finally { await real.dispose(); }
 });
 
 /** Splits "a, 'b,c', '{1,2}'" at top-level commas (outside quotes and parentheses). */
