@@ -137,7 +137,9 @@ export function logicalType(type: string): LogicalType {
   if (/^(uint64|ubigint)$/.test(t)) return { kind: 'uint64' };
   if (/^(real|float4|float32|float)$/.test(t)) return { kind: 'float32' };
   if (/^(double precision|double|float8|float64)$/.test(t)) return { kind: 'float64' };
-  if (/^(date|date32|date64)/.test(t)) return { kind: 'date' };
+  if (/^(date|date32(\[day\])?|date64(\[ms\])?)$/.test(t)) return { kind: 'date' };
+  if (/^datetime64\[\w+,\s*[^\]]+\]$/.test(t)) return { kind: 'timestamptz' }; // pandas, with a zone
+  if (/^datetime64/.test(t)) return { kind: 'timestamp' };
   if (/^time(\(\d\))? with time zone$|^timetz/.test(t)) return { kind: 'timetz' };
   if (/^time(\(\d\))?( without time zone)?$|^time(32|64)/.test(t)) return { kind: 'time' };
   if (/^timestamp(\(\d\))? with time zone$|^timestamptz|^timestamp\[\w+,\s*[^\]]+\]|^timestamp with time zone/.test(t)) return { kind: 'timestamptz' };

@@ -375,6 +375,15 @@ describe('values.ts helpers', () => {
     assert.equal(valueText(new Date(Date.UTC(2020, 0, 2, 3, 4, 5)), 'timestamp with time zone'), '2020-01-02T03:04:05Z');
     assert.equal(bytesToHex(new Uint8Array([])), '\\x');
   });
+  test('type names from every source map to the logical type', () => {
+    const k = (t: string) => logicalType(t).kind;
+    assert.deepEqual(['date', 'date32[day]', 'datetime64[ns]', 'datetime64[ns, UTC]', 'timestamp[us, UTC]', 'timestamp[ns]', 'timestamp without time zone',
+      'time with time zone', 'time without time zone', 'numeric(15,2)', 'decimal(18,3)', 'int8', 'int64', 'integer', 'double precision', 'real', 'bytea', 'jsonb', 'uuid', 'character varying', 'mood'].map(k),
+    ['date', 'date', 'timestamp', 'timestamptz', 'timestamptz', 'timestamp', 'timestamp', 'timetz', 'time', 'decimal', 'decimal', 'int64', 'int64', 'int32', 'float64', 'float32', 'bytes', 'json', 'uuid', 'text', 'other']);
+    assert.deepEqual(logicalType('numeric(15,2)'), { kind: 'decimal', precision: 15, scale: 2 });
+    assert.deepEqual(logicalType('list<int32>'), { kind: 'list', element: { kind: 'int32' } });
+    assert.deepEqual(logicalType('timestamp with time zone[]'), { kind: 'list', element: { kind: 'timestamptz' } });
+  });
   test('CSV: exact text, empty string quoted apart from NULL', () => {
     const csv = toCsv(['a', 'b', 'c', 'd'], [[9007199254740993n, '', null, new Uint8Array([10])], ['0.30000000000000004', 'x,"y"', [1n, null], NaN]]);
     assert.equal(csv, 'a,b,c,d\r\n9007199254740993,"",,\\x0a\r\n0.30000000000000004,"x,""y""","[1,null]",NaN\r\n');
