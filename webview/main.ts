@@ -36,10 +36,21 @@ function custom(tag: string, attrs: Record<string, string> = {}, text?: string):
 }
 const fmt = (n: number) => n.toLocaleString('en-US');
 
+/** A cell exactly as the extension sent it: numbers with every digit (and -0), 64-bit integers as BigInt digits,
+ *  everything else is already the value model's text (dates, timestamps, decimals), so no time zone or locale of
+ *  the viewer enters. */
 function cellString(v: unknown): string {
   if (v === null || v === undefined) return 'NULL';
-  if (typeof v === 'number') return Number.isInteger(v) ? String(v) : String(Math.round(v * 1e10) / 1e10);
+  if (typeof v === 'number') return Object.is(v, -0) ? '-0' : String(v);
   return String(v);
+}
+
+/** Sort order within a column: decimals (sent as exact text) by their numeric value, the rest by JS order. */
+function comparator(type: string): (x: unknown, y: unknown) => number {
+  if (/^(numeric|decimal)/i.test(type)) {
+    return (x, y) => { const a = Number(x); const b = Number(y); return a < b ? -1 : a > b ? 1 : String(x) < String(y) ? -1 : String(x) > String(y) ? 1 : 0; };
+  }
+  return (x, y) => ((x as number) < (y as number) ? -1 : (x as number) > (y as number) ? 1 : 0);
 }
 
 let shownId = '';
@@ -219,7 +230,7 @@ class Grid {
       row.dataset.row = String(r);
       for (let c = 0; c < this.cols.length; c++) {
         const v = this.cols[c].get(src);
-        const cell = el('div', v === null || v === undefined ? 'cell null' : typeof v === 'number' ? 'cell num' : 'cell', cellString(v));
+        const cell = el('div', v === null || v === undefined ? 'cell null' : typeof v === 'number' || typeof v === 'bigint' ? 'cell num' : 'cell', cellString(v));
         cell.style.width = `${this.widths[c]}px`;
         if (this.selected && this.selected.r === r && this.selected.c === c) cell.classList.add('sel');
         cell.addEventListener('click', () => { this.selected = { r, c }; this.paint(); this.viewport.focus(); });
@@ -265,13 +276,14 @@ class Grid {
       const vals = new Array(this.table.numRows);
       for (let i = 0; i < vals.length; i++) vals[i] = col.get(i);
       const dir = this.sortDir;
+      const cmp = comparator(this.meta.columns[j]?.type ?? '');
       const arr = Array.from(this.order);
       arr.sort((a, b) => {
         const x = vals[a]; const y = vals[b];
         if (x === y) return a - b;
         if (x === null || x === undefined) return 1;
         if (y === null || y === undefined) return -1;
-        return (x < y ? -1 : 1) * dir;
+        return (cmp(x, y) || a - b) * dir;
       });
       this.order = Uint32Array.from(arr);
     }

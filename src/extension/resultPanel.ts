@@ -88,7 +88,7 @@ export class ResultPanel implements vscode.Disposable {
       defaultUri: vscode.Uri.file(path.join(base, `result.${format}`)), filters: format === 'csv' ? { CSV: ['csv'] } : { Parquet: ['parquet'] } });
     if (!uri) return;
     try {
-      const data = format === 'csv' ? Buffer.from(toCsv(t.columns.map(c => c.name), t.rows)) : Buffer.from(await toParquet(t.columns, t.rows));
+      const data = format === 'csv' ? Buffer.from(toCsv(t.columns.map(c => c.name), t.rows, t.columns.map(c => c.type))) : Buffer.from(await toParquet(t.columns, t.rows));
       const written = await new PathPolicy(roots, this.host.config.limits.maxFileBytes).writeAtomic(uri.fsPath, data);
       void vscode.window.showInformationMessage(`Exported ${t.rows.length.toLocaleString('en-US')} rows to ${written}.`);
     } catch (e) {

@@ -2,7 +2,7 @@ import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { CallToolRequestSchema, ListToolsRequestSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { CallResult, ToolHost } from '../core/host';
 import { toolSchema } from '../core/host';
-import { jsonSafe } from '../core/json';
+import { rowsToJson } from '../core/values';
 
 export const SERVER_NAME = 'datatools';
 
@@ -36,7 +36,7 @@ export function toMcpResult(r: CallResult): CallToolResult {
   const tables: unknown[] = [];
   for (const p of r.parts) {
     if (p.kind === 'image' && p.mimeType !== 'image/svg+xml') content.push({ type: 'image', data: p.data, mimeType: p.mimeType });
-    else if (p.kind === 'table') tables.push({ title: p.title, columns: p.columns, rows: jsonSafe(p.rows), totalRows: p.totalRows, truncated: p.truncated });
+    else if (p.kind === 'table') tables.push({ title: p.title, columns: p.columns, rows: rowsToJson(p.rows, p.columns), totalRows: p.totalRows, truncated: p.truncated });
   }
   const out: CallToolResult = { content, isError: r.isError ? true : undefined };
   if (tables.length) out.structuredContent = { tables };

@@ -3,6 +3,7 @@
 import { parentPort } from 'node:worker_threads';
 import { PGlite } from '@electric-sql/pglite';
 import { SAMPLE_SQL } from './sampleData';
+import { PG_PARSERS } from './pgValues';
 
 async function main(): Promise<void> {
   const port = parentPort!;
@@ -16,7 +17,7 @@ async function main(): Promise<void> {
   }
   port.on('message', async (m: { id: number; sql: string; params?: unknown[] }) => {
     try {
-      const r = await db.query<unknown[]>(m.sql, m.params ?? [], { rowMode: 'array' });
+      const r = await db.query<unknown[]>(m.sql, m.params ?? [], { rowMode: 'array', parsers: PG_PARSERS });
       port.postMessage({ id: m.id, fields: r.fields.map(f => ({ name: f.name, dataTypeID: f.dataTypeID })), rows: r.rows });
     } catch (e) {
       const err = e as { message: string; code?: string };

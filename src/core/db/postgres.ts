@@ -1,5 +1,6 @@
 import { Client, Pool, type PoolClient } from 'pg';
 import { QueryTimeout, type Database, type Run } from './types';
+import { PG_SESSION_SQL, PG_TYPES } from './pgValues';
 
 /** A PostgreSQL server through `pg`: a small pool with an idle timeout; every call in a read-only transaction. */
 export class PostgresDatabase implements Database {
@@ -21,7 +22,7 @@ export class PostgresDatabase implements Database {
     let discard = false;
     let timer: NodeJS.Timeout | undefined;
     const run: Run = async (sql, params) => {
-      const r = await client.query({ text: sql, values: params, rowMode: 'array' });
+      const r = await client.query({ text: sql, values: params, rowMode: 'array', types: PG_TYPES });
       return { fields: r.fields.map(f => ({ name: f.name, dataTypeID: f.dataTypeID })), rows: r.rows as unknown[][] };
     };
     const onAbort = () => { discard = true; void this.cancel(client); };
@@ -29,6 +30,7 @@ export class PostgresDatabase implements Database {
       await client.query('BEGIN READ ONLY');
       await client.query(`SET LOCAL statement_timeout = ${Math.max(1, Math.round(timeoutMs))}`);
       await client.query(`SET LOCAL idle_in_transaction_session_timeout = ${Math.max(1000, Math.round(timeoutMs) + 5000)}`);
+      await client.query(PG_SESSION_SQL); // values in fixed, zone-free text forms (pgValues.ts)
       signal.addEventListener('abort', onAbort, { once: true });
       const deadline = new Promise<never>((_, reject) => {
         // the server's statement_timeout normally fires first; this catches a stuck server or network

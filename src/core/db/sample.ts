@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { QueryTimeout, type Database, type RawResult, type Run } from './types';
+import { PG_SESSION_SETTINGS } from './pgValues';
 
 /** Where the worker script is: next to the bundle in dist/, or next to this file when run from tsc output. */
 function workerScript(): string {
@@ -82,6 +83,7 @@ export class SampleDatabase implements Database {
     signal.addEventListener('abort', onAbort, { once: true });
     try {
       await this.send('BEGIN READ ONLY');
+      for (const sql of PG_SESSION_SETTINGS) await this.send(sql); // the same value forms as PostgreSQL (pgValues.ts)
       const r = await Promise.race([fn((sql, params) => this.send(sql, params)), deadline]);
       await this.send('ROLLBACK');
       return r;

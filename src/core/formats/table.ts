@@ -1,4 +1,5 @@
 import type { ColumnInfo } from '../result';
+import { cellText } from '../values';
 
 export interface RenderOptions {
   /** Most characters of row text for the model. */
@@ -7,17 +8,8 @@ export interface RenderOptions {
   maxCell?: number;
 }
 
-/** A value as the model sees it: short, unambiguous, one line. */
-export function cellText(v: unknown, maxCell = 120): string {
-  let s: string;
-  if (v === null || v === undefined) s = 'NULL';
-  else if (v instanceof Date) s = Number.isNaN(v.getTime()) ? 'Invalid Date' : v.toISOString().replace('T00:00:00.000Z', '').replace('.000Z', 'Z');
-  else if (v instanceof Uint8Array) s = `<${v.byteLength} bytes>`;
-  else if (typeof v === 'object') s = JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? x.toString() : x));
-  else s = String(v);
-  s = s.replace(/\r?\n/g, '\\n').replace(/\t/g, '\\t').replace(/\|/g, '\\|');
-  return s.length > maxCell ? `${s.slice(0, maxCell - 1)}…` : s;
-}
+/** A value as the model sees it: the one value model's text (src/core/values.ts). */
+export { cellText } from '../values';
 
 /** Pipe-separated rows under a header, cut at the character budget. Returns the text and how many rows fit. */
 export function renderRows(columns: ColumnInfo[], rows: unknown[][], opts: RenderOptions = {}): { text: string; shown: number } {
@@ -26,7 +18,7 @@ export function renderRows(columns: ColumnInfo[], rows: unknown[][], opts: Rende
   let used = lines[0].length;
   let shown = 0;
   for (const r of rows) {
-    const line = r.map(v => cellText(v, opts.maxCell)).join(' | ');
+    const line = r.map((v, i) => cellText(v, opts.maxCell, columns[i]?.type)).join(' | ');
     if (shown > 0 && used + line.length + 1 > budget) break;
     lines.push(line);
     used += line.length + 1;

@@ -5,8 +5,8 @@ import { ToolError, type ColumnInfo, type TablePart, type ToolResult } from '../
 import { connection, tableName } from './common';
 import { readCatalog, relationSql, resolveRelation, runQuery, type Relation } from '../db/service';
 import { columnsLine, plural, renderRows } from '../formats/table';
-import { toCsv } from '../formats/csvWrite';
-import { toParquet } from '../formats/parquetWrite';
+import { csvNotes, toCsv } from '../formats/csvWrite';
+import { toParquetFile } from '../formats/parquetWrite';
 import { writeData } from '../storage/data';
 import { PathPolicy, fmtBytes } from '../storage/paths';
 import { grantedCapabilities } from '../roles';
@@ -16,7 +16,7 @@ const TEXT_BUDGET = 6000;
 
 /** Writes a whole result where Python can read it. Roles that may not write files can still hand results over,
  *  but only into the results folder of the work directory, by file name. */
-export async function saveTable(ctx: ToolContext, target: string, columns: ColumnInfo[], rows: unknown[][]): Promise<{ path: string; bytes: number }> {
+export async function saveTable(ctx: ToolContext, target: string, columns: ColumnInfo[], rows: unknown[][]): Promise<{ path: string; bytes: number; notes: string[] }> {
   const ext = path.extname(target).toLowerCase();
   if (ext !== '.csv' && ext !== '.parquet') throw new ToolError(`save_as must end in .csv or .parquet (got "${target}").`);
   const mayWrite = grantedCapabilities({ role: ctx.config.role, trusted: true }).has('files.write');
@@ -33,9 +33,18 @@ export async function saveTable(ctx: ToolContext, target: string, columns: Colum
     await import('node:fs/promises').then(f => f.mkdir(dir, { recursive: true }));
     dest = path.join(dir, target);
   }
-  const data = ext === '.csv' ? Buffer.from(toCsv(columns.map(c => c.name), rows)) : Buffer.from(await toParquet(columns, rows));
+  let data: Buffer;
+  let notes: string[];
+  if (ext === '.csv') {
+    data = Buffer.from(toCsv(columns.map(c => c.name), rows, columns.map(c => c.type)));
+    notes = csvNotes(columns, rows);
+  } else {
+    const pq = await toParquetFile(columns, rows);
+    data = Buffer.from(pq.bytes);
+    notes = pq.notes;
+  }
   const written = policy ? await policy.writeAtomic(dest, data) : await writeData(ctx, dest, data, ext === '.csv' ? 'text/csv' : 'application/vnd.apache.parquet');
-  return { path: written, bytes: data.byteLength };
+  return { path: written, bytes: data.byteLength, notes };
 }
 
 export function tableResult(o: { title: string; columns: ColumnInfo[]; rows: unknown[][]; truncated: boolean; totalRows?: number; header: string; footer?: string[] }): ToolResult {
@@ -76,10 +85,11 @@ export const executeQuery = defineTool({
       ? `${plural(n, 'row')} returned in ${out.elapsedMs} ms; TRUNCATED at max_rows=${maxRows.toLocaleString('en-US')}: the query has more rows (aggregate or filter, or raise max_rows).`
       : `${plural(n, 'row')} returned in ${out.elapsedMs} ms (complete).`;
     const footer: string[] = [];
-    let saved: { path: string; bytes: number } | undefined;
+    let saved: { path: string; bytes: number; notes: string[] } | undefined;
     if (i.save_as) {
       saved = await saveTable(ctx, i.save_as, out.columns, out.rows);
       footer.push(`Saved all ${plural(n, 'row')} to ${saved.path} (${fmtBytes(saved.bytes)}); read it in Python with pandas.read_${saved.path.endsWith('.csv') ? 'csv' : 'parquet'}.`);
+      if (saved.notes.length) footer.push(`In the file: ${saved.notes.join('; ')}.`);
     }
     const r = tableResult({ title: i.query, columns: out.columns, rows: out.rows, truncated: out.truncated, totalRows: out.truncated ? undefined : n, header, footer });
     if (saved) r.parts.push({ kind: 'file', path: saved.path, bytes: saved.bytes });

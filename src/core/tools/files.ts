@@ -185,7 +185,7 @@ export const readParquet = defineTool({
       const saved = i.save_as ? await saveTable(ctx, i.save_as, head.columns, head.rows) : undefined;
       const r = tableResult({ title: name, columns: head.columns, rows: head.rows, truncated: head.rows.length < head.totalRows, totalRows: head.totalRows,
         header: `${f.display} (${fmtBytes(f.size)}, ${plural(head.rowGroups, 'row group')}): ${plural(head.totalRows, 'row')}; first ${head.rows.length.toLocaleString('en-US')} read (${fmtBytes(f.fetched())} of the file).`,
-        footer: saved ? [`Saved the ${plural(head.rows.length, 'row')} read to ${saved.path} (${fmtBytes(saved.bytes)}); read it in Python with pandas.read_${saved.path.endsWith('.csv') ? 'csv' : 'parquet'}.`] : undefined });
+        footer: saved ? [`Saved the ${plural(head.rows.length, 'row')} read to ${saved.path} (${fmtBytes(saved.bytes)}); read it in Python with pandas.read_${saved.path.endsWith('.csv') ? 'csv' : 'parquet'}.`, ...(saved.notes.length ? [`In the file: ${saved.notes.join('; ')}.`] : [])] : undefined });
       if (saved) r.parts.push({ kind: 'file', path: saved.path, bytes: saved.bytes });
       r.metrics = { rows: head.rows.length, bytes: f.fetched() };
       return r;
