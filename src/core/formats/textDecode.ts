@@ -14,8 +14,9 @@ function cp1252(b: Buffer): string {
   return /[\x80-\x9f]/.test(s) ? s.replace(/[\x80-\x9f]/g, c => String.fromCharCode(CP1252[c.charCodeAt(0) - 0x80])) : s;
 }
 
-/** Start offsets of invalid UTF-8 sequences (maximal subparts, as WHATWG decoders replace them). */
-export function invalidUtf8(b: Uint8Array): number[] {
+/** Start offsets of invalid UTF-8 sequences (maximal subparts, as WHATWG decoders replace them); `valid`
+ *  counts the well-formed multi-byte characters. */
+export function invalidUtf8(b: Uint8Array, counts?: { valid: number }): number[] {
   const out: number[] = [];
   const n = b.length;
   let i = 0;
@@ -37,6 +38,7 @@ export function invalidUtf8(b: Uint8Array): number[] {
       if (d === undefined || d < (j === 1 ? lo : 0x80) || d > (j === 1 ? hi : 0xBF)) break;
     }
     if (j <= need) { out.push(i); i += j; continue; }
+    if (counts) counts.valid++;
     i += need + 1;
   }
   return out;
@@ -90,7 +92,7 @@ export class StreamDecoder {
   /** The encoding as a short phrase for the result: "UTF-8", "windows-1252 (not valid UTF-8 …)", …. */
   describe(): string {
     const name = this.mode === 'ascii' ? 'UTF-8' : this.mode === 'utf-8' ? 'UTF-8' : this.mode === 'latin1' ? 'ISO-8859-1 (latin1)' : this.mode.toUpperCase().replace('WINDOWS', 'windows');
-    const extra = [this.bom && 'with BOM', this.how, this.mode === 'ascii' && !this.requested ? 'all ASCII in the part read' : ''].filter(Boolean).join(', ');
+    const extra = [this.bom && 'with BOM', this.how, this.mode === 'ascii' && !this.requested ? 'only ASCII in the part read' : ''].filter(Boolean).join(', ');
     return extra ? `${name} (${extra})` : name;
   }
 
@@ -141,7 +143,8 @@ export class StreamDecoder {
         if (i === data.length) { this.advance(data); return data.toString('latin1'); }
         const tail = final ? 0 : incompleteTail(data);
         const rest = data.subarray(i, data.length - tail);
-        const bad = invalidUtf8(rest);
+        const counts = { valid: 0 };
+        const bad = invalidUtf8(rest, counts);
         if (bad.length === 0 && rest.length === 0) {
           // only the start of a multi-byte character so far: wait for the next chunk to decide
           this.carry = Buffer.from(data.subarray(i));
@@ -149,7 +152,9 @@ export class StreamDecoder {
           this.advance(ascii);
           return ascii.toString('latin1');
         }
-        if (bad.length) {
+        // invalid bytes and no more well-formed UTF-8 characters than that: a single-byte encoding. A file that
+        // is mostly UTF-8 with a few broken bytes stays UTF-8 (they are reported, below).
+        if (bad.length && counts.valid < bad.length) {
           this.mode = 'windows-1252';
           this.how = `not valid UTF-8: byte 0x${data[i + bad[0]].toString(16).toUpperCase()} on line ${this.lines + countLf(data, i + bad[0]) + 1}`;
         } else this.mode = 'utf-8';
