@@ -259,6 +259,36 @@ describe('read_csv keeps every value (issue 12 cases)', () => {
   });
 });
 
+describe('read_csv on JSON Lines keeps every value', () => {
+  test('64-bit ids, numbers float64 cannot hold, nested JSON, mixed kinds, duplicate keys and bad bytes', async () => {
+    const p = path.join(base, 'rows.jsonl');
+    fs.writeFileSync(p, Buffer.concat([Buffer.from([
+      '{"id":9007199254740993,"big":12345678901234567890,"f":1.0,"g":0.1,"nested":{"a":1,"a":12345678901234567890},"m":1,"s":"x\\u00e9","day":"1995-03-11"}',
+      '{"id":-9223372036854775808,"big":1,"f":2.50,"g":1e3,"nested":[1,[2,{"b":null}]],"m":"two","s":"y","id":2}',
+      '',
+      '{"id":3,"f":null,"bad":"',
+    ].join('\n')), Buffer.from([0xFF]), Buffer.from('"}\n')]));
+    const { text, table } = await readCsv(p);
+    const col = (name: string) => { const i = table.columns.findIndex(c => c.name === name); return { type: table.columns[i].type, values: table.rows.map(r => r[i]) }; };
+    assert.deepEqual(col('id'), { type: 'int64', values: [9007199254740993n, 2n, 3n] });
+    assert.deepEqual(col('big'), { type: 'json', values: ['12345678901234567890', '1', null] });
+    assert.deepEqual(col('f'), { type: 'float64', values: [1, 2.5, null] });
+    assert.deepEqual(col('g'), { type: 'float64', values: [0.1, 1000, null] });
+    assert.deepEqual(col('nested'), { type: 'json', values: ['{"a":1,"a":12345678901234567890}', '[1,[2,{"b":null}]]', null] });
+    assert.deepEqual(col('m'), { type: 'json', values: ['1', '"two"', null] });
+    assert.deepEqual(col('s'), { type: 'string', values: ['xé', 'y', null] });
+    assert.deepEqual(col('day'), { type: 'string', values: ['1995-03-11', null, null] });
+    assert.deepEqual(col('bad'), { type: 'string', values: [null, null, '\uFFFD'] });
+    assert.match(text, /JSON Lines, encoding UTF-8\): 3 rows\./);
+    assert.match(text, /Note: 1 invalid UTF-8 byte sequence on 1 line \(4\) is shown as U\+FFFD/);
+    assert.match(text, /Note: Duplicate keys \(id\) on 1 line \(2\): the last value of each is shown/);
+    assert.match(text, /Note: Kept as JSON number text so that no value changes .*: big\./);
+    const bad = await host.call('read_csv', { file_path: (fs.writeFileSync(path.join(base, 'bad.jsonl'), '{"a":1}\n{"a":\n'), path.join(base, 'bad.jsonl')) }, { caller: 'test' });
+    assert.equal(bad.isError, true);
+    assert.match(bad.text, /line 2 is not valid JSON/);
+  });
+});
+
 test('values do not depend on the host time zone', { timeout: 300_000, skip: !!process.env.DT_TZ_CHILD && 'inside a TZ child run' }, () => {
   for (const tz of ['Asia/Tokyo', 'America/New_York']) {
     const env: NodeJS.ProcessEnv = { ...process.env, TZ: tz, DT_TZ_CHILD: '1' };

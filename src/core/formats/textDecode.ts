@@ -84,9 +84,9 @@ export class StreamDecoder {
   /** Invalid UTF-8 sequences seen (in 'utf-8' mode): how many, and on which lines (first 10). */
   readonly invalid = { count: 0, lines: [] as number[], lineCount: 0 };
 
-  constructor(private readonly requested?: TextEncoding) {
+  constructor(private readonly requested?: TextEncoding, how = 'as requested') {
     this.mode = requested ?? 'ascii';
-    if (requested) this.how = 'as requested';
+    if (requested) this.how = how;
   }
 
   /** The encoding as a short phrase for the result: "UTF-8", "windows-1252 (not valid UTF-8 …)", …. */

@@ -132,8 +132,8 @@ export const readCsv = defineTool({
     + 'text), and renamed headers, ragged rows and invalid bytes are reported. Reads only what it returns, so a huge '
     + 'file costs the same as a small one.',
   input: z.strictObject({ file_path: filePath, n_rows: nRows, columns,
-    encoding: z.enum(TEXT_ENCODINGS).optional().describe('Text encoding of a CSV/TSV file. Default: detected (a BOM, '
-      + 'UTF-16 by its NUL bytes, UTF-8 if valid, else windows-1252); the result says which was used.') }),
+    encoding: z.enum(TEXT_ENCODINGS).optional().describe('Text encoding. Default: for CSV/TSV detected (a BOM, UTF-16 '
+      + 'by its NUL bytes, UTF-8 if valid, else windows-1252), for JSON Lines UTF-8; the result says which was used.') }),
   capability: 'files.read',
   readOnly: true,
   summary: i => `Reading CSV ${i.file_path}`,
@@ -143,10 +143,11 @@ export const readCsv = defineTool({
       const n = i.n_rows ?? 100;
       const name = path.basename(f.display);
       if (/\.(jsonl|ndjson)$/i.test(f.display)) {
-        const head = await readJsonlHead(await f.stream(), { nRows: n, columns: i.columns }).catch(e => { throw formatError(e, i.file_path, 'JSON Lines'); });
+        const head = await readJsonlHead(await f.stream(), { nRows: n, columns: i.columns, encoding: i.encoding }).catch(e => { throw formatError(e, i.file_path, 'JSON Lines'); });
         const total = head.more ? `more than ${plural(head.rows.length, 'row')}` : plural(head.rows.length, 'row');
         const r = tableResult({ title: name, columns: head.columns, rows: head.rows, truncated: head.more, totalRows: head.more ? undefined : head.rows.length,
-          header: `${f.display} (${fmtBytes(f.size)}, JSON Lines): ${total}${head.more ? ` (first ${head.rows.length} read; pass n_rows for more)` : ''}.` });
+          header: [`${f.display} (${fmtBytes(f.size)}, JSON Lines, encoding ${head.encoding}): ${total}${head.more ? ` (first ${head.rows.length} read; pass n_rows for more)` : ''}.`,
+            ...head.notes.map(x => `Note: ${x}`)].join('\n') });
         r.metrics = { rows: head.rows.length, bytes: f.fetched() };
         return r;
       }
