@@ -143,7 +143,12 @@ describe('read_csv keeps every value (issue 12 cases)', () => {
     const plain = await readCsv(write('noheader.csv', '1,2,3\n4,5,6\n7,8,9\n'));
     assert.equal(plain.table.rows.length, 3, 'numbers over numbers: no header');
     assert.deepEqual(plain.table.columns.map(c => c.name), ['column_1', 'column_2', 'column_3']);
-    assert.match(plain.text, /no header \(columns named column_N\)/);
+    assert.match(plain.text, /no header row, columns named column_N \(detected; pass header=true if wrong\)/);
+    const forced = await readCsv(write('noheader.csv', '1,2,3\n4,5,6\n7,8,9\n'), { header: true });
+    assert.deepEqual(forced.table.columns.map(c => c.name), ['1', '2', '3']);
+    assert.equal(forced.table.rows.length, 2);
+    const tbl = await readCsv(write('nation.tbl', '0|ALGERIA|0| haggle. carefully final deposits|\n1|ARGENTINA|1|al foxes promise slyly|\n2|BRAZIL|1|y alongside of the pending deposits|\n'));
+    assert.equal(tbl.table.rows.length, 3, 'TPC-H\'s nation.tbl starts with data');
     const codes = await readCsv(write('zips.csv', 'zip,city\n08123,Trenton\n02134,Boston\n'));
     assert.deepEqual(codes.table.rows, [['08123', 'Trenton'], ['02134', 'Boston']]);
   });

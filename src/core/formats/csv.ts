@@ -163,8 +163,8 @@ function convert(v: string | undefined, type: string): unknown {
 /**
  * Whether the first record is a header, judged against the records below it, column by column:
  * - a typed column (int, float, decimal, date, …) whose first value does not fit the type: header, for sure;
- * - a numeric column whose first value fits but has another shape (no decimal point above fractions, a number
- *   of integer digits none of the values below has, e.g. `2020` above `12`): one vote for a header;
+ * - a numeric column whose first value fits but has another shape (no decimal point above fractions, or at least
+ *   two integer digits more or fewer than every value below, e.g. `2020` above `12`): one vote for a header;
  * - a text column whose values below all have one length, or are all digits: a first value of another length
  *   (or not digits) votes for a header, one of the same length (or digits) against;
  * - a typed column whose first value has the same shape: one vote against.
@@ -187,8 +187,10 @@ export function detectHeader(records: string[][]): boolean {
       if (!fits(h, type)) return true;
       if (type === 'int32' || type === 'int64' || type === 'float64' || type.startsWith('decimal')) {
         const dots = col.filter(v => v.includes('.')).length;
-        const lens = new Set(col.map(intDigits));
-        const differs = (dots === col.length && !h.includes('.')) || (dots === 0 && h.includes('.')) || !lens.has(intDigits(h));
+        const width = (v: string) => v.replace(/^-/, '').split('.')[0].length;
+        const widths = col.map(width);
+        const far = width(h) >= Math.max(...widths) + 2 || width(h) <= Math.min(...widths) - 2;
+        const differs = (dots === col.length && !h.includes('.')) || (dots === 0 && h.includes('.')) || far;
         votes += differs ? 1 : -1;
       } else votes -= 1;
       continue;
@@ -214,7 +216,7 @@ function plural(n: number, one: string, many = `${one}s`): string {
 interface Rec { fields: string[]; line: number; endLine: number }
 
 /** Parses the first rows of a CSV stream and stops reading: the cost does not grow with the file. */
-export async function readCsvHead(stream: Readable, o: { nRows: number; columns?: string[]; encoding?: TextEncoding }): Promise<CsvHead> {
+export async function readCsvHead(stream: Readable, o: { nRows: number; columns?: string[]; encoding?: TextEncoding; header?: boolean }): Promise<CsvHead> {
   const { parse } = await import('csv-parse');
   const SNIFF = 64 * 1024;
   let bytesRead = 0;
@@ -238,9 +240,11 @@ export async function readCsvHead(stream: Readable, o: { nRows: number; columns?
     parser.on('error', e => { failure = e; });
   };
   const feed = (text: string): void => {
-    if (!text) return;
-    parser!.write(text);
-    take();
+    // in slices, so that a short head does not parse the whole first 64 KiB
+    for (let i = 0; i < text.length && records.length < want; i += 8192) {
+      parser!.write(text.slice(i, i + 8192));
+      take();
+    }
   };
   // pull-based: chunks are parsed as they arrive and reading stops (the source is destroyed) once enough rows exist
   try {
@@ -281,7 +285,7 @@ export async function readCsvHead(stream: Readable, o: { nRows: number; columns?
   }
   if (!records.length) return { columns: [], rows: [], delimiter, hasHeader: false, more: false, bytesRead, encoding, notes };
 
-  const hasHeader = detectHeader(records.map(r => r.fields));
+  const hasHeader = o.header ?? detectHeader(records.map(r => r.fields));
   const bodyRecs = records.slice(hasHeader ? 1 : 0);
   const more = bodyRecs.length > o.nRows;
   const data = bodyRecs.slice(0, o.nRows);

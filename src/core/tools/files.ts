@@ -133,7 +133,9 @@ export const readCsv = defineTool({
     + 'file costs the same as a small one.',
   input: z.strictObject({ file_path: filePath, n_rows: nRows, columns,
     encoding: z.enum(TEXT_ENCODINGS).optional().describe('Text encoding. Default: for CSV/TSV detected (a BOM, UTF-16 '
-      + 'by its NUL bytes, UTF-8 if valid, else windows-1252), for JSON Lines UTF-8; the result says which was used.') }),
+      + 'by its NUL bytes, UTF-8 if valid, else windows-1252), for JSON Lines UTF-8; the result says which was used.'),
+    header: z.boolean().optional().describe('Whether the first row of a CSV/TSV file holds the column names. Default: '
+      + 'detected by comparing the first row with the rows below.') }),
   capability: 'files.read',
   readOnly: true,
   summary: i => `Reading CSV ${i.file_path}`,
@@ -151,12 +153,12 @@ export const readCsv = defineTool({
         r.metrics = { rows: head.rows.length, bytes: f.fetched() };
         return r;
       }
-      const head = await readCsvHead(await f.stream(), { nRows: n, columns: i.columns, encoding: i.encoding })
+      const head = await readCsvHead(await f.stream(), { nRows: n, columns: i.columns, encoding: i.encoding, header: i.header })
         .catch(e => { throw formatError(e, i.file_path, 'CSV'); });
       const d = head.delimiter === '\t' ? 'tab' : `"${head.delimiter}"`;
       const total = head.more ? `more than ${plural(head.rows.length, 'row')}` : plural(head.rows.length, 'row');
       const r = tableResult({ title: name, columns: head.columns, rows: head.rows, truncated: head.more, totalRows: head.more ? undefined : head.rows.length,
-        header: [`${f.display} (${fmtBytes(f.size)}): ${total}${head.more ? ` (first ${head.rows.length} read; pass n_rows for more)` : ''}, encoding ${head.encoding}, delimiter ${d}, ${head.hasHeader ? 'header row' : 'no header (columns named column_N)'}.`,
+        header: [`${f.display} (${fmtBytes(f.size)}): ${total}${head.more ? ` (first ${head.rows.length} read; pass n_rows for more)` : ''}, encoding ${head.encoding}, delimiter ${d}, ${head.hasHeader ? 'header row' : 'no header row, columns named column_N'}${i.header === undefined ? ` (detected; pass header=${!head.hasHeader} if wrong)` : ''}.`,
           ...head.notes.map(x => `Note: ${x}`)].join('\n') });
       r.metrics = { rows: head.rows.length, bytes: f.fetched() };
       return r;
