@@ -258,6 +258,12 @@ describe('read_csv keeps every value (issue 12 cases)', () => {
     const r = await host.call('read_csv', { file_path: write('open-quote.csv', 'a,b\n1,"never closed\n2,3\n') }, { caller: 'test' });
     assert.equal(r.isError, true);
     assert.match(r.text, /Could not read .*open-quote\.csv as CSV: .*quote/i);
+    const bin = await host.call('read_csv', { file_path: write('data.bin', Buffer.from([0x50, 0x41, 0x52, 0x31, 0x15, 0x00, 0x15, 0x1c, 0x15, 0x1c, 0x2c, 0x15, 0x04, 0x00, 0x00, 0x00])) }, { caller: 'test' });
+    assert.equal(bin.isError, true);
+    assert.match(bin.text, /as CSV: it is not text: it has NUL bytes .*Use read_parquet/);
+    const empty = await readCsv(write('empty.csv', ''));
+    assert.deepEqual([empty.table.columns, empty.table.rows], [[], []]);
+    assert.match(empty.text, /: 0 rows/);
     const e = await host.call('read_csv', { file_path: path.join(base, 'ids.csv'), encoding: 'ebcdic' }, { caller: 'test' });
     assert.equal(e.isError, true);
     assert.match(e.text, /encoding/);

@@ -235,6 +235,8 @@ export async function readCsvHead(stream: Readable, o: { nRows: number; columns?
     }
   };
   const start = (text: string): void => {
+    const nul = text.indexOf('\0');
+    if (nul !== -1 && nul < SNIFF) throw new Error(`it is not text: it has NUL bytes (the first at character ${nul.toLocaleString('en-US')}, ${decoder.describe()}). Use read_parquet for Parquet or Arrow files, or pass encoding if it is UTF-16 without a BOM`);
     delimiter = sniffDelimiter(text.slice(0, SNIFF));
     parser = parse({ delimiter, relax_column_count: true, relax_quotes: true, skip_empty_lines: true, info: true });
     parser.on('error', e => { failure = e; });
