@@ -203,7 +203,7 @@ describe('read_csv keeps every value (issue 12 cases)', () => {
     assert.deepEqual(table.rows, [['1', 2, 3, null], ['4', 5, 6, 7], ['multi\nline', 8, null, null], ['9', 10, 11, null], ['12', 13, 14, null]]);
     assert.match(text, /Note: 1 row has more fields than the header \(line 3\); the extra fields are in the added column column_4/);
     assert.match(text, /Note: 1 row has fewer fields than the header \(line 4\); the missing fields are NULL\./);
-    assert.match(text, /Note: Skipped 1 blank line \(7\)\./);
+    assert.match(text, /Note: Skipped 1 empty line \(7\)\./);
     const noHeader = await readCsv(write('ragged-nh.csv', '1,2\n3,4\n5,6,7\n8\n'));
     assert.deepEqual(noHeader.table.rows, [[1, 2, null], [3, 4, null], [5, 6, 7], [8, null, null]]);
     assert.match(noHeader.text, /1 row has more fields than the 2 most rows have \(line 3\)/);

@@ -15,7 +15,7 @@ import { StreamDecoder, type TextEncoding } from './textDecode';
  * - Empty fields are '' in text columns and NULL in typed columns; fields missing from short rows are NULL.
  * - The header is found by comparing the first row with the rows below (types and shapes per column).
  * - Duplicate and empty header names are renamed (`a`, `a_2`; `column_3`); extra fields get added columns; all
- *   of this, the encoding, invalid bytes and skipped blank lines are in `notes`.
+ *   of this, the encoding, invalid bytes and skipped empty lines are in `notes`.
  */
 export interface CsvHead {
   columns: ColumnInfo[];
@@ -75,12 +75,13 @@ const TIME = /^([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{0,8}[1-9])?$/;
 const INT64_MIN = -(2n ** 63n); const INT64_MAX = 2n ** 63n - 1n;
 
 function isInt64(v: string): boolean {
-  if (!INT.test(v) || v.length > 20) return false;
+  if (v.length > 20 || !INT.test(v)) return false;
+  if (v.length < 16) return true;
   const b = BigInt(v);
   return b >= INT64_MIN && b <= INT64_MAX;
 }
 function isInt32(v: string): boolean {
-  return INT.test(v) && v.length <= 11 && Number(v) >= -2147483648 && Number(v) <= 2147483647;
+  return v.length <= 11 && INT.test(v) && (v.length < 10 || (Number(v) >= -2147483648 && Number(v) <= 2147483647));
 }
 function isFloat(v: string): boolean {
   return NUMERIC.test(v) && String(Number(v)) === v;
@@ -91,9 +92,15 @@ function decScale(v: string): number | undefined {
   if (!m || /^-0\.0*$/.test(v)) return undefined;
   return m[2].length;
 }
+/** Digits before the decimal point, without the sign. */
+function intWidth(v: string): number {
+  const dot = v.indexOf('.');
+  return (dot < 0 ? v.length : dot) - (v[0] === '-' ? 1 : 0);
+}
+/** Digits before the decimal point that count for a decimal's precision ("0.5" has none). */
 function intDigits(v: string): number {
-  const i = v.replace(/^-/, '').split('.')[0];
-  return i === '0' ? 0 : i.length;
+  const w = intWidth(v);
+  return w === 1 && v[v[0] === '-' ? 1 : 0] === '0' ? 0 : w;
 }
 function isDate(v: string): boolean {
   const m = DATE.exec(v);
@@ -118,7 +125,7 @@ export function inferType(values: readonly (string | undefined)[]): Inferred {
   if (vs.every(v => isFloat(v) || SPECIAL_FLOAT.has(v)) && vs.some(isFloat)) return { type: 'float64' };
   const s = decScale(vs[0]);
   if (s !== undefined && vs.every(v => decScale(v) === s)) {
-    const p = Math.max(1, ...vs.map(intDigits)) + s;
+    const p = vs.reduce((m, v) => Math.max(m, intDigits(v)), 1) + s;
     if (p <= 38) return { type: `decimal(${p},${s})` };
   }
   if (vs.every(isDate)) return { type: 'date' };
@@ -172,7 +179,7 @@ function convert(v: string | undefined, type: string): unknown {
  */
 export function detectHeader(records: string[][]): boolean {
   const head = records[0];
-  const body = records.slice(1);
+  const body = records.slice(1, 2001); // a sample is enough to judge
   if (!body.length) return head.every(v => v !== '' && inferType([v]).type === 'string' && !NUMERIC.test(v));
   let votes = 0;
   let allText = true;
@@ -187,9 +194,9 @@ export function detectHeader(records: string[][]): boolean {
       if (!fits(h, type)) return true;
       if (type === 'int32' || type === 'int64' || type === 'float64' || type.startsWith('decimal')) {
         const dots = col.filter(v => v.includes('.')).length;
-        const width = (v: string) => v.replace(/^-/, '').split('.')[0].length;
-        const widths = col.map(width);
-        const far = width(h) >= Math.max(...widths) + 2 || width(h) <= Math.min(...widths) - 2;
+        let lo = Infinity; let hi = -Infinity;
+        for (const v of col) { const w = intWidth(v); if (w < lo) lo = w; if (w > hi) hi = w; }
+        const far = intWidth(h) >= hi + 2 || intWidth(h) <= lo - 2;
         const differs = (dots === col.length && !h.includes('.')) || (dots === 0 && h.includes('.')) || far;
         votes += differs ? 1 : -1;
       } else votes -= 1;
@@ -227,18 +234,27 @@ export async function readCsvHead(stream: Readable, o: { nRows: number; columns?
   const records: Rec[] = [];
   const want = o.nRows + 2; // header + rows + one more to know whether there is more
   let pending: Buffer[] = []; let pendingBytes = 0;
+  // line numbers are counted here (csv-parse's `info` option costs an object spread per record): a record starts on
+  // the line after the previous one ends and spans the line breaks inside its quoted fields
+  let nextLine = 1;
+  const blank: number[] = [];
+  const accept = (fields: string[]): void => {
+    const line = nextLine;
+    let breaks = 0;
+    for (const f of fields) if (f.includes('\n') || f.includes('\r')) breaks += f.match(/\r\n|\r|\n/g)!.length;
+    nextLine = line + breaks + 1;
+    if (fields.length === 1 && fields[0] === '') blank.push(line); // an empty line (said in the notes)
+    else records.push({ fields, line, endLine: line + breaks });
+  };
   const take = (): void => {
-    let r: { record: string[]; info: { lines: number } } | null;
-    while (records.length < want && (r = parser!.read() as typeof r) !== null) {
-      const breaks = r.record.reduce((n, f) => n + (f.match(/\r\n|\r|\n/g)?.length ?? 0), 0);
-      records.push({ fields: r.record, line: r.info.lines - breaks, endLine: r.info.lines });
-    }
+    let r: string[] | null;
+    while (records.length < want && (r = parser!.read() as string[] | null) !== null) accept(r);
   };
   const start = (text: string): void => {
     const nul = text.indexOf('\0');
     if (nul !== -1 && nul < SNIFF) throw new Error(`it is not text: it has NUL bytes (the first at character ${nul.toLocaleString('en-US')}, ${decoder.describe()}). Use read_parquet for Parquet or Arrow files, or pass encoding if it is UTF-16 without a BOM`);
     delimiter = sniffDelimiter(text.slice(0, SNIFF));
-    parser = parse({ delimiter, relax_column_count: true, relax_quotes: true, skip_empty_lines: true, info: true });
+    parser = parse({ delimiter, relax_column_count: true, relax_quotes: true });
     parser.on('error', e => { failure = e; });
   };
   const feed = (text: string): void => {
@@ -268,11 +284,7 @@ export async function readCsvHead(stream: Readable, o: { nRows: number; columns?
       if (!parser) { const text = decoder.write(Buffer.concat(pending)); start(text); feed(text); }
       feed(decoder.end());
       parser!.end();
-      for await (const r of parser! as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
-        if (records.length >= want) continue;
-        const breaks = r.record.reduce((n, f) => n + (f.match(/\r\n|\r|\n/g)?.length ?? 0), 0);
-        records.push({ fields: r.record, line: r.info.lines - breaks, endLine: r.info.lines });
-      }
+      for await (const r of parser! as AsyncIterable<string[]>) if (records.length < want) accept(r);
       if (failure) throw failure;
     }
   } finally {
@@ -300,7 +312,7 @@ export async function readCsvHead(stream: Readable, o: { nRows: number; columns?
     for (const r of data) freq.set(r.fields.length, (freq.get(r.fields.length) ?? 0) + 1);
     width = [...freq].sort((a, b) => b[1] - a[1] || b[0] - a[0])[0][0];
   }
-  const maxWidth = Math.max(width, ...data.map(r => r.fields.length));
+  const maxWidth = data.reduce((m, r) => Math.max(m, r.fields.length), width);
   const names: string[] = [];
   const taken = new Set<string>();
   const renamed: string[] = [];
@@ -333,14 +345,10 @@ export async function readCsvHead(stream: Readable, o: { nRows: number; columns?
   if (shorter.length) {
     notes.push(`${plural(shorter.length, 'row')} ${shorter.length === 1 ? 'has' : 'have'} fewer fields than the ${hasHeader ? 'header' : `${width} most rows have`} (line${shorter.length > 1 ? 's' : ''} ${lineList(shorter.map(r => r.line), shorter.length)}); the missing fields are NULL.`);
   }
-  // blank lines csv-parse skipped between the records read
-  const blank: number[] = [];
-  let prevEnd = 0;
-  for (const r of hasHeader ? [records[0], ...data] : data) {
-    for (let l = prevEnd + 1; l < r.line; l++) blank.push(l);
-    prevEnd = r.endLine;
-  }
-  if (blank.length) notes.push(`Skipped ${plural(blank.length, 'blank line')} (${lineList(blank, blank.length)}).`);
+  // empty lines between the records returned (not those after the last one)
+  const lastLine = (data.at(-1) ?? records[0]).line;
+  const skipped = blank.filter(l => l < lastLine);
+  if (skipped.length) notes.push(`Skipped ${plural(skipped.length, 'empty line')} (${lineList(skipped, skipped.length)}).`);
 
   const inferred = names.map((_, c) => inferType(data.map(r => r.fields[c])));
   const types = inferred.map(t => t.type);
