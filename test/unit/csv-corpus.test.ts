@@ -11,7 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { ToolHost } from '../../src/core/host';
 import { resolveConfig } from '../../src/core/config';
 import type { TablePart } from '../../src/core/result';
-import { ROOT, tmpDir } from '../helpers/mcp';
+import { ROOT, connectMcp, tmpDir } from '../helpers/mcp';
 
 // ../shared/corpora beside the clone (as in CI); DATATOOLS_CORPORA points elsewhere (e.g. from a git worktree)
 const CORPORA = process.env.DATATOOLS_CORPORA ?? path.resolve(ROOT, '..', 'shared', 'corpora');
@@ -101,15 +101,16 @@ describe('csv-spectrum through read_csv', () => {
 
 describe('read_csv keeps every value (issue 12 cases)', () => {
   const write = (name: string, content: string | Buffer) => { const p = path.join(base, name); fs.writeFileSync(p, content); return p; };
+  const IDS = [
+    'zip,code,id64,id20,mixed,price,ratio,mixed_scale,small,flag,neg',
+    '08123,007,9007199254740993,12345678901234567890,12,1.50,1.5,1.5,1,true,-3',
+    '10001,010,-9223372036854775808,98765432109876543210,abc,2.25,2.25,1.50,2147483647,false,0',
+    '94105,123,9223372036854775807,00000000000000000001,,10.00,0.1,2,-2147483648,,-0',
+  ].join('\n') + '\n';
   const col = (t: TablePart, name: string) => { const i = t.columns.findIndex(c => c.name === name); assert.ok(i >= 0, `column ${name} in ${show(t.columns)}`); return { type: t.columns[i].type, values: t.rows.map(r => r[i]) }; };
 
   test('leading-zero codes, 64-bit ids, 20-digit ids and mixed columns stay exact; numbers are typed only when they print back the same', async () => {
-    const f = write('ids.csv', [
-      'zip,code,id64,id20,mixed,price,ratio,mixed_scale,small,flag,neg',
-      '08123,007,9007199254740993,12345678901234567890,12,1.50,1.5,1.5,1,true,-3',
-      '10001,010,-9223372036854775808,98765432109876543210,abc,2.25,2.25,1.50,2147483647,false,0',
-      '94105,123,9223372036854775807,00000000000000000001,,10.00,0.1,2,-2147483648,,-0',
-    ].join('\n') + '\n');
+    const f = write('ids.csv', IDS);
     const { text, table } = await readCsv(f);
     assert.deepEqual(col(table, 'zip'), { type: 'string', values: ['08123', '10001', '94105'] });
     assert.deepEqual(col(table, 'code'), { type: 'string', values: ['007', '010', '123'] });
@@ -127,6 +128,26 @@ describe('read_csv keeps every value (issue 12 cases)', () => {
     assert.match(text, /Note: Empty fields are NULL in the typed column flag\./);
     // the same through the model's text: every original field appears unchanged
     for (const v of ['08123', '007', '-9223372036854775808', '12345678901234567890', '1.50', '10.00', '00000000000000000001']) assert.match(text, new RegExp(`(^|[ |])${v.replace(/[.-]/g, '\\$&')}( |$)`, 'm'), v);
+  });
+
+  test('through the real MCP server, every structured cell prints back as the field in the file', { timeout: 60_000 }, async () => {
+    const f = write('ids.csv', IDS);
+    const lines = IDS.trim().split('\n').map(l => l.split(','));
+    const { client, close } = await connectMcp({ DATATOOLS_ROLE: 'data_scientist', DATATOOLS_AUDIT_LOG: path.join(base, 'mcp-audit.jsonl'), DATATOOLS_ALLOWED_PATHS: base });
+    try {
+      const r = await client.callTool({ name: 'read_csv', arguments: { file_path: f } });
+      assert.equal(r.isError, undefined);
+      const t = (r.structuredContent as { tables: { columns: { name: string }[]; rows: unknown[][] }[] }).tables[0];
+      assert.deepEqual(t.columns.map(c => c.name), lines[0]);
+      const diffs: string[] = [];
+      lines.slice(1).forEach((fields, i) => fields.forEach((field, c) => {
+        const cell = t.rows[i][c];
+        // JSON has no bigint: an int64 is a number when exact, else its digits as a string; both print back the same
+        const back = cell === null ? '' : String(cell);
+        if (back !== field) diffs.push(`row ${i + 1} ${lines[0][c]}: ${show(cell)} ≠ ${field}`);
+      }));
+      assert.deepEqual(diffs, []);
+    } finally { await close(); }
   });
 
   test('a header is found by comparing with the rows: numeric names over numbers, names over text', async () => {
