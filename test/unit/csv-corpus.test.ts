@@ -172,6 +172,12 @@ describe('read_csv keeps every value (issue 12 cases)', () => {
     assert.equal(tbl.table.rows.length, 3, 'TPC-H\'s nation.tbl starts with data');
     const codes = await readCsv(write('zips.csv', 'zip,city\n08123,Trenton\n02134,Boston\n'));
     assert.deepEqual(codes.table.rows, [['08123', 'Trenton'], ['02134', 'Boston']]);
+    const sameLength = await readCsv(write('codes.csv', 'code,name\nAB12,John\nXY34,Mary\n'));
+    assert.deepEqual(sameLength.table.columns.map(c => c.name), ['code', 'name'], 'names as long as the values: still a header');
+    const data = await readCsv(write('pairs.csv', '1,Alice\n2,Bob\n3,Carl\n'));
+    assert.equal(data.table.rows.length, 3, 'a number over numbers and a name over names: data');
+    const pandas = await readCsv(write('pandas.csv', ',a,b\n0,1.5,x\n1,2.5,y\n'));
+    assert.deepEqual(pandas.table.columns.map(c => c.name), ['column_1', 'a', 'b'], 'pandas\' unnamed index column');
   });
 
   test('duplicate and empty header names are kept distinguishable, and the renames are said', async () => {

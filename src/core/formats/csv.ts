@@ -172,8 +172,8 @@ function convert(v: string | undefined, type: string): unknown {
  * - a typed column (int, float, decimal, date, …) whose first value does not fit the type: header, for sure;
  * - a numeric column whose first value fits but has another shape (no decimal point above fractions, or at least
  *   two integer digits more or fewer than every value below, e.g. `2020` above `12`): one vote for a header;
- * - a text column whose values below all have one length, or are all digits: a first value of another length
- *   (or not digits) votes for a header, one of the same length (or digits) against;
+ * - a text column whose values below all have one length: a first value of another length votes for a header;
+ *   one whose values below are all digits (codes with leading zeros): a first value of digits votes against, else for;
  * - a typed column whose first value has the same shape: one vote against.
  * With no votes either way and only text below, a first row without empty fields is taken as the header.
  */
@@ -204,8 +204,9 @@ export function detectHeader(records: string[][]): boolean {
     }
     if (h === '') continue;
     if (col.every(v => /^\d+$/.test(v))) { votes += /^\d+$/.test(h) ? -1 : 1; continue; }
-    const lens = new Set(col.map(v => v.length));
-    if (lens.size === 1) votes += lens.has(h.length) ? -1 : 1;
+    // (a name as long as the values is common, `code` over `AB12`: that is no vote against)
+    const len = col[0].length;
+    if (col.every(v => v.length === len) && h.length !== len) votes += 1;
   }
   if (votes !== 0) return votes > 0;
   return allText && head.every(v => v !== '');
