@@ -236,6 +236,20 @@ describe('read_csv keeps every value (issue 12 cases)', () => {
     assert.match(noHeader.text, /1 row has more fields than the 2 most rows have \(line 3\)/);
   });
 
+  test('mixed line endings (CRLF, LF, CR in one file) split rows, and a CRLF across a parse slice is one ending', async () => {
+    const { text, table } = await readCsv(write('endings.csv', 'a,b\r\n1,2\n3,4\r\n5,"x\r\ny"\r6,7\n'));
+    assert.deepEqual(table.rows, [[1, '2'], [3, '4'], [5, 'x\r\ny'], [6, '7']]);
+    assert.doesNotMatch(text, /Note:/);
+    let s = 'a,b\r\n'; let i = 0;
+    while (s.length < 8150) s += `${i++},x\r\n`;
+    s += `9,${'y'.repeat(8191 - s.length - 2)}\r\n`; // the CR is character 8191, its LF 8192
+    assert.equal(s.slice(8191, 8193), '\r\n');
+    s += 'z,1\r\n'.repeat(10);
+    const r = await readCsv(write('straddle.csv', s), { n_rows: 10_000 });
+    assert.equal(r.table.rows.length, i + 11);
+    assert.doesNotMatch(r.text, /Note:/);
+  });
+
   test('dates and timestamps stay strings in the value model\'s form; other forms stay text', async () => {
     const { table } = await readCsv(write('times.csv', [
       'day,at,at_utc,clock,spaced',

@@ -255,7 +255,8 @@ export async function readCsvHead(stream: Readable, o: { nRows: number; columns?
     const nul = text.indexOf('\0');
     if (nul !== -1 && nul < SNIFF) throw new Error(`it is not text: it has NUL bytes (the first at character ${nul.toLocaleString('en-US')}, ${decoder.describe()}). Use read_parquet for Parquet or Arrow files, or pass encoding if it is UTF-16 without a BOM`);
     delimiter = sniffDelimiter(text.slice(0, SNIFF));
-    parser = parse({ delimiter, relax_column_count: true, relax_quotes: true });
+    // every line ending, also mixed in one file (csv-parse's auto-detection keeps the first one it sees)
+    parser = parse({ delimiter, relax_column_count: true, relax_quotes: true, record_delimiter: ['\r\n', '\n', '\r'] });
     parser.on('error', e => { failure = e; });
   };
   const feed = (text: string): void => {
