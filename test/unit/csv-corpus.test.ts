@@ -299,6 +299,10 @@ describe('read_csv keeps every value (issue 12 cases)', () => {
     const r = await host.call('read_csv', { file_path: write('open-quote.csv', 'a,b\n1,"never closed\n2,3\n') }, { caller: 'test' });
     assert.equal(r.isError, true);
     assert.match(r.text, /Could not read .*open-quote\.csv as CSV: .*quote/i);
+    const stray = write('stray-quote.csv', `a,b\n1,2\n3,"oops\n${'4,5\n'.repeat(5_000_000)}`);
+    const sq = await host.call('read_csv', { file_path: stray }, { caller: 'test' });
+    assert.equal(sq.isError, true);
+    assert.match(sq.text, /the record starting on line 3 is longer than 16 MiB, probably because a quote on it is never closed/);
     const bin = await host.call('read_csv', { file_path: write('data.bin', Buffer.from([0x50, 0x41, 0x52, 0x31, 0x15, 0x00, 0x15, 0x1c, 0x15, 0x1c, 0x2c, 0x15, 0x04, 0x00, 0x00, 0x00])) }, { caller: 'test' });
     assert.equal(bin.isError, true);
     assert.match(bin.text, /as CSV: it is not text: it has NUL bytes .*Use read_parquet/);

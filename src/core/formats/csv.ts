@@ -227,6 +227,7 @@ interface Rec { fields: string[]; line: number; endLine: number }
 export async function readCsvHead(stream: Readable, o: { nRows: number; columns?: string[]; encoding?: TextEncoding; header?: boolean }): Promise<CsvHead> {
   const { parse } = await import('csv-parse');
   const SNIFF = 64 * 1024;
+  const MAX_RECORD = 16 * 1024 * 1024;
   let bytesRead = 0;
   let delimiter = ',';
   let parser: ReturnType<typeof parse> | undefined;
@@ -256,8 +257,14 @@ export async function readCsvHead(stream: Readable, o: { nRows: number; columns?
     if (nul !== -1 && nul < SNIFF) throw new Error(`it is not text: it has NUL bytes (the first at character ${nul.toLocaleString('en-US')}, ${decoder.describe()}). Use read_parquet for Parquet or Arrow files, or pass encoding if it is UTF-16 without a BOM`);
     delimiter = sniffDelimiter(text.slice(0, SNIFF));
     // every line ending, also mixed in one file (csv-parse's auto-detection keeps the first one it sees)
-    parser = parse({ delimiter, relax_column_count: true, relax_quotes: true, record_delimiter: ['\r\n', '\n', '\r'] });
-    parser.on('error', e => { failure = e; });
+    parser = parse({ delimiter, relax_column_count: true, relax_quotes: true, record_delimiter: ['\r\n', '\n', '\r'],
+      max_record_size: MAX_RECORD });
+    parser.on('error', e => {
+      // a quote that is never closed would otherwise read the rest of the file into one field
+      failure = (e as { code?: string }).code === 'CSV_MAX_RECORD_SIZE'
+        ? new Error(`the record starting on line ${nextLine.toLocaleString('en-US')} is longer than ${MAX_RECORD / 1024 / 1024} MiB, probably because a quote on it is never closed; no rows were returned`)
+        : e;
+    });
   };
   const feed = (text: string): void => {
     // in slices, so that a short head does not parse the whole first 64 KiB
