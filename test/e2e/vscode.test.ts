@@ -76,7 +76,7 @@ describe('Data Tools in a real VS Code (code-server + Playwright + chromium)', {
     assert.match(d.text ?? '', /PRIMARY KEY \(id\)/);
     fs.writeFileSync(path.join(data, 'e2e.csv'), 'a,b\n1,x\n2,y\n');
     const c = await wb.invokeTool('read_csv', { file_path: path.join(data, 'e2e.csv') });
-    assert.match(c.text ?? '', /columns: a int64, b string/);
+    assert.match(c.text ?? '', /columns: a int32, b string/);
     const pending = await wb.startInvoke('execute_code', { code: 'import matplotlib.pyplot as plt\nplt.plot([1, 2, 3])\nprint(6 * 7)' });
     const dialog = wb.page.locator('.monaco-dialog-box', { hasText: 'Run Python code in the sandbox?' });
     await dialog.waitFor();

@@ -108,12 +108,13 @@ describe('file tools on a real filesystem', () => {
     fs.writeFileSync(path.join(root, 'scores.csv'), rows.join('\n'));
     const r = await call(ds, 'read_csv', { file_path: 'scores.csv', n_rows: 3 });
     assert.equal(r.isError, undefined, r.text);
-    assert.match(r.text, /more than 3 rows \(first 3 read; pass n_rows for more\), delimiter ";", header row/);
-    assert.match(r.text, /columns: id int64, name string, score float64, day date/);
-    assert.match(r.text, /\n1 \| n;0 \| 0 \| 2025-01-01/);
+    assert.match(r.text, /more than 3 rows \(first 3 read; pass n_rows for more\), encoding UTF-8 \(only ASCII in the part read\), delimiter ";", header row/);
+    // 0.0, 0.5, 1.0 would print back as 0, 0.5, 1 from float64: exact decimals instead
+    assert.match(r.text, /columns: id int32, name string, score decimal\(2,1\), day date/);
+    assert.match(r.text, /\n1 \| n;0 \| 0\.0 \| 2025-01-01/);
     assert.ok((r.metrics?.bytes ?? Infinity) <= 256 * 1024, `read ${r.metrics?.bytes} bytes of a ${fs.statSync(path.join(root, 'scores.csv')).size}-byte file`);
     const cols = await call(ds, 'read_csv', { file_path: 'scores.csv', n_rows: 2, columns: ['score'] });
-    assert.match(cols.text, /columns: score float64/);
+    assert.match(cols.text, /columns: score decimal\(2,1\)/);
     const bad = await call(ds, 'read_csv', { file_path: 'scores.csv', columns: ['nope'] });
     assert.match(bad.text, /unknown column nope; the file has id, name, score, day/);
   });

@@ -1,6 +1,22 @@
 import type { Readable } from 'node:stream';
 import type { ColumnInfo } from '../result';
+import { StreamDecoder, type TextEncoding } from './textDecode';
 
+/**
+ * CSV heads that never change a value.
+ *
+ * - A column gets a type only when every value read prints back as exactly the text in the file
+ *   (value → typed → text == original): `08123`, `007`, `+5`, `1e3`, `1.0` next to `1.50`, 20-digit ids and
+ *   mixed columns stay text (`string`). Types: `boolean` (`true`/`false` only), `int32` (number), `int64`
+ *   (bigint, the whole column), `float64` (number; only when JavaScript prints each value back identically),
+ *   `decimal(p,s)` (the exact text, when every value has the same s fraction digits, p ≤ 38, and float64 would
+ *   not print it back), `date` (`YYYY-MM-DD`), `time`, `timestamp` (`YYYY-MM-DDTHH:MM:SS[.f]`) and
+ *   `timestamptz` (the same with `Z`), in the value model's forms only: `2024-01-02 03:04:05` stays text.
+ * - Empty fields are '' in text columns and NULL in typed columns; fields missing from short rows are NULL.
+ * - The header is found by comparing the first row with the rows below (types and shapes per column).
+ * - Duplicate and empty header names are renamed (`a`, `a_2`; `column_3`); extra fields get added columns; all
+ *   of this, the encoding, invalid bytes and skipped empty lines are in `notes`.
+ */
 export interface CsvHead {
   columns: ColumnInfo[];
   rows: unknown[][];
@@ -9,95 +25,347 @@ export interface CsvHead {
   /** True when the file has more rows than were read. */
   more: boolean;
   bytesRead: number;
+  /** The encoding used, described for the result text ("UTF-8", "windows-1252 (not valid UTF-8: …)"). */
+  encoding: string;
+  /** Everything the reader did that a reader of the values must know (renames, ragged rows, invalid bytes). */
+  notes: string[];
 }
 
-/** Picks the delimiter that splits the first line into the most fields, outside quotes. */
+const CANDIDATES = [',', '\t', ';', '|'];
+
+/** Fields per record for a delimiter, quote-aware, over the first lines of the sample (the last, maybe cut, one dropped). */
+function fieldCounts(sample: string, d: string, maxRecords = 30): number[] {
+  const counts: number[] = [];
+  let n = 1; let q = false;
+  for (let i = 0; i < sample.length && counts.length < maxRecords; i++) {
+    const ch = sample[i];
+    if (ch === '"') q = !q;
+    else if (!q && ch === d) n++;
+    else if (!q && (ch === '\n' || ch === '\r')) {
+      if (ch === '\r' && sample[i + 1] === '\n') i++;
+      counts.push(n); n = 1;
+    }
+  }
+  if (counts.length === 0) counts.push(n);
+  return counts;
+}
+
+/** Picks the delimiter that splits the first records into the most fields, preferring one that gives every
+ *  record the same count. */
 export function sniffDelimiter(sample: string): string {
-  const line = sample.split(/\r?\n/)[0] ?? '';
-  let best = ',';
-  let bestCount = 0;
-  for (const d of [',', '\t', ';', '|']) {
-    let n = 0; let q = false;
-    for (const ch of line) { if (ch === '"') q = !q; else if (ch === d && !q) n++; }
-    if (n > bestCount) { best = d; bestCount = n; }
+  let best = ','; let bestScore = -1;
+  for (const d of CANDIDATES) {
+    const counts = fieldCounts(sample, d);
+    const first = counts[0];
+    if (first <= 1) continue;
+    const consistent = counts.filter(c => c === first).length / counts.length;
+    const score = consistent * 1000 + first;
+    if (score > bestScore) { best = d; bestScore = score; }
   }
   return best;
 }
 
-const INT = /^[-+]?\d{1,18}$/;
-const FLOAT = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
-const DATE = /^\d{4}-\d{2}-\d{2}$/;
-const TIMESTAMP = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$/;
-const BOOL = /^(true|false)$/i;
+// ---- value shapes and types -------------------------------------------------------------------------------
 
-function kind(v: string): string {
-  if (v === '') return 'null';
-  if (INT.test(v)) return 'int64';
-  if (FLOAT.test(v)) return 'float64';
-  if (BOOL.test(v)) return 'bool';
-  if (DATE.test(v)) return 'date';
-  if (TIMESTAMP.test(v)) return 'timestamp';
-  return 'string';
+const INT = /^(0|-?[1-9]\d*)$/;
+const DEC = /^-?(0|[1-9]\d*)\.(\d+)$/;
+const NUMERIC = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
+const DATE = /^(\d{4})-(\d\d)-(\d\d)$/;
+const TIME = /^([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{0,8}[1-9])?$/;
+const INT64_MIN = -(2n ** 63n); const INT64_MAX = 2n ** 63n - 1n;
+
+function isInt64(v: string): boolean {
+  if (v.length > 20 || !INT.test(v)) return false;
+  if (v.length < 16) return true;
+  const b = BigInt(v);
+  return b >= INT64_MIN && b <= INT64_MAX;
+}
+function isInt32(v: string): boolean {
+  return v.length <= 11 && INT.test(v) && (v.length < 10 || (Number(v) >= -2147483648 && Number(v) <= 2147483647));
+}
+function isFloat(v: string): boolean {
+  return NUMERIC.test(v) && String(Number(v)) === v;
+}
+const SPECIAL_FLOAT = new Set(['NaN', 'Infinity', '-Infinity']);
+function decScale(v: string): number | undefined {
+  const m = DEC.exec(v);
+  if (!m || /^-0\.0*$/.test(v)) return undefined;
+  return m[2].length;
+}
+/** Digits before the decimal point, without the sign. */
+function intWidth(v: string): number {
+  const dot = v.indexOf('.');
+  return (dot < 0 ? v.length : dot) - (v[0] === '-' ? 1 : 0);
+}
+/** Digits before the decimal point that count for a decimal's precision ("0.5" has none). */
+function intDigits(v: string): number {
+  const w = intWidth(v);
+  return w === 1 && v[v[0] === '-' ? 1 : 0] === '0' ? 0 : w;
+}
+function isDate(v: string): boolean {
+  const m = DATE.exec(v);
+  if (!m) return false;
+  const y = Number(m[1]); const mo = Number(m[2]); const d = Number(m[3]);
+  if (y < 1 || mo < 1 || mo > 12 || d < 1) return false;
+  const dim = [31, (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0 ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][mo - 1];
+  return d <= dim;
+}
+function isTime(v: string): boolean { return TIME.test(v); }
+function isTimestamp(v: string): boolean { return v.length >= 19 && v[10] === 'T' && isDate(v.slice(0, 10)) && isTime(v.slice(11)); }
+function isTimestampTz(v: string): boolean { return v.endsWith('Z') && isTimestamp(v.slice(0, -1)); }
+
+interface Inferred { type: string; /** why a numeric-looking column stays text */ why?: string }
+
+/** The type of a column: the first that every non-empty value round-trips through, else text. */
+export function inferType(values: readonly (string | undefined)[]): Inferred {
+  const vs = values.filter((v): v is string => v !== undefined && v !== '');
+  if (!vs.length) return { type: 'string' };
+  if (vs.every(v => v === 'true' || v === 'false')) return { type: 'boolean' };
+  if (vs.every(isInt64)) return { type: vs.every(isInt32) ? 'int32' : 'int64' };
+  if (vs.every(v => isFloat(v) || SPECIAL_FLOAT.has(v)) && vs.some(isFloat)) return { type: 'float64' };
+  const s = decScale(vs[0]);
+  if (s !== undefined && vs.every(v => decScale(v) === s)) {
+    const p = vs.reduce((m, v) => Math.max(m, intDigits(v)), 1) + s;
+    if (p <= 38) return { type: `decimal(${p},${s})` };
+  }
+  if (vs.every(isDate)) return { type: 'date' };
+  if (vs.every(isTime)) return { type: 'time' };
+  if (vs.every(isTimestamp)) return { type: 'timestamp' };
+  if (vs.every(isTimestampTz)) return { type: 'timestamptz' };
+  if (vs.every(v => NUMERIC.test(v))) {
+    const why = vs.some(v => /^[-+]?0\d/.test(v)) ? 'leading zeros'
+      : vs.some(v => /^[-+]?\d+$/.test(v) && !isInt64(v) && !isFloat(v)) ? 'integers too large for int64 and float64'
+        : vs.some(v => /^[-+]?\d+$/.test(v) && !isFloat(v) && vs.some(w => w.includes('.'))) ? 'integers a float64 cannot hold next to fractions'
+          : 'number formats that would not print back the same';
+    return { type: 'string', why };
+  }
+  return { type: 'string' };
 }
 
-function merge(a: string, b: string): string {
-  if (a === b || b === 'null') return a;
-  if (a === 'null') return b;
-  if ((a === 'int64' && b === 'float64') || (a === 'float64' && b === 'int64')) return 'float64';
-  if ((a === 'date' && b === 'timestamp') || (a === 'timestamp' && b === 'date')) return 'timestamp';
-  return 'string';
+/** Whether a single value is readable as the type (an empty field is NULL and fits every type). */
+function fits(v: string, type: string): boolean {
+  if (v === '') return true;
+  if (type === 'boolean') return v === 'true' || v === 'false';
+  if (type === 'int32' || type === 'int64') return isInt64(v);
+  if (type === 'float64') return isFloat(v) || SPECIAL_FLOAT.has(v);
+  const dec = /^decimal\((\d+),(\d+)\)$/.exec(type);
+  if (dec) return decScale(v) === Number(dec[2]);
+  if (type === 'date') return isDate(v);
+  if (type === 'time') return isTime(v);
+  if (type === 'timestamp') return isTimestamp(v);
+  if (type === 'timestamptz') return isTimestampTz(v);
+  return true;
 }
 
-function convert(v: string, t: string): unknown {
+function convert(v: string | undefined, type: string): unknown {
+  if (v === undefined) return null;
+  if (type === 'string') return v;
   if (v === '') return null;
-  if (t === 'int64' || t === 'float64') return Number(v);
-  if (t === 'bool') return /^true$/i.test(v);
-  return v;
+  if (type === 'int32' || type === 'float64') return Number(v);
+  if (type === 'int64') return BigInt(v);
+  if (type === 'boolean') return v === 'true';
+  return v; // decimal, date, time, timestamps: the exact text is the value model's form
 }
+
+/**
+ * Whether the first record is a header, judged against the records below it, column by column:
+ * - a typed column (int, float, decimal, date, …) whose first value does not fit the type: header, for sure;
+ * - a numeric column whose first value fits but has another shape (no decimal point above fractions, or at least
+ *   two integer digits more or fewer than every value below, e.g. `2020` above `12`): one vote for a header;
+ * - a text column whose values below all have one length: a first value of another length votes for a header;
+ *   one whose values below are all digits (codes with leading zeros): a first value of digits votes against, else for;
+ * - a typed column whose first value has the same shape: one vote against.
+ * With no votes either way and only text below, a first row without empty fields is taken as the header.
+ */
+export function detectHeader(records: string[][]): boolean {
+  const head = records[0];
+  const body = records.slice(1, 2001); // a sample is enough to judge
+  if (!body.length) return head.every(v => v !== '' && inferType([v]).type === 'string' && !NUMERIC.test(v));
+  let votes = 0;
+  let allText = true;
+  for (let c = 0; c < head.length; c++) {
+    const h = head[c];
+    const col = body.map(r => r[c]).filter((v): v is string => v !== undefined && v !== '');
+    const { type } = inferType(col);
+    if (!col.length) continue;
+    if (type !== 'string') {
+      allText = false;
+      if (h === '') continue;
+      if (!fits(h, type)) return true;
+      if (type === 'int32' || type === 'int64' || type === 'float64' || type.startsWith('decimal')) {
+        const dots = col.filter(v => v.includes('.')).length;
+        let lo = Infinity; let hi = -Infinity;
+        for (const v of col) { const w = intWidth(v); if (w < lo) lo = w; if (w > hi) hi = w; }
+        const far = intWidth(h) >= hi + 2 || intWidth(h) <= lo - 2;
+        const differs = (dots === col.length && !h.includes('.')) || (dots === 0 && h.includes('.')) || far;
+        votes += differs ? 1 : -1;
+      } else votes -= 1;
+      continue;
+    }
+    if (h === '') continue;
+    if (col.every(v => /^\d+$/.test(v))) { votes += /^\d+$/.test(h) ? -1 : 1; continue; }
+    // (a name as long as the values is common, `code` over `AB12`: that is no vote against)
+    const len = col[0].length;
+    if (col.every(v => v.length === len) && h.length !== len) votes += 1;
+  }
+  if (votes !== 0) return votes > 0;
+  return allText && head.every(v => v !== '');
+}
+
+function lineList(lines: number[], total: number): string {
+  const shown = lines.slice(0, 5).join(', ');
+  return total > 5 ? `${shown}, …` : shown;
+}
+
+function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n.toLocaleString('en-US')} ${n === 1 ? one : many}`;
+}
+
+interface Rec { fields: string[]; line: number; endLine: number }
 
 /** Parses the first rows of a CSV stream and stops reading: the cost does not grow with the file. */
-export async function readCsvHead(stream: Readable, o: { nRows: number; columns?: string[] }): Promise<CsvHead> {
+export async function readCsvHead(stream: Readable, o: { nRows: number; columns?: string[]; encoding?: TextEncoding; header?: boolean }): Promise<CsvHead> {
   const { parse } = await import('csv-parse');
+  const SNIFF = 64 * 1024;
+  const MAX_RECORD = 16 * 1024 * 1024;
   let bytesRead = 0;
   let delimiter = ',';
   let parser: ReturnType<typeof parse> | undefined;
   let failure: Error | undefined;
-  const records: string[][] = [];
+  const decoder = new StreamDecoder(o.encoding);
+  const records: Rec[] = [];
   const want = o.nRows + 2; // header + rows + one more to know whether there is more
+  let pending: Buffer[] = []; let pendingBytes = 0;
+  // line numbers are counted here (csv-parse's `info` option costs an object spread per record): a record starts on
+  // the line after the previous one ends and spans the line breaks inside its quoted fields
+  let nextLine = 1;
+  const blank: number[] = [];
+  const accept = (fields: string[]): void => {
+    const line = nextLine;
+    let breaks = 0;
+    for (const f of fields) if (f.includes('\n') || f.includes('\r')) breaks += f.match(/\r\n|\r|\n/g)!.length;
+    nextLine = line + breaks + 1;
+    if (fields.length === 1 && fields[0] === '') blank.push(line); // an empty line (said in the notes)
+    else records.push({ fields, line, endLine: line + breaks });
+  };
   const take = (): void => {
     let r: string[] | null;
-    while (records.length < want && (r = parser!.read() as string[] | null) !== null) records.push(r);
+    while (records.length < want && (r = parser!.read() as string[] | null) !== null) accept(r);
+  };
+  const start = (text: string): void => {
+    const nul = text.indexOf('\0');
+    if (nul !== -1 && nul < SNIFF) throw new Error(`it is not text: it has NUL bytes (the first at character ${nul.toLocaleString('en-US')}, ${decoder.describe()}). Use read_parquet for Parquet or Arrow files, or pass encoding if it is UTF-16 without a BOM`);
+    delimiter = sniffDelimiter(text.slice(0, SNIFF));
+    // every line ending, also mixed in one file (csv-parse's auto-detection keeps the first one it sees)
+    parser = parse({ delimiter, relax_column_count: true, relax_quotes: true, record_delimiter: ['\r\n', '\n', '\r'],
+      max_record_size: MAX_RECORD });
+    parser.on('error', e => {
+      // a quote that is never closed would otherwise read the rest of the file into one field
+      failure = (e as { code?: string }).code === 'CSV_MAX_RECORD_SIZE'
+        ? new Error(`the record starting on line ${nextLine.toLocaleString('en-US')} is longer than ${MAX_RECORD / 1024 / 1024} MiB, probably because a quote on it is never closed; no rows were returned`)
+        : e;
+    });
+  };
+  const feed = (text: string): void => {
+    // in slices, so that a short head does not parse the whole first 64 KiB
+    for (let i = 0; i < text.length && records.length < want; i += 8192) {
+      parser!.write(text.slice(i, i + 8192));
+      take();
+    }
   };
   // pull-based: chunks are parsed as they arrive and reading stops (the source is destroyed) once enough rows exist
-  for await (const chunk of stream as AsyncIterable<Buffer>) {
-    bytesRead += chunk.length;
-    if (!parser) {
-      delimiter = sniffDelimiter(chunk.subarray(0, 64 * 1024).toString('utf8').replace(/^\uFEFF/, ''));
-      parser = parse({ delimiter, relax_column_count: true, relax_quotes: true, bom: true, skip_empty_lines: true });
-      parser.on('error', e => { failure = e; });
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      bytesRead += chunk.length;
+      if (!parser) {
+        // collect the first 64 KiB so that the encoding and the delimiter are chosen on a fair sample
+        pending.push(chunk); pendingBytes += chunk.length;
+        if (pendingBytes < SNIFF) continue;
+        const text = decoder.write(Buffer.concat(pending));
+        pending = [];
+        start(text);
+        feed(text);
+      } else feed(decoder.write(chunk));
+      if (failure) throw failure;
+      if (records.length >= want) break;
     }
-    parser.write(chunk);
-    take();
-    if (failure) throw failure;
-    if (records.length >= want) break;
+    if (records.length < want) {
+      if (!parser) { const text = decoder.write(Buffer.concat(pending)); start(text); feed(text); }
+      feed(decoder.end());
+      parser!.end();
+      for await (const r of parser! as AsyncIterable<string[]>) if (records.length < want) accept(r);
+      if (failure) throw failure;
+    }
+  } finally {
+    stream.destroy();
+    parser?.destroy();
   }
-  if (parser && records.length < want) {
-    parser.end();
-    for await (const r of parser as AsyncIterable<string[]>) if (records.length < want) records.push(r);
-    if (failure) throw failure;
+  const notes: string[] = [];
+  const encoding = decoder.describe();
+  if (decoder.invalid.count) {
+    const inv = decoder.invalid;
+    notes.push(`${plural(inv.count, 'invalid UTF-8 byte sequence')} on ${plural(inv.lineCount, 'line')} (${lineList(inv.lines, inv.lineCount)}) ${inv.count === 1 ? 'is' : 'are'} shown as U+FFFD (�); if the file is not UTF-8, pass encoding (e.g. "windows-1252").`);
   }
-  stream.destroy();
-  parser?.destroy();
-  if (!records.length) return { columns: [], rows: [], delimiter, hasHeader: false, more: false, bytesRead };
-  // a header is a first row of non-empty, non-numeric, distinct values where the data below has numbers or types
-  const head = records[0];
-  const looksHeader = head.every(h => h !== '' && kind(h) === 'string') && new Set(head).size === head.length;
-  const hasHeader = looksHeader && (records.length === 1 || records.slice(1).some(r => r.some((v, i) => kind(v) !== 'string' || v !== head[i])));
-  const names = hasHeader ? head.map((h, i) => h.trim() || `column_${i + 1}`) : head.map((_, i) => `column_${i + 1}`);
-  const body = records.slice(hasHeader ? 1 : 0);
-  const more = body.length > o.nRows;
-  const data = body.slice(0, o.nRows);
-  const types = names.map((_, i) => data.reduce((t, r) => merge(t, kind(r[i] ?? '')), 'null'));
+  if (!records.length) return { columns: [], rows: [], delimiter, hasHeader: false, more: false, bytesRead, encoding, notes };
+
+  const hasHeader = o.header ?? detectHeader(records.map(r => r.fields));
+  const bodyRecs = records.slice(hasHeader ? 1 : 0);
+  const more = bodyRecs.length > o.nRows;
+  const data = bodyRecs.slice(0, o.nRows);
+
+  // width: the header's, or without one the most common field count; longer rows get added columns
+  let width: number;
+  if (hasHeader) width = records[0].fields.length;
+  else {
+    const freq = new Map<number, number>();
+    for (const r of data) freq.set(r.fields.length, (freq.get(r.fields.length) ?? 0) + 1);
+    width = [...freq].sort((a, b) => b[1] - a[1] || b[0] - a[0])[0][0];
+  }
+  const maxWidth = data.reduce((m, r) => Math.max(m, r.fields.length), width);
+  const names: string[] = [];
+  const taken = new Set<string>();
+  const renamed: string[] = [];
+  const emptyNamed: number[] = [];
+  const head = hasHeader ? records[0].fields : [];
+  // names from the header first (as written), then renames for empty and duplicate ones
+  for (const h of head) if (h !== '') taken.add(h);
+  const seen = new Set<string>();
+  for (let c = 0; c < maxWidth; c++) {
+    let name = c < head.length ? head[c] : '';
+    if (name === '' || seen.has(name)) {
+      const base = name === '' ? `column_${c + 1}` : name;
+      let k = name === '' ? 1 : 2;
+      let cand = name === '' ? base : `${base}_${k}`;
+      while (taken.has(cand) || seen.has(cand)) { k++; cand = name === '' ? `${base}_${k}` : `${base}_${k}`; }
+      if (c < head.length) { if (name === '') emptyNamed.push(c + 1); else renamed.push(`"${name}" (column ${c + 1}) → "${cand}"`); }
+      name = cand;
+    }
+    seen.add(name); taken.add(name);
+    names.push(name);
+  }
+  if (renamed.length) notes.push(`Duplicate header names were made distinct: ${renamed.join(', ')}.`);
+  if (emptyNamed.length) notes.push(`Empty header names were named by position: column${emptyNamed.length > 1 ? 's' : ''} ${emptyNamed.join(', ')} → ${emptyNamed.map(c => names[c - 1]).join(', ')}.`);
+
+  const longer = data.filter(r => r.fields.length > width);
+  const shorter = data.filter(r => r.fields.length < width);
+  if (longer.length) {
+    notes.push(`${plural(longer.length, 'row')} ${longer.length === 1 ? 'has' : 'have'} more fields than the ${hasHeader ? 'header' : `${width} most rows have`} (line${longer.length > 1 ? 's' : ''} ${lineList(longer.map(r => r.line), longer.length)}); the extra fields are in the added column${maxWidth - width > 1 ? 's' : ''} ${names.slice(width).join(', ')} (NULL in the other rows).`);
+  }
+  if (shorter.length) {
+    notes.push(`${plural(shorter.length, 'row')} ${shorter.length === 1 ? 'has' : 'have'} fewer fields than the ${hasHeader ? 'header' : `${width} most rows have`} (line${shorter.length > 1 ? 's' : ''} ${lineList(shorter.map(r => r.line), shorter.length)}); the missing fields are NULL.`);
+  }
+  // empty lines between the records returned (not those after the last one)
+  const lastLine = (data.at(-1) ?? records[0]).line;
+  const skipped = blank.filter(l => l < lastLine);
+  if (skipped.length) notes.push(`Skipped ${plural(skipped.length, 'empty line')} (${lineList(skipped, skipped.length)}).`);
+
+  const inferred = names.map((_, c) => inferType(data.map(r => r.fields[c])));
+  const types = inferred.map(t => t.type);
+  const kept = names.map((n, c) => inferred[c].why ? `${n} (${inferred[c].why})` : '').filter(Boolean);
+  if (kept.length) notes.push(`Kept as text so that no value changes: ${kept.join(', ')}.`);
+  const nulled = names.filter((_, c) => types[c] !== 'string' && data.some(r => r.fields[c] === ''));
+  if (nulled.length) notes.push(`Empty fields are NULL in the typed column${nulled.length > 1 ? 's' : ''} ${nulled.join(', ')}.`);
+
   let idx = names.map((_, i) => i);
   if (o.columns) {
     const missing = o.columns.filter(c => !names.includes(c));
@@ -105,8 +373,8 @@ export async function readCsvHead(stream: Readable, o: { nRows: number; columns?
     idx = o.columns.map(c => names.indexOf(c));
   }
   return {
-    columns: idx.map(i => ({ name: names[i], type: types[i] === 'null' ? 'string' : types[i] })),
-    rows: data.map(r => idx.map(i => convert(r[i] ?? '', types[i]))),
-    delimiter, hasHeader, more, bytesRead,
+    columns: idx.map(i => ({ name: names[i], type: types[i] })),
+    rows: data.map(r => idx.map(i => convert(r.fields[i], types[i]))),
+    delimiter, hasHeader, more, bytesRead, encoding, notes,
   };
 }

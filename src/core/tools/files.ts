@@ -6,6 +6,7 @@ import { filePath } from './common';
 import { ToolError, type ColumnInfo, type ToolResult } from '../result';
 import { PathPolicy, fmtBytes, isInside } from '../storage/paths';
 import { readCsvHead } from '../formats/csv';
+import { TEXT_ENCODINGS } from '../formats/textDecode';
 import { readParquetHead } from '../formats/parquet';
 import { readArrowHead } from '../formats/arrow';
 import { readJsonlHead } from '../formats/jsonl';
@@ -126,8 +127,15 @@ export const readCsv = defineTool({
   name: 'read_csv',
   title: 'Read a CSV file',
   description: 'Reads the first rows of a CSV, TSV or JSON Lines (.jsonl, .ndjson) file (local or s3://) with the '
-    + 'delimiter, header and column types inferred. Reads only what it returns, so a huge file costs the same as a small one.',
-  input: z.strictObject({ file_path: filePath, n_rows: nRows, columns }),
+    + 'encoding, delimiter, header and column types inferred. Values are never changed: a column is typed only when '
+    + 'every value prints back exactly as in the file (zip codes with leading zeros, long ids and mixed columns stay '
+    + 'text), and renamed headers, ragged rows and invalid bytes are reported. Reads only what it returns, so a huge '
+    + 'file costs the same as a small one.',
+  input: z.strictObject({ file_path: filePath, n_rows: nRows, columns,
+    encoding: z.enum(TEXT_ENCODINGS).optional().describe('Text encoding. Default: for CSV/TSV detected (a BOM, UTF-16 '
+      + 'by its NUL bytes, UTF-8 if valid, else windows-1252), for JSON Lines UTF-8; the result says which was used.'),
+    header: z.boolean().optional().describe('Whether the first row of a CSV/TSV file holds the column names. Default: '
+      + 'detected by comparing the first row with the rows below.') }),
   capability: 'files.read',
   readOnly: true,
   summary: i => `Reading CSV ${i.file_path}`,
@@ -137,19 +145,21 @@ export const readCsv = defineTool({
       const n = i.n_rows ?? 100;
       const name = path.basename(f.display);
       if (/\.(jsonl|ndjson)$/i.test(f.display)) {
-        const head = await readJsonlHead(await f.stream(), { nRows: n, columns: i.columns }).catch(e => { throw formatError(e, i.file_path, 'JSON Lines'); });
+        const head = await readJsonlHead(await f.stream(), { nRows: n, columns: i.columns, encoding: i.encoding }).catch(e => { throw formatError(e, i.file_path, 'JSON Lines'); });
         const total = head.more ? `more than ${plural(head.rows.length, 'row')}` : plural(head.rows.length, 'row');
         const r = tableResult({ title: name, columns: head.columns, rows: head.rows, truncated: head.more, totalRows: head.more ? undefined : head.rows.length,
-          header: `${f.display} (${fmtBytes(f.size)}, JSON Lines): ${total}${head.more ? ` (first ${head.rows.length} read; pass n_rows for more)` : ''}.` });
+          header: [`${f.display} (${fmtBytes(f.size)}, JSON Lines, encoding ${head.encoding}): ${total}${head.more ? ` (first ${head.rows.length} read; pass n_rows for more)` : ''}.`,
+            ...head.notes.map(x => `Note: ${x}`)].join('\n') });
         r.metrics = { rows: head.rows.length, bytes: f.fetched() };
         return r;
       }
-      const head = await readCsvHead(await f.stream(), { nRows: n, columns: i.columns })
+      const head = await readCsvHead(await f.stream(), { nRows: n, columns: i.columns, encoding: i.encoding, header: i.header })
         .catch(e => { throw formatError(e, i.file_path, 'CSV'); });
       const d = head.delimiter === '\t' ? 'tab' : `"${head.delimiter}"`;
       const total = head.more ? `more than ${plural(head.rows.length, 'row')}` : plural(head.rows.length, 'row');
       const r = tableResult({ title: name, columns: head.columns, rows: head.rows, truncated: head.more, totalRows: head.more ? undefined : head.rows.length,
-        header: `${f.display} (${fmtBytes(f.size)}): ${total}${head.more ? ` (first ${head.rows.length} read; pass n_rows for more)` : ''}, delimiter ${d}, ${head.hasHeader ? 'header row' : 'no header (columns named column_N)'}.` });
+        header: [`${f.display} (${fmtBytes(f.size)}): ${total}${head.more ? ` (first ${head.rows.length} read; pass n_rows for more)` : ''}, encoding ${head.encoding}, delimiter ${d}, ${head.hasHeader ? 'header row' : 'no header row, columns named column_N'}${i.header === undefined ? ` (detected; pass header=${!head.hasHeader} if wrong)` : ''}.`,
+          ...head.notes.map(x => `Note: ${x}`)].join('\n') });
       r.metrics = { rows: head.rows.length, bytes: f.fetched() };
       return r;
     } finally { await f.close(); }
