@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 
 /** Memory and process limits of one sandbox session, enforced by the strongest means this host allows:
@@ -199,6 +200,11 @@ function systemdPlan(l: SessionLimits, user: boolean): LimitPlan | { reason: str
   };
 }
 
+function kernelAtLeast(major: number, minor: number): boolean {
+  const m = /^(\d+)\.(\d+)/.exec(os.release());
+  return !!m && (Number(m[1]) > major || (Number(m[1]) === major && Number(m[2]) >= minor));
+}
+
 function userProcessCount(uid: number): number {
   let n = 0;
   for (const d of fs.readdirSync('/proc')) {
@@ -231,11 +237,16 @@ export function planLimits(l: SessionLimits): LimitPlan {
   }
   const why = reasons.join('; ');
   const bytes = String(l.memoryMb * 1024 * 1024);
-  const nproc = uid > 0 ? userProcessCount(uid) + l.maxProcs : 0;
+  // Linux 5.14+ counts RLIMIT_NPROC per user namespace (ucounts): set inside the sandbox's namespace it counts
+  // only the sandbox's own processes. Older kernels count every process of the user.
+  const perNs = kernelAtLeast(5, 14);
+  const own = 2; // bubblewrap's init and the Python process itself
+  const nproc = uid > 0 ? (perNs ? l.maxProcs + own : userProcessCount(uid) + l.maxProcs + own) : 0;
   return {
     memory: `${l.memoryMb} MB of address space (RLIMIT_AS fallback: ${why}; thread-heavy code may fail to start threads)`,
     processes: uid === 0 ? `none: no cgroup available (${why}) and RLIMIT_NPROC does not apply to root`
-      : `RLIMIT_NPROC ${nproc} (fallback: ${why}): it counts all of this user's processes (${nproc - l.maxProcs} now), so the sandbox may start about ${l.maxProcs} more`,
+      : perNs ? `${l.maxProcs} processes and threads (RLIMIT_NPROC fallback: ${why}; counted in the sandbox's own user namespace, so the user's other processes do not count)`
+        : `RLIMIT_NPROC ${nproc} (fallback: ${why}): this kernel counts all of this user's processes (${nproc - l.maxProcs - own} now), so the sandbox may start about ${l.maxProcs} more`,
     memoryByCgroup: false, processesLimited: uid > 0,
     wrap: (cmd, args) => ({ cmd, args }),
     env: { DATATOOLS_RLIMIT_AS: bytes, ...(uid > 0 ? { DATATOOLS_RLIMIT_NPROC: String(nproc) } : {}) }, spawnEnv: {},
