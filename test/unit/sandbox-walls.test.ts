@@ -144,6 +144,49 @@ describe('the user\'s Python and the working directory', () => {
     assert.doesNotMatch(env.text, /IPython is not installed/);
   });
 
+  test('install_package with the user\'s venv selected: into a workspace folder on PYTHONPATH, the venv itself untouched', async () => {
+    requireSandboxDeps();
+    const base = tmpDir('venv-install');
+    const venv = path.join(base, 'env');
+    execFileSync('/usr/bin/python3', ['-m', 'venv', '--without-pip', '--system-site-packages', venv]);
+    const wheels = path.join(base, 'wheels');
+    fs.mkdirSync(wheels);
+    // a real wheel, built here with the standard library
+    execFileSync('/usr/bin/python3', ['-c', `
+import base64, hashlib, sys, zipfile
+out = sys.argv[1] + '/dtoverlay-0.2.0-py3-none-any.whl'
+files = {
+  'dtoverlay/__init__.py': 'def hello():\\n    return "hello from the overlay"\\n',
+  'dtoverlay-0.2.0.dist-info/METADATA': 'Metadata-Version: 2.1\\nName: dtoverlay\\nVersion: 0.2.0\\n',
+  'dtoverlay-0.2.0.dist-info/WHEEL': 'Wheel-Version: 1.0\\nGenerator: test\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n',
+}
+def h(d): return 'sha256=' + base64.urlsafe_b64encode(hashlib.sha256(d.encode()).digest()).rstrip(b'=').decode()
+record = ''.join(f'{n},{h(c)},{len(c.encode())}\\n' for n, c in files.items()) + 'dtoverlay-0.2.0.dist-info/RECORD,,\\n'
+with zipfile.ZipFile(out, 'w') as z:
+    for n, c in files.items(): z.writestr(n, c)
+    z.writestr('dtoverlay-0.2.0.dist-info/RECORD', record)
+`, wheels]);
+    const listing = () => execFileSync('find', [venv, '-newer', path.join(venv, 'pyvenv.cfg')], { encoding: 'utf8' });
+    const before = listing();
+    const root = tmpDir('venv-install-root');
+    const host = new ToolHost(resolveConfig({ role: 'ml_engineer', allowedPaths: [root], auditLogPath: path.join(base, 'audit.jsonl'), python: path.join(venv, 'bin', 'python') }));
+    hosts.push(host);
+    process.env.PIP_NO_INDEX = '1';
+    process.env.PIP_FIND_LINKS = wheels;
+    try {
+      assert.match((await host.call('execute_code', { code: 'import importlib.util; print(importlib.util.find_spec("dtoverlay") is None)' }, { caller: 'test' })).text, /True/);
+      const r = await host.call('install_package', { packages: ['dtoverlay==0.2.0'] }, { caller: 'test' });
+      assert.notEqual(r.isError, true, r.text);
+      const after = await host.call('execute_code', { code: 'import dtoverlay, sys\nprint(dtoverlay.hello(), dtoverlay.__file__)\nprint(sys.prefix)' }, { caller: 'test' });
+      assert.ok(after.text.includes(`hello from the overlay ${path.join(root, '.datatools', 'packages')}`), after.text);
+      assert.ok(after.text.includes(venv), `still the user's venv: ${after.text}`);
+      assert.equal(listing(), before, 'nothing was written into the user\'s venv');
+    } finally {
+      delete process.env.PIP_NO_INDEX;
+      delete process.env.PIP_FIND_LINKS;
+    }
+  });
+
   test('an interpreter without IPython: get_environment says what to install there', async () => {
     requireSandboxDeps();
     const base = tmpDir('bare');
