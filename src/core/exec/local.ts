@@ -371,7 +371,13 @@ export class LocalSandbox implements ExecutionBackend {
     const launch = sandboxLaunch(this.cfg, ['-u', this.kernelFile], path.dirname(this.kernelFile), this.launchOptions());
     const k = new KernelProcess(launch);
     this.kernel = k;
-    await k.ready;
+    try { await k.ready; } catch (e) {
+      const msg = (e as Error).message;
+      if (/bwrap: .*(namespace|uid map|setting up uid map|Operation not permitted)/i.test(msg)) {
+        throw new ToolError(`bubblewrap could not create the sandbox's user namespace on this host (${msg.split('\n').find(l => l.includes('bwrap:'))?.trim()}). Allow unprivileged user namespaces (sysctl user.max_user_namespaces > 0; on Ubuntu 24.04 an AppArmor profile for bwrap or kernel.apparmor_restrict_unprivileged_userns=0; in a container, a runtime that permits them), or set an E2B API key to run in the cloud.`);
+      }
+      throw new ToolError(`The Python sandbox could not start: ${msg}`);
+    }
     return k;
   }
 
