@@ -196,6 +196,9 @@ with zipfile.ZipFile(out, 'w') as z:
     hosts.push(host);
     const r = await host.call('execute_code', { code: '6 * 7' }, { caller: 'test' });
     assert.match(r.text, /42/);
+    assert.ok(r.text.includes(`[note] IPython is not installed in ${venv}/bin/python`), `the first result says what is missing: ${r.text}`);
+    const again = await host.call('execute_code', { code: '6 * 7' }, { caller: 'test' });
+    assert.doesNotMatch(again.text, /\[note\]/, 'said once');
     const env = await host.call('get_environment', {}, { caller: 'test' });
     assert.ok(env.text.includes(`IPython is not installed in ${venv}/bin/python`), env.text);
     assert.ok(env.text.includes(`${venv}/bin/python -m pip install ipykernel`), env.text);

@@ -319,6 +319,8 @@ export class LocalSandbox implements ExecutionBackend {
   private kernel?: KernelProcess;
   private queue: Promise<unknown> = Promise.resolve();
   private readonly kernelFile = kernelPath();
+  /** Said once, with the next result. */
+  private note: string | undefined;
 
   constructor(private readonly cfg: DataToolsConfig, private readonly extra: LaunchOptions = {}) {}
 
@@ -371,7 +373,11 @@ export class LocalSandbox implements ExecutionBackend {
     const launch = sandboxLaunch(this.cfg, ['-u', this.kernelFile], path.dirname(this.kernelFile), this.launchOptions());
     const k = new KernelProcess(launch);
     this.kernel = k;
-    try { await k.ready; } catch (e) {
+    try {
+      const ready = await k.ready;
+      // no IPython in the user's interpreter: the session runs with plain exec, and the first result says so
+      if (ready.engine !== 'ipython') this.note = kernelDependencyMessage(this.interpreter().it);
+    } catch (e) {
       const msg = (e as Error).message;
       if (/bwrap: .*(namespace|uid map|setting up uid map|Operation not permitted)/i.test(msg)) {
         throw new ToolError(`bubblewrap could not create the sandbox's user namespace on this host (${msg.split('\n').find(l => l.includes('bwrap:'))?.trim()}). Allow unprivileged user namespaces (sysctl user.max_user_namespaces > 0; on Ubuntu 24.04 an AppArmor profile for bwrap or kernel.apparmor_restrict_unprivileged_userns=0; in a container, a runtime that permits them), or set an E2B API key to run in the cloud.`);
@@ -398,6 +404,7 @@ export class LocalSandbox implements ExecutionBackend {
     timer = setTimeout(() => stop('timeout'), o.timeoutMs);
     try {
       const exec = await k.execute(code, o.onStream);
+      if (this.note) { exec.stderr = `[note] ${this.note}\n${exec.stderr}`; this.note = undefined; }
       exec.durationMs = Math.round(performance.now() - started);
       const hit = exec.error && explainLimitError(exec.error, k.launch.walls);
       if (exec.error && hit) exec.error = { ...exec.error, value: `${exec.error.value} (the sandbox ${hit})` };
