@@ -28,6 +28,7 @@ export interface WallsReport {
   tmp: { text: string; written: number };
   marker: string;
   survivors: number;
+  threads: string;
 }
 
 const SYSCALLS = `
@@ -103,6 +104,19 @@ finally:
     const forkText = await exec(sb, bomb);
     const forked = Number(/forked (\d+)/.exec(forkText)?.[1] ?? -1);
     const afterForkBomb = await exec(sb, 'after_fork = 6 * 7\nafter_fork');
+    // thread pools (pandas, scikit-learn, BLAS) need many threads: an address-space limit breaks them, a cgroup does not
+    const threads = await exec(sb, `import threading
+ev = threading.Event()
+ts = [threading.Thread(target=ev.wait) for _ in range(${Math.floor(i.maxProcs * 0.75)})]
+n = 0
+try:
+    for t in ts:
+        t.start()
+        n += 1
+finally:
+    ev.set()
+    for t in ts[:n]: t.join()
+    print("threads", n)`);
     const memory = await exec(sb, "big = b'x' * (6 * 1024 ** 3)");
     const afterMemory = await exec(sb, '20 + 22');
     const tmpText = await exec(sb, `import os
@@ -125,7 +139,7 @@ finally:
     await sb.dispose();
     let left = before;
     for (let t = 0; t < 30 && left > 0; t++) { await new Promise(r => setTimeout(r, 100)); left = survivors(marker); }
-    return { ...first, environment, forkBomb: { text: forkText, forked }, afterForkBomb, memory, afterMemory, tmp: { text: tmpText, written }, marker: `${marker}:${before}`, survivors: left };
+    return { ...first, environment, forkBomb: { text: forkText, forked }, afterForkBomb, memory, afterMemory, tmp: { text: tmpText, written }, marker: `${marker}:${before}`, survivors: left, threads };
   } finally {
     await sb.dispose();
   }

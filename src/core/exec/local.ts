@@ -306,6 +306,9 @@ function runProcess(launch: Launch, o: { timeoutMs: number; signal: AbortSignal;
 export function explainLimitError(err: { name: string; value: string }, walls: Record<string, string>): string | undefined {
   const v = `${err.name}: ${err.value}`;
   if (err.name === 'MemoryError') return `hit the memory limit: ${walls.memory}`;
+  if (/can't start new thread/.test(v) && /RLIMIT_AS/.test(walls.memory)) {
+    return `hit the address-space limit (each thread reserves its stack there: ${walls.memory}) or the process limit (${walls.processes})`;
+  }
   if (/\[Errno 11\] Resource temporarily unavailable|can't start new thread|EAGAIN/.test(v)) return `hit the process limit: ${walls.processes}`;
   if (/\[Errno 28\] No space left on device/.test(v)) return `hit a size cap (or a full disk): /tmp ${walls.tmp}; home ${walls.home}. Write large files into the data roots instead`;
   return undefined;
