@@ -43,7 +43,7 @@ function judge(r: WallsReport, i: WallsInput, who: string): void {
   assert.ok(r.forkBomb.forked > 0 && r.forkBomb.forked <= i.maxProcs, `forked ${r.forkBomb.forked} of at most ${i.maxProcs} ${m}: ${r.forkBomb.text}`);
   assert.match(r.forkBomb.text, /the sandbox hit the process limit/, m);
   assert.match(r.afterForkBomb, /\[Out \d+\] 42/, `the session recovers after the fork bomb ${m}`);
-  if (/cgroup/.test(walls.memory)) {
+  if (/^\d+ MB \(cgroup/.test(walls.memory)) {
     assert.ok(r.threads.includes(`threads ${Math.floor(i.maxProcs * 0.75)}`), `a cgroup memory limit lets thread pools start ${m}: ${r.threads}`);
   }
   // 6 GB fail at the memory limit with a message that says so; the next call works
