@@ -50,6 +50,34 @@ if (want('python')) {
   row('execute_code on a warm session vs python3 -c per call', warm, spawnPy);
   const cold = await ms(3, async () => { await host.services.reset('exec:local'); await host.call('execute_code', { code: 'import pandas' }, { caller: 'test' }); });
   row('cold sandbox session importing pandas vs python3 -c "import pandas"', cold, spawnPandas);
+  // the same warm round trip against a bare Jupyter kernel (ipykernel driven by jupyter_client, no sandbox)
+  const N = 50;
+  const jupyter = `import sys, time
+from jupyter_client.manager import start_new_kernel
+def run(kc, code):
+    mid = kc.execute(code)
+    kc.get_shell_msg(timeout=60)
+    while True:
+        m = kc.get_iopub_msg(timeout=60)
+        if m["parent_header"].get("msg_id") == mid and m["msg_type"] == "status" and m["content"]["execution_state"] == "idle":
+            return
+km, kc = start_new_kernel(kernel_name="python3")
+try:
+    run(kc, "1")
+    t = time.perf_counter()
+    for _ in range(${N}):
+        run(kc, "print(1)")
+    print((time.perf_counter() - t) / ${N} * 1000, flush=True)
+finally:
+    kc.stop_channels()
+    km.shutdown_kernel(now=True)`;
+  const jr = spawnSync('/usr/bin/python3', ['-c', jupyter], { encoding: 'utf8', env: { ...process.env, PYDEVD_DISABLE_FILE_VALIDATION: '1' }, timeout: 120_000 });
+  const bare = Number(jr.stdout.trim().split('\n')[0]);
+  if (jr.status !== 0 || !Number.isFinite(bare)) console.log(`bare Jupyter kernel baseline not measured: ${(jr.stderr || '').trim().split('\n').pop()} (apt-get install python3-jupyter-client python3-ipykernel)`);
+  else {
+    const warmN = await ms(N, () => host.call('execute_code', { code: 'print(1)' }, { caller: 'test' }));
+    row('execute_code on a warm session vs a bare Jupyter kernel', warmN, bare);
+  }
   await host.dispose();
 }
 

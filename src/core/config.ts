@@ -69,6 +69,13 @@ export interface DataToolsConfig {
   workDir: string;
   /** The per-workspace virtual environment (--system-site-packages) that install_package installs into. */
   venvDir: string;
+  /** The user's Python interpreter (VS Code: the Python extension's selection or datatools.python.interpreter;
+   *  MCP: DATATOOLS_PYTHON); unset: the system python3 with the per-workspace venv. */
+  python?: string;
+  /** Where python came from, for get_environment. */
+  pythonSource?: string;
+  /** The working directory of execute_code: the workspace folder (MCP: DATATOOLS_WORKSPACE); default the first root. */
+  workspaceDir?: string;
 }
 
 export class ConfigError extends Error {}
@@ -114,6 +121,9 @@ export function resolveConfig(partial: Partial<Omit<DataToolsConfig, 'limits'>> 
     allowUnisolatedSandbox: partial.allowUnisolatedSandbox ?? false,
     workDir: partial.workDir || path.join(allowedPaths[0], '.datatools'),
     venvDir: partial.venvDir || path.join(partial.workDir || path.join(allowedPaths[0], '.datatools'), 'venv'),
+    python: partial.python || undefined,
+    pythonSource: partial.python ? partial.pythonSource : undefined,
+    workspaceDir: partial.workspaceDir ? path.resolve(partial.workspaceDir) : undefined,
   };
 }
 
@@ -171,6 +181,9 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): DataToolsCo
     allowUnisolatedSandbox: env.DATATOOLS_ALLOW_UNISOLATED === '1',
     workDir: env.DATATOOLS_WORK_DIR,
     venvDir: env.DATATOOLS_VENV_DIR,
+    python: env.DATATOOLS_PYTHON,
+    pythonSource: env.DATATOOLS_PYTHON_SOURCE || 'DATATOOLS_PYTHON',
+    workspaceDir: env.DATATOOLS_WORKSPACE,
     limits: {
       codeTimeoutSec: num(env, 'DATATOOLS_CODE_TIMEOUT', DEFAULT_LIMITS.codeTimeoutSec, 1, 3600),
       memoryMb: num(env, 'DATATOOLS_MEMORY_MB', DEFAULT_LIMITS.memoryMb, 64, 1 << 20),

@@ -2,7 +2,7 @@ import * as vscode from 'vscode';
 import * as path from 'node:path';
 import { ToolHost } from '../core/host';
 import { ROLES, ROLE_LABELS_TEXT, type Role } from './roleText';
-import { E2B_SECRET, JUPYTER_SECRET, SECTION, readConfig } from './settings';
+import { E2B_SECRET, JUPYTER_SECRET, SECTION, pythonExtensionApi, readConfig } from './settings';
 import { LmToolRegistry } from './lmTools';
 import { registerParticipant } from './participant';
 import { ResultStore } from './results';
@@ -64,6 +64,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<DataTo
   sub(vscode.workspace.onDidChangeConfiguration(e => { if (e.affectsConfiguration(SECTION)) void reload(); }));
   sub(vscode.workspace.onDidGrantWorkspaceTrust(() => void reload()));
   sub(vscode.workspace.onDidChangeWorkspaceFolders(() => void reload()));
+  // a new interpreter selected in the Python extension: the next sandbox session uses it
+  void pythonExtensionApi().then(api => {
+    const ev = api?.environments?.onDidChangeActiveEnvironmentPath;
+    if (typeof ev === 'function') sub(ev(() => void reload()));
+  });
   sub(context.secrets.onDidChange(e => { if (e.key === E2B_SECRET || e.key === JUPYTER_SECRET || e.key.startsWith('datatools.connection.')) void reload(); }));
 
   sub(vscode.commands.registerCommand('datatools.selectRole', async () => {
@@ -109,6 +114,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<DataTo
         DATATOOLS_EXECUTOR: c.executor,
         ...(c.jupyterUrl ? { DATATOOLS_JUPYTER_URL: c.jupyterUrl } : {}),
         ...(c.jupyterKernel ? { DATATOOLS_JUPYTER_KERNEL: c.jupyterKernel } : {}),
+        ...(c.python ? { DATATOOLS_PYTHON: c.python, DATATOOLS_PYTHON_SOURCE: c.pythonSource ?? 'VS Code' } : {}),
+        ...(c.workspaceDir ? { DATATOOLS_WORKSPACE: c.workspaceDir } : {}),
       }, DATATOOLS_VERSION)];
     },
     resolveMcpServerDefinition: async (def) => {

@@ -73,7 +73,26 @@ describe('the E2B backend: the real SDK against a local E2B-protocol endpoint', 
     const r = await de.call('run_script', { script_path: f, args: ['--n', '5'] }, { caller: 'test' }).finally(() => de.dispose());
     assert.match(r.text, /exit code 3/);
     assert.match(r.text, /args \['--n', '5'\]/);
-    assert.ok([...fake.sandboxes.values()].some(s => s.files.has('/home/user/datatools/scripts/job.py')));
+    assert.ok([...fake.sandboxes.values()].some(s => s.files.has(f)), 'uploaded to its own path, run in its own folder');
+  });
+
+  test('relative paths work as on the local backend: execute_code in the workspace folder, run_script in the script\'s folder', async () => {
+    const ws = path.join(root, 'project');
+    fs.mkdirSync(path.join(ws, 'data'), { recursive: true });
+    fs.writeFileSync(path.join(ws, 'data', 'orders.csv'), 'id,amount\n1,9.5\n2,3.25\n');
+    fs.mkdirSync(path.join(ws, 'jobs', 'data'), { recursive: true });
+    fs.writeFileSync(path.join(ws, 'jobs', 'data', 'orders.csv'), 'id,amount\n7,1\n');
+    fs.writeFileSync(path.join(ws, 'jobs', 'report.py'), 'import os, pandas as pd\nprint(os.getcwd())\nprint(pd.read_csv("data/orders.csv").id.tolist())\n');
+    const de = new ToolHost(resolveConfig({ role: 'data_engineer', executor: 'e2b', e2bApiKey: fake.apiKey, allowedPaths: [root], workspaceDir: ws, auditLogPath: path.join(root, '..', 'ws.jsonl') }));
+    try {
+      const r = await de.call('execute_code', { code: "import os, pandas as pd\nprint(os.getcwd())\npd.read_csv('data/orders.csv').amount.sum()" }, { caller: 'test' });
+      assert.notEqual(r.isError, true, r.text);
+      assert.ok(r.text.includes(`[stdout]\n${ws}\n`), r.text);
+      assert.match(r.text, /12\.75/);
+      const s = await de.call('run_script', { script_path: path.join(ws, 'jobs', 'report.py') }, { caller: 'test' });
+      assert.equal(s.isError, false, s.text);
+      assert.ok(s.text.includes(`${path.join(ws, 'jobs')}\n[7]`), s.text);
+    } finally { await de.dispose(); }
   });
 
   test('install_package opens the network for pip only and closes it again', async () => {

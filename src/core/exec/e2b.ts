@@ -7,6 +7,12 @@ import { PathPolicy } from '../storage/paths';
 import { ENVIRONMENT_PROBE, type EnvironmentInfo, type Execution, type ExecutionBackend, type RichResult, type ScriptRun } from './types';
 
 const OUTPUT_CAP = 1024 * 1024;
+
+/** Where a local path lives in the E2B sandbox: the same path when the sandbox user may write there (/tmp,
+ *  /home/user), else under /home/user/work (E2B's files API writes as that user). */
+export function mirrorPath(local: string): string {
+  return /^\/(tmp|home\/user)\//.test(local) ? local : path.posix.join('/home/user/work', local);
+}
 /** The sandbox dies this long after the last call (E2B's timeout is extended on every call). */
 const IDLE_MS = 10 * 60_000;
 const EXIT_MARK = '__datatools_exit__';
@@ -43,6 +49,7 @@ export class E2BSandbox implements ExecutionBackend {
   private sbx?: Promise<Sandbox>;
   private queue: Promise<unknown> = Promise.resolve();
   private uploaded = new Map<string, number>();
+  private cwdSet?: Sandbox;
 
   constructor(private readonly cfg: DataToolsConfig) {
     if (!cfg.e2bApiKey) throw new ToolError('No E2B API key is set. Set one (command "Data Tools: Set E2B API Key" or E2B_API_KEY), or use the local sandbox.');
@@ -75,19 +82,25 @@ export class E2BSandbox implements ExecutionBackend {
     return t;
   }
 
-  /** Files under the data roots that the code names (e.g. a query result saved for Python) are uploaded to the
-   *  same path in the sandbox first, so code reads them as it would locally. */
-  private async handOver(sbx: Sandbox, code: string): Promise<void> {
+  /** The working directory, as on the local backend: the workspace folder (or the first data root). */
+  private localCwd(): string { return this.cfg.workspaceDir ?? this.cfg.allowedPaths[0] ?? '/tmp'; }
+
+  /** Files under the data roots that the code names (e.g. a query result saved for Python, or 'data/orders.csv'
+   *  relative to the working directory) are uploaded to their mirror path in the sandbox first, so code reads
+   *  them as it would locally. */
+  private async handOver(sbx: Sandbox, code: string, localCwd = this.localCwd()): Promise<void> {
     const policy = new PathPolicy(this.cfg.allowedPaths, this.cfg.limits.maxFileBytes);
-    const literals = new Set([...code.matchAll(/(["'])(\/[^"'\n]{1,1024})\1/g)].map(m => m[2]));
+    const literals = new Set([...code.matchAll(/(["'])([^"'\n]{1,1024})\1/g)].map(m => m[2]).filter(l => l.startsWith('/') || /[./]/.test(l)));
     for (const lit of literals) {
+      const local = path.resolve(localCwd, lit);
       let real: string;
-      try { real = await policy.resolveExisting(lit); } catch { continue; }
+      try { real = await policy.resolveExisting(local); } catch { continue; }
       const st = fs.statSync(real);
-      if (!st.isFile() || st.size > this.cfg.limits.maxFileBytes || this.uploaded.get(lit) === st.mtimeMs) continue;
+      const remote = mirrorPath(local);
+      if (!st.isFile() || st.size > this.cfg.limits.maxFileBytes || this.uploaded.get(remote) === st.mtimeMs) continue;
       const buf = fs.readFileSync(real);
-      await sbx.files.write(lit, buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer);
-      this.uploaded.set(lit, st.mtimeMs);
+      await sbx.files.write(remote, buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer);
+      this.uploaded.set(remote, st.mtimeMs);
     }
   }
 
@@ -105,6 +118,12 @@ export class E2BSandbox implements ExecutionBackend {
     o.signal.addEventListener('abort', onAbort, { once: true });
     try {
       await this.handOver(sbx, code);
+      if (this.cwdSet !== sbx) {
+        // the session starts in the mirror of the workspace folder, like the local sandbox
+        const cwd = mirrorPath(this.localCwd());
+        await sbx.runCode(`import os\nos.makedirs(${JSON.stringify(cwd)}, exist_ok=True)\nos.chdir(${JSON.stringify(cwd)})`, { timeoutMs: 30_000 });
+        this.cwdSet = sbx;
+      }
       // the SDK's own timeout covers the response body; ours also covers a server that never answers
       let timer: NodeJS.Timeout | undefined;
       const deadline = new Promise<never>((_r, reject) => {
@@ -159,8 +178,13 @@ export class E2BSandbox implements ExecutionBackend {
   runScript(file: string, args: string[], o: { timeoutMs: number; signal: AbortSignal; onStream?: RunOpts['onStream'] }): Promise<ScriptRun> {
     return this.serial(async () => {
       const sbx = await this.ensure();
-      const remote = `/home/user/datatools/scripts/${path.basename(file)}`;
-      try { await sbx.files.write(remote, fs.readFileSync(file, 'utf8')); } catch (e) { throw new ToolError(e2bMessage(e)); }
+      // the script runs in (the mirror of) its own folder, as `python x.py` there, with the files it names
+      const remote = mirrorPath(file);
+      const source = fs.readFileSync(file, 'utf8');
+      try {
+        await sbx.files.write(remote, source);
+        await this.handOver(sbx, source, path.dirname(file));
+      } catch (e) { throw e instanceof ToolError ? e : new ToolError(e2bMessage(e)); }
       const code = `import subprocess, sys
 r = subprocess.run([sys.executable, ${JSON.stringify(remote)}, *${JSON.stringify(args)}], capture_output=True, text=True, cwd=${JSON.stringify(path.dirname(remote))})
 sys.stderr.write(r.stderr)

@@ -1,4 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -6,6 +7,9 @@ import { createInterface } from 'node:readline';
 import type { DataToolsConfig } from '../config';
 import { ToolError } from '../result';
 import { grantedCapabilities } from '../roles';
+import { defaultPython, describeInterpreter, kernelDependencyMessage, type Interpreter } from './interpreter';
+import { planLimits, type LimitPlan } from './limits';
+import { seccompFilter } from './seccomp';
 import { ENVIRONMENT_PROBE, type Execution, type ExecutionBackend, type EnvironmentInfo, type RichResult, type ScriptRun } from './types';
 
 const OUTPUT_CAP = 1024 * 1024;
@@ -19,10 +23,9 @@ function kernelPath(): string {
   return found;
 }
 
+/** The system interpreter (the default when the user selected none). */
 export function findPython(): string {
-  const p = process.env.DATATOOLS_PYTHON || '/usr/bin/python3';
-  if (!fs.existsSync(p)) throw new ToolError(`Python was not found at ${p}. Install python3 (apt-get install python3 python3-pandas python3-matplotlib) or set DATATOOLS_PYTHON.`);
-  return p;
+  return defaultPython();
 }
 
 export function findBwrap(): string | undefined {
@@ -30,13 +33,35 @@ export function findBwrap(): string | undefined {
   return undefined;
 }
 
-interface Launch { cmd: string; args: string[]; env: NodeJS.ProcessEnv; isolation: string }
+/** Which of the options this bubblewrap knows (Debian 12: 0.8.0 has them all; Ubuntu 22.04's 0.6 lacks some). */
+const bwrapFeatures = new Map<string, Set<string>>();
+function bwrapHas(bwrap: string, opt: string): boolean {
+  if (!bwrapFeatures.has(bwrap)) {
+    const help = spawnSync(bwrap, ['--help'], { encoding: 'utf8', timeout: 5000 });
+    bwrapFeatures.set(bwrap, new Set((`${help.stdout}${help.stderr}`).match(/--[a-z][a-z0-9-]+/g) ?? []));
+  }
+  return bwrapFeatures.get(bwrap)!.has(opt);
+}
+
+export interface Launch {
+  cmd: string;
+  args: string[];
+  env: NodeJS.ProcessEnv;
+  isolation: string;
+  /** The BPF program handed to bubblewrap on fd 3. */
+  seccomp?: Buffer;
+  limits: LimitPlan;
+  /** Each wall and limit, as get_environment reports it. */
+  walls: Record<string, string>;
+}
 
 /** The command that starts Python inside bubblewrap: no network, read-only system, private /tmp, the data
  *  roots mounted read-only (or read-write for roles that may write), a clean environment, dies with its parent. */
 export interface LaunchOptions {
   /** The interpreter (e.g. the venv's python); the system python by default. */
   python?: string;
+  /** Folders the interpreter needs, mounted read-only (its prefixes and site-packages). */
+  pythonMounts?: string[];
   /** Share the host network (pip only). */
   network?: boolean;
   /** Extra folders mounted read-write / read-only at their own paths. */
@@ -45,44 +70,99 @@ export interface LaunchOptions {
   /** [host folder, sandbox path] read-write mounts (the E2B stand-in's sandbox filesystem). */
   binds?: [string, string][];
   env?: Record<string, string>;
+  /** The working directory; default the workspace folder (or the first data root). */
+  cwd?: string;
+  /** Size caps of /tmp (and /dev/shm) and of the home, MB. */
+  tmpMb?: number;
+  homeMb?: number;
+  /** Most processes and threads of one session. */
+  maxProcs?: number;
 }
+
+export const DEFAULT_TMP_MB = 1024;
+export const DEFAULT_HOME_MB = 256;
+export const DEFAULT_MAX_PROCS = 512;
+/** uid/gid inside the sandbox's user namespace: never 0, whoever starts it. */
+const SANDBOX_UID = 1000;
+
+const inside = (p: string, dir: string) => p === dir || p.startsWith(dir.endsWith('/') ? dir : `${dir}/`);
+const realOr = (p: string) => { try { return fs.realpathSync(p); } catch { return undefined; } };
 
 export function sandboxLaunch(cfg: DataToolsConfig, pythonArgs: string[], kernelDir: string, lo: LaunchOptions = {}): Launch {
   const python = lo.python ?? findPython();
+  const tmpMb = lo.tmpMb ?? DEFAULT_TMP_MB;
+  const homeMb = lo.homeMb ?? DEFAULT_HOME_MB;
+  const maxProcs = lo.maxProcs ?? DEFAULT_MAX_PROCS;
+  const writable = grantedCapabilities({ role: cfg.role, trusted: true }).has('files.write');
+  const roots = cfg.allowedPaths.map(realOr).filter((r): r is string => !!r);
+  const wantCwd = realOr(lo.cwd ?? cfg.workspaceDir ?? cfg.allowedPaths[0] ?? '/tmp');
+  const cwd = wantCwd && roots.some(r => inside(wantCwd, r)) ? wantCwd : (roots[0] ?? '/tmp');
+  const limits = planLimits({ memoryMb: cfg.limits.memoryMb, maxProcs });
   const env: NodeJS.ProcessEnv = {
-    PATH: '/usr/local/bin:/usr/bin:/bin', HOME: '/tmp', LANG: 'C.UTF-8', MPLBACKEND: 'Agg', MPLCONFIGDIR: '/tmp/.mpl',
+    PATH: '/usr/local/bin:/usr/bin:/bin', HOME: '/home/sandbox', LANG: 'C.UTF-8', MPLBACKEND: 'Agg', MPLCONFIGDIR: '/tmp/.mpl',
     PYTHONDONTWRITEBYTECODE: '1', PYTHONUNBUFFERED: '1', OPENBLAS_NUM_THREADS: '1', OMP_NUM_THREADS: '1',
-    DATATOOLS_MEMORY_BYTES: String(cfg.limits.memoryMb * 1024 * 1024), DATATOOLS_MAX_PROCS: '256', DATATOOLS_OUTPUT_CAP: String(OUTPUT_CAP),
-    ...lo.env,
+    DATATOOLS_MEMORY_MB: String(cfg.limits.memoryMb), DATATOOLS_OUTPUT_CAP: String(OUTPUT_CAP),
+    ...limits.env, ...lo.env,
+  };
+  const walls: Record<string, string> = {
+    memory: limits.memory, processes: limits.processes, tmp: `${tmpMb} MB (tmpfs /tmp and /dev/shm)`, home: `${homeMb} MB (tmpfs /home/sandbox)`,
+    cwd: wantCwd && cwd !== wantCwd ? `${cwd} (${wantCwd} is outside the data roots)` : cwd,
   };
   const bwrap = findBwrap();
   if (!bwrap) {
     if (!cfg.allowUnisolatedSandbox) {
+      limits.release();
       throw new ToolError('The local Python sandbox needs bubblewrap for isolation and it is not installed. Install it (apt-get install bubblewrap), or set an E2B API key to run in the cloud, or allow running without isolation (setting datatools.sandbox.allowUnisolated / DATATOOLS_ALLOW_UNISOLATED=1; unsafe).');
     }
-    return { cmd: python, args: pythonArgs, env: { ...env, HOME: os.tmpdir() }, isolation: 'none (bubblewrap missing; unisolated by setting)' };
+    const w = limits.wrap(python, pythonArgs);
+    return { cmd: w.cmd, args: w.args, env: { ...env, ...limits.spawnEnv, HOME: os.tmpdir(), DATATOOLS_CWD: cwd }, isolation: 'none (bubblewrap missing; unisolated by setting)', limits, walls: { ...walls, tmp: 'none (unisolated)', home: 'none (unisolated)' } };
   }
-  const writable = grantedCapabilities({ role: cfg.role, trusted: true }).has('files.write');
-  const args = ['--unshare-all', ...(lo.network ? ['--share-net'] : []), '--die-with-parent', '--new-session', '--clearenv',
-    '--ro-bind', '/usr', '/usr', '--ro-bind', '/etc', '/etc', '--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp',
-    '--tmpfs', '/home', '--tmpfs', '/root', '--tmpfs', '/var', '--tmpfs', '/run'];
+  const has = (o: string) => bwrapHas(bwrap, o);
+  const sized = (mb: number, dir: string) => [...(has('--size') ? ['--size', String(mb * 1024 * 1024)] : []), '--tmpfs', dir];
+  if (!has('--size')) { walls.tmp = `none: bubblewrap ${bwrap} has no --size (needs 0.7 or newer)`; walls.home = walls.tmp; }
+  // a user namespace with an unprivileged uid and no capabilities, whoever starts it (root keeps them otherwise)
+  const args = ['--unshare-all', '--unshare-user', '--uid', String(SANDBOX_UID), '--gid', String(SANDBOX_UID),
+    ...(has('--disable-userns') ? ['--disable-userns'] : []), '--cap-drop', 'ALL',
+    ...(lo.network ? ['--share-net'] : []), '--die-with-parent', '--new-session', '--clearenv',
+    '--ro-bind', '/usr', '/usr', '--ro-bind', '/etc', '/etc', '--proc', '/proc', '--dev', '/dev',
+    ...sized(tmpMb, '/tmp'), ...sized(tmpMb, '/dev/shm'), ...sized(homeMb, '/home'), '--dir', '/home/sandbox',
+    ...sized(16, '/root'), ...sized(64, '/var'), ...sized(16, '/run')];
   for (const d of ['/bin', '/lib', '/lib64', '/lib32', '/sbin']) {
     if (!fs.existsSync(d)) continue;
     const st = fs.lstatSync(d);
     if (st.isSymbolicLink()) args.push('--symlink', fs.readlinkSync(d), d); else args.push('--ro-bind', d, d);
   }
+  // the interpreter's folders first, read-only; those inside a data root again after it (a venv in the workspace)
+  const pyMounts = (lo.pythonMounts ?? []).map(realOr).filter((m): m is string => !!m);
+  const pyOutside = pyMounts.filter(m => !roots.some(r => inside(m, r)));
+  for (const m of pyOutside) args.push('--ro-bind', m, m);
   for (const [src, dst] of lo.binds ?? []) args.push('--bind', src, dst);
-  for (const root of cfg.allowedPaths) {
-    let real: string;
-    try { real = fs.realpathSync(root); } catch { continue; }
-    args.push(writable ? '--bind' : '--ro-bind', real, real);
-  }
-  for (const d of lo.ro ?? []) if (fs.existsSync(d)) args.push('--ro-bind', fs.realpathSync(d), fs.realpathSync(d));
-  for (const d of lo.rw ?? []) if (fs.existsSync(d)) args.push('--bind', fs.realpathSync(d), fs.realpathSync(d));
-  args.push('--ro-bind', kernelDir, '/opt/datatools', '--chdir', fs.existsSync(cfg.allowedPaths[0]) ? fs.realpathSync(cfg.allowedPaths[0]) : '/tmp');
+  for (const real of roots) args.push(writable ? '--bind' : '--ro-bind', real, real);
+  for (const m of pyMounts.filter(x => !pyOutside.includes(x))) args.push('--ro-bind', m, m);
+  for (const d of lo.ro ?? []) { const r = realOr(d); if (r) args.push('--ro-bind', r, r); }
+  for (const d of lo.rw ?? []) { const r = realOr(d); if (r) args.push('--bind', r, r); }
+  args.push('--ro-bind', kernelDir, '/opt/datatools', '--chdir', cwd);
+  const sc = has('--seccomp') ? seccompFilter() : { description: 'no seccomp filter: this bubblewrap has no --seccomp' };
+  if (sc.program) args.push('--seccomp', '3');
   for (const [k, v] of Object.entries(env)) args.push('--setenv', k, String(v));
   args.push(python, ...pythonArgs.map(a => (a.startsWith(kernelDir) ? a.replace(kernelDir, '/opt/datatools') : a)));
-  return { cmd: bwrap, args, env: {}, isolation: `bubblewrap (no network, read-only system, private /tmp, data roots ${writable ? 'read-write' : 'read-only'})` };
+  walls.user = `uid ${SANDBOX_UID} in its own user namespace, no capabilities (--cap-drop ALL), no_new_privs${has('--disable-userns') ? ', no nested user namespaces' : ''}`;
+  walls.seccomp = sc.description;
+  const w = limits.wrap(bwrap, args);
+  return { cmd: w.cmd, args: w.args, env: { ...limits.spawnEnv }, seccomp: sc.program, limits, walls,
+    isolation: `bubblewrap (no network, read-only system, private /tmp, data roots ${writable ? 'read-write' : 'read-only'}, unprivileged user namespace, ${sc.program ? 'seccomp' : 'no seccomp'})` };
+}
+
+/** Spawns a launch: the seccomp program goes in on fd 3, the limits learn the pid. */
+function spawnLaunch(launch: Launch, stdin: 'pipe' | 'ignore'): ChildProcess {
+  const p = spawn(launch.cmd, launch.args, { env: launch.env, stdio: [stdin, 'pipe', 'pipe', ...(launch.seccomp ? ['pipe' as const] : [])], detached: true });
+  if (launch.seccomp) {
+    const s = p.stdio[3] as NodeJS.WritableStream & { on: (e: string, f: () => void) => void };
+    s.on('error', () => undefined);
+    s.end(launch.seccomp);
+  }
+  if (p.pid) launch.limits.started(p.pid);
+  return p;
 }
 
 interface Pending {
@@ -99,10 +179,15 @@ class KernelProcess {
   private pending?: Pending;
   private seq = 0;
   exited = false;
+  exitSignal: NodeJS.Signals | null = null;
   stderrTail = '';
+  private oomBefore: number | undefined;
+  /** Set at exit: whether the cgroup's OOM killer ended it (undefined: unknown). */
+  diedOfOom: boolean | undefined;
 
-  constructor(launch: Launch) {
-    this.proc = spawn(launch.cmd, launch.args, { env: launch.env, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+  constructor(readonly launch: Launch) {
+    this.proc = spawnLaunch(launch, 'pipe');
+    this.oomBefore = launch.limits.oomKills();
     this.proc.stdin!.on('error', () => undefined);
     let readyResolve!: (v: { engine: string; python: string }) => void;
     let readyReject!: (e: Error) => void;
@@ -130,6 +215,11 @@ class KernelProcess {
     });
     this.proc.on('exit', (code, sig) => {
       this.exited = true;
+      this.exitSignal = sig;
+      // whatever the kernel left behind (start_new_session=True included) goes with its cgroup
+      const n = this.launch.limits.oomKills();
+      this.diedOfOom = n === undefined ? undefined : n > (this.oomBefore ?? 0);
+      this.launch.limits.release();
       readyReject(new Error(`the Python sandbox exited at start (${sig ?? code}): ${this.stderrTail.trim().slice(-1500)}`));
       this.pending?.reject(new Error(`the Python process ended (${sig ?? `exit ${code}`})`));
       this.pending = undefined;
@@ -179,16 +269,16 @@ class KernelProcess {
   }
 
   kill(): void {
-    if (this.exited || !this.proc.pid) return;
+    if (this.exited || !this.proc.pid) { this.launch.limits.release(); return; }
     try { process.kill(-this.proc.pid, 'SIGKILL'); } catch { /* gone */ }
   }
 }
 
 /** Runs a sandboxed process to completion with a timeout, output caps and cancellation (its whole group is killed). */
-function runProcess(launch: Launch, o: { timeoutMs: number; signal: AbortSignal; onStream?: (name: 'stdout' | 'stderr', text: string) => void }): Promise<ScriptRun> {
+function runProcess(launch: Launch, o: { timeoutMs: number; signal: AbortSignal; onStream?: (name: 'stdout' | 'stderr', text: string) => void }): Promise<ScriptRun & { oomKills?: number }> {
   const started = performance.now();
-  return new Promise<ScriptRun>(resolve => {
-    const p = spawn(launch.cmd, launch.args, { env: launch.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  return new Promise(resolve => {
+    const p = spawnLaunch(launch, 'ignore');
     const out = { stdout: '', stderr: '', dropped: 0 };
     const take = (k: 'stdout' | 'stderr') => (d: Buffer) => {
       o.onStream?.(k, d.toString());
@@ -202,12 +292,29 @@ function runProcess(launch: Launch, o: { timeoutMs: number; signal: AbortSignal;
     const timer = setTimeout(() => { timedOut = true; kill(); }, o.timeoutMs);
     o.signal.addEventListener('abort', kill, { once: true });
     p.on('close', code => {
+      const oomKills = launch.limits.oomKills();
+      launch.limits.release();
       clearTimeout(timer);
       o.signal.removeEventListener('abort', kill);
-      resolve({ stdout: out.stdout, stderr: out.stderr, exitCode: code, durationMs: Math.round(performance.now() - started), timedOut, droppedBytes: out.dropped });
+      resolve({ oomKills, stdout: out.stdout, stderr: out.stderr, exitCode: code, durationMs: Math.round(performance.now() - started), timedOut, droppedBytes: out.dropped });
     });
   });
 }
+
+/** The default backend: a persistent Python process per session, isolated by bubblewrap. */
+/** A limit named in a Python error: the error says which wall it hit, so nobody reads it as a crash. */
+export function explainLimitError(err: { name: string; value: string }, walls: Record<string, string>): string | undefined {
+  const v = `${err.name}: ${err.value}`;
+  if (err.name === 'MemoryError') return `hit the memory limit: ${walls.memory}`;
+  if (/can't start new thread/.test(v) && /RLIMIT_AS/.test(walls.memory)) {
+    return `hit the address-space limit (each thread reserves its stack there: ${walls.memory}) or the process limit (${walls.processes})`;
+  }
+  if (/\[Errno 11\] Resource temporarily unavailable|can't start new thread|EAGAIN/.test(v)) return `hit the process limit: ${walls.processes}`;
+  if (/\[Errno 28\] No space left on device/.test(v)) return `hit a size cap (or a full disk): /tmp ${walls.tmp}; home ${walls.home}. Write large files into the data roots instead`;
+  return undefined;
+}
+
+const hash = (s: string) => crypto.createHash('sha256').update(s).digest('hex').slice(0, 12);
 
 /** The default backend: a persistent Python process per session, isolated by bubblewrap. */
 export class LocalSandbox implements ExecutionBackend {
@@ -215,6 +322,8 @@ export class LocalSandbox implements ExecutionBackend {
   private kernel?: KernelProcess;
   private queue: Promise<unknown> = Promise.resolve();
   private readonly kernelFile = kernelPath();
+  /** Said once, with the next result. */
+  private note: string | undefined;
 
   constructor(private readonly cfg: DataToolsConfig, private readonly extra: LaunchOptions = {}) {}
 
@@ -234,9 +343,32 @@ export class LocalSandbox implements ExecutionBackend {
   }
   private venvError: string | undefined;
 
-  private launchOptions(): LaunchOptions {
-    const py = this.venvPython();
-    return { ...this.extra, ...(py ? { python: py, ro: [this.cfg.venvDir, ...(this.extra.ro ?? [])] } : {}) };
+  /** The user's interpreter when one is selected (packages that install_package adds go to a folder of their
+   *  own, on PYTHONPATH: the user's environment is never written); otherwise the system python3 through the
+   *  per-workspace venv. */
+  private interpreter(): { it: Interpreter; source: string; overlay?: string } {
+    const chosen = this.extra.python ?? this.cfg.python;
+    if (chosen) {
+      const it = describeInterpreter(chosen);
+      return { it, source: this.extra.python ? 'launch option' : (this.cfg.pythonSource ?? 'configured'),
+        overlay: path.join(this.cfg.workDir, 'packages', `py${it.version}-${hash(it.executable)}`) };
+    }
+    const venv = this.venvPython();
+    if (venv) return { it: describeInterpreter(venv), source: `system python3 with the per-workspace venv ${this.cfg.venvDir}` };
+    return { it: describeInterpreter(findPython()), source: `system python3 (no per-workspace venv: ${this.venvError})` };
+  }
+
+  private launchOptions(o: LaunchOptions = {}): LaunchOptions & { python: string } {
+    const { it, overlay } = this.interpreter();
+    // made up front so that the session started now sees what install_package adds later
+    if (overlay) { try { fs.mkdirSync(overlay, { recursive: true }); } catch { /* a read-only workspace: no installs */ } }
+    const hasOverlay = !!overlay && fs.existsSync(overlay);
+    return {
+      ...this.extra, ...o, python: it.executable,
+      pythonMounts: [...it.mounts, ...(this.extra.pythonMounts ?? [])],
+      ro: [...(hasOverlay ? [overlay] : []), ...(this.extra.ro ?? []), ...(o.ro ?? [])],
+      env: { ...(hasOverlay ? { PYTHONPATH: overlay } : {}), ...this.extra.env, ...o.env },
+    };
   }
 
   private async ensure(): Promise<KernelProcess> {
@@ -244,7 +376,17 @@ export class LocalSandbox implements ExecutionBackend {
     const launch = sandboxLaunch(this.cfg, ['-u', this.kernelFile], path.dirname(this.kernelFile), this.launchOptions());
     const k = new KernelProcess(launch);
     this.kernel = k;
-    await k.ready;
+    try {
+      const ready = await k.ready;
+      // no IPython in the user's interpreter: the session runs with plain exec, and the first result says so
+      if (ready.engine !== 'ipython') this.note = kernelDependencyMessage(this.interpreter().it);
+    } catch (e) {
+      const msg = (e as Error).message;
+      if (/bwrap: .*(namespace|uid map|setting up uid map|Operation not permitted)/i.test(msg)) {
+        throw new ToolError(`bubblewrap could not create the sandbox's user namespace on this host (${msg.split('\n').find(l => l.includes('bwrap:'))?.trim()}). Allow unprivileged user namespaces (sysctl user.max_user_namespaces > 0; on Ubuntu 24.04 an AppArmor profile for bwrap or kernel.apparmor_restrict_unprivileged_userns=0; in a container, a runtime that permits them), or set an E2B API key to run in the cloud.`);
+      }
+      throw new ToolError(`The Python sandbox could not start: ${msg}`);
+    }
     return k;
   }
 
@@ -265,7 +407,10 @@ export class LocalSandbox implements ExecutionBackend {
     timer = setTimeout(() => stop('timeout'), o.timeoutMs);
     try {
       const exec = await k.execute(code, o.onStream);
+      if (this.note) { exec.stderr = `[note] ${this.note}\n${exec.stderr}`; this.note = undefined; }
       exec.durationMs = Math.round(performance.now() - started);
+      const hit = exec.error && explainLimitError(exec.error, k.launch.walls);
+      if (exec.error && hit) exec.error = { ...exec.error, value: `${exec.error.value} (the sandbox ${hit})` };
       return exec;
     } catch (e) {
       const durationMs = Math.round(performance.now() - started);
@@ -275,8 +420,12 @@ export class LocalSandbox implements ExecutionBackend {
         return { ...base, restarted: 'timeout', error: { name: 'TimeoutError', value: `Execution stopped after its ${o.timeoutMs / 1000} s timeout`, traceback: '' } };
       }
       if (reason === 'cancelled') return { ...base, restarted: 'cancelled', error: { name: 'Cancelled', value: 'Execution was cancelled', traceback: '' } };
-      // the process died on its own: most often the kernel killed by the memory limit
-      return { ...base, restarted: 'crash', error: { name: 'SandboxCrash', value: `${(e as Error).message}. The session was restarted (memory limit ${this.cfg.limits.memoryMb} MB).`, traceback: '' } };
+      const mb = this.cfg.limits.memoryMb;
+      if (k.diedOfOom || (k.diedOfOom === undefined && k.launch.limits.memoryByCgroup && k.exitSignal === 'SIGKILL')) {
+        return { ...base, restarted: 'memory limit', error: { name: 'MemoryLimitExceeded', traceback: '',
+          value: `The code hit the memory limit of ${mb} MB (${k.launch.walls.memory}); the kernel was killed${k.diedOfOom ? ' by the out-of-memory killer' : ''} and the session restarted. Load less at once: select columns, read in chunks, use smaller dtypes.` } };
+      }
+      return { ...base, restarted: 'crash', error: { name: 'SandboxCrash', value: `${(e as Error).message}. The session was restarted.`, traceback: '' } };
     } finally {
       clearTimeout(timer);
       o.signal.removeEventListener('abort', onAbort);
@@ -285,39 +434,68 @@ export class LocalSandbox implements ExecutionBackend {
 
   async runScript(file: string, args: string[], o: { timeoutMs: number; signal: AbortSignal; onStream?: (name: 'stdout' | 'stderr', text: string) => void }): Promise<ScriptRun> {
     const kernelDir = path.dirname(this.kernelFile);
-    // the script runs in a fresh process with the same isolation and limits; the kernel's limit setter is reused
+    // the script runs in a fresh process with the same isolation and limits, in its own folder (as `python x.py` there)
     const prelude = 'import os, resource, runpy, sys\n'
-      + 'm = int(os.environ.get("DATATOOLS_MEMORY_BYTES", "0"))\n'
+      + 'm = int(os.environ.get("DATATOOLS_RLIMIT_AS", "0"))\n'
       + 'if m: resource.setrlimit(resource.RLIMIT_AS, (m, m))\n'
+      + 'n = int(os.environ.get("DATATOOLS_RLIMIT_NPROC", "0"))\n'
+      + 'if n: resource.setrlimit(resource.RLIMIT_NPROC, (n, n))\n'
       + 'resource.setrlimit(resource.RLIMIT_CORE, (0, 0))\n'
+      + 'c = os.environ.get("DATATOOLS_CWD")\nif c: os.chdir(c)\n'
       + 'sys.argv = sys.argv[1:]\n'
+      + 'sys.path.insert(0, os.path.dirname(os.path.abspath(sys.argv[0])))\n'
       + 'runpy.run_path(sys.argv[0], run_name="__main__")\n';
-    const launch = sandboxLaunch(this.cfg, ['-c', prelude, file, ...args], kernelDir, this.launchOptions());
-    return runProcess(launch, o);
+    const launch = sandboxLaunch(this.cfg, ['-c', prelude, file, ...args], kernelDir, this.launchOptions({ cwd: path.dirname(file) }));
+    const oomBefore = launch.limits.oomKills();
+    const { oomKills, ...r } = await runProcess(launch, o);
+    const oom = oomKills !== undefined && oomBefore !== undefined ? oomKills > oomBefore : undefined;
+    const tail = r.stderr.split('\n').filter(Boolean).pop() ?? '';
+    const m = /^(\w+(?:Error|Exception)?): (.*)$/.exec(tail);
+    if (oom || (oom === undefined && launch.limits.memoryByCgroup && r.exitCode === null && !r.timedOut && !o.signal.aborted)) {
+      r.note = `the script hit the memory limit of ${this.cfg.limits.memoryMb} MB (${launch.walls.memory}) and was killed`;
+    } else if (m) {
+      const hit = explainLimitError({ name: m[1], value: m[2] }, launch.walls);
+      if (hit) r.note = `the script ${hit}`;
+    }
+    return r;
   }
 
   async install(packages: string[], o: { timeoutMs: number; signal: AbortSignal }): Promise<ScriptRun> {
-    const py = this.venvPython();
-    if (!py) throw new ToolError(`Could not create the virtual environment at ${this.cfg.venvDir} (${this.venvError}). Install python3-venv (apt-get install python3-venv).`);
+    const { overlay } = this.interpreter();
+    let lo: LaunchOptions & { python: string };
+    let target: string[] = [];
+    if (overlay) {
+      // the user's own environment stays untouched: packages go to a folder of this workspace, on PYTHONPATH
+      fs.mkdirSync(overlay, { recursive: true });
+      lo = this.launchOptions({ rw: [overlay] });
+      target = ['--target', overlay];
+    } else {
+      const py = this.venvPython();
+      if (!py) throw new ToolError(`Could not create the virtual environment at ${this.cfg.venvDir} (${this.venvError}). Install python3-venv (apt-get install python3-venv).`);
+      lo = { ...this.launchOptions(), rw: [this.cfg.venvDir] };
+    }
     // pip's own settings (a mirror, an offline wheel folder) pass through; a local --find-links folder is mounted
     const env: Record<string, string> = { PIP_DISABLE_PIP_VERSION_CHECK: '1', PIP_NO_INPUT: '1', PIP_PROGRESS_BAR: 'off' };
     for (const [k, v] of Object.entries(process.env)) if (/^PIP_(INDEX_URL|EXTRA_INDEX_URL|FIND_LINKS|NO_INDEX|TRUSTED_HOST|CERT|DEFAULT_TIMEOUT)$/.test(k) && v) env[k] = v;
     const ro = (env.PIP_FIND_LINKS ?? '').split(/\s+/).filter(p => p.startsWith('/'));
-    const launch = sandboxLaunch(this.cfg, ['-m', 'pip', 'install', '--no-warn-script-location', ...packages], path.dirname(this.kernelFile),
-      { python: py, network: true, rw: [this.cfg.venvDir], ro, env });
-    const r = await runProcess(launch, o);
-    // the running session sees the new packages: the venv's site-packages is already on its path
+    const launch = sandboxLaunch(this.cfg, ['-m', 'pip', 'install', '--no-warn-script-location', ...target, ...packages], path.dirname(this.kernelFile),
+      { ...lo, network: true, ro: [...(lo.ro ?? []), ...ro], env: { ...lo.env, ...env } });
+    const { oomKills: _o, ...r } = await runProcess(launch, o);
+    // the running session sees the new packages: the venv's site-packages (or the folder on PYTHONPATH) is on its path
     if (this.kernel && !this.kernel.exited) await this.execute('import importlib; importlib.invalidate_caches()', { timeoutMs: 10_000, signal: o.signal }).catch(() => undefined);
     return r;
   }
 
   async environment(): Promise<EnvironmentInfo> {
-    const code = ENVIRONMENT_PROBE;
-    const exec = await this.execute(code, { timeoutMs: 30_000, signal: new AbortController().signal });
+    const exec = await this.execute(ENVIRONMENT_PROBE, { timeoutMs: 30_000, signal: new AbortController().signal });
     if (exec.error) throw new ToolError(`Could not describe the environment: ${exec.error.name}: ${exec.error.value}`);
     const info = JSON.parse(exec.stdout.trim().split('\n').pop() ?? '{}') as { python: string; packages: Record<string, string | null> };
-    const launch = sandboxLaunch(this.cfg, [], path.dirname(this.kernelFile));
-    return { backend: 'local', isolation: launch.isolation, python: info.python, packages: info.packages, network: 'none (the sandbox has no network namespace access)' };
+    const k = this.kernel!;
+    const { it, source } = this.interpreter();
+    const dep = kernelDependencyMessage(it);
+    return { backend: 'local', isolation: k.launch.isolation, python: info.python, packages: info.packages, network: 'none (the sandbox has no network namespace access)',
+      interpreter: `${it.executable} (${source}${it.venv ? `, virtual environment at ${it.prefix}` : ''})`,
+      cwd: k.launch.walls.cwd, walls: { ...k.launch.walls }, notes: dep ? [dep] : [] };
   }
 
   async restart(): Promise<void> {

@@ -35,6 +35,8 @@ export interface ScriptRun {
   durationMs: number;
   timedOut: boolean;
   droppedBytes: number;
+  /** A limit the run hit (memory, processes, a size cap), said plainly. */
+  note?: string;
 }
 
 export interface EnvironmentInfo {
@@ -43,6 +45,14 @@ export interface EnvironmentInfo {
   python: string;
   packages: Record<string, string | null>;
   network: string;
+  /** The interpreter and where it was chosen (local backend). */
+  interpreter?: string;
+  /** The working directory of execute_code. */
+  cwd?: string;
+  /** Each wall and limit and how it is enforced (memory, processes, tmp, home, user, seccomp). */
+  walls?: Record<string, string>;
+  /** Things to fix, e.g. a missing kernel dependency and what to install. */
+  notes?: string[];
 }
 
 export interface ExecutionBackend extends Disposable {

@@ -146,6 +146,7 @@ export const runScript = defineTool({
     if (r.stdout) text.push(`[stdout]\n${clipText(r.stdout, MODEL_TEXT_CAP / 2)}`);
     if (r.stderr) text.push(`[stderr]\n${clipText(r.stderr, MODEL_TEXT_CAP / 2)}`);
     if (r.droppedBytes) text.push(`[output cap: ${r.droppedBytes.toLocaleString('en-US')} bytes dropped]`);
+    if (r.note) text.push(`[limit] ${r.note}`);
     return { text: text.join('\n'), isError: r.timedOut || r.exitCode !== 0,
       parts: [{ kind: 'stream', name: 'stdout', text: r.stdout }, { kind: 'stream', name: 'stderr', text: r.stderr }] };
   },
@@ -165,9 +166,14 @@ export const getEnvironment = defineTool({
     const env = await (await getExecutor(ctx)).environment();
     const l = ctx.config.limits;
     const pk = Object.entries(env.packages).map(([k, v]) => `${k} ${v ?? '(not installed)'}`).join(', ');
-    const text = [`Backend: ${env.backend}; isolation: ${env.isolation}.`, `Python ${env.python}.`, `Packages: ${pk}.`,
-      `Limits: ${l.codeTimeoutSec} s per call, ${l.memoryMb} MB memory, output capped at 1 MB per call.`, `Network: ${env.network}.`,
-      `Data roots visible to code: ${ctx.config.allowedPaths.join(', ')}.`].join('\n');
+    const w = env.walls;
+    const text = [`Backend: ${env.backend}; isolation: ${env.isolation}.`, `Python ${env.python}${env.interpreter ? `: ${env.interpreter}` : ''}.`, `Packages: ${pk}.`,
+      `Limits: ${l.codeTimeoutSec} s per call, ${l.memoryMb} MB memory, output capped at 1 MB per call.`,
+      ...(w ? [`Memory: ${w.memory}.`, `Processes: ${w.processes}.`, `/tmp: ${w.tmp}; home: ${w.home}.`,
+        ...(w.user ? [`User: ${w.user}.`] : []), ...(w.seccomp ? [`System calls: ${w.seccomp}.`] : [])] : []),
+      `Network: ${env.network}.`,
+      ...(env.cwd ? [`Working directory (relative paths start here): ${env.cwd}.`] : []),
+      `Data roots visible to code: ${ctx.config.allowedPaths.join(', ')}.`, ...(env.notes ?? [])].join('\n');
     return { text, parts: [{ kind: 'json', value: { ...env, limits: l, roots: ctx.config.allowedPaths } }] };
   },
 });

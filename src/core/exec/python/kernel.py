@@ -20,16 +20,21 @@ TABLE_ROWS = 1000
 
 
 def set_limits():
-    mem = int(os.environ.get("DATATOOLS_MEMORY_BYTES", "0"))
+    """The fallback limits only (the launcher sets them when no cgroup is available): RLIMIT_AS for memory,
+    RLIMIT_NPROC for processes (non-root). With a cgroup, memory and processes are limited from outside."""
+    mem = int(os.environ.get("DATATOOLS_RLIMIT_AS", "0"))
     if mem > 0:
         resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
-    nproc = int(os.environ.get("DATATOOLS_MAX_PROCS", "0"))
+    nproc = int(os.environ.get("DATATOOLS_RLIMIT_NPROC", "0"))
     if nproc > 0:
         try:
             resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
         except (ValueError, OSError):
             pass
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    cwd = os.environ.get("DATATOOLS_CWD")
+    if cwd:
+        os.chdir(cwd)
 
 
 # the protocol gets its own copy of fd 1; fd 1 itself goes to stderr so that child processes writing to
