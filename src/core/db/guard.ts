@@ -34,7 +34,8 @@ const SERVER_STATE: readonly string[] = [
 export const REVIEWED_VOLATILE: readonly string[] = [
   'random', 'random_normal', 'gen_random_uuid', 'clock_timestamp', 'timeofday', 'pg_sleep', 'pg_sleep_for', 'pg_sleep_until',
   'pg_relation_size', 'pg_total_relation_size', 'pg_table_size', 'pg_indexes_size', 'pg_database_size', 'pg_tablespace_size',
-  'pg_is_in_recovery',
+  'pg_is_in_recovery', 'pg_partition_tree', 'pg_partition_ancestors', 'pg_stat_have_stats', 'txid_status', 'pg_xact_status',
+  'pg_notification_queue_usage',
 ];
 
 export interface GuardPolicy {
@@ -255,8 +256,10 @@ interface ProcInfo { volatile: string; nargs: number; ndefaults: number; variadi
 export class FunctionCatalog {
   private readonly procs = new Map<string, ProcInfo[]>();
   private readonly volatileOps = new Set<string>();
+  private readonly types = new Set<string>();
 
-  constructor(readonly searchPath: string[], procRows: unknown[][], volatileOpRows: unknown[][]) {
+  constructor(readonly searchPath: string[], procRows: unknown[][], volatileOpRows: unknown[][], typeRows: unknown[][] = []) {
+    for (const [nsp, name] of typeRows) this.types.add(`${nsp}.${name}`);
     for (const [nsp, name, vol, nargs, ndef, variadic] of procRows) {
       const key = `${nsp}.${name}`;
       let list = this.procs.get(key);
@@ -273,7 +276,14 @@ export class FunctionCatalog {
     volatileOps: `SELECT n.nspname, o.oprname FROM pg_catalog.pg_operator o JOIN pg_catalog.pg_namespace n ON n.oid = o.oprnamespace
               JOIN pg_catalog.pg_proc p ON p.oid = o.oprcode WHERE p.provolatile = 'v'`,
     searchPath: `SELECT s::text FROM unnest(pg_catalog.current_schemas(true)) s`,
+    types: `SELECT n.nspname, t.typname FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace`,
   };
+
+  /** `name(x)` with no such function is a function-style cast when `name` is a type (`regproc('f')`). */
+  isType(ref: FunctionRef): boolean {
+    const schemas = ref.schema ? [ref.schema] : this.searchPath;
+    return ref.nargs === 1 && schemas.some(s => this.types.has(`${s}.${ref.name}`));
+  }
 
   /** Every function PostgreSQL could pick for this call: the name in the schema given, or in every schema of the
    *  search path (pg_catalog included), narrowed to those whose argument count accepts the call (if any does). */
@@ -305,6 +315,7 @@ export function checkFunctions(refs: FunctionRef[], cat: FunctionCatalog, policy
     if (policy.allowedFunctions?.some(p => !p.endsWith('*') && (p.toLowerCase() === ref.name || p.toLowerCase() === full))) continue;
     const cands = cat.candidates(ref);
     if (!cands.length) {
+      if (cat.isType(ref)) continue; // a cast, written as a call
       return { ok: false, class: 'unknown-function', reason: `The function ${full}() does not exist in this database (searched: ${ref.schema ?? cat.searchPath.join(', ')}). Check the name, or look it up in pg_proc.` };
     }
     const unsafe = cands.filter(c => c.info.volatile === 'v' && !(c.schema === 'pg_catalog' && REVIEWED_VOLATILE.includes(ref.name)));

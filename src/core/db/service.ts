@@ -66,8 +66,8 @@ export async function pinSession(db: Database, run: Run, timeoutMs: number): Pro
 export function sessionCatalog(info: SessionInfo, run: Run): Promise<FunctionCatalog> {
   if (!info.catalog) {
     info.catalog = (async () => {
-      const [sp, procs, ops] = [await run(FunctionCatalog.SQL.searchPath), await run(FunctionCatalog.SQL.procs), await run(FunctionCatalog.SQL.volatileOps)];
-      return new FunctionCatalog(sp.rows.map(x => String(x[0])), procs.rows, ops.rows);
+      const [sp, procs, ops, types] = [await run(FunctionCatalog.SQL.searchPath), await run(FunctionCatalog.SQL.procs), await run(FunctionCatalog.SQL.volatileOps), await run(FunctionCatalog.SQL.types)];
+      return new FunctionCatalog(sp.rows.map(x => String(x[0])), procs.rows, ops.rows, types.rows);
     })();
     info.catalog.catch(() => { info.catalog = undefined; });
   }
@@ -198,40 +198,62 @@ export function quoteIdent(s: string): string {
   return `"${s.replace(/"/g, '""')}"`;
 }
 
-/** Splits "schema.table" (quotes allowed) into parts without ever building SQL from them. */
+/** Splits "schema.table" into parts the way SQL reads a name, without ever building SQL from it: unquoted parts fold
+ *  to lower case (ASCII letters, as PostgreSQL does: LINEITEM is lineitem), quoted parts stay exact ("Sales"),
+ *  `""` inside quotes is a quote. */
 export function splitName(name: string): { schema?: string; table: string } {
   const parts: string[] = [];
   let cur = '';
   let quoted = false;
+  let wasQuoted = false;
+  let raw = '';
+  const bad = () => new ToolError(`"${name}" is not a table name; use table, schema.table, or "Quoted Name" for a name with capitals or spaces.`);
+  const end = () => {
+    if (wasQuoted) {
+      if (raw.trim() !== '') throw bad(); // text outside the quotes: "a"b
+      parts.push(cur);
+    } else {
+      const t = raw.trim();
+      if (t === '') throw bad();
+      parts.push(t.replace(/[A-Z]/g, c => c.toLowerCase()));
+    }
+    cur = ''; raw = ''; wasQuoted = false;
+  };
   for (let i = 0; i < name.length; i++) {
     const ch = name[i];
     if (quoted) {
       if (ch === '"' && name[i + 1] === '"') { cur += '"'; i++; } else if (ch === '"') quoted = false; else cur += ch;
-    } else if (ch === '"') quoted = true;
-    else if (ch === '.') { parts.push(cur); cur = ''; } else cur += ch;
+    } else if (ch === '"') {
+      if (wasQuoted || raw.trim() !== '') throw bad();
+      quoted = true; wasQuoted = true;
+    } else if (ch === '.') end();
+    else if (wasQuoted) { if (ch.trim() !== '') throw bad(); }
+    else raw += ch;
   }
-  parts.push(cur);
-  if (parts.length > 2 || parts.some(p => p === '')) throw new ToolError(`"${name}" is not a table name; use "table" or "schema.table".`);
+  if (quoted) throw bad();
+  end();
+  if (parts.length > 2 || parts.some(p => p === '')) throw bad();
   return parts.length === 2 ? { schema: parts[0], table: parts[1] } : { table: parts[0] };
 }
 
-export interface Relation { oid: number; schema: string; name: string; kind: string; estimate: number }
+export interface Relation { oid: number; schema: string; name: string; kind: string; estimate: number; pages?: number }
 
-/** Finds a table or view in the catalog (visible by search_path when no schema is given). */
+/** Finds a table or view in the catalog as SQL would (visible by search_path when no schema is given). */
 export async function resolveRelation(run: Run, name: string): Promise<Relation> {
   const { schema, table } = splitName(name);
-  const r = await run(`SELECT c.oid::int4, n.nspname, c.relname, c.relkind::text, c.reltuples::float8
+  const r = await run(`SELECT c.oid::int4, n.nspname, c.relname, c.relkind::text, c.reltuples::float8, c.relpages::int4
      FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
     WHERE c.relkind IN ('r','v','m','p','f') AND c.relname = $1
       AND (CASE WHEN $2::text IS NULL THEN pg_catalog.pg_table_is_visible(c.oid) ELSE n.nspname = $2::text END)`, [table, schema ?? null]);
   if (!r.rows.length) {
-    const near = await run(`SELECT n.nspname || '.' || c.relname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+    const near = await run(`SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
        WHERE c.relkind IN ('r','v','m','p','f') AND n.nspname NOT IN ('pg_catalog','information_schema') AND n.nspname NOT LIKE 'pg_toast%'
        ORDER BY (lower(c.relname) = lower($1)) DESC, c.relname LIMIT 8`, [table]);
-    throw new ToolError(`No table or view named "${name}". Tables here include: ${near.rows.map(x => x[0]).join(', ') || '(none)'}. Use list_tables.`);
+    const looked = schema !== undefined ? `${schema}.${table}` : table;
+    throw new ToolError(`No table or view named "${name}" (looked for ${looked}; unquoted names fold to lower case as in SQL, quoted names are exact). Tables here include: ${near.rows.map(x => x[0]).join(', ') || '(none)'}. Use list_tables.`);
   }
-  const [oid, nsp, rel, kind, est] = r.rows[0] as [number, string, string, string, number];
-  return { oid: Number(oid), schema: nsp, name: rel, kind, estimate: Math.max(0, Math.round(Number(est))) };
+  const [oid, nsp, rel, kind, est, pages] = r.rows[0] as [number, string, string, string, number, number];
+  return { oid: Number(oid), schema: nsp, name: rel, kind, estimate: Math.max(0, Math.round(Number(est))), pages: Math.max(0, Number(pages)) };
 }
 
 export function relationSql(r: Relation): string {
