@@ -9,6 +9,7 @@ import { Client } from 'pg';
 import { ToolHost } from '../../src/core/host';
 import { resolveConfig } from '../../src/core/config';
 import { DEFAULT_DENIED_FUNCTIONS, FunctionCatalog, checkFunctions, checkQuery, loadParser, type RefusalClass } from '../../src/core/db/guard';
+import { getDatabase, pinSession } from '../../src/core/db/service';
 import { tmpDir } from '../helpers/mcp';
 import { psql, startPostgres, type PgCluster } from '../helpers/pg';
 
@@ -44,7 +45,9 @@ before(async () => {
     const data = fs.readFileSync(path.join(CORPORA, 'tpch', 'data', f), 'utf8').replace(/\|$/gm, '');
     execFileSync('psql', [url('tpch', 'postgres'), '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-c', `COPY ${path.basename(f, '.tbl')} FROM STDIN (FORMAT text, DELIMITER '|')`], { input: data });
   }
-  psql(pg.adminUrl, 'ANALYZE; GRANT SELECT ON ALL TABLES IN SCHEMA public TO analyst', 'tpch');
+  // dbgen's DDL has no keys; without these two indexes q20 runs a correlated scan of lineitem per partsupp row
+  // (over a minute in psql too)
+  psql(pg.adminUrl, 'CREATE INDEX ON lineitem (l_partkey, l_suppkey); CREATE INDEX ON partsupp (ps_partkey); ANALYZE; GRANT SELECT ON ALL TABLES IN SCHEMA public TO analyst', 'tpch');
   // TPC-DS: schema only
   const ddl = fs.readdirSync(path.join(CORPORA, 'tpcds', 'schema')).map(f => fs.readFileSync(path.join(CORPORA, 'tpcds', 'schema', f), 'utf8')).join('\n');
   psql(pg.adminUrl, `${ddl}; GRANT SELECT ON ALL TABLES IN SCHEMA public TO analyst`, 'tpcds');
@@ -111,5 +114,230 @@ describe('the PostgreSQL regression corpus (5,748 statements PostgreSQL ran read
     // the counts the README states: a change in the guard shows here
     assert.deepEqual(Object.fromEntries([...byClass].map(([k, v]) => [k, v.length])), { 'server-state-function': 73, 'volatile-function': 1 });
     assert.equal(admitted.length, 5674);
+  });
+});
+
+/** A cell as PostgreSQL's text output would show it (the reference reads every value as text). */
+function cellText(v: unknown): string | null {
+  if (v === null || v === undefined) return null;
+  if (v instanceof Date) {
+    const p = (n: number) => String(n).padStart(2, '0');
+    return `${v.getFullYear()}-${p(v.getMonth() + 1)}-${p(v.getDate())}`;
+  }
+  return String(v);
+}
+const textTypes = { getTypeParser: () => (v: string) => v };
+
+describe('TPC-H and TPC-DS', () => {
+  test('the 22 TPC-H queries (SF 0.01) are admitted, run, and give the same rows as pg directly', async () => {
+    const host = hostFor('tpch');
+    try {
+      const dir = path.join(CORPORA, 'tpch', 'queries');
+      const files = fs.readdirSync(dir).filter(f => f.endsWith('.sql')).sort();
+      assert.equal(files.length, 22);
+      let cells = 0;
+      for (const f of files) {
+        const sql = fs.readFileSync(path.join(dir, f), 'utf8');
+        const r = await call(host, 'execute_query', { query: sql, max_rows: 100_000 });
+        assert.equal(r.isError, undefined, `${f}: ${r.text}`);
+        const ours = (r.parts[0] as { rows: unknown[][] }).rows.map(row => JSON.stringify(row.map(cellText)));
+        const ref = await direct('tpch', async c => (await c.query({ text: sql, rowMode: 'array', types: textTypes })).rows as unknown[][]);
+        const theirs = ref.map(row => JSON.stringify(row));
+        assert.ok(ref.length > 0 || f === 'q15.sql' || ours.length === 0, `${f} returns rows`);
+        assert.deepEqual([...ours].sort(), [...theirs].sort(), `${f}: the same rows as pg`);
+        cells += ref.reduce((n, row) => n + row.length, 0);
+      }
+      console.log(`TPC-H: 22 queries, ${cells} cells equal to pg`);
+    } finally { await host.dispose(); }
+  });
+
+  test('the 99 TPC-DS queries (schema only) are admitted and run', async () => {
+    const host = hostFor('tpcds');
+    try {
+      const dir = path.join(CORPORA, 'tpcds', 'queries');
+      const files = fs.readdirSync(dir).filter(f => f.endsWith('.sql')).sort();
+      assert.equal(files.length, 99);
+      const failed: string[] = [];
+      for (const f of files) {
+        const r = await call(host, 'execute_query', { query: fs.readFileSync(path.join(dir, f), 'utf8') });
+        if (r.isError) failed.push(`${f}: ${r.text}`);
+      }
+      assert.deepEqual(failed, []);
+    } finally { await host.dispose(); }
+  });
+});
+
+/** What an escape could change: table contents, the sequence, statistics reset times, large objects, advisory
+ *  locks, functions and tables, files. Read as the superuser, outside the tool. */
+function serverState(db: string): string {
+  return psql(pg.adminUrl, `SELECT concat_ws(' | ',
+      (SELECT md5(string_agg(id || ':' || v, ',' ORDER BY id)) FROM t),
+      (SELECT last_value || '/' || is_called FROM s),
+      (SELECT coalesce(stats_reset::text, 'never') FROM pg_stat_database WHERE datname = current_database()),
+      (SELECT coalesce(stats_reset::text, 'never') FROM pg_stat_bgwriter),
+      (SELECT coalesce(stats_reset::text, 'never') FROM pg_stat_archiver),
+      (SELECT count(*) FROM pg_largeobject_metadata),
+      (SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'),
+      (SELECT string_agg(relname, ',' ORDER BY relname) FROM pg_class WHERE relnamespace = 'public'::regnamespace),
+      (SELECT string_agg(proname, ',' ORDER BY proname) FROM pg_proc WHERE pronamespace = 'public'::regnamespace),
+      (SELECT count(*) FROM pg_stat_user_tables WHERE n_tup_ins + n_tup_upd + n_tup_del > 100))`, db);
+}
+const marker = path.join(require('node:os').tmpdir(), `dt-guard-pwned-${process.pid}`);
+
+describe('escape corpora: each refused or harmless, the server unchanged', () => {
+  before(() => {
+    // reference statistics, so a reset would show as a changed timestamp
+    psql(pg.adminUrl, "SELECT pg_stat_reset(); SELECT pg_stat_reset_shared('bgwriter'); SELECT pg_stat_reset_shared('archiver')", 'legacy');
+    // a VOLATILE function of the database's own, and an overload that shadows a safe built-in by name
+    psql(pg.adminUrl, `CREATE FUNCTION public.bump() RETURNS int VOLATILE LANGUAGE sql AS 'SELECT 1';
+      CREATE FUNCTION public.lower(int) RETURNS int VOLATILE LANGUAGE sql AS 'SELECT $1';
+      GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA public TO analyst, legacy_role`, 'legacy');
+  });
+
+  test('standard_conforming_strings = off (database and role): the server reads strings as the guard does', async () => {
+    const before = serverState('legacy');
+    // under standard_conforming_strings = off the server would read 'a\', ' as one string and run the rest as
+    // statements; with the setting pinned it is two strings, as the guard parsed it
+    const attacks = [
+      String.raw`SELECT 'a\', '; COMMIT; CREATE TABLE pwned(x int); DELETE FROM t; --' AS x`,
+      String.raw`SELECT 'a\' AS a, ' ; SELECT pg_stat_reset(); SELECT nextval(''s''); --' AS b`,
+      String.raw`SELECT 'x\' AS a, '; COMMIT; COPY (SELECT 1) TO PROGRAM $$touch ${marker}$$; --' AS c`,
+      String.raw`SELECT length('\'), '; END; DROP TABLE t; --'`,
+    ];
+    for (const user of ['analyst', 'legacy_role', 'postgres']) {
+      for (const extra of [{}, { deniedFunctions: [] }]) {
+        const host = hostFor('legacy', user, extra);
+        try {
+          const show = await call(host, 'execute_query', { query: 'SHOW standard_conforming_strings' });
+          assert.match(show.text, /\non$/m, `${user}: pinned on`);
+          const bq = await call(host, 'execute_query', { query: 'SHOW backslash_quote' });
+          assert.match(bq.text, /\nsafe_encoding$/m);
+          for (const q of attacks) {
+            const r = await call(host, 'execute_query', { query: q });
+            assert.equal(r.isError, undefined, `${user}: ${q}: ${r.text}`);
+            const row = (r.parts[0] as { rows: unknown[][] }).rows[0];
+            assert.ok(row.some(v => typeof v === 'string' && v.includes(';')), `${user}: the statement text stayed a string: ${JSON.stringify(row)}`);
+          }
+          // a string with a backslash means what the guard read
+          const raw = await call(host, 'execute_query', { query: String.raw`SELECT 'a\nb' AS s, E'c\'d' AS e` });
+          assert.deepEqual((raw.parts[0] as { rows: unknown[][] }).rows[0], ['a\\nb', "c'd"]);
+        } finally { await host.dispose(); }
+      }
+    }
+    // what the server would have done without the pin (a psql session on the legacy database): the proof that
+    // the corpus is an escape corpus
+    const unpinned = psql(pg.adminUrl, String.raw`SELECT length('a\'b')`, 'legacy');
+    assert.equal(unpinned, '3', 'the legacy database reads \\\' as a quote');
+    assert.equal(serverState('legacy'), before);
+    assert.ok(!fs.existsSync(marker));
+  });
+
+  test('a query is sent as exactly one statement (extended protocol): a second one is a server error', async () => {
+    const host = hostFor('legacy', 'postgres');
+    try {
+      const ac = new AbortController();
+      const db = await getDatabase({ config: host.config, services: host.services, signal: ac.signal, caller: 'test' });
+      await assert.rejects(db.readOnly(5000, ac.signal, run => run('SELECT 1; COMMIT; CREATE TABLE pwned2(x int)')), /cannot insert multiple commands into a prepared statement/);
+      assert.equal(psql(pg.adminUrl, "SELECT count(*) FROM pg_class WHERE relname LIKE 'pwned%'", 'legacy'), '0');
+    } finally { await host.dispose(); }
+  });
+
+  test('a setting that cannot be pinned is a refusal', async () => {
+    const fake = { label: 'fake', kind: 'postgres' as const, readOnly: async () => undefined as never, dispose: async () => undefined };
+    const run = async () => ({ fields: [], rows: [['off', 'safe_encoding', 'on', '1000', 'UTF8', '1', 'x']] });
+    await assert.rejects(pinSession(fake, run, 1000), /standard_conforming_strings could not be pinned to on/);
+    const run2 = async () => ({ fields: [], rows: [['on', 'safe_encoding', 'on', '1000', 'SJIS', '1', 'x']] });
+    await assert.rejects(pinSession(fake, run2, 1000), /client_encoding is SJIS/);
+  });
+
+  const SQL_TEXT = [
+    "SELECT query_to_xml('SELECT pg_stat_reset()', true, true, '')",
+    "SELECT pg_catalog.query_to_xml('DELETE FROM t RETURNING 1', true, true, '')",
+    'SELECT "query_to_xml"(\'SELECT nextval(\'\'s\'\')\', true, true, \'\')',
+    "SELECT QUERY_TO_XML('SELECT lo_create(0)', false, false, '')",
+    "SELECT query_to_xmlschema('SELECT pg_advisory_lock(1)', true, true, '')",
+    "SELECT query_to_xml_and_xmlschema('SELECT setval(''s'', 99)', true, true, '')",
+    "SELECT cursor_to_xml('c', 1, true, true, '')",
+    "SELECT * FROM ts_stat('SELECT to_tsvector(v) FROM t WHERE pg_stat_reset() IS NULL')",
+    "SELECT ts_rewrite('a'::tsquery, 'SELECT ''a''::tsquery, ''b''::tsquery FROM (SELECT nextval(''s'')) x')",
+    "SELECT table_to_xml('t', true, true, '')",
+    "SELECT schema_to_xml('public', true, true, '')",
+    "SELECT database_to_xml(true, true, '')",
+    "SELECT * FROM dblink('dbname=legacy', 'SELECT pg_stat_reset()') AS x(y text)",
+    "SELECT length(query_to_xml('SELECT 1', true, true, '')::text) FROM t",
+    "EXPLAIN SELECT query_to_xml('SELECT pg_stat_reset()', true, true, '')",
+    "EXPLAIN ANALYZE SELECT query_to_xml('SELECT pg_stat_reset()', true, true, '')",
+  ];
+  const SERVER_STATE = [
+    'SELECT pg_stat_reset()', "SELECT pg_stat_reset_shared('bgwriter')", "SELECT pg_stat_reset_shared('archiver')",
+    "SELECT pg_stat_reset_single_table_counters('t'::regclass)", 'SELECT pg_stat_reset_slru(NULL)',
+    "SELECT brin_summarize_new_values('t_brin')", "SELECT brin_summarize_range('t_brin', 0)", "SELECT brin_desummarize_range('t_brin', 0)",
+    "SELECT gin_clean_pending_list('t_brin')", 'SELECT pg_advisory_lock(1)', 'SELECT pg_try_advisory_lock(1)',
+    'SELECT pg_advisory_xact_lock(1)', "SELECT pg_notify('c', 'x')", 'SELECT lo_create(0)', "SELECT lo_import('/etc/hostname')",
+    `SELECT lo_export(1, '${marker}')`, "SELECT nextval('s')", "SELECT setval('s', 42)", 'SELECT setseed(0.5)',
+    'SELECT txid_current()', 'SELECT pg_current_xact_id()', 'SELECT pg_log_backend_memory_contexts(pg_backend_pid())',
+    "SELECT set_config('search_path', 'evil', false)", "SELECT pg_ls_dir('.')", "SELECT pg_read_file('/etc/passwd')",
+    'SELECT pg_stat_force_next_flush()', 'SELECT pg_stat_clear_snapshot()', 'SELECT bump()', 'SELECT public.bump()',
+    'SELECT lower(1)', 'SELECT * FROM t WHERE id = bump()', 'SELECT (SELECT pg_stat_reset()) IS NULL',
+    'WITH x AS (SELECT pg_stat_reset()) SELECT * FROM x', 'SELECT * FROM t ORDER BY pg_stat_reset() IS NULL',
+    'SELECT pg_catalog.pg_stat_reset()', 'SELECT "pg_stat_reset"()', 'SELECT PG_STAT_RESET()',
+    'SELECT pg_terminate_backend(pg_backend_pid())', 'SELECT pg_reload_conf()', 'SELECT pg_switch_wal()',
+    'SELECT no_such_function(1)', 'EXPLAIN ANALYZE SELECT pg_stat_reset()',
+  ];
+  for (const [label, corpus] of [['SQL-as-text functions', SQL_TEXT], ['server-state functions', SERVER_STATE]] as const) {
+    test(`${label}: refused by name with the reason, with or without the deny list, as analyst or superuser`, async () => {
+      const before = serverState('legacy');
+      for (const user of ['analyst', 'postgres']) {
+        for (const extra of [{}, { deniedFunctions: [] }]) {
+          const host = hostFor('legacy', user, extra);
+          try {
+            for (const q of corpus) {
+              const r = await call(host, 'execute_query', { query: q });
+              assert.equal(r.isError, true, `${user} ${JSON.stringify(extra)}: ${q} must be refused: ${r.text}`);
+              assert.match(r.text, /^Refused: /, `${q}: ${r.text}`);
+              assert.match(r.text, /The function [\w.]+\(\)/, `${q} names the function: ${r.text}`);
+            }
+          } finally { await host.dispose(); }
+        }
+      }
+      assert.equal(serverState('legacy'), before);
+      assert.ok(!fs.existsSync(marker));
+    });
+  }
+
+  test('an administrator may opt in a function of their own by exact name', async () => {
+    const host = hostFor('legacy', 'analyst', { allowedFunctions: ['bump', 'count'] });
+    try {
+      const r = await call(host, 'execute_query', { query: 'SELECT bump(), count(*) FROM t' });
+      assert.equal(r.isError, undefined, r.text);
+      const no = await call(host, 'execute_query', { query: 'SELECT lower(v) FROM t' });
+      assert.match(no.text, /lower\(\) is not on the allowed list/);
+    } finally { await host.dispose(); }
+  });
+
+  test('allowed on purpose: plain EXPLAIN of anything, EXPLAIN of DECLARE CURSOR and of FOR UPDATE; reviewed VOLATILE functions', async () => {
+    const before = serverState('legacy');
+    // EXPLAIN checks privileges as if it ran: the writes are explained as the owner
+    const host = hostFor('legacy', 'postgres');
+    try {
+      for (const q of ['EXPLAIN DELETE FROM t', 'EXPLAIN UPDATE t SET v = v || 1', 'EXPLAIN INSERT INTO t SELECT id + 1000, v FROM t',
+        'EXPLAIN DECLARE c CURSOR FOR SELECT * FROM t', 'EXPLAIN SELECT * FROM t FOR UPDATE', 'EXPLAIN (COSTS OFF) SELECT * FROM t FOR SHARE',
+        'EXPLAIN SELECT bump()', 'EXPLAIN WITH d AS (DELETE FROM t RETURNING *) SELECT * FROM d', 'EXPLAIN CREATE TABLE x AS SELECT * FROM t',
+        'EXPLAIN (ANALYZE false) DELETE FROM t',
+        'SELECT random() < 2, gen_random_uuid() IS NOT NULL, clock_timestamp() IS NOT NULL, timeofday() <> \'\', pg_sleep(0)',
+        "SELECT pg_size_pretty(pg_total_relation_size('t')), pg_relation_size('t') > 0",
+        'SELECT upper(v), now() IS NOT NULL, count(*) OVER () FROM t LIMIT 3']) {
+        const r = await call(host, 'execute_query', { query: q });
+        assert.equal(r.isError, undefined, `${q}: ${r.text}`);
+      }
+      for (const [q, re] of [['EXPLAIN ANALYZE DELETE FROM t', /EXPLAIN ANALYZE would execute a DELETE/], ['EXPLAIN (ANALYZE) SELECT bump()', /bump\(\).*VOLATILE/],
+        ['SELECT * FROM t FOR UPDATE', /row locks/],
+        // stricter than PostgreSQL's overload resolution on purpose: a VOLATILE public.lower(int) makes every lower() refused
+        ['SELECT lower(v) FROM t', /lower\(\) \(in public\) is VOLATILE/]] as const) {
+        const r = await call(host, 'execute_query', { query: q });
+        assert.match(r.text, re);
+      }
+    } finally { await host.dispose(); }
+    assert.equal(serverState('legacy'), before);
   });
 });

@@ -229,10 +229,19 @@ function checkSetting(ref: FunctionRef, policy: GuardPolicy): void {
   }
   if (policy.allowedFunctions) {
     if (!is(policy.allowedFunctions)) throw new Refused('not-allowed-function', `The function ${full}() is not on the allowed list of this connection. Rewrite the query without it.`);
-  } else if (is(policy.deniedFunctions)) {
-    if (is(SERVER_STATE)) throw new Refused('server-state-function', serverStateReason(full));
+    if (optedIn(ref, policy)) return;
+  }
+  // changes the server whatever pg_proc says (txid_current is STABLE yet consumes a transaction id)
+  if (is(SERVER_STATE)) throw new Refused('server-state-function', serverStateReason(full));
+  if (!policy.allowedFunctions && is(policy.deniedFunctions)) {
     throw new Refused('denied-function', `The function ${full}() is refused by this connection's deny list. Rewrite the query without it.`);
   }
+}
+
+/** An exact name (no wildcard) in `allowedFunctions`: the administrator's opt-in for that function. */
+function optedIn(ref: FunctionRef, policy: GuardPolicy): boolean {
+  const full = fullName(ref);
+  return !!policy.allowedFunctions?.some(p => !p.endsWith('*') && (p.toLowerCase() === ref.name || p.toLowerCase() === full));
 }
 
 function serverStateReason(full: string): string {
@@ -312,7 +321,7 @@ export function checkFunctions(refs: FunctionRef[], cat: FunctionCatalog, policy
       if (cat.volatileOperator(ref)) return { ok: false, class: 'volatile-operator', reason: `The operator ${full} calls a VOLATILE function, which may change the database; it is refused.` };
       continue;
     }
-    if (policy.allowedFunctions?.some(p => !p.endsWith('*') && (p.toLowerCase() === ref.name || p.toLowerCase() === full))) continue;
+    if (optedIn(ref, policy)) continue;
     const cands = cat.candidates(ref);
     if (!cands.length) {
       if (cat.isType(ref)) continue; // a cast, written as a call
