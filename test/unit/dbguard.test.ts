@@ -114,6 +114,29 @@ describe('the PostgreSQL regression corpus (5,748 statements PostgreSQL ran read
     // the counts the README states: a change in the guard shows here
     assert.deepEqual(Object.fromEntries([...byClass].map(([k, v]) => [k, v.length])), { 'server-state-function': 73, 'volatile-function': 1 });
     assert.equal(admitted.length, 5674);
+    // run every 8th admitted statement through execute_query (as the superuser, like the regression suite) and
+    // compare the row count with pg's on the same database (the recorded counts depend on the cluster's roles)
+    const host = hostFor('regress', 'postgres');
+    const failures: string[] = [];
+    let ran = 0;
+    try {
+      await direct('regress', async c => {
+        for (let i = 0; i < admitted.length; i += 8) {
+          const l = admitted[i];
+          const r = await call(host, 'execute_query', { query: l.sql, max_rows: 100_000, timeout: 20 });
+          ran++;
+          const rows = (r.parts[0] as { rows?: unknown[] } | undefined)?.rows?.length;
+          let expected = ((await c.query(l.sql)) as unknown as { rows: unknown[] }).rows.length;
+          // sent with the extended protocol, the statement's own unnamed portal is listed in pg_cursors
+          // (PostgreSQL hides it only for the simple protocol); the tool opens no cursor of its own
+          if (/pg_cursors/.test(l.sql)) expected += 1;
+          if (r.isError || rows !== expected) failures.push(`${l.file}:${l.line}: ${r.isError ? r.text.slice(0, 200) : `${rows} rows, pg had ${expected}`}`);
+        }
+      });
+    } finally { await host.dispose(); }
+    console.log(`pg-regress: ran ${ran} admitted statements through execute_query, ${failures.length} differ`);
+    for (const f of failures) console.log(`  ${f.replace(/\s+/g, ' ')}`);
+    assert.deepEqual(failures, []);
   });
 });
 
@@ -339,5 +362,136 @@ describe('escape corpora: each refused or harmless, the server unchanged', () =>
       }
     } finally { await host.dispose(); }
     assert.equal(serverState('legacy'), before);
+  });
+});
+
+describe('full speed, nothing of the machinery visible, honest counts and errors', () => {
+  before(() => {
+    psql(pg.adminUrl, `CREATE TABLE t (id int primary key, v text); INSERT INTO t SELECT g, 'v' || g FROM generate_series(1, 6000) g;
+      CREATE TABLE "MixedCase" (x int); ANALYZE; GRANT SELECT ON ALL TABLES IN SCHEMA public TO analyst;
+      ALTER DATABASE regress SET parallel_setup_cost = 0; ALTER DATABASE regress SET parallel_tuple_cost = 0;
+      ALTER DATABASE regress SET min_parallel_table_scan_size = 0; ALTER DATABASE regress SET max_parallel_workers_per_gather = 2`, 'regress');
+  });
+
+  test('a SELECT runs in parallel when PostgreSQL plans it so, without a cursor', async () => {
+    const host = hostFor('regress');
+    const watcher = new Client({ connectionString: url('regress', 'postgres') });
+    await watcher.connect();
+    try {
+      let workers = 0;
+      let done = false;
+      const run = call(host, 'execute_query', { query: 'SELECT count(*) FROM t WHERE pg_sleep(0.001) IS NOT NULL', timeout: 60 }).finally(() => { done = true; });
+      while (!done) {
+        const r = await watcher.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE backend_type = 'parallel worker' AND datname = 'regress'`);
+        workers = Math.max(workers, r.rows[0].n);
+        await new Promise(res => setTimeout(res, 50));
+      }
+      const r = await run;
+      assert.equal(r.isError, undefined, r.text);
+      assert.match(r.text, /\n6000$/m);
+      assert.ok(workers > 0, 'parallel workers ran the query');
+      const cursors = await call(host, 'execute_query', { query: 'SELECT name FROM pg_cursors' });
+      // only the statement's own unnamed protocol portal, as for any extended-protocol client; no tool cursor
+      assert.deepEqual((cursors.parts[0] as { rows: unknown[][] }).rows, [['']]);
+    } finally { await watcher.end(); await host.dispose(); }
+  });
+
+  test('max_rows is honest; the statement keeps its order, LIMIT, comments, semicolon, duplicate names', async () => {
+    const host = hostFor('regress');
+    try {
+      const rows = async (input: Record<string, unknown>) => {
+        const r = await call(host, 'execute_query', input);
+        assert.equal(r.isError, undefined, `${JSON.stringify(input)}: ${r.text}`);
+        return { rows: (r.parts[0] as { rows: unknown[][] }).rows, truncated: (r.parts[0] as { truncated: boolean }).truncated };
+      };
+      assert.deepEqual(await rows({ query: 'SELECT id FROM t ORDER BY id DESC', max_rows: 3 }), { rows: [[6000], [5999], [5998]], truncated: true });
+      assert.deepEqual(await rows({ query: 'SELECT id FROM t ORDER BY id LIMIT 3', max_rows: 3 }), { rows: [[1], [2], [3]], truncated: false });
+      assert.deepEqual(await rows({ query: 'SELECT id FROM t ORDER BY id LIMIT 4', max_rows: 3 }), { rows: [[1], [2], [3]], truncated: true });
+      assert.deepEqual(await rows({ query: '/* lead */ -- line\n  SELECT 1 AS a, 2 AS a; -- trailing comment' }), { rows: [[1, 2]], truncated: false });
+      assert.deepEqual(await rows({ query: 'SELECT 1 -- no newline at the end' }), { rows: [[1]], truncated: false });
+      assert.deepEqual(await rows({ query: 'VALUES (1), (2) ORDER BY 1 DESC', max_rows: 1 }), { rows: [[2]], truncated: true });
+      assert.deepEqual(await rows({ query: 'TABLE "MixedCase"' }), { rows: [], truncated: false });
+      const rec = await rows({ query: 'WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < 5) SELECT sum(n) FROM r' });
+      assert.equal(cellText(rec.rows[0][0]), '15'); // int8: a string or a bigint, depending on the value model
+      assert.deepEqual((await rows({ query: 'SELECT $1::int + 1 AS x', params: [41] })).rows, [[42]]);
+    } finally { await host.dispose(); }
+  });
+
+  test('errors: SQLSTATE and message as PostgreSQL reports them, positions relative to the query as written', async () => {
+    const host = hostFor('regress');
+    try {
+      for (const q of ['SELECT nosuch FROM t', '/* a comment */\n  SELECT id,\n  nosuch FROM t;', "SELECT 'été', nosuch FROM t", 'SELECT * FROM nosuchtable', 'SELECT 1/0', 'SELECT id FROM t WHERE id = $1']) {
+        const r = await call(host, 'execute_query', { query: q, params: q.includes('$1') ? ['x'] : undefined });
+        assert.equal(r.isError, true, q);
+        const ref = await direct('regress', c => c.query(q, q.includes('$1') ? ['x'] : undefined).then(() => { throw new Error('no error'); }, (e: { code: string; message: string; position?: string }) => e));
+        assert.ok(r.text.startsWith(`PostgreSQL ERROR ${ref.code}: ${ref.message}`), `${q}: ${r.text}`);
+        if (ref.position) assert.match(r.text, new RegExp(`at character ${ref.position} \\(`), `${q}: ${r.text}`);
+        else assert.doesNotMatch(r.text, /at character/);
+        assert.doesNotMatch(r.text, /connect/i, 'a query error is not a connection problem');
+      }
+      const pos = await call(host, 'execute_query', { query: 'SELECT id,\n  nosuch FROM t' });
+      assert.match(pos.text, /at character 14 \(line 2, column 3\)/);
+    } finally { await host.dispose(); }
+  });
+});
+
+describe('catalog tools', () => {
+  test('names resolve as SQL does: unquoted fold to lower case, quoted stay exact', async () => {
+    const host = hostFor('tpch');
+    try {
+      for (const name of ['LINEITEM', 'lineitem', 'public.LineItem', 'PUBLIC.lineitem', ' lineitem ', '"lineitem"', 'public."lineitem"']) {
+        const r = await call(host, 'describe_table', { table_name: name });
+        assert.equal(r.isError, undefined, `${name}: ${r.text}`);
+        assert.match(r.text, /CREATE TABLE public\.lineitem/);
+        const s = await call(host, 'get_table_sample', { table_name: name, n: 3 });
+        assert.equal(s.isError, undefined, `${name}: ${s.text}`);
+      }
+      const quoted = await call(host, 'describe_table', { table_name: '"LINEITEM"' });
+      assert.equal(quoted.isError, true);
+      assert.match(quoted.text, /No table or view named ""LINEITEM"" \(looked for LINEITEM; unquoted names fold to lower case/);
+      for (const bad of ['"a"b', 'a"b"', '"unterminated', 'a..b', 'a.b.c']) {
+        const r = await call(host, 'describe_table', { table_name: bad });
+        assert.match(r.text, /is not a table name/, bad);
+      }
+    } finally { await host.dispose(); }
+    const reg = hostFor('regress');
+    try {
+      assert.equal((await call(reg, 'describe_table', { table_name: '"MixedCase"' })).isError, undefined);
+      const miss = await call(reg, 'describe_table', { table_name: 'MixedCase' });
+      assert.match(miss.text, /looked for mixedcase.*Tables here include: public\."MixedCase"/s);
+    } finally { await reg.dispose(); }
+  });
+
+  test('get_table_sample draws rows from all over the table', async () => {
+    const host = hostFor('tpch');
+    try {
+      const pages = Number(psql(pg.adminUrl, "SELECT relpages FROM pg_class WHERE relname = 'lineitem'", 'tpch'));
+      const r = await call(host, 'get_table_sample', { table_name: 'lineitem', n: 10 });
+      assert.equal(r.isError, undefined, r.text);
+      assert.match(r.text, new RegExp(`^10 random rows of public\\.lineitem \\(~60,175 rows in all\\) drawn from ~64 of its ${pages.toLocaleString('en-US')} pages`));
+      // lineitem was loaded in l_orderkey order: the key says where a row sits in the table
+      const t = r.parts[0] as { columns: { name: string }[]; rows: unknown[][] };
+      const k = t.columns.findIndex(c => c.name === 'l_orderkey');
+      const tenths = new Set(t.rows.map(row => Math.floor((Number(row[k]) / 60_000) * 10)));
+      assert.ok(tenths.size >= 4, `rows come from ${tenths.size} tenths of the table`);
+    } finally { await host.dispose(); }
+  });
+
+  test('get_schema on a large database summarises every table within the budget', async () => {
+    const tables = Array.from({ length: 300 }, (_, i) => `t${String(i).padStart(3, '0')}`);
+    psql(pg.adminUrl, `CREATE SCHEMA wide; ${tables.map(t => `CREATE TABLE wide.${t} (id int primary key, ${Array.from({ length: 11 }, (_, j) => `column_number_${j} text`).join(', ')});`).join(' ')}
+      CREATE TABLE wide.zzz_last (id int primary key); GRANT USAGE ON SCHEMA wide TO analyst`, 'regress');
+    const host = hostFor('regress');
+    try {
+      const r = await call(host, 'get_schema', {});
+      assert.equal(r.isError, undefined, r.text);
+      assert.ok(r.text.length <= 12_500, `${r.text.length} chars`);
+      for (const t of [...tables, 'zzz_last']) assert.ok(r.text.includes(`wide.${t}`), `wide.${t} is in the overview`);
+      assert.match(r.text, /^-- 303 tables and views; every one summarised first/);
+      // a small database still gets full DDL
+      const small = await call(hostFor('tpch'), 'get_schema', {});
+      assert.match(small.text, /^CREATE TABLE public\.customer \(/);
+      assert.match(small.text, /CREATE TABLE public\.supplier \(/);
+    } finally { await host.dispose(); }
   });
 });
