@@ -267,7 +267,25 @@ export class FunctionCatalog {
   private readonly volatileOps = new Set<string>();
   private readonly types = new Set<string>();
 
-  constructor(readonly searchPath: string[], procRows: unknown[][], volatileOpRows: unknown[][], typeRows: unknown[][] = []) {
+  /** Names whose functions and types are loaded (undefined: every name is). */
+  private readonly loaded?: Set<string>;
+
+  /** With `names`, the rows are those of these names only, and more can be added with `add`; without, the rows
+   *  are the whole catalog. */
+  constructor(readonly searchPath: string[], procRows: unknown[][], volatileOpRows: unknown[][], typeRows: unknown[][] = [], names?: string[]) {
+    if (names) this.loaded = new Set();
+    this.add(procRows, typeRows, names ?? []);
+    for (const [nsp, name] of volatileOpRows) this.volatileOps.add(`${nsp}.${name}`);
+  }
+
+  /** The function names of these refs not loaded yet. */
+  missing(refs: FunctionRef[]): string[] {
+    if (!this.loaded) return [];
+    return [...new Set(refs.filter(r => r.kind === 'function' && !r.planOnly && !this.loaded!.has(r.name)).map(r => r.name))];
+  }
+
+  add(procRows: unknown[][], typeRows: unknown[][], names: string[]): void {
+    for (const n of names) this.loaded?.add(n);
     for (const [nsp, name] of typeRows) this.types.add(`${nsp}.${name}`);
     for (const [nsp, name, vol, nargs, ndef, variadic] of procRows) {
       const key = `${nsp}.${name}`;
@@ -275,7 +293,6 @@ export class FunctionCatalog {
       if (!list) this.procs.set(key, list = []);
       list.push({ volatile: String(vol), nargs: Number(nargs), ndefaults: Number(ndef), variadic: variadic === true || variadic === 't' });
     }
-    for (const [nsp, name] of volatileOpRows) this.volatileOps.add(`${nsp}.${name}`);
   }
 
   /** The SQL that fills a catalog: functions of every schema, volatile operators, and the effective search path. */
@@ -286,6 +303,11 @@ export class FunctionCatalog {
               JOIN pg_catalog.pg_proc p ON p.oid = o.oprcode WHERE p.provolatile = 'v'`,
     searchPath: `SELECT s::text FROM unnest(pg_catalog.current_schemas(true)) s`,
     types: `SELECT n.nspname, t.typname FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace`,
+    /** Functions and types of some names only ($1: text[]), in one round trip. */
+    byName: `SELECT 'f', n.nspname, p.proname, p.provolatile::text, p.pronargs::int4, p.pronargdefaults::int4, p.provariadic <> 0
+               FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace WHERE p.proname = ANY($1::text[])
+             UNION ALL SELECT 't', n.nspname, t.typname, NULL, NULL, NULL, NULL
+               FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace WHERE t.typname = ANY($1::text[])`,
   };
 
   /** `name(x)` with no such function is a function-style cast when `name` is a type (`regproc('f')`). */

@@ -2,7 +2,7 @@ import * as path from 'node:path';
 import type { DataToolsConfig } from '../config';
 import { ToolError, type ColumnInfo } from '../result';
 import type { ToolContext } from '../tool';
-import { DEFAULT_DENIED_FUNCTIONS, FunctionCatalog, checkFunctions, checkQuery, loadParser } from './guard';
+import { DEFAULT_DENIED_FUNCTIONS, FunctionCatalog, checkFunctions, checkQuery, loadParser, type FunctionRef } from './guard';
 import { ConnectionFailed, PostgresDatabase } from './postgres';
 import { SampleDatabase } from './sample';
 import { QueryTimeout, type Database, type Field, type Run } from './types';
@@ -62,16 +62,23 @@ export async function pinSession(db: Database, run: Run, timeoutMs: number): Pro
   return info;
 }
 
-/** The function catalog of this server session (one read per connection; a failed read is retried next call). */
-export function sessionCatalog(info: SessionInfo, run: Run): Promise<FunctionCatalog> {
+/** The function catalog of this server session: the search path and volatile operators once per connection,
+ *  then the functions of each name the first time a query calls it (cached for the connection's life). */
+export async function sessionCatalog(info: SessionInfo, run: Run, refs: FunctionRef[]): Promise<FunctionCatalog> {
   if (!info.catalog) {
     info.catalog = (async () => {
-      const [sp, procs, ops, types] = [await run(FunctionCatalog.SQL.searchPath), await run(FunctionCatalog.SQL.procs), await run(FunctionCatalog.SQL.volatileOps), await run(FunctionCatalog.SQL.types)];
-      return new FunctionCatalog(sp.rows.map(x => String(x[0])), procs.rows, ops.rows, types.rows);
+      const [sp, ops] = [await run(FunctionCatalog.SQL.searchPath), await run(FunctionCatalog.SQL.volatileOps)];
+      return new FunctionCatalog(sp.rows.map(x => String(x[0])), [], ops.rows, [], []);
     })();
     info.catalog.catch(() => { info.catalog = undefined; });
   }
-  return info.catalog;
+  const cat = await info.catalog;
+  const names = cat.missing(refs);
+  if (names.length) {
+    const r = await run(FunctionCatalog.SQL.byName, [names]);
+    cat.add(r.rows.filter(x => x[0] === 'f').map(x => x.slice(1)), r.rows.filter(x => x[0] === 't').map(x => x.slice(1)), names);
+  }
+  return cat;
 }
 
 /** Type names for the result's type OIDs, read from the server's own catalog (cached per session). */
@@ -97,6 +104,8 @@ interface PgErrorFields { message?: string; code?: string; position?: string; hi
 /** An error PostgreSQL raised for the user's query, with its position already relative to the user's text. */
 class QueryError extends Error {
   constructor(readonly pg: PgErrorFields, readonly userPosition: number | undefined, readonly query: string) { super(pg.message); }
+  /** The SQLSTATE, so the session layer still sees a cancellation (57014) as a timeout. */
+  get code(): string | undefined { return this.pg.code; }
 }
 
 function lineCol(text: string, pos: number): string {
@@ -150,7 +159,7 @@ export async function runQuery(ctx: ToolContext, o: { query: string; params?: un
   try {
     return await db.readOnly(timeoutMs, ctx.signal, async run => {
       const session = await pinSession(db, run, timeoutMs);
-      const refusal = checkFunctions(verdict.refs, await sessionCatalog(session, run), policy);
+      const refusal = checkFunctions(verdict.refs, await sessionCatalog(session, run, verdict.refs), policy);
       if (refusal) throw new ToolError(`Refused: ${refusal.reason}`);
       // A SELECT runs as one statement with the row limit in it: no cursor, so PostgreSQL may plan it in parallel,
       // and at most max_rows + 1 rows ever reach this process. Everything else runs as written.
