@@ -13,7 +13,7 @@ const { ToolHost } = require(path.join(root, 'out/src/core/host.js'));
 const { resolveConfig } = require(path.join(root, 'out/src/core/config.js'));
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dt-bench-'));
-// npm run bench -- [sections...]: host, python, csv, parquet, s3, db (default: all). BENCH_MB sets the big files' size.
+// npm run bench -- [sections...]: host, python, csv, parquet, s3, db, db-parallel (default: all). BENCH_MB sets the big files' size.
 const only = process.argv.slice(2);
 const want = name => !only.length || only.includes(name);
 const BIG_MB = Number(process.env.BENCH_MB || 1024);
@@ -160,15 +160,23 @@ const { resolveConfig } = require(${JSON.stringify(path.join(root, 'out/src/core
     const { text, rows } = JSON.parse(fs.readFileSync(out, 'utf8'));
     const ref = JSON.stringify(rows.map(r => ({ id: r[0], name: r[1], score: r[2], seen: r[3] })), null, 2).length;
     row('model text for 10,000 rows vs the reference server\'s JSON', text / 1000, ref / 1000, 'KB');
-
+  } finally { pg.stop(); }
+}
+// 6b. (part of db; alone: npm run bench -- db-parallel) queries PostgreSQL plans in parallel, and SELECT * of a
+//     5,000,000-row table with max_rows 10
+if (want('db') || want('db-parallel')) {
+  const { startPostgres, psql } = require(path.join(root, 'out/test/helpers/pg.js'));
+  const pg = await startPostgres();
+  try {
+    psql(pg.adminUrl, `CREATE TABLE big AS SELECT g AS id, 'user' || (g % 9973) AS name, (g * 0.37)::float8 AS score, now() - (g || ' s')::interval AS seen FROM generate_series(1, 5000000) g; ANALYZE big;`);
     // queries PostgreSQL plans in parallel, through execute_query against the same SQL through `pg` directly
     // (one warm pooled connection each, medians of interleaved runs): the tool must not cost the parallel plan
     psql(pg.adminUrl, `CREATE TABLE d_date AS SELECT g AS d_sk, 2000 + g / 365 AS d_year, 1 + (g % 12) AS d_moy FROM generate_series(0, 3649) g;
       CREATE TABLE d_item AS SELECT g AS i_sk, 'cat' || (g % 10) AS i_category, 'brand' || (g % 500) AS i_brand FROM generate_series(0, 19999) g;
       CREATE TABLE d_store AS SELECT g AS s_sk, 'S' || (g % 20) AS s_state FROM generate_series(0, 49) g;
       CREATE TABLE d_customer AS SELECT g AS c_sk, 1940 + g % 60 AS c_birth_year FROM generate_series(0, 99999) g;
-      CREATE TABLE f_sales AS SELECT (g * 7919) % 3650 AS date_sk, (g * 104729) % 20000 AS item_sk, g % 50 AS store_sk,
-        (g * 31) % 100000 AS customer_sk, 1 + g % 20 AS qty, ((g % 1000) / 10.0)::numeric(7,2) AS price FROM generate_series(1, 3000000) g;
+      CREATE TABLE f_sales AS SELECT (g::int8 * 7919) % 3650 AS date_sk, (g::int8 * 104729) % 20000 AS item_sk, g % 50 AS store_sk,
+        (g::int8 * 31) % 100000 AS customer_sk, 1 + g % 20 AS qty, ((g % 1000) / 10.0)::numeric(7,2) AS price FROM generate_series(1, 3000000) g;
       ANALYZE d_date; ANALYZE d_item; ANALYZE d_store; ANALYZE d_customer; ANALYZE f_sales;`);
     const { Client } = require('pg');
     const direct = new Client({ connectionString: pg.url });
@@ -183,6 +191,8 @@ const { resolveConfig } = require(${JSON.stringify(path.join(root, 'out/src/core
     ];
     for (const [name, sql] of QUERIES) {
       const plan = (await direct.query('EXPLAIN ' + sql)).rows.map(r => r['QUERY PLAN']).join('\n');
+      // the statement as the tool sends it (row limit inside)
+      const wrapped = (await direct.query(`EXPLAIN SELECT * FROM (${sql}\n) AS q LIMIT 10001`)).rows.map(r => r['QUERY PLAN']).join('\n');
       const r0 = await host.call('execute_query', { query: sql }, { caller: 'test' });
       if (r0.isError) throw new Error(r0.text);
       await direct.query(sql);
@@ -192,7 +202,8 @@ const { resolveConfig } = require(${JSON.stringify(path.join(root, 'out/src/core
         t = performance.now(); await direct.query(sql); tPg.push(performance.now() - t);
       }
       const median = xs => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-      row(`${name}: execute_query vs pg${/Gather/.test(plan) ? ' (parallel plan)' : ' (NO parallel plan)'}`, median(tOurs), median(tPg));
+      const par = p => (/Gather/.test(p) ? 'parallel' : 'NOT parallel');
+      row(`${name}: execute_query (${par(wrapped)}) vs pg (${par(plan)})`, median(tOurs), median(tPg));
     }
     // SELECT * of 5,000,000 rows with max_rows 10: milliseconds and no growth in memory
     const rss0 = process.memoryUsage().rss;

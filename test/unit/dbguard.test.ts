@@ -495,3 +495,20 @@ describe('catalog tools', () => {
     } finally { await host.dispose(); }
   });
 });
+
+test('EXPLAIN options: only a clearly false ANALYZE makes EXPLAIN of a write plain', () => {
+  const policy = { deniedFunctions: DEFAULT_DENIED_FUNCTIONS, timeoutSec: 30 };
+  const verdict = (q: string) => { const v = checkQuery(q, policy); return v.ok ? 'ok' : v.class; };
+  for (const q of ['EXPLAIN DELETE FROM t', 'EXPLAIN (ANALYZE off) DELETE FROM t', 'EXPLAIN (ANALYZE 0) DELETE FROM t', "EXPLAIN (ANALYZE 'off') DELETE FROM t",
+    'EXPLAIN (ANALYZE FALSE, COSTS off) DELETE FROM t', 'EXPLAIN (ANALYZE no) DELETE FROM t', 'EXPLAIN DECLARE c CURSOR FOR SELECT 1',
+    'EXPLAIN (ANALYZE) SELECT 1', 'EXPLAIN SELECT * FROM t FOR UPDATE', 'EXPLAIN MERGE INTO t USING t s ON true WHEN MATCHED THEN DELETE']) {
+    assert.equal(verdict(q), 'ok', q);
+  }
+  for (const q of ['EXPLAIN ANALYZE DELETE FROM t', 'EXPLAIN (ANALYZE on) DELETE FROM t', 'EXPLAIN (ANALYZE 1) DELETE FROM t', 'EXPLAIN (ANALYZE true, COSTS false) DELETE FROM t',
+    'EXPLAIN ANALYZE VERBOSE DELETE FROM t', 'EXPLAIN (ANALYZE) DECLARE c CURSOR FOR SELECT 1', 'EXPLAIN (ANALYZE yes) DELETE FROM t', 'EXPLAIN (ANALYZE 0.0) DELETE FROM t']) {
+    assert.equal(verdict(q), 'explain-analyze-write', q);
+  }
+  assert.equal(verdict('EXPLAIN ANALYZE SELECT * FROM t FOR UPDATE'), 'row-locks');
+  assert.equal(verdict('EXPLAIN ANALYZE WITH d AS (DELETE FROM t RETURNING 1) SELECT * FROM d'), 'writable-cte');
+  assert.equal(verdict('EXPLAIN SELECT pg_advisory_lock(1)'), 'server-state-function', 'the deny lists apply inside EXPLAIN too');
+});
