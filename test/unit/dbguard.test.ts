@@ -431,6 +431,13 @@ describe('full speed, nothing of the machinery visible, honest counts and errors
       }
       const pos = await call(host, 'execute_query', { query: 'SELECT id,\n  nosuch FROM t' });
       assert.match(pos.text, /at character 14 \(line 2, column 3\)/);
+      // a syntax error is found by the guard's parser, at the position PostgreSQL gives
+      for (const [q, at] of [['SELEC 1', 1], ['SELECT 1 +', 11], ["SELECT 'é', 1 1", 15]] as const) {
+        const r = await call(host, 'execute_query', { query: q });
+        const ref = await direct('regress', c => c.query(q).then(() => { throw new Error('no error'); }, (e: { position: string }) => e));
+        assert.equal(Number(ref.position), at);
+        assert.match(r.text, new RegExp(`does not parse: syntax error .* at character ${at} \\(column ${at}\\)`), r.text);
+      }
     } finally { await host.dispose(); }
   });
 });

@@ -98,8 +98,9 @@ export function checkQuery(sql: string, policy: GuardPolicy): GuardOk | GuardRef
   try {
     tree = parseSync(sql) as unknown as typeof tree;
   } catch (e) {
-    const err = e as { message?: string; cursorPosition?: number };
-    const at = typeof err.cursorPosition === 'number' ? ` (at character ${err.cursorPosition + 1})` : '';
+    const err = e as { message?: string; sqlDetails?: { cursorPosition?: number } };
+    const cur = err.sqlDetails?.cursorPosition;
+    const at = typeof cur === 'number' ? ` at character ${cur + 1} (${lineCol(sql, cur + 1)})` : '';
     return { ok: false, class: 'syntax', reason: `The query does not parse: ${err.message}${at}. Fix the SQL syntax.` };
   }
   const stmts = tree.stmts ?? [];
@@ -121,6 +122,15 @@ export function checkQuery(sql: string, policy: GuardPolicy): GuardOk | GuardRef
     if (e instanceof Refused) return { ok: false, class: e.cls, reason: e.message };
     throw e;
   }
+}
+
+/** "line 2, column 3" (or "column 8" on one line) of a 1-based character position, counted in code points as
+ *  PostgreSQL counts them. */
+export function lineCol(text: string, pos: number): string {
+  const before = [...text].slice(0, pos - 1).join('');
+  const line = before.split('\n').length;
+  const col = [...before.slice(before.lastIndexOf('\n') + 1)].length + 1;
+  return line > 1 ? `line ${line}, column ${col}` : `column ${col}`;
 }
 
 function fullName(r: FunctionRef): string {

@@ -2,7 +2,7 @@ import * as path from 'node:path';
 import type { DataToolsConfig } from '../config';
 import { ToolError, type ColumnInfo } from '../result';
 import type { ToolContext } from '../tool';
-import { DEFAULT_DENIED_FUNCTIONS, FunctionCatalog, checkFunctions, checkQuery, loadParser, type FunctionRef } from './guard';
+import { DEFAULT_DENIED_FUNCTIONS, FunctionCatalog, checkFunctions, checkQuery, lineCol, loadParser, type FunctionRef } from './guard';
 import { ConnectionFailed, PostgresDatabase } from './postgres';
 import { SampleDatabase } from './sample';
 import { QueryTimeout, type Database, type Field, type Run } from './types';
@@ -106,13 +106,6 @@ class QueryError extends Error {
   constructor(readonly pg: PgErrorFields, readonly userPosition: number | undefined, readonly query: string) { super(pg.message); }
   /** The SQLSTATE, so the session layer still sees a cancellation (57014) as a timeout. */
   get code(): string | undefined { return this.pg.code; }
-}
-
-function lineCol(text: string, pos: number): string {
-  const before = [...text].slice(0, pos - 1).join('');
-  const line = before.split('\n').length;
-  const col = [...before.slice(before.lastIndexOf('\n') + 1)].length + 1;
-  return line > 1 ? `line ${line}, column ${col}` : `column ${col}`;
 }
 
 /** Reports a database error as PostgreSQL reports it (SQLSTATE, message, position in the user's SQL, detail,
