@@ -496,10 +496,15 @@ describe('catalog tools', () => {
       for (const t of [...tables, 'zzz_last']) assert.ok(r.text.includes(`wide.${t}`), `wide.${t} is in the overview`);
       assert.match(r.text, /^-- 303 tables and views; every one summarised first/);
       // a small database still gets full DDL
-      const small = await call(hostFor('tpch'), 'get_schema', {});
+      // what is left of the budget goes to detail for the first tables
+      assert.match(r.text, /\nwide\.t000: id, column_number_0, .*column_number_10; PRIMARY KEY \(id\)\n/);
+    } finally { await host.dispose(); }
+    const tpch = hostFor('tpch');
+    try {
+      const small = await call(tpch, 'get_schema', {});
       assert.match(small.text, /^CREATE TABLE public\.customer \(/);
       assert.match(small.text, /CREATE TABLE public\.supplier \(/);
-    } finally { await host.dispose(); }
+    } finally { await tpch.dispose(); }
   });
 });
 

@@ -204,7 +204,16 @@ export async function schemaOverview(run: Run, rels: Relation[], budget: number)
     for (const r of rels) { const t = title(r); if (used + t.length + 2 > budget) break; shown.push(t); used += t.length + 2; }
     return `${head}\n${shown.join(', ')}${shown.length < rels.length ? `, ... (${rels.length - shown.length} more)` : ''}`;
   }
-  // spend what is left on full DDL, table by table in order
+  // spend what is left on detail, table by table in order: the next richer line, or at the top level full DDL
+  if (level > 0) {
+    let used = cost(lines) + header.length + 1;
+    for (let i = 0; i < rels.length; i++) {
+      const richer = levels[level - 1](rels[i]);
+      if (used - lines[i].length + richer.length > budget) break;
+      used += richer.length - lines[i].length;
+      lines[i] = richer;
+    }
+  }
   if (level === 0) {
     let used = cost(lines);
     let upgraded = 0;
