@@ -13,7 +13,7 @@ const { ToolHost } = require(path.join(root, 'out/src/core/host.js'));
 const { resolveConfig } = require(path.join(root, 'out/src/core/config.js'));
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dt-bench-'));
-// npm run bench -- [sections...]: host, python, jupyter, csv, parquet, s3, db (default: all). BENCH_MB sets the big files' size.
+// npm run bench -- [sections...]: host, python, jupyter, csv, parquet, s3, db, db-parallel (default: all). BENCH_MB sets the big files' size.
 const only = process.argv.slice(2);
 const want = name => !only.length || only.includes(name);
 const BIG_MB = Number(process.env.BENCH_MB || 1024);
@@ -217,6 +217,60 @@ const { resolveConfig } = require(${JSON.stringify(path.join(root, 'out/src/core
     const { text, rows } = JSON.parse(fs.readFileSync(out, 'utf8'));
     const ref = JSON.stringify(rows.map(r => ({ id: r[0], name: r[1], score: r[2], seen: r[3] })), null, 2).length;
     row('model text for 10,000 rows vs the reference server\'s JSON', text / 1000, ref / 1000, 'KB');
+  } finally { pg.stop(); }
+}
+// 6b. (part of db; alone: npm run bench -- db-parallel) queries PostgreSQL plans in parallel, and SELECT * of a
+//     5,000,000-row table with max_rows 10
+if (want('db') || want('db-parallel')) {
+  const { startPostgres, psql } = require(path.join(root, 'out/test/helpers/pg.js'));
+  const pg = await startPostgres();
+  try {
+    psql(pg.adminUrl, `CREATE TABLE big AS SELECT g AS id, 'user' || (g % 9973) AS name, (g * 0.37)::float8 AS score, now() - (g || ' s')::interval AS seen FROM generate_series(1, 5000000) g; ANALYZE big;`);
+    // queries PostgreSQL plans in parallel, through execute_query against the same SQL through `pg` directly
+    // (one warm pooled connection each, medians of interleaved runs): the tool must not cost the parallel plan
+    psql(pg.adminUrl, `CREATE TABLE d_date AS SELECT g AS d_sk, 2000 + g / 365 AS d_year, 1 + (g % 12) AS d_moy FROM generate_series(0, 3649) g;
+      CREATE TABLE d_item AS SELECT g AS i_sk, 'cat' || (g % 10) AS i_category, 'brand' || (g % 500) AS i_brand FROM generate_series(0, 19999) g;
+      CREATE TABLE d_store AS SELECT g AS s_sk, 'S' || (g % 20) AS s_state FROM generate_series(0, 49) g;
+      CREATE TABLE d_customer AS SELECT g AS c_sk, 1940 + g % 60 AS c_birth_year FROM generate_series(0, 99999) g;
+      CREATE TABLE f_sales AS SELECT (g::int8 * 7919) % 3650 AS date_sk, (g::int8 * 104729) % 20000 AS item_sk, g % 50 AS store_sk,
+        (g::int8 * 31) % 100000 AS customer_sk, 1 + g % 20 AS qty, ((g % 1000) / 10.0)::numeric(7,2) AS price FROM generate_series(1, 3000000) g;
+      ANALYZE d_date; ANALYZE d_item; ANALYZE d_store; ANALYZE d_customer; ANALYZE f_sales;`);
+    const { Client } = require('pg');
+    const direct = new Client({ connectionString: pg.url });
+    await direct.connect();
+    const host = new ToolHost(resolveConfig({ databaseUrl: pg.url, allowedPaths: [dir], auditLogPath: path.join(dir, 'audit.jsonl'), limits: { queryTimeoutSec: 300 } }));
+    const QUERIES = [
+      ['aggregate over 5,000,000 rows', 'SELECT count(*), avg(score), max(seen), sum(length(name)) FROM big WHERE score > 10'],
+      ['TPC-DS-style star join, 3,000,000 facts', `SELECT i_brand, s_state, sum(qty * price) AS revenue, count(DISTINCT customer_sk) AS customers
+         FROM f_sales JOIN d_date ON d_sk = date_sk JOIN d_item ON i_sk = item_sk JOIN d_store ON s_sk = store_sk JOIN d_customer ON c_sk = customer_sk
+        WHERE d_year BETWEEN 2001 AND 2004 AND i_category IN ('cat1', 'cat3') AND c_birth_year > 1960
+        GROUP BY i_brand, s_state ORDER BY revenue DESC LIMIT 100`],
+    ];
+    for (const [name, sql] of QUERIES) {
+      const plan = (await direct.query('EXPLAIN ' + sql)).rows.map(r => r['QUERY PLAN']).join('\n');
+      // the statement as the tool sends it (row limit inside)
+      const wrapped = (await direct.query(`EXPLAIN SELECT * FROM (${sql}\n) AS q LIMIT 10001`)).rows.map(r => r['QUERY PLAN']).join('\n');
+      const r0 = await host.call('execute_query', { query: sql }, { caller: 'test' });
+      if (r0.isError) throw new Error(r0.text);
+      await direct.query(sql);
+      const tOurs = [], tPg = [];
+      for (let i = 0; i < 5; i++) {
+        let t = performance.now(); await host.call('execute_query', { query: sql }, { caller: 'test' }); tOurs.push(performance.now() - t);
+        t = performance.now(); await direct.query(sql); tPg.push(performance.now() - t);
+      }
+      const median = xs => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+      const par = p => (/Gather/.test(p) ? 'parallel' : 'NOT parallel');
+      row(`${name}: execute_query (${par(wrapped)}) vs pg (${par(plan)})`, median(tOurs), median(tPg));
+    }
+    // SELECT * of 5,000,000 rows with max_rows 10: milliseconds and no growth in memory
+    const rss0 = process.memoryUsage().rss;
+    const tiny = await ms(10, async () => { const r = await host.call('execute_query', { query: 'SELECT * FROM big', max_rows: 10 }, { caller: 'test' }); if (r.isError) throw new Error(r.text); });
+    const rss1 = process.memoryUsage().rss;
+    const tinyPg = await ms(10, () => direct.query('SELECT * FROM big LIMIT 10'));
+    row('SELECT * of 5,000,000 rows, max_rows 10 vs pg LIMIT 10', tiny, tinyPg);
+    console.log(`${'  memory growth over those 10 calls'.padEnd(58)} ${((rss1 - rss0) / 1e6).toFixed(1).padStart(10)} MB`);
+    await direct.end();
+    await host.dispose();
   } finally { pg.stop(); }
 }
 // 7. the real VS Code (code-server): extension activation time against the test helper extension's, and the

@@ -68,7 +68,7 @@ const ESCAPES: [string, Record<string, unknown>, RegExp][] = [
   ['COPY TO PROGRAM', { query: `COPY (SELECT 1) TO PROGRAM 'touch ${marker}'` }, /COPY is not allowed/],
   ['lo_import', { query: "SELECT lo_import('/etc/passwd')" }, /lo_import\(\) is refused/],
   ['lo_export', { query: `SELECT lo_export(1, '${marker}')` }, /lo_export\(\) is refused/],
-  ['dblink', { query: "SELECT * FROM dblink('dbname=analytics', 'DROP TABLE users') AS t(x text)" }, /dblink\(\) is refused/],
+  ['dblink', { query: "SELECT * FROM dblink('dbname=analytics', 'DROP TABLE users') AS t(x text)" }, /dblink\(\) runs SQL given to it as text/],
   ['set_config', { query: "SELECT set_config('default_transaction_read_only', 'off', false)" }, /set_config\(\) is refused/],
   ['schema-qualified set_config', { query: "SELECT pg_catalog.set_config('search_path', 'evil', false)" }, /set_config\(\) is refused/],
   ['EXPLAIN ANALYZE of a write', { query: 'EXPLAIN ANALYZE DELETE FROM users' }, /EXPLAIN ANALYZE would execute a DELETE/],
@@ -108,7 +108,7 @@ for (const backend of ['postgres', 'sample'] as Backend[]) {
       assert.equal(t.truncated, false);
     });
 
-    test('execute_query: max_rows truncates through a cursor and says so', async () => {
+    test('execute_query: max_rows truncates (a row limit in the statement) and says so', async () => {
       const r = await call(host, 'execute_query', { query: 'SELECT * FROM user_behavior', max_rows: 10 });
       assert.equal(r.isError, undefined, r.text);
       assert.match(r.text, /^10 rows returned in \d+ ms; TRUNCATED at max_rows=10/);
@@ -222,7 +222,7 @@ for (const backend of ['postgres', 'sample'] as Backend[]) {
   });
 }
 
-test('a several-million-row table with max_rows 10 fetches 10 rows through the cursor', async () => {
+test('a several-million-row table with max_rows 10 fetches 10 rows', async () => {
   psql(pg.adminUrl, 'CREATE TABLE big AS SELECT g AS id, md5(g::text) AS h FROM generate_series(1, 3000000) g; GRANT SELECT ON big TO analyst', 'analytics');
   const { host } = makeHost('postgres');
   try {
@@ -262,5 +262,23 @@ test('connection errors are clear and never show the password', async () => {
     assert.match(r.text, /Cannot connect to the database/);
     assert.ok(!r.text.includes(PASSWORD));
     assert.ok(!fs.readFileSync(path.join(dir, 'a.jsonl'), 'utf8').includes(PASSWORD));
+  } finally { await host.dispose(); }
+  // a server that answers but refuses the login or the database: still a connection problem, with its SQLSTATE
+  const nodb = new ToolHost(resolveConfig({ databaseUrl: `postgresql://analyst:${PASSWORD}@127.0.0.1:${pg.port}/nosuchdb`, allowedPaths: [dir], auditLogPath: path.join(dir, 'b.jsonl') }));
+  try {
+    const r = await call(nodb, 'execute_query', { query: 'SELECT 1' });
+    assert.match(r.text, /^Cannot connect to the database: database "nosuchdb" does not exist \(3D000\)/);
+    assert.ok(!r.text.includes(PASSWORD));
+  } finally { await nodb.dispose(); }
+});
+
+test('a query error is reported as PostgreSQL reports it, never as a connection problem', async () => {
+  const { host } = makeHost('postgres');
+  try {
+    const r = await call(host, 'execute_query', { query: 'SELECT nosuch FROM users' });
+    assert.match(r.text, /^PostgreSQL ERROR 42703: column "nosuch" does not exist at character 8 \(column 8\) of the query\./);
+    const db = await call(host, 'execute_query', { query: "SELECT * FROM users WHERE signup_date = 'not a date'" });
+    assert.match(db.text, /^PostgreSQL ERROR 22007: invalid input syntax for type date: "not a date" at character 41/);
+    assert.doesNotMatch(r.text + db.text, /connect/i);
   } finally { await host.dispose(); }
 });

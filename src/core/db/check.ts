@@ -1,5 +1,5 @@
 import type { DataToolsConfig } from '../config';
-import { connectionFor } from './service';
+import { connectionFor, pinSession } from './service';
 import { PostgresDatabase } from './postgres';
 import { SampleDatabase } from './sample';
 import type { Database } from './types';
@@ -25,6 +25,7 @@ export async function checkConnection(cfg: DataToolsConfig, name?: string, timeo
   const report: ConnectionReport = { ok: false, label: db.label, writable: [], warnings: [] };
   try {
     await db.readOnly(timeoutMs, new AbortController().signal, async run => {
+      await pinSession(db, run, timeoutMs);
       const v = await run(`SELECT current_setting('server_version'), current_user::text, r.rolsuper
         FROM pg_catalog.pg_roles r WHERE r.rolname = current_user`);
       const [server, user, su] = (v.rows[0] ?? []) as [string, string, boolean];

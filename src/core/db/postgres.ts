@@ -1,6 +1,11 @@
-import { Client, Pool, type PoolClient } from 'pg';
+import { Client, Pool, type PoolClient, type QueryConfig } from 'pg';
 import { QueryTimeout, type Database, type Run } from './types';
 import { PG_SESSION_SQL, PG_TYPES } from './pgValues';
+
+/** The server could not be reached or refused the login: the only errors called connection problems. */
+export class ConnectionFailed extends Error {
+  constructor(readonly cause: unknown) { super((cause as Error)?.message ?? String(cause)); }
+}
 
 /** A PostgreSQL server through `pg`: a small pool with an idle timeout; every call in a read-only transaction. */
 export class PostgresDatabase implements Database {
@@ -18,19 +23,24 @@ export class PostgresDatabase implements Database {
   }
 
   async readOnly<T>(timeoutMs: number, signal: AbortSignal, fn: (run: Run) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
+    let client: PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (e) {
+      throw new ConnectionFailed(e);
+    }
     let discard = false;
     let timer: NodeJS.Timeout | undefined;
     const run: Run = async (sql, params) => {
-      const r = await client.query({ text: sql, values: params, rowMode: 'array', types: PG_TYPES });
+      // the extended protocol: Parse accepts exactly one statement, so text that lexes as two is a server error,
+      // never a second statement; values parsed from the server's text without JS Date or float (pgValues.ts)
+      const r = await client.query({ text: sql, values: params, rowMode: 'array', queryMode: 'extended', types: PG_TYPES } as QueryConfig);
       return { fields: r.fields.map(f => ({ name: f.name, dataTypeID: f.dataTypeID })), rows: r.rows as unknown[][] };
     };
     const onAbort = () => { discard = true; void this.cancel(client); };
     try {
-      await client.query('BEGIN READ ONLY');
-      await client.query(`SET LOCAL statement_timeout = ${Math.max(1, Math.round(timeoutMs))}`);
-      await client.query(`SET LOCAL idle_in_transaction_session_timeout = ${Math.max(1000, Math.round(timeoutMs) + 5000)}`);
-      await client.query(PG_SESSION_SQL); // values in fixed, zone-free text forms (pgValues.ts)
+      // one round trip (our own fixed text, simple protocol); values in fixed, zone-free text forms (pgValues.ts)
+      await client.query(`BEGIN READ ONLY; SET LOCAL statement_timeout = ${Math.max(1, Math.round(timeoutMs))}; SET LOCAL idle_in_transaction_session_timeout = ${Math.max(1000, Math.round(timeoutMs) + 5000)}; ${PG_SESSION_SQL}`);
       signal.addEventListener('abort', onAbort, { once: true });
       const deadline = new Promise<never>((_, reject) => {
         // the server's statement_timeout normally fires first; this catches a stuck server or network

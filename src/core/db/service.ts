@@ -2,8 +2,8 @@ import * as path from 'node:path';
 import type { DataToolsConfig } from '../config';
 import { ToolError, type ColumnInfo } from '../result';
 import type { ToolContext } from '../tool';
-import { DEFAULT_DENIED_FUNCTIONS, checkQuery, loadParser } from './guard';
-import { PostgresDatabase } from './postgres';
+import { DEFAULT_DENIED_FUNCTIONS, FunctionCatalog, checkFunctions, checkQuery, lineCol, loadParser, type FunctionRef } from './guard';
+import { ConnectionFailed, PostgresDatabase } from './postgres';
 import { SampleDatabase } from './sample';
 import { QueryTimeout, type Database, type Field, type Run } from './types';
 
@@ -28,15 +28,67 @@ export function getDatabase(ctx: ToolContext, name?: string): Promise<Database> 
   return ctx.services.get(`db:${c.key}`, async () => (c.url ? new PostgresDatabase(c.url) : new SampleDatabase()));
 }
 
-/** Type names for the result's type OIDs, read from the server's own catalog. */
-async function typeNames(run: Run, fields: Field[]): Promise<ColumnInfo[]> {
-  const oids = [...new Set(fields.map(f => f.dataTypeID))];
-  const names = new Map<number, string>();
-  if (oids.length) {
-    const r = await run('SELECT oid::int4, format_type(oid, NULL) FROM pg_catalog.pg_type WHERE oid = ANY($1::oid[])', [oids]);
-    for (const [oid, name] of r.rows as [number, string][]) names.set(Number(oid), name);
+/** Per-connection state: the function catalog and type names, read once per server session. */
+interface SessionInfo { catalog?: Promise<FunctionCatalog>; types: Map<number, string> }
+const sessions = new WeakMap<Database, Map<string, SessionInfo>>();
+
+/** The lexing settings the guard's parser assumes (PostgreSQL's defaults). A database or role may change them
+ *  (`ALTER DATABASE ... SET standard_conforming_strings = off`); then the server would read string literals
+ *  differently from the guard. They are pinned with SET LOCAL in every call and checked. */
+export const PINNED_SETTINGS: readonly [string, string][] = [
+  ['standard_conforming_strings', 'on'], ['backslash_quote', 'safe_encoding'], ['escape_string_warning', 'on'],
+];
+
+/** Pins the settings for this transaction, checks they took (and that the client encoding is UTF8, as the guard
+ *  reads it), and returns the state cached for this server session. */
+export async function pinSession(db: Database, run: Run, timeoutMs: number): Promise<SessionInfo> {
+  const r = await run(`SELECT ${PINNED_SETTINGS.map(([k, v]) => `pg_catalog.set_config('${k}', '${v}', true)`).join(', ')},
+      pg_catalog.set_config('statement_timeout', $1, true), pg_catalog.current_setting('client_encoding'),
+      pg_catalog.pg_backend_pid()::text, pg_catalog.pg_postmaster_start_time()::text`, [String(Math.max(1, Math.round(timeoutMs)))]);
+  const got = (r.rows[0] ?? []) as string[];
+  PINNED_SETTINGS.forEach(([k, v], i) => {
+    if (got[i] !== v) throw new ToolError(`Refused: the session setting ${k} could not be pinned to ${v} (the server reports ${got[i] ?? 'nothing'}); without it the server could read the query differently from the read-only check. Ask the database administrator.`);
+  });
+  const enc = got[PINNED_SETTINGS.length + 1];
+  if (enc !== 'UTF8') throw new ToolError(`Refused: the connection's client_encoding is ${enc}, not UTF8; the read-only check reads queries as UTF-8.`);
+  const key = `${got[PINNED_SETTINGS.length + 2]}@${got[PINNED_SETTINGS.length + 3]}`;
+  let byDb = sessions.get(db);
+  if (!byDb) sessions.set(db, byDb = new Map());
+  let info = byDb.get(key);
+  if (!info) {
+    if (byDb.size >= 64) byDb.delete(byDb.keys().next().value as string);
+    byDb.set(key, info = { types: new Map() });
   }
-  return fields.map(f => ({ name: f.name, type: names.get(f.dataTypeID) ?? `oid ${f.dataTypeID}` }));
+  return info;
+}
+
+/** The function catalog of this server session: the search path and volatile operators once per connection,
+ *  then the functions of each name the first time a query calls it (cached for the connection's life). */
+export async function sessionCatalog(info: SessionInfo, run: Run, refs: FunctionRef[]): Promise<FunctionCatalog> {
+  if (!info.catalog) {
+    info.catalog = (async () => {
+      const [sp, ops] = [await run(FunctionCatalog.SQL.searchPath), await run(FunctionCatalog.SQL.volatileOps)];
+      return new FunctionCatalog(sp.rows.map(x => String(x[0])), [], ops.rows, [], []);
+    })();
+    info.catalog.catch(() => { info.catalog = undefined; });
+  }
+  const cat = await info.catalog;
+  const names = cat.missing(refs);
+  if (names.length) {
+    const r = await run(FunctionCatalog.SQL.byName, [names]);
+    cat.add(r.rows.filter(x => x[0] === 'f').map(x => x.slice(1)), r.rows.filter(x => x[0] === 't').map(x => x.slice(1)), names);
+  }
+  return cat;
+}
+
+/** Type names for the result's type OIDs, read from the server's own catalog (cached per session). */
+async function typeNames(run: Run, fields: Field[], cache: Map<number, string>): Promise<ColumnInfo[]> {
+  const oids = [...new Set(fields.map(f => f.dataTypeID))].filter(o => !cache.has(o));
+  if (oids.length) {
+    const r = await run('SELECT oid::int4, pg_catalog.format_type(oid, NULL) FROM pg_catalog.pg_type WHERE oid = ANY($1::oid[])', [oids]);
+    for (const [oid, name] of r.rows as [number, string][]) cache.set(Number(oid), name);
+  }
+  return fields.map(f => ({ name: f.name, type: cache.get(f.dataTypeID) ?? `oid ${f.dataTypeID}` }));
 }
 
 export interface QueryOutput {
@@ -47,48 +99,82 @@ export interface QueryOutput {
   statement: string;
 }
 
-/** Explains a database error in terms the agent can act on; never leaks the connection string. */
+interface PgErrorFields { message?: string; code?: string; position?: string; hint?: string; detail?: string; where?: string; severity?: string; internalQuery?: string; internalPosition?: string }
+
+/** An error PostgreSQL raised for the user's query, with its position already relative to the user's text. */
+class QueryError extends Error {
+  constructor(readonly pg: PgErrorFields, readonly userPosition: number | undefined, readonly query: string) { super(pg.message); }
+  /** The SQLSTATE, so the session layer still sees a cancellation (57014) as a timeout. */
+  get code(): string | undefined { return this.pg.code; }
+}
+
+/** Reports a database error as PostgreSQL reports it (SQLSTATE, message, position in the user's SQL, detail,
+ *  hint); only a failure to reach or log in to the server is called a connection problem. Never leaks the
+ *  connection string. */
 export function dbError(e: unknown, timeoutSec: number): ToolError {
   if (e instanceof ToolError) return e;
   if (e instanceof QueryTimeout) {
     return new ToolError(`The query was stopped after its ${timeoutSec} s timeout and cancelled on the server. Make it cheaper (filter, aggregate, LIMIT) or pass a larger timeout.`);
   }
-  const err = e as { message?: string; code?: string; position?: string; hint?: string };
-  const code = err.code;
-  if (code === '25006') return new ToolError(`The database refused a write: ${err.message}. This tool is read-only.`);
-  if (code === '57014') return new ToolError(`The query was cancelled: ${err.message}.`);
-  if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === '28P01' || code === '3D000' || code === '28000') {
-    return new ToolError(`Cannot connect to the database: ${err.message}. Check the connection settings (DATABASE_URL or the connection in the Data view).`);
+  if (e instanceof ConnectionFailed) {
+    const c = e.cause as PgErrorFields;
+    return new ToolError(`Cannot connect to the database: ${c?.message ?? e.message}${c?.code ? ` (${c.code})` : ''}. Check the connection settings (DATABASE_URL or the connection in the Data view).`);
   }
-  const where = err.position ? ` (at character ${err.position})` : '';
-  return new ToolError(`The database reported an error${code ? ` ${code}` : ''}: ${err.message}${where}.${err.hint ? ` Hint: ${err.hint}` : ''}`);
+  const q = e instanceof QueryError ? e : undefined;
+  const err: PgErrorFields = q ? q.pg : (e as PgErrorFields);
+  const code = err.code;
+  if (!code || !/^[0-9A-Z]{5}$/.test(code)) {
+    // not from PostgreSQL: the driver or the network
+    if (code && /^E[A-Z]+$/.test(code)) return new ToolError(`The connection to the database failed during the query: ${err.message} (${code}). Try again.`);
+    return new ToolError(`The query failed: ${err.message ?? String(e)}.`);
+  }
+  const at = q?.userPosition ? ` at character ${q.userPosition} (${lineCol(q.query, q.userPosition)}) of the query` : '';
+  const extra = [err.detail ? `Detail: ${err.detail}` : '', err.hint ? `Hint: ${err.hint}` : '', err.where ? `Context: ${err.where}` : ''].filter(Boolean).join(' ');
+  const text = `PostgreSQL ${err.severity ?? 'ERROR'} ${code}: ${err.message}${at}.${extra ? ` ${extra}` : ''}`;
+  if (code === '25006') return new ToolError(`${text} This tool is read-only.`);
+  return new ToolError(text);
 }
+
+const WRAP_PREFIX = 'SELECT * FROM (';
 
 export async function runQuery(ctx: ToolContext, o: { query: string; params?: unknown[]; maxRows: number; timeoutSec: number; connection?: string }): Promise<QueryOutput> {
   await loadParser();
-  const verdict = checkQuery(o.query, {
+  const policy = {
     deniedFunctions: ctx.config.deniedFunctions ?? DEFAULT_DENIED_FUNCTIONS,
     allowedFunctions: ctx.config.allowedFunctions,
     timeoutSec: o.timeoutSec,
-  });
+  };
+  const verdict = checkQuery(o.query, policy);
   if (!verdict.ok) throw new ToolError(`Refused: ${verdict.reason}`);
   const db = await getDatabase(ctx, o.connection);
   const timeoutMs = Math.round(o.timeoutSec * 1000);
   const started = performance.now();
   try {
     return await db.readOnly(timeoutMs, ctx.signal, async run => {
-      await run(`SET LOCAL statement_timeout = ${timeoutMs}`);
-      let r;
+      const session = await pinSession(db, run, timeoutMs);
+      const refusal = checkFunctions(verdict.refs, await sessionCatalog(session, run, verdict.refs), policy);
+      if (refusal) throw new ToolError(`Refused: ${refusal.reason}`);
+      // A SELECT runs as one statement with the row limit in it: no cursor, so PostgreSQL may plan it in parallel,
+      // and at most max_rows + 1 rows ever reach this process. Everything else runs as written.
+      let sql = o.query;
+      let shift = 0;
       if (verdict.kind === 'select') {
-        // a cursor fetches at most max_rows + 1 rows, whatever the size of the result
-        await run(`DECLARE datatools_cursor NO SCROLL CURSOR FOR ${o.query}`, o.params);
-        r = await run(`FETCH FORWARD ${o.maxRows + 1} FROM datatools_cursor`);
-      } else {
-        r = await run(o.query, o.params);
+        sql = `${WRAP_PREFIX}${verdict.statement}\n) AS q LIMIT ${o.maxRows + 1}`;
+        shift = WRAP_PREFIX.length - verdict.statementOffset;
+      }
+      let r;
+      try {
+        r = await run(sql, o.params);
+      } catch (e) {
+        const pg = e as PgErrorFields;
+        if (!pg.code) throw e;
+        let pos = pg.position ? Number(pg.position) - shift : undefined;
+        if (pos !== undefined && (pos < 1 || pos > [...o.query].length)) pos = undefined;
+        throw new QueryError(pg, pos, o.query);
       }
       const truncated = r.rows.length > o.maxRows;
       const rows = truncated ? r.rows.slice(0, o.maxRows) : r.rows;
-      const columns = await typeNames(run, r.fields);
+      const columns = await typeNames(run, r.fields, session.types);
       return { columns, rows, truncated, elapsedMs: Math.round(performance.now() - started), statement: verdict.kind };
     });
   } catch (e) {
@@ -96,13 +182,13 @@ export async function runQuery(ctx: ToolContext, o: { query: string; params?: un
   }
 }
 
-/** Runs trusted catalog SQL (metadata tools) in the same read-only, time-bounded session. */
+/** Runs trusted catalog SQL (metadata tools) in the same read-only, time-bounded, pinned session. */
 export async function readCatalog<T>(ctx: ToolContext, connection: string | undefined, fn: (run: Run) => Promise<T>): Promise<T> {
   const db = await getDatabase(ctx, connection);
   const timeoutMs = ctx.config.limits.queryTimeoutSec * 1000;
   try {
     return await db.readOnly(timeoutMs, ctx.signal, async run => {
-      await run(`SET LOCAL statement_timeout = ${timeoutMs}`);
+      await pinSession(db, run, timeoutMs);
       return fn(run);
     });
   } catch (e) {
@@ -114,40 +200,62 @@ export function quoteIdent(s: string): string {
   return `"${s.replace(/"/g, '""')}"`;
 }
 
-/** Splits "schema.table" (quotes allowed) into parts without ever building SQL from them. */
+/** Splits "schema.table" into parts the way SQL reads a name, without ever building SQL from it: unquoted parts fold
+ *  to lower case (ASCII letters, as PostgreSQL does: LINEITEM is lineitem), quoted parts stay exact ("Sales"),
+ *  `""` inside quotes is a quote. */
 export function splitName(name: string): { schema?: string; table: string } {
   const parts: string[] = [];
   let cur = '';
   let quoted = false;
+  let wasQuoted = false;
+  let raw = '';
+  const bad = () => new ToolError(`"${name}" is not a table name; use table, schema.table, or "Quoted Name" for a name with capitals or spaces.`);
+  const end = () => {
+    if (wasQuoted) {
+      if (raw.trim() !== '') throw bad(); // text outside the quotes: "a"b
+      parts.push(cur);
+    } else {
+      const t = raw.trim();
+      if (t === '') throw bad();
+      parts.push(t.replace(/[A-Z]/g, c => c.toLowerCase()));
+    }
+    cur = ''; raw = ''; wasQuoted = false;
+  };
   for (let i = 0; i < name.length; i++) {
     const ch = name[i];
     if (quoted) {
       if (ch === '"' && name[i + 1] === '"') { cur += '"'; i++; } else if (ch === '"') quoted = false; else cur += ch;
-    } else if (ch === '"') quoted = true;
-    else if (ch === '.') { parts.push(cur); cur = ''; } else cur += ch;
+    } else if (ch === '"') {
+      if (wasQuoted || raw.trim() !== '') throw bad();
+      quoted = true; wasQuoted = true;
+    } else if (ch === '.') end();
+    else if (wasQuoted) { if (ch.trim() !== '') throw bad(); }
+    else raw += ch;
   }
-  parts.push(cur);
-  if (parts.length > 2 || parts.some(p => p === '')) throw new ToolError(`"${name}" is not a table name; use "table" or "schema.table".`);
+  if (quoted) throw bad();
+  end();
+  if (parts.length > 2 || parts.some(p => p === '')) throw bad();
   return parts.length === 2 ? { schema: parts[0], table: parts[1] } : { table: parts[0] };
 }
 
-export interface Relation { oid: number; schema: string; name: string; kind: string; estimate: number }
+export interface Relation { oid: number; schema: string; name: string; kind: string; estimate: number; pages?: number }
 
-/** Finds a table or view in the catalog (visible by search_path when no schema is given). */
+/** Finds a table or view in the catalog as SQL would (visible by search_path when no schema is given). */
 export async function resolveRelation(run: Run, name: string): Promise<Relation> {
   const { schema, table } = splitName(name);
-  const r = await run(`SELECT c.oid::int4, n.nspname, c.relname, c.relkind::text, c.reltuples::float8
+  const r = await run(`SELECT c.oid::int4, n.nspname, c.relname, c.relkind::text, c.reltuples::float8, c.relpages::int4
      FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
     WHERE c.relkind IN ('r','v','m','p','f') AND c.relname = $1
       AND (CASE WHEN $2::text IS NULL THEN pg_catalog.pg_table_is_visible(c.oid) ELSE n.nspname = $2::text END)`, [table, schema ?? null]);
   if (!r.rows.length) {
-    const near = await run(`SELECT n.nspname || '.' || c.relname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+    const near = await run(`SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
        WHERE c.relkind IN ('r','v','m','p','f') AND n.nspname NOT IN ('pg_catalog','information_schema') AND n.nspname NOT LIKE 'pg_toast%'
        ORDER BY (lower(c.relname) = lower($1)) DESC, c.relname LIMIT 8`, [table]);
-    throw new ToolError(`No table or view named "${name}". Tables here include: ${near.rows.map(x => x[0]).join(', ') || '(none)'}. Use list_tables.`);
+    const looked = schema !== undefined ? `${schema}.${table}` : table;
+    throw new ToolError(`No table or view named "${name}" (looked for ${looked}; unquoted names fold to lower case as in SQL, quoted names are exact). Tables here include: ${near.rows.map(x => x[0]).join(', ') || '(none)'}. Use list_tables.`);
   }
-  const [oid, nsp, rel, kind, est] = r.rows[0] as [number, string, string, string, number];
-  return { oid: Number(oid), schema: nsp, name: rel, kind, estimate: Math.max(0, Math.round(Number(est))) };
+  const [oid, nsp, rel, kind, est, pages] = r.rows[0] as [number, string, string, string, number, number];
+  return { oid: Number(oid), schema: nsp, name: rel, kind, estimate: Math.max(0, Math.round(Number(est))), pages: Math.max(0, Number(pages)) };
 }
 
 export function relationSql(r: Relation): string {

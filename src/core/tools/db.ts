@@ -174,6 +174,71 @@ export const describeTable = defineTool({
 
 const SCHEMA_BUDGET = 12_000;
 
+/** The whole database within a budget: first every table in one line (columns with types, keys), then, while room
+ *  is left, the full DDL (defaults, comments, checks, indexes) of tables in order. When even one line per table is
+ *  too much, the lines get shorter (column names only, then names with column counts), never fewer. */
+export async function schemaOverview(run: Run, rels: Relation[], budget: number): Promise<string> {
+  if (!rels.length) return 'The database has no tables or views.';
+  const oids = rels.map(r => r.oid);
+  const cols = await run(`SELECT a.attrelid::int4, a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod), a.attnotnull
+      FROM pg_catalog.pg_attribute a WHERE a.attrelid = ANY($1::oid[]) AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attrelid, a.attnum`, [oids]);
+  const keys = await run(`SELECT conrelid::int4, pg_catalog.pg_get_constraintdef(oid, true) FROM pg_catalog.pg_constraint
+      WHERE conrelid = ANY($1::oid[]) AND contype IN ('p', 'f', 'u') ORDER BY conrelid, contype DESC, conname`, [oids]);
+  const colsOf = new Map<number, { name: string; type: string; notNull: boolean }[]>();
+  for (const [oid, name, type, nn] of cols.rows) {
+    const l = colsOf.get(Number(oid)) ?? [];
+    l.push({ name: String(name), type: String(type), notNull: Boolean(nn) });
+    colsOf.set(Number(oid), l);
+  }
+  const keysOf = new Map<number, string[]>();
+  for (const [oid, def] of keys.rows) keysOf.set(Number(oid), [...(keysOf.get(Number(oid)) ?? []), String(def)]);
+  const title = (r: Relation) => `${r.schema}.${r.name}`;
+  const kind = (r: Relation) => (r.kind === 'r' ? '' : ` ${REL_KIND[r.kind] ?? r.kind}`);
+  const levels: ((r: Relation) => string)[] = [
+    r => `${title(r)}${kind(r)} (~${r.estimate.toLocaleString('en-US')} rows): ${(colsOf.get(r.oid) ?? []).map(c => `${c.name} ${c.type}${c.notNull ? ' NOT NULL' : ''}`).join(', ')}${(keysOf.get(r.oid) ?? []).map(k => `; ${k}`).join('')}`,
+    r => `${title(r)}${kind(r)}: ${(colsOf.get(r.oid) ?? []).map(c => c.name).join(', ')}${(keysOf.get(r.oid) ?? []).filter(k => k.startsWith('PRIMARY')).map(k => `; ${k}`).join('')}`,
+    r => `${title(r)} (${(colsOf.get(r.oid) ?? []).length} columns)`,
+  ];
+  const cost = (lines: string[]) => lines.reduce((n, l) => n + l.length + 1, 0);
+  let level = 0;
+  let lines = rels.map(levels[0]);
+  while (cost(lines) > budget && level < levels.length - 1) lines = rels.map(levels[++level]);
+  const header = `-- ${rels.length.toLocaleString('en-US')} tables and views; every one summarised first${level ? ' (shortened to fit the budget: use get_schema with table_name for the detail)' : ''}.`;
+  if (cost(lines) > budget) {
+    // even the names do not fit: say how many there are per schema, and list as many as fit
+    const perSchema = new Map<string, number>();
+    for (const r of rels) perSchema.set(r.schema, (perSchema.get(r.schema) ?? 0) + 1);
+    const head = `-- ${rels.length.toLocaleString('en-US')} tables and views, too many to list within the budget. Per schema: ${[...perSchema].map(([k, v]) => `${k} ${v}`).join(', ')}. Use list_tables {schema} and get_schema {table_name}.`;
+    const shown: string[] = [];
+    let used = head.length;
+    for (const r of rels) { const t = title(r); if (used + t.length + 2 > budget) break; shown.push(t); used += t.length + 2; }
+    return `${head}\n${shown.join(', ')}${shown.length < rels.length ? `, ... (${rels.length - shown.length} more)` : ''}`;
+  }
+  // spend what is left on detail, table by table in order: the next richer line, or at the top level full DDL
+  if (level > 0) {
+    let used = cost(lines) + header.length + 1;
+    for (let i = 0; i < rels.length; i++) {
+      const richer = levels[level - 1](rels[i]);
+      if (used - lines[i].length + richer.length > budget) break;
+      used += richer.length - lines[i].length;
+      lines[i] = richer;
+    }
+  }
+  if (level === 0) {
+    let used = cost(lines);
+    let upgraded = 0;
+    for (let i = 0; i < rels.length; i++) {
+      const d = ddl(await describe(run, rels[i]));
+      if (used - lines[i].length + d.length + 1 > budget) break;
+      used += d.length + 1 - lines[i].length;
+      lines[i] = d;
+      upgraded++;
+    }
+    if (upgraded === rels.length) return lines.join('\n\n');
+  }
+  return [header, ...lines].join('\n');
+}
+
 export const getSchema = defineTool({
   name: 'get_schema',
   title: 'Database schema overview',
@@ -192,18 +257,13 @@ export const getSchema = defineTool({
       const rels = await run(`SELECT c.oid::int4, n.nspname, c.relname, c.relkind::text, GREATEST(c.reltuples, 0)::float8
           FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
          WHERE c.relkind IN ('r','v','m','p','f') AND n.nspname NOT IN ('pg_catalog','information_schema') AND n.nspname NOT LIKE 'pg_toast%'
-         ORDER BY n.nspname, c.relname LIMIT 5000`);
-      const parts: string[] = [];
-      let used = 0;
-      let described = 0;
-      for (const r of rels.rows) {
-        const rel: Relation = { oid: Number(r[0]), schema: String(r[1]), name: String(r[2]), kind: String(r[3]), estimate: Math.round(Number(r[4])) };
-        const text = ddl(await describe(run, rel));
-        if (used + text.length > SCHEMA_BUDGET && described > 0) break;
-        parts.push(text); used += text.length; described++;
-      }
-      const rest = rels.rows.slice(described).map(r => `${r[1]}.${r[2]}`);
-      if (rest.length) parts.push(`-- ${rest.length} more (not shown within the size budget; use get_schema with table_name): ${rest.slice(0, 200).join(', ')}`);
+           AND NOT c.relispartition
+         ORDER BY n.nspname, c.relname LIMIT 5001`);
+      const more = rels.rows.length > 5000;
+      const list: Relation[] = rels.rows.slice(0, 5000).map(r => ({ oid: Number(r[0]), schema: String(r[1]), name: String(r[2]), kind: String(r[3]), estimate: Math.round(Number(r[4])) }));
+      const text = await schemaOverview(run, list, SCHEMA_BUDGET);
+      const parts = [text];
+      if (more) parts.push('-- more than 5,000 tables and views: only the first 5,000 (by schema and name) are summarised; filter with list_tables {schema}.');
       return { text: parts.join('\n\n') || 'The database has no tables or views.', parts: [] };
     });
   },
@@ -227,20 +287,32 @@ export const getTableSample = defineTool({
     const out = await readCatalog(ctx, i.connection, async run => {
       const rel = await resolveRelation(run, i.table_name);
       let r;
-      if (rel.kind === 'r' && rel.estimate > 20 * n && rel.estimate > 10_000) {
-        // read a few pages instead of the whole table; a second, larger try if the pages held too few rows
-        const pct = Math.min(100, Math.max(0.001, (100 * n * 20) / rel.estimate));
-        r = await run(`SELECT * FROM ${relationSql(rel)} TABLESAMPLE SYSTEM (${pct.toFixed(4)}) ORDER BY random() LIMIT ${n}`);
-        if (r.rows.length < n) r = await run(`SELECT * FROM ${relationSql(rel)} TABLESAMPLE SYSTEM (${Math.min(100, pct * 10).toFixed(4)}) ORDER BY random() LIMIT ${n}`);
-      } else {
-        r = await run(`SELECT * FROM ${relationSql(rel)} ORDER BY random() LIMIT ${n}`);
+      let how = '';
+      const pages = rel.pages ?? 0;
+      if ((rel.kind === 'r' || rel.kind === 'm') && rel.estimate > 20 * n && rel.estimate > 10_000 && pages > 0) {
+        // SYSTEM sampling reads whole pages: ask for enough pages (at least 4 per wanted row) that the n rows,
+        // drawn at random among theirs, come from all over the table rather than from one or two pages
+        const wantPages = Math.min(pages, Math.max(4 * n, 64));
+        const pct = Math.min(100, (100 * wantPages) / pages);
+        r = await run(`SELECT * FROM ${relationSql(rel)} TABLESAMPLE SYSTEM (${pct.toFixed(6)}) ORDER BY pg_catalog.random() LIMIT ${n}`);
+        how = ` drawn from ~${wantPages.toLocaleString('en-US')} of its ${pages.toLocaleString('en-US')} pages`;
+        if (r.rows.length < n) {
+          // pages that are mostly empty: row-level sampling over the whole table
+          const rowPct = Math.min(100, (100 * 50 * n) / Math.max(1, rel.estimate));
+          r = await run(`SELECT * FROM ${relationSql(rel)} TABLESAMPLE BERNOULLI (${rowPct.toFixed(6)}) ORDER BY pg_catalog.random() LIMIT ${n}`);
+          how = ' drawn from a row-level sample of the whole table';
+        }
+      }
+      if (!r || r.rows.length < n) {
+        r = await run(`SELECT * FROM ${relationSql(rel)} ORDER BY pg_catalog.random() LIMIT ${n}`);
+        how = '';
       }
       const oids = [...new Set(r.fields.map(f => f.dataTypeID))];
       const t = await run('SELECT oid::int4, format_type(oid, NULL) FROM pg_catalog.pg_type WHERE oid = ANY($1::oid[])', [oids]);
       const names = new Map(t.rows.map(x => [Number(x[0]), String(x[1])]));
-      return { rel, columns: r.fields.map(f => ({ name: f.name, type: names.get(f.dataTypeID) ?? `oid ${f.dataTypeID}` })), rows: r.rows };
+      return { rel, how, columns: r.fields.map(f => ({ name: f.name, type: names.get(f.dataTypeID) ?? `oid ${f.dataTypeID}` })), rows: r.rows };
     });
     return tableResult({ title: `Sample of ${out.rel.schema}.${out.rel.name}`, columns: out.columns, rows: out.rows, truncated: false,
-      header: `${plural(out.rows.length, 'random row')} of ${out.rel.schema}.${out.rel.name} (~${out.rel.estimate.toLocaleString('en-US')} rows in all).` });
+      header: `${plural(out.rows.length, 'random row')} of ${out.rel.schema}.${out.rel.name} (~${out.rel.estimate.toLocaleString('en-US')} rows in all)${out.how}.` });
   },
 });
