@@ -171,6 +171,7 @@ for (const tz of ['Asia/Tokyo', 'America/New_York']) {
       const types = Object.fromEntries(t.columns.map(c => [c.name, c.type]));
       assert.equal(types.tstz, 'timestamp with time zone');
       assert.equal(types.n, 'numeric');
+      assert.equal(types.n2, 'numeric(12,3)', 'the declared precision and scale are part of the type');
       assert.equal(types.ai8, 'bigint[]');
       assert.equal(logicalType(types.tstz).kind, 'timestamptz');
       assert.equal(logicalType(types.ts).kind, 'timestamp');

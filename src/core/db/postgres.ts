@@ -35,7 +35,7 @@ export class PostgresDatabase implements Database {
       // the extended protocol: Parse accepts exactly one statement, so text that lexes as two is a server error,
       // never a second statement; values parsed from the server's text without JS Date or float (pgValues.ts)
       const r = await client.query({ text: sql, values: params, rowMode: 'array', queryMode: 'extended', types: PG_TYPES } as QueryConfig);
-      return { fields: r.fields.map(f => ({ name: f.name, dataTypeID: f.dataTypeID })), rows: r.rows as unknown[][] };
+      return { fields: r.fields.map(f => ({ name: f.name, dataTypeID: f.dataTypeID, typeMod: f.dataTypeModifier })), rows: r.rows as unknown[][] };
     };
     const onAbort = () => { discard = true; void this.cancel(client); };
     try {

@@ -29,7 +29,7 @@ export function getDatabase(ctx: ToolContext, name?: string): Promise<Database> 
 }
 
 /** Per-connection state: the function catalog and type names, read once per server session. */
-interface SessionInfo { catalog?: Promise<FunctionCatalog>; types: Map<number, string> }
+interface SessionInfo { catalog?: Promise<FunctionCatalog>; types: Map<string, string> }
 const sessions = new WeakMap<Database, Map<string, SessionInfo>>();
 
 /** The lexing settings the guard's parser assumes (PostgreSQL's defaults). A database or role may change them
@@ -81,14 +81,17 @@ export async function sessionCatalog(info: SessionInfo, run: Run, refs: Function
   return cat;
 }
 
-/** Type names for the result's type OIDs, read from the server's own catalog (cached per session). */
-async function typeNames(run: Run, fields: Field[], cache: Map<number, string>): Promise<ColumnInfo[]> {
-  const oids = [...new Set(fields.map(f => f.dataTypeID))].filter(o => !cache.has(o));
-  if (oids.length) {
-    const r = await run('SELECT oid::int4, pg_catalog.format_type(oid, NULL) FROM pg_catalog.pg_type WHERE oid = ANY($1::oid[])', [oids]);
-    for (const [oid, name] of r.rows as [number, string][]) cache.set(Number(oid), name);
+/** Type names for the result's columns, read from the server's own catalog with each column's modifier
+ *  (`numeric(15,2)`, `character varying(40)`, `timestamp(3) ...`), cached per session. */
+async function typeNames(run: Run, fields: Field[], cache: Map<string, string>): Promise<ColumnInfo[]> {
+  const key = (f: Field) => `${f.dataTypeID}:${f.typeMod ?? -1}`;
+  const todo = [...new Map(fields.filter(f => !cache.has(key(f))).map(f => [key(f), f])).values()];
+  if (todo.length) {
+    const r = await run(`SELECT x.o::int4, x.m, pg_catalog.format_type(x.o, NULLIF(x.m, -1))
+       FROM unnest($1::oid[], $2::int4[]) AS x(o, m)`, [todo.map(f => f.dataTypeID), todo.map(f => f.typeMod ?? -1)]);
+    for (const [oid, mod, name] of r.rows as [number, number, string | null][]) if (name !== null) cache.set(`${Number(oid)}:${Number(mod)}`, name);
   }
-  return fields.map(f => ({ name: f.name, type: cache.get(f.dataTypeID) ?? `oid ${f.dataTypeID}` }));
+  return fields.map(f => ({ name: f.name, type: cache.get(key(f)) ?? `oid ${f.dataTypeID}` }));
 }
 
 export interface QueryOutput {

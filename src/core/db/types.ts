@@ -1,6 +1,7 @@
 import type { Disposable } from '../services';
 
-export interface Field { name: string; dataTypeID: number }
+/** typeMod: the column's type modifier (e.g. numeric(15,2)), -1 or absent when it has none. */
+export interface Field { name: string; dataTypeID: number; typeMod?: number }
 export interface RawResult { fields: Field[]; rows: unknown[][] }
 
 /** Runs one statement with the extended protocol (one statement per message), rows as arrays. */
