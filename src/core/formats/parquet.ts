@@ -9,47 +9,531 @@ export interface RangedSource {
 export interface ParquetHead {
   columns: ColumnInfo[];
   rows: unknown[][];
+  /** Rows in the file: the row groups' counts from the footer, corrected by the data where a row group was read whole. */
   totalRows: number;
   rowGroups: number;
+  /** Distinct bytes of the file read (never more than the file's size). */
   bytesRead: number;
+  /** Things the model must be told about the values (e.g. invalid UTF-8 shown as bytes). */
+  notes: string[];
 }
 
-/** Reads the footer and only the row groups that hold the first `nRows` rows, through a ranged reader. */
-export async function readParquetHead(src: RangedSource, o: { nRows: number; columns?: string[] }): Promise<ParquetHead> {
-  const { parquetMetadataAsync, parquetReadObjects, parquetSchema } = await import('hyparquet');
-  const { compressors } = await import('hyparquet-compressors');
-  let bytesRead = 0;
-  const file = {
-    byteLength: src.byteLength,
-    slice: async (start: number, end?: number) => {
-      const e = end ?? src.byteLength;
-      // explicit offsets always (some S3-compatible stores get suffix ranges wrong)
-      const s = start < 0 ? Math.max(0, src.byteLength + start) : start;
-      bytesRead += e - s;
-      return src.read(s, e);
-    },
-  };
-  const metadata = await parquetMetadataAsync(file, { initialFetchSize: Math.min(64 * 1024, src.byteLength) });
-  const schema = parquetSchema(metadata);
-  const all = schema.children.map(c => ({ name: c.element.name, type: typeName(c.element as unknown as Record<string, unknown>) }));
-  let columns = all;
-  if (o.columns) {
-    const missing = o.columns.filter(c => !all.some(a => a.name === c));
-    if (missing.length) throw new Error(`unknown column${missing.length > 1 ? 's' : ''} ${missing.join(', ')}; the file has ${all.map(a => a.name).join(', ')}`);
-    columns = o.columns.map(c => all.find(a => a.name === c)!);
+/** An error about the file itself (corrupt, unsupported, encrypted), worded for the model. */
+export class ParquetFileError extends Error {}
+
+/** Counts distinct byte ranges read, so re-reads of the same bytes are not counted twice. */
+export class DistinctRanges {
+  private spans: [number, number][] = [];
+  add(s: number, e: number): void {
+    if (e <= s) return;
+    const out: [number, number][] = [];
+    let placed = false;
+    for (const [a, b] of this.spans) {
+      if (b < s) out.push([a, b]);
+      else if (a > e) { if (!placed) { out.push([s, e]); placed = true; } out.push([a, b]); } else { s = Math.min(s, a); e = Math.max(e, b); }
+    }
+    if (!placed) out.push([s, e]);
+    this.spans = out;
   }
-  const totalRows = Number(metadata.num_rows);
-  const rowEnd = Math.min(totalRows, o.nRows);
-  const objects = rowEnd === 0 ? [] : await parquetReadObjects({ file, metadata, columns: columns.map(c => c.name), rowStart: 0, rowEnd, compressors });
-  const rows = objects.slice(0, rowEnd).map(r => columns.map(c => r[c.name]));
-  return { columns, rows, totalRows, rowGroups: metadata.row_groups.length, bytesRead };
+  get total(): number { return this.spans.reduce((n, [a, b]) => n + b - a, 0); }
 }
 
-function typeName(el: Record<string, unknown>): string {
-  const logical = el.logical_type as { type?: string } | undefined;
-  const t = (logical?.type ?? el.converted_type ?? el.type ?? 'group') as string;
-  const names: Record<string, string> = { UTF8: 'string', STRING: 'string', BYTE_ARRAY: 'binary', TIMESTAMP_MILLIS: 'timestamp', TIMESTAMP_MICROS: 'timestamp' };
-  if (names[t.toUpperCase()]) return names[t.toUpperCase()];
-  if (logical?.type) return logical.type.toLowerCase();
-  return String(el.type ?? 'group').toLowerCase();
+/** The file through ranged reads: counts distinct bytes, keeps a few recent buffers so page-header scans and the
+ *  decoder do not fetch the same bytes twice. Memory is bounded by `cacheBytes`. */
+class FileIO {
+  readonly ranges = new DistinctRanges();
+  private cache: { start: number; buf: ArrayBuffer }[] = [];
+  private cached = 0;
+  constructor(private src: RangedSource, private cacheBytes = 64 << 20) {}
+  get byteLength(): number { return this.src.byteLength; }
+  async read(s: number, e: number): Promise<ArrayBuffer> {
+    if (s < 0 || e > this.src.byteLength || s > e) throw new ParquetFileError(`a read of bytes ${s}-${e} falls outside the file (${this.src.byteLength} bytes): the file is truncated or its metadata is corrupt`);
+    for (const c of this.cache) if (s >= c.start && e <= c.start + c.buf.byteLength) return c.buf.slice(s - c.start, e - c.start);
+    const buf = await this.src.read(s, e);
+    if (buf.byteLength !== e - s) throw new ParquetFileError(`could read only ${buf.byteLength} of bytes ${s}-${e}: the file is truncated`);
+    this.ranges.add(s, e);
+    if (buf.byteLength <= this.cacheBytes) {
+      this.cache.push({ start: s, buf });
+      this.cached += buf.byteLength;
+      while (this.cached > this.cacheBytes && this.cache.length > 1) this.cached -= this.cache.shift()!.buf.byteLength;
+    }
+    return buf;
+  }
+  /** Drops cached buffers (between row groups, so memory stays flat). */
+  clear(): void { this.cache = []; this.cached = 0; }
+  /** hyparquet's AsyncBuffer */
+  asyncBuffer() {
+    return { byteLength: this.src.byteLength, slice: (start: number, end?: number) => {
+      const e = end ?? this.src.byteLength;
+      const s = start < 0 ? Math.max(0, this.src.byteLength + start) : start; // explicit offsets (S3 suffix ranges are unreliable)
+      return this.read(s, e);
+    } };
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Thrift compact protocol, just enough for page headers
+
+class Thrift {
+  pos = 0;
+  constructor(private b: Uint8Array) {}
+  private byte(): number { if (this.pos >= this.b.length) throw new RangeError('short'); return this.b[this.pos++]; }
+  varint(): number { let r = 0; let m = 1; for (;;) { const x = this.byte(); r += (x & 0x7f) * m; if (!(x & 0x80)) return r; m *= 128; if (m > 2 ** 63) throw new ParquetFileError('bad varint in a page header'); } }
+  zigzag(): number { const v = this.varint(); return v % 2 ? -(v + 1) / 2 : v / 2; }
+  private skip(t: number): void {
+    switch (t) {
+      case 1: case 2: return;
+      case 3: this.byte(); return;
+      case 4: case 5: case 6: this.varint(); return;
+      case 7: this.pos += 8; return;
+      case 8: { const n = this.varint(); this.pos += n; return; } // (read the length before adding: `pos += varint()` reads pos first)
+      case 9: case 10: { const h = this.byte(); let n = h >> 4; if (n === 15) n = this.varint(); const et = h & 15; for (let i = 0; i < n; i++) this.value(et); return; }
+      case 11: { const n = this.varint(); if (n) { const kv = this.byte(); for (let i = 0; i < n; i++) { this.value(kv >> 4); this.value(kv & 15); } } return; }
+      case 12: this.struct(); return;
+      default: throw new ParquetFileError(`unknown thrift type ${t} in a page header`);
+    }
+  }
+  private value(t: number): unknown {
+    if (t === 1) return true;
+    if (t === 2) return false;
+    if (t === 3) return this.byte();
+    if (t === 4 || t === 5 || t === 6) return this.zigzag();
+    if (t === 12) return this.struct();
+    this.skip(t);
+    return undefined;
+  }
+  struct(): Record<number, unknown> {
+    const out: Record<number, unknown> = {};
+    let id = 0;
+    for (;;) {
+      const h = this.byte();
+      if (h === 0) return out;
+      const d = h >> 4;
+      id = d ? id + d : this.zigzag();
+      const t = h & 15;
+      // booleans in a struct field carry their value in the type nibble
+      out[id] = t === 1 ? true : t === 2 ? false : this.value(t);
+      if (this.pos > this.b.length) throw new RangeError('short');
+    }
+  }
+}
+
+interface PageHeader { type: number; uncompressed: number; compressed: number; numValues: number; numRows?: number; repBytes?: number; defBytes?: number; headerLen: number }
+
+function parsePageHeader(b: Uint8Array): PageHeader | undefined {
+  const t = new Thrift(b);
+  let s: Record<number, unknown>;
+  try { s = t.struct(); } catch (e) { if (e instanceof RangeError) return undefined; throw e; }
+  const dp = s[5] as Record<number, number> | undefined;
+  const dict = s[7] as Record<number, number> | undefined;
+  const v2 = s[8] as Record<number, number> | undefined;
+  return {
+    type: s[1] as number, uncompressed: s[2] as number, compressed: s[3] as number,
+    numValues: (dp?.[1] ?? v2?.[1] ?? dict?.[1] ?? 0) as number, numRows: v2?.[3], defBytes: v2?.[5], repBytes: v2?.[6], headerLen: t.pos,
+  };
+}
+
+/** Counts the zeros (row starts) among `n` repetition levels in RLE/bit-packed hybrid encoding. */
+function countRowStarts(b: Uint8Array, n: number, bitWidth: number): number {
+  let pos = 0; let seen = 0; let zeros = 0;
+  const varint = () => { let r = 0; let m = 1; for (;;) { if (pos >= b.length) throw new ParquetFileError('repetition levels run past the end of their page'); const x = b[pos++]; r += (x & 0x7f) * m; if (!(x & 0x80)) return r; m *= 128; } };
+  const bytes = Math.ceil(bitWidth / 8);
+  while (seen < n) {
+    const h = varint();
+    if (h & 1) {
+      const groups = h >>> 1;
+      const count = groups * 8;
+      const mask = (1 << bitWidth) - 1;
+      for (let i = 0; i < count && seen < n; i++, seen++) {
+        const bit = i * bitWidth;
+        let v = 0;
+        for (let k = 0; k < bitWidth; k++) { const p = bit + k; const byte = b[pos + (p >> 3)]; if (byte === undefined) throw new ParquetFileError('repetition levels run past the end of their page'); v |= ((byte >> (p & 7)) & 1) << k; }
+        if ((v & mask) === 0) zeros++;
+      }
+      pos += groups * bitWidth;
+    } else {
+      const count = h >>> 1;
+      if (count === 0) throw new ParquetFileError('an empty run in the repetition levels');
+      let v = 0;
+      for (let k = 0; k < bytes; k++) v |= b[pos + k] << (8 * k);
+      pos += bytes;
+      const take = Math.min(count, n - seen);
+      if (v === 0) zeros += take;
+      seen += take;
+    }
+  }
+  return zeros;
+}
+
+const PAGE = { DATA: 0, INDEX: 1, DICT: 2, DATA_V2: 3 };
+
+// ---------------------------------------------------------------------------------------------------------------
+// Schema: logical type names and exact value conversion
+
+interface SchemaElement { name: string; type?: string; type_length?: number; repetition_type?: string; converted_type?: string; logical_type?: Record<string, unknown> & { type: string }; scale?: number; precision?: number; num_children?: number }
+interface Node { element: SchemaElement; children: Node[] }
+
+type Conv = (v: unknown, note: (msg: string) => void) => unknown;
+
+const pad = (n: number | bigint, w = 2) => String(n).padStart(w, '0');
+
+/** days since 1970-01-01 → YYYY-MM-DD (proleptic Gregorian), without the host's zone */
+export function dateString(days: number): string {
+  const d = new Date(days * 86_400_000);
+  if (Number.isNaN(d.getTime())) throw new ParquetFileError(`date ${days} days from 1970 is out of range`);
+  const y = d.getUTCFullYear();
+  const ys = y < 0 ? `-${pad(-y, 4)}` : y > 9999 ? `+${y}` : pad(y, 4);
+  return `${ys}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}`;
+}
+
+/** A count of `unit`s (1e3 ms, 1e6 µs, 1e9 ns per second) since the epoch → ISO text, fraction trimmed. */
+export function timestampString(v: bigint, perSecond: bigint, utc: boolean): string {
+  let secs = v / perSecond;
+  let frac = v % perSecond;
+  if (frac < 0n) { frac += perSecond; secs -= 1n; }
+  const days = secs >= 0n ? secs / 86400n : -((-secs + 86399n) / 86400n);
+  const sod = Number(secs - days * 86400n);
+  const digits = String(perSecond).length - 1;
+  const f = frac ? `.${pad(frac, digits).replace(/0+$/, '')}` : '';
+  return `${dateString(Number(days))}T${pad(Math.floor(sod / 3600))}:${pad(Math.floor(sod / 60) % 60)}:${pad(sod % 60)}${f}${utc ? 'Z' : ''}`;
+}
+
+function timeString(v: bigint, perSecond: bigint): string {
+  const secs = Number(v / perSecond);
+  const frac = v % perSecond;
+  const digits = String(perSecond).length - 1;
+  const f = frac ? `.${pad(frac, digits).replace(/0+$/, '')}` : '';
+  return `${pad(Math.floor(secs / 3600))}:${pad(Math.floor(secs / 60) % 60)}:${pad(secs % 60)}${f}`;
+}
+
+export function decimalString(unscaled: bigint, scale: number): string {
+  if (scale <= 0) return (unscaled * 10n ** BigInt(-scale)).toString();
+  const neg = unscaled < 0n;
+  const digits = (neg ? -unscaled : unscaled).toString().padStart(scale + 1, '0');
+  return `${neg ? '-' : ''}${digits.slice(0, -scale)}.${digits.slice(-scale)}`;
+}
+
+function signedBytes(b: Uint8Array): bigint {
+  if (!b.length) return 0n;
+  let v = 0n;
+  for (const x of b) v = (v << 8n) | BigInt(x);
+  if (b[0] & 0x80) v -= 1n << BigInt(b.length * 8);
+  return v;
+}
+
+function float16(b: Uint8Array): number {
+  const h = b[0] | (b[1] << 8);
+  const s = h & 0x8000 ? -1 : 1;
+  const e = (h >> 10) & 0x1f;
+  const m = h & 0x3ff;
+  if (e === 0) return s * m * 2 ** -24;
+  if (e === 31) return m ? NaN : s * Infinity;
+  return s * (1 + m / 1024) * 2 ** (e - 15);
+}
+
+function intervalString(b: Uint8Array): string {
+  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const months = dv.getUint32(0, true); const days = dv.getUint32(4, true); const ms = dv.getUint32(8, true);
+  const y = Math.floor(months / 12); const mo = months % 12;
+  const h = Math.floor(ms / 3_600_000); const mi = Math.floor(ms / 60_000) % 60; const sec = (ms % 60_000) / 1000;
+  const date = `${y ? `${y}Y` : ''}${mo ? `${mo}M` : ''}${days ? `${days}D` : ''}`;
+  const time = `${h ? `${h}H` : ''}${mi ? `${mi}M` : ''}${sec ? `${sec}S` : ''}`;
+  return !date && !time ? 'PT0S' : `P${date}${time ? `T${time}` : ''}`;
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+const UNITS: Record<string, bigint> = { MILLIS: 1000n, MICROS: 1_000_000n, NANOS: 1_000_000_000n };
+const UNIT_NAME: Record<string, string> = { MILLIS: 'ms', MICROS: 'us', NANOS: 'ns' };
+
+/** The logical type name and the converter of one leaf. */
+function leaf(el: SchemaElement, path: string): { type: string; conv: Conv } {
+  const lt = el.logical_type;
+  const ct = el.converted_type;
+  const phys = el.type;
+  const id: Conv = v => v;
+  const big = (v: unknown) => typeof v === 'bigint' ? v : BigInt(v as number);
+  const decimal = (): { type: string; conv: Conv } => {
+    const scale = Number((lt?.scale as number | undefined) ?? el.scale ?? 0);
+    const precision = Number((lt?.precision as number | undefined) ?? el.precision ?? 0);
+    return { type: `decimal(${precision},${scale})`, conv: v => decimalString(v instanceof Uint8Array ? signedBytes(v) : big(v), scale) };
+  };
+  if (lt?.type === 'DECIMAL' || ct === 'DECIMAL') return decimal();
+  if (lt?.type === 'DATE' || ct === 'DATE') return { type: 'date', conv: v => dateString(Number(v)) };
+  if (lt?.type === 'TIMESTAMP' || ct === 'TIMESTAMP_MILLIS' || ct === 'TIMESTAMP_MICROS') {
+    const unit = lt?.type === 'TIMESTAMP' ? String(lt.unit) : ct === 'TIMESTAMP_MILLIS' ? 'MILLIS' : 'MICROS';
+    const utc = lt?.type === 'TIMESTAMP' ? !!lt.isAdjustedToUTC : true;
+    return { type: `timestamp[${UNIT_NAME[unit]}${utc ? ', UTC' : ''}]`, conv: v => timestampString(big(v), UNITS[unit], utc) };
+  }
+  if (lt?.type === 'TIME' || ct === 'TIME_MILLIS' || ct === 'TIME_MICROS') {
+    const unit = lt?.type === 'TIME' ? String(lt.unit) : ct === 'TIME_MILLIS' ? 'MILLIS' : 'MICROS';
+    const utc = lt?.type === 'TIME' ? !!lt.isAdjustedToUTC : true;
+    return { type: `time[${UNIT_NAME[unit]}${utc ? ', UTC' : ''}]`, conv: v => timeString(big(v), UNITS[unit]) };
+  }
+  if (phys === 'INT96') return { type: 'timestamp[ns]', conv: v => timestampString(big(v), 1_000_000_000n, false) };
+  const intType = (bits: number, signed: boolean): { type: string; conv: Conv } => {
+    const name = `${signed ? 'int' : 'uint'}${bits}`;
+    if (bits === 64) return { type: name, conv: signed ? v => big(v) : v => BigInt.asUintN(64, big(v)) };
+    if (!signed) return { type: name, conv: v => (Number(v) >>> 0) & (bits === 32 ? 0xffffffff : (1 << bits) - 1) };
+    return { type: name, conv: v => Number(v) };
+  };
+  if (lt?.type === 'INTEGER') return intType(Number(lt.bitWidth), !!lt.isSigned);
+  const ints: Record<string, [number, boolean]> = { INT_8: [8, true], INT_16: [16, true], INT_32: [32, true], INT_64: [64, true], UINT_8: [8, false], UINT_16: [16, false], UINT_32: [32, false], UINT_64: [64, false] };
+  if (ct && ints[ct]) return intType(...ints[ct]);
+  if (lt?.type === 'FLOAT16') return { type: 'float16', conv: v => float16(v as Uint8Array) };
+  if (lt?.type === 'UUID') return { type: 'uuid', conv: v => { const h = Buffer.from(v as Uint8Array).toString('hex'); return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`; } };
+  if (ct === 'INTERVAL') return { type: 'interval', conv: v => intervalString(v as Uint8Array) };
+  const text = (type: string): { type: string; conv: Conv } => ({ type, conv: (v, note) => {
+    const b = v as Uint8Array;
+    try { return utf8.decode(b); } catch { note(`column ${path} holds invalid UTF-8 in a ${type} column; those cells are shown as bytes (hex), not as text`); return b; }
+  } });
+  if (lt?.type === 'STRING' || ct === 'UTF8') return text('string');
+  if (lt?.type === 'ENUM' || ct === 'ENUM') return text('enum');
+  if (lt?.type === 'JSON' || ct === 'JSON') return text('json');
+  if (lt?.type === 'BSON' || ct === 'BSON') return { type: 'bson', conv: id };
+  switch (phys) {
+    case 'BOOLEAN': return { type: 'boolean', conv: id };
+    case 'INT32': return { type: 'int32', conv: id };
+    case 'INT64': return { type: 'int64', conv: v => big(v) };
+    case 'FLOAT': return { type: 'float32', conv: id };
+    case 'DOUBLE': return { type: 'float64', conv: id };
+    case 'BYTE_ARRAY': return { type: 'binary', conv: id };
+    case 'FIXED_LEN_BYTE_ARRAY': return { type: `fixed_size_binary[${el.type_length}]`, conv: id };
+    default: throw new ParquetFileError(`column ${path} has an unknown physical type ${phys}`);
+  }
+}
+
+function isListLike(n: Node): boolean {
+  if (n.element.converted_type !== 'LIST' || n.children.length !== 1) return false;
+  const c = n.children[0];
+  return c.children.length <= 1 && c.element.repetition_type === 'REPEATED';
+}
+function isMapLike(n: Node): boolean {
+  if (n.element.converted_type !== 'MAP' && n.element.converted_type !== 'MAP_KEY_VALUE') return false;
+  if (n.children.length !== 1) return false;
+  const kv = n.children[0];
+  if (kv.children.length !== 2 || kv.element.repetition_type !== 'REPEATED') return false;
+  const k = kv.children.find(c => c.element.name === 'key');
+  const v = kv.children.find(c => c.element.name === 'value');
+  return !!k && !!v && k.element.repetition_type !== 'REPEATED' && v.element.repetition_type !== 'REPEATED';
+}
+
+/** Type and converter of a node as hyparquet assembles it (with MAP annotations removed, see plainSchema). */
+function nodeConv(n: Node, path: string, inList = false): { type: string; conv: Conv } {
+  let base: { type: string; conv: Conv };
+  if (isListLike(n)) {
+    const mid = n.children[0];
+    const elem = mid.children.length === 1 ? nodeConv(mid.children[0], `${path}.${mid.element.name}.${mid.children[0].element.name}`, true) : nodeConv(mid, `${path}.${mid.element.name}`, true);
+    base = { type: `list<${elem.type}>`, conv: (v, note) => (v as unknown[]).map(x => x === null || x === undefined ? null : elem.conv(x, note)) };
+  } else if (isMapLike(n)) {
+    const kv = n.children[0];
+    const kn = kv.children.find(c => c.element.name === 'key')!;
+    const vn = kv.children.find(c => c.element.name === 'value')!;
+    const k = nodeConv(kn, `${path}.key`, true); const val = nodeConv(vn, `${path}.value`, true);
+    const name = kv.element.name;
+    base = { type: `map<${k.type}, ${val.type}>`, conv: (v, note) => ((v as Record<string, unknown>)[name] as Record<string, unknown>[]).map(e => [
+      e.key === null || e.key === undefined ? null : k.conv(e.key, note), e.value === null || e.value === undefined ? null : val.conv(e.value, note)]) };
+  } else if (n.children.length) {
+    const kids = n.children.map(c => ({ name: c.element.name, ...nodeConv(c, `${path}.${c.element.name}`) }));
+    base = { type: `struct<${kids.map(k => `${k.name}: ${k.type}`).join(', ')}>`, conv: (v, note) => {
+      const o = v as Record<string, unknown>; const out: Record<string, unknown> = {};
+      for (const k of kids) { const x = o[k.name]; out[k.name] = x === null || x === undefined ? null : k.conv(x, note); }
+      return out;
+    } };
+  } else base = leaf(n.element, path);
+  if (n.element.repetition_type === 'REPEATED' && !inList) {
+    const b = base;
+    return { type: `list<${b.type}>`, conv: (v, note) => (v as unknown[]).map(x => x === null || x === undefined ? null : b.conv(x, note)) };
+  }
+  return base;
+}
+
+/** The schema as hyparquet should decode it: leaves without logical annotations (we convert exactly ourselves) and
+ *  maps as plain repeated groups (hyparquet turns map keys into object property names). */
+function plainSchema(schema: SchemaElement[]): SchemaElement[] {
+  return schema.map((el, i) => {
+    if (i === 0) return el;
+    const o = { ...el };
+    if (o.type) { delete o.converted_type; delete o.logical_type; } else if (o.converted_type === 'MAP' || o.converted_type === 'MAP_KEY_VALUE' || o.logical_type?.type === 'MAP') { delete o.converted_type; delete o.logical_type; }
+    return o;
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+
+interface ChunkMeta { type: string; codec: string; path_in_schema: string[]; num_values: bigint; total_compressed_size: bigint; data_page_offset: bigint; dictionary_page_offset?: bigint; encodings?: string[] }
+interface ColumnChunk { meta_data?: ChunkMeta; file_path?: string; crypto_metadata?: unknown; encrypted_column_metadata?: unknown; offset_index_offset?: bigint; offset_index_length?: number; column_index_offset?: bigint; column_index_length?: number }
+interface RowGroup { columns: ColumnChunk[]; num_rows: bigint; total_byte_size?: bigint }
+
+interface Leaf { path: string[]; maxRep: number; flat: boolean; top: string }
+
+function leaves(root: Node): Leaf[] {
+  const out: Leaf[] = [];
+  const walk = (n: Node, path: string[], rep: number, depth: number, top: string) => {
+    const r = rep + (n.element.repetition_type === 'REPEATED' ? 1 : 0);
+    if (!n.children.length) out.push({ path, maxRep: r, flat: depth === 1 && r === 0, top });
+    for (const c of n.children) walk(c, [...path, c.element.name], r, depth + 1, top);
+  };
+  for (const c of root.children) walk(c, [c.element.name], 0, 1, c.element.name);
+  return out;
+}
+
+type Decompress = (input: Uint8Array, outputLength: number) => Uint8Array;
+
+/** Scans page headers of one column chunk from its start, fetching bounded windows, until `need` complete rows are
+ *  covered or the chunk ends. Page bodies are fetched only when the rows of a page must be counted from its
+ *  repetition levels (nested columns, data page v1). */
+async function scanChunk(io: FileIO, meta: ChunkMeta, lf: Leaf, need: number, decompress: (codec: string) => Decompress | undefined, where: string): Promise<{ start: number; end: number; rows: number; complete: boolean }> {
+  const start = Number(meta.dictionary_page_offset || meta.data_page_offset);
+  const size = Number(meta.total_compressed_size);
+  const end = start + size;
+  if (!(start >= 4) || !(size > 0) || end > io.byteLength - 8) throw new ParquetFileError(`${where}: the column chunk (bytes ${start}-${end}) lies outside the data part of the file (${io.byteLength} bytes)`);
+  let pos = start; let rows = 0;
+  const repWidth = Math.ceil(Math.log2(lf.maxRep + 1));
+  const enough = () => lf.flat ? rows >= need : rows > need;
+  while (pos < end && !enough()) {
+    let win = Math.min(end - pos, 64 * 1024);
+    let h: PageHeader | undefined;
+    for (;;) {
+      h = parsePageHeader(new Uint8Array(await io.read(pos, pos + win)));
+      if (h || win >= end - pos) break;
+      win = Math.min(end - pos, win * 4);
+    }
+    if (!h) throw new ParquetFileError(`${where}: the page header at byte ${pos} is cut off by the end of the column chunk`);
+    if (typeof h.type !== 'number' || !(h.compressed >= 0) || !(h.uncompressed >= 0)) throw new ParquetFileError(`${where}: the page header at byte ${pos} is corrupt`);
+    const body = pos + h.headerLen;
+    const next = body + h.compressed;
+    if (next > end) throw new ParquetFileError(`${where}: the page at byte ${pos} says it has ${h.compressed} bytes, but the column chunk ends ${end - body} bytes after its header`);
+    if (h.type === PAGE.DATA || h.type === PAGE.DATA_V2) {
+      if (!(h.numValues >= 0)) throw new ParquetFileError(`${where}: the page at byte ${pos} has a negative value count`);
+      if (h.type === PAGE.DATA_V2) {
+        if (h.numRows === undefined || h.numRows < 0) throw new ParquetFileError(`${where}: the data page v2 at byte ${pos} has no row count`);
+        rows += h.numRows;
+      } else if (lf.flat || lf.maxRep === 0) rows += h.numValues;
+      else {
+        let page: Uint8Array = new Uint8Array(await io.read(body, next));
+        if (meta.codec !== 'UNCOMPRESSED') {
+          const d = decompress(meta.codec);
+          if (!d) throw new ParquetFileError(`${where}: compression ${meta.codec} is not supported`);
+          page = d(page, h.uncompressed);
+        }
+        if (page.length < 4) throw new ParquetFileError(`${where}: the data page at byte ${pos} is too short for its repetition levels`);
+        const len = new DataView(page.buffer, page.byteOffset, 4).getUint32(0, true);
+        if (4 + len > page.length) throw new ParquetFileError(`${where}: the repetition levels of the page at byte ${pos} run past the page`);
+        rows += countRowStarts(page.subarray(4, 4 + len), h.numValues, repWidth);
+      }
+    } else if (h.type !== PAGE.DICT && h.type !== PAGE.INDEX) throw new ParquetFileError(`${where}: unknown page type ${h.type} at byte ${pos}`);
+    pos = next;
+  }
+  return { start, end: pos, rows, complete: pos >= end };
+}
+
+function friendly(e: unknown, where: string): Error {
+  if (e instanceof ParquetFileError) return e;
+  const m = (e as Error)?.message ?? String(e);
+  if (/^parquet /.test(m) && !/undefined|of null|bounds|Offset|Invalid typed array|out of range/i.test(m)) return new ParquetFileError(`${where}: ${m.replace(/^parquet /, '')}`);
+  if (/unsupported (encoding|compression|codec)|not supported|unsupported/i.test(m)) return new ParquetFileError(`${where}: ${m.replace(/^parquet /, '')}`);
+  return new ParquetFileError(`${where}: the data is corrupt (it does not decode as its schema and encoding say; the decoder stopped with: ${m.replace(/^parquet /, '').slice(0, 120)})`);
+}
+
+/** Reads the footer and, page by page, only as much of the first row groups as the first `nRows` rows need. */
+export async function readParquetHead(src: RangedSource, o: { nRows: number; columns?: string[] }): Promise<ParquetHead> {
+  const { parquetMetadataAsync, parquetRead, parquetSchema } = await import('hyparquet');
+  const { compressors } = await import('hyparquet-compressors');
+  const io = new FileIO(src);
+  if (src.byteLength < 12) throw new ParquetFileError(`the file has ${src.byteLength} bytes, too few for a Parquet file (it needs at least 12: the magic bytes, a footer length and the footer)`);
+  const headMagic = Buffer.from(await io.read(0, 4)).toString('latin1');
+  const tail = new Uint8Array(await io.read(src.byteLength - 8, src.byteLength));
+  const tailMagic = Buffer.from(tail.subarray(4)).toString('latin1');
+  if (tailMagic === 'PARE') throw new ParquetFileError('the file is encrypted (Parquet modular encryption with an encrypted footer); reading encrypted Parquet files is not supported');
+  if (headMagic !== 'PAR1' || tailMagic !== 'PAR1') throw new ParquetFileError(`the file is not Parquet: it ${headMagic !== 'PAR1' ? 'does not start' : 'does not end'} with the magic bytes "PAR1"`);
+  const footerLen = new DataView(tail.buffer, tail.byteOffset).getUint32(0, true);
+  if (footerLen + 12 > src.byteLength) throw new ParquetFileError(`the footer length (${footerLen} bytes) is larger than the file (${src.byteLength} bytes): the file is truncated or corrupt`);
+  let metadata;
+  try {
+    metadata = await parquetMetadataAsync(io.asyncBuffer(), { initialFetchSize: Math.min(64 * 1024, src.byteLength) });
+  } catch (e) { throw friendly(e, 'the footer (file metadata)'); }
+  const rgs = metadata.row_groups as unknown as RowGroup[];
+  if (rgs.some(g => g.columns.some(c => c.crypto_metadata !== undefined || c.encrypted_column_metadata !== undefined))) {
+    throw new ParquetFileError('the file is encrypted (Parquet modular encryption: its columns are encrypted, the footer is plaintext); reading encrypted Parquet files is not supported');
+  }
+  const schemaEls = metadata.schema as unknown as SchemaElement[];
+  let tree: Node;
+  try { tree = parquetSchema(metadata) as unknown as Node; } catch (e) { throw friendly(e, 'the schema'); }
+  const top = tree.children.map(c => {
+    let info: { type: string; conv: Conv };
+    try { info = nodeConv(c, c.element.name); } catch (e) { throw friendly(e, `column ${c.element.name}`); }
+    return { name: c.element.name, ...info };
+  });
+  let sel = top;
+  if (o.columns) {
+    const missing = o.columns.filter(c => !top.some(a => a.name === c));
+    if (missing.length) throw new Error(`unknown column${missing.length > 1 ? 's' : ''} ${missing.join(', ')}; the file has ${top.map(a => a.name).join(', ')}`);
+    sel = o.columns.map(c => top.find(a => a.name === c)!);
+  }
+  const names = sel.map(c => c.name);
+  const allLeaves = leaves(tree);
+  const wanted = allLeaves.filter(l => names.includes(l.top));
+  const plain = plainSchema(schemaEls);
+  const notes = new Set<string>();
+  const note = (m: string) => notes.add(m);
+  const decompress = (codec: string): Decompress | undefined => (compressors as Record<string, Decompress>)[codec];
+
+  let totalRows = rgs.reduce((n, g) => n + Number(g.num_rows), 0);
+  const rows: unknown[][] = [];
+  for (let gi = 0; gi < rgs.length && rows.length < o.nRows; gi++) {
+    const g = rgs[gi];
+    const footerRows = Number(g.num_rows);
+    const need = o.nRows - rows.length;
+    const where = (p?: string) => `row group ${gi + 1} of ${rgs.length}${p ? `, column ${p}` : ''}`;
+    const cut = new Map<string, { start: number; end: number }>();
+    let groupRows = Infinity;
+    let readWhole = true;
+    for (const lf of wanted) {
+      const key = lf.path.join('.');
+      const chunk = g.columns.find(c => c.meta_data?.path_in_schema.join('.') === key);
+      if (!chunk?.meta_data) throw new ParquetFileError(`${where(key)}: the footer has no metadata for this column chunk`);
+      if (chunk.file_path) throw new ParquetFileError(`${where(key)}: the column chunk is in another file (${chunk.file_path}); external column chunks are not supported`);
+      const small = Number(chunk.meta_data.total_compressed_size) <= 1 << 20;
+      if (small) { const s = Number(chunk.meta_data.dictionary_page_offset || chunk.meta_data.data_page_offset); const e = s + Number(chunk.meta_data.total_compressed_size); if (s >= 4 && e <= src.byteLength - 8) await io.read(s, e); }
+      const sc = await scanChunk(io, chunk.meta_data, lf, need, decompress, where(key));
+      cut.set(key, sc);
+      if (sc.complete) {
+        if (groupRows !== Infinity && readWhole && sc.rows !== groupRows) throw new ParquetFileError(`${where()}: its columns hold different numbers of rows (${sc.rows} in ${key}, ${groupRows} in another column)`);
+      } else readWhole = false;
+      groupRows = Math.min(groupRows, sc.rows);
+    }
+    if (!wanted.length) { groupRows = footerRows; readWhole = false; }
+    if (readWhole && groupRows !== footerRows) {
+      totalRows += groupRows - footerRows; // the data, not the footer
+      note(`row group ${gi + 1}: the footer says ${footerRows} rows, the data holds ${groupRows}; the count from the data is used`);
+    }
+    const take = Math.min(need, readWhole ? groupRows : Math.min(groupRows, footerRows));
+    if (take <= 0 || !names.length) { io.clear(); continue; }
+    const fakeGroup = { ...g, num_rows: BigInt(take), columns: g.columns.map(c => {
+      const key = c.meta_data?.path_in_schema.join('.') ?? '';
+      const k = cut.get(key);
+      if (!k || !c.meta_data) return c;
+      const { offset_index_offset: _a, offset_index_length: _b, column_index_offset: _c, column_index_length: _d, ...rest } = c;
+      return { ...rest, meta_data: { ...c.meta_data, dictionary_page_offset: c.meta_data.dictionary_page_offset ? BigInt(k.start) : undefined, data_page_offset: c.meta_data.dictionary_page_offset ? c.meta_data.data_page_offset : BigInt(k.start), total_compressed_size: BigInt(k.end - k.start) } };
+    }) };
+    const fakeMeta = { ...metadata, schema: plain, num_rows: BigInt(take), row_groups: [fakeGroup] } as unknown as typeof metadata;
+    let got: unknown[][] = [];
+    try {
+      await parquetRead({ file: io.asyncBuffer(), metadata: fakeMeta, columns: names, rowStart: 0, rowEnd: take, compressors, utf8: false,
+        parsers: { timestampFromNanoseconds: (n: bigint) => n },
+        onComplete: (r: unknown[][]) => { got = r; } });
+    } catch (e) { throw friendly(e, where()); }
+    if (got.length !== take) throw new ParquetFileError(`${where()}: the data decodes to ${got.length} rows where ${take} were expected`);
+    for (const r of got) {
+      const row = new Array(sel.length);
+      for (let j = 0; j < sel.length; j++) {
+        const v = r[j];
+        if (v === undefined) throw new ParquetFileError(`${where(sel[j].name)}: the column has fewer values than the row group has rows`);
+        try { row[j] = v === null ? null : sel[j].conv(v, note); } catch (e) { throw friendly(e, where(sel[j].name)); }
+      }
+      rows.push(row);
+    }
+    io.clear();
+  }
+  return { columns: sel.map(c => ({ name: c.name, type: c.type })), rows, totalRows, rowGroups: rgs.length, bytesRead: io.ranges.total, notes: [...notes] };
 }
