@@ -138,6 +138,7 @@ function countRowStarts(b: Uint8Array, n: number, bitWidth: number): number {
   let pos = 0; let seen = 0; let zeros = 0;
   const varint = () => { let r = 0; let m = 1; for (;;) { if (pos >= b.length) throw new ParquetFileError('repetition levels run past the end of their page'); const x = b[pos++]; r += (x & 0x7f) * m; if (!(x & 0x80)) return r; m *= 128; } };
   const bytes = Math.ceil(bitWidth / 8);
+  let first = true;
   while (seen < n) {
     const h = varint();
     if (h & 1) {
@@ -148,6 +149,8 @@ function countRowStarts(b: Uint8Array, n: number, bitWidth: number): number {
         const bit = i * bitWidth;
         let v = 0;
         for (let k = 0; k < bitWidth; k++) { const p = bit + k; const byte = b[pos + (p >> 3)]; if (byte === undefined) throw new ParquetFileError('repetition levels run past the end of their page'); v |= ((byte >> (p & 7)) & 1) << k; }
+        if (first && (v & mask) !== 0) return -1;
+        first = false;
         if ((v & mask) === 0) zeros++;
       }
       pos += groups * bitWidth;
@@ -158,6 +161,8 @@ function countRowStarts(b: Uint8Array, n: number, bitWidth: number): number {
       for (let k = 0; k < bytes; k++) v |= b[pos + k] << (8 * k);
       pos += bytes;
       const take = Math.min(count, n - seen);
+      if (first && v !== 0) return -1;
+      first = false;
       if (v === 0) zeros += take;
       seen += take;
     }
@@ -179,11 +184,20 @@ const pad = (n: number | bigint, w = 2) => String(n).padStart(w, '0');
 
 /** days since 1970-01-01 → YYYY-MM-DD (proleptic Gregorian), without the host's zone */
 export function dateString(days: number): string {
-  const d = new Date(days * 86_400_000);
-  if (Number.isNaN(d.getTime())) throw new ParquetFileError(`date ${days} days from 1970 is out of range`);
-  const y = d.getUTCFullYear();
-  const ys = y < 0 ? `-${pad(-y, 4)}` : y > 9999 ? `+${y}` : pad(y, 4);
-  return `${ys}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}`;
+  if (!Number.isSafeInteger(days)) throw new ParquetFileError(`date ${days} days from 1970 is out of range`);
+  // civil_from_days (H. Hinnant): exact for any day count, no Date, no host zone
+  const z = days + 719468;
+  const era = Math.floor(z / 146097);
+  const doe = z - era * 146097;
+  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365);
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
+  const mp = Math.floor((5 * doy + 2) / 153);
+  const d = doy - Math.floor((153 * mp + 2) / 5) + 1;
+  const m = mp < 10 ? mp + 3 : mp - 9;
+  const y = yoe + era * 400 + (m <= 2 ? 1 : 0);
+  // astronomical years (1 BC = 0, 2 BC = -1), as ISO 8601; years past 9999 without a sign, as PostgreSQL and DuckDB print them
+  const ys = y < 0 ? `-${pad(-y, 4)}` : pad(y, 4);
+  return `${ys}-${pad(m)}-${pad(d)}`;
 }
 
 /** A count of `unit`s (1e3 ms, 1e6 µs, 1e9 ns per second) since the epoch → ISO text, fraction trimmed. */
@@ -211,6 +225,13 @@ export function decimalString(unscaled: bigint, scale: number): string {
   const neg = unscaled < 0n;
   const digits = (neg ? -unscaled : unscaled).toString().padStart(scale + 1, '0');
   return `${neg ? '-' : ''}${digits.slice(0, -scale)}.${digits.slice(-scale)}`;
+}
+
+/** INT96 (Impala/Spark): nanoseconds of the day (uint64 LE), then the Julian day (int32 LE); never wraps. */
+function int96Nanos(b: Uint8Array): bigint {
+  if (!(b instanceof Uint8Array) || b.length !== 12) throw new ParquetFileError('an INT96 value is not 12 bytes');
+  const dv = new DataView(b.buffer, b.byteOffset, 12);
+  return (BigInt(dv.getInt32(8, true)) - 2440588n) * 86_400_000_000_000n + dv.getBigUint64(0, true);
 }
 
 function signedBytes(b: Uint8Array): bigint {
@@ -241,6 +262,13 @@ function intervalString(b: Uint8Array): string {
   return !date && !time ? 'PT0S' : `P${date}${time ? `T${time}` : ''}`;
 }
 
+/** Cells larger than this are refused: they cannot travel in a tool result (text or JSON). */
+export const MAX_CELL_BYTES = 64 << 20;
+function tooBig(b: Uint8Array, path: string): Uint8Array {
+  if (b.length > MAX_CELL_BYTES) throw new ParquetFileError(`column ${path} holds a value of ${b.length.toLocaleString('en-US')} bytes; values over ${(MAX_CELL_BYTES >> 20)} MB cannot be returned in a tool result (leave the column out with \`columns\`)`);
+  return b;
+}
+
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 const UNITS: Record<string, bigint> = { MILLIS: 1000n, MICROS: 1_000_000n, NANOS: 1_000_000_000n };
 const UNIT_NAME: Record<string, string> = { MILLIS: 'ms', MICROS: 'us', NANOS: 'ns' };
@@ -261,15 +289,16 @@ function leaf(el: SchemaElement, path: string): { type: string; conv: Conv } {
   if (lt?.type === 'DATE' || ct === 'DATE') return { type: 'date', conv: v => dateString(Number(v)) };
   if (lt?.type === 'TIMESTAMP' || ct === 'TIMESTAMP_MILLIS' || ct === 'TIMESTAMP_MICROS') {
     const unit = lt?.type === 'TIMESTAMP' ? String(lt.unit) : ct === 'TIMESTAMP_MILLIS' ? 'MILLIS' : 'MICROS';
-    const utc = lt?.type === 'TIMESTAMP' ? !!lt.isAdjustedToUTC : true;
+    // a legacy converted type alone (no logical type): DuckDB and arrow-rs read it without a zone, so do we
+    const utc = lt?.type === 'TIMESTAMP' ? !!lt.isAdjustedToUTC : false;
     return { type: `timestamp[${UNIT_NAME[unit]}${utc ? ', UTC' : ''}]`, conv: v => timestampString(big(v), UNITS[unit], utc) };
   }
   if (lt?.type === 'TIME' || ct === 'TIME_MILLIS' || ct === 'TIME_MICROS') {
     const unit = lt?.type === 'TIME' ? String(lt.unit) : ct === 'TIME_MILLIS' ? 'MILLIS' : 'MICROS';
-    const utc = lt?.type === 'TIME' ? !!lt.isAdjustedToUTC : true;
+    const utc = lt?.type === 'TIME' ? !!lt.isAdjustedToUTC : false;
     return { type: `time[${UNIT_NAME[unit]}${utc ? ', UTC' : ''}]`, conv: v => timeString(big(v), UNITS[unit]) };
   }
-  if (phys === 'INT96') return { type: 'timestamp[ns]', conv: v => timestampString(big(v), 1_000_000_000n, false) };
+  if (phys === 'INT96') return { type: 'timestamp[ns]', conv: v => timestampString(int96Nanos(v as Uint8Array), 1_000_000_000n, false) };
   const intType = (bits: number, signed: boolean): { type: string; conv: Conv } => {
     const name = `${signed ? 'int' : 'uint'}${bits}`;
     if (bits === 64) return { type: name, conv: signed ? v => big(v) : v => BigInt.asUintN(64, big(v)) };
@@ -284,6 +313,7 @@ function leaf(el: SchemaElement, path: string): { type: string; conv: Conv } {
   if (ct === 'INTERVAL') return { type: 'interval', conv: v => intervalString(v as Uint8Array) };
   const text = (type: string): { type: string; conv: Conv } => ({ type, conv: (v, note) => {
     const b = v as Uint8Array;
+    tooBig(b, path);
     try { return utf8.decode(b); } catch { note(`column ${path} holds invalid UTF-8 in a ${type} column; those cells are shown as bytes (hex), not as text`); return b; }
   } });
   if (lt?.type === 'STRING' || ct === 'UTF8') return text('string');
@@ -296,7 +326,7 @@ function leaf(el: SchemaElement, path: string): { type: string; conv: Conv } {
     case 'INT64': return { type: 'int64', conv: v => big(v) };
     case 'FLOAT': return { type: 'float32', conv: id };
     case 'DOUBLE': return { type: 'float64', conv: id };
-    case 'BYTE_ARRAY': return { type: 'binary', conv: id };
+    case 'BYTE_ARRAY': return { type: lt?.type === 'GEOMETRY' ? 'geometry' : lt?.type === 'GEOGRAPHY' ? 'geography' : 'binary', conv: v => tooBig(v as Uint8Array, path) };
     case 'FIXED_LEN_BYTE_ARRAY': return { type: `fixed_size_binary[${el.type_length}]`, conv: id };
     default: throw new ParquetFileError(`column ${path} has an unknown physical type ${phys}`);
   }
@@ -332,6 +362,12 @@ function nodeConv(n: Node, path: string, inList = false): { type: string; conv: 
     const name = kv.element.name;
     base = { type: `map<${k.type}, ${val.type}>`, conv: (v, note) => ((v as Record<string, unknown>)[name] as Record<string, unknown>[]).map(e => [
       e.key === null || e.key === undefined ? null : k.conv(e.key, note), e.value === null || e.value === undefined ? null : val.conv(e.value, note)]) };
+  } else if ((n.element.converted_type === 'MAP' || n.element.converted_type === 'MAP_KEY_VALUE') && n.children.length === 1 && n.children[0].element.repetition_type === 'REPEATED' && n.children[0].children.length === 1) {
+    // a map without values (as arrow-rs reads it): the list of its keys
+    const kv = n.children[0]; const kn = kv.children[0];
+    const k = nodeConv(kn, `${path}.${kv.element.name}.${kn.element.name}`, true);
+    base = { type: `list<${k.type}>`, conv: (v, note) => ((v as Record<string, unknown>)[kv.element.name] as Record<string, unknown>[]).map(e => {
+      const x = e[kn.element.name]; return x === null || x === undefined ? null : k.conv(x, note); }) };
   } else if (n.children.length) {
     const kids = n.children.map(c => ({ name: c.element.name, ...nodeConv(c, `${path}.${c.element.name}`) }));
     base = { type: `struct<${kids.map(k => `${k.name}: ${k.type}`).join(', ')}>`, conv: (v, note) => {
@@ -353,6 +389,7 @@ function plainSchema(schema: SchemaElement[]): SchemaElement[] {
   return schema.map((el, i) => {
     if (i === 0) return el;
     const o = { ...el };
+    if (o.type === 'INT96') { o.type = 'FIXED_LEN_BYTE_ARRAY'; o.type_length = 12; } // raw bytes: hyparquet's INT96 conversion wraps at 64 bits
     if (o.type) { delete o.converted_type; delete o.logical_type; } else if (o.converted_type === 'MAP' || o.converted_type === 'MAP_KEY_VALUE' || o.logical_type?.type === 'MAP') { delete o.converted_type; delete o.logical_type; }
     return o;
   });
@@ -382,10 +419,10 @@ type Decompress = (input: Uint8Array, outputLength: number) => Uint8Array;
 /** Scans page headers of one column chunk from its start, fetching bounded windows, until `need` complete rows are
  *  covered or the chunk ends. Page bodies are fetched only when the rows of a page must be counted from its
  *  repetition levels (nested columns, data page v1). */
-async function scanChunk(io: FileIO, meta: ChunkMeta, lf: Leaf, need: number, decompress: (codec: string) => Decompress | undefined, where: string): Promise<{ start: number; end: number; rows: number; complete: boolean }> {
+async function scanChunk(io: FileIO, meta: ChunkMeta, lf: Leaf, need: number, decompress: (codec: string) => Decompress | undefined, where: string, limit: number, onNote: (m: string) => void): Promise<{ start: number; end: number; rows: number; complete: boolean }> {
   const start = Number(meta.dictionary_page_offset || meta.data_page_offset);
   const size = Number(meta.total_compressed_size);
-  const end = start + size;
+  let end = start + size;
   if (!(start >= 4) || !(size > 0) || end > io.byteLength - 8) throw new ParquetFileError(`${where}: the column chunk (bytes ${start}-${end}) lies outside the data part of the file (${io.byteLength} bytes)`);
   let pos = start; let rows = 0;
   const repWidth = Math.ceil(Math.log2(lf.maxRep + 1));
@@ -402,7 +439,14 @@ async function scanChunk(io: FileIO, meta: ChunkMeta, lf: Leaf, need: number, de
     if (typeof h.type !== 'number' || !(h.compressed >= 0) || !(h.uncompressed >= 0)) throw new ParquetFileError(`${where}: the page header at byte ${pos} is corrupt`);
     const body = pos + h.headerLen;
     const next = body + h.compressed;
-    if (next > end) throw new ParquetFileError(`${where}: the page at byte ${pos} says it has ${h.compressed} bytes, but the column chunk ends ${end - body} bytes after its header`);
+    if (next > end) {
+      // the footer's chunk size is too small (some writers get it wrong): read on by the page headers while the page
+      // stays inside the data part of the file and does not reach into the next column chunk's pages
+      if (next > limit) throw new ParquetFileError(`${where}: the page at byte ${pos} says it has ${h.compressed} bytes, but the column chunk ends ${end - body} bytes after its header`);
+      onNote(`${where}: the footer gives the column chunk ${size} bytes, but its pages take ${next - start}; read by the page headers`);
+      end = next;
+    }
+    if (h.type === PAGE.DICT && h.numValues < 0) throw new ParquetFileError(`${where}: the dictionary page at byte ${pos} has a negative value count (${h.numValues})`);
     if (h.type === PAGE.DATA || h.type === PAGE.DATA_V2) {
       if (!(h.numValues >= 0)) throw new ParquetFileError(`${where}: the page at byte ${pos} has a negative value count`);
       if (h.type === PAGE.DATA_V2) {
@@ -419,7 +463,10 @@ async function scanChunk(io: FileIO, meta: ChunkMeta, lf: Leaf, need: number, de
         if (page.length < 4) throw new ParquetFileError(`${where}: the data page at byte ${pos} is too short for its repetition levels`);
         const len = new DataView(page.buffer, page.byteOffset, 4).getUint32(0, true);
         if (4 + len > page.length) throw new ParquetFileError(`${where}: the repetition levels of the page at byte ${pos} run past the page`);
-        rows += countRowStarts(page.subarray(4, 4 + len), h.numValues, repWidth);
+        let starts: number;
+        try { starts = countRowStarts(page.subarray(4, 4 + len), h.numValues, repWidth); } catch (e) { throw new ParquetFileError(`${where}, data page at byte ${pos}: ${(e as Error).message} (the page header promises ${h.numValues} values)`); }
+        if (starts < 0) throw new ParquetFileError(`${where}: the data page at byte ${pos} starts in the middle of a row (its first repetition level is not 0)`);
+        rows += starts;
       }
     } else if (h.type !== PAGE.DICT && h.type !== PAGE.INDEX) throw new ParquetFileError(`${where}: unknown page type ${h.type} at byte ${pos}`);
     pos = next;
@@ -432,7 +479,8 @@ function friendly(e: unknown, where: string): Error {
   const m = (e as Error)?.message ?? String(e);
   if (/^parquet /.test(m) && !/undefined|of null|bounds|Offset|Invalid typed array|out of range/i.test(m)) return new ParquetFileError(`${where}: ${m.replace(/^parquet /, '')}`);
   if (/unsupported (encoding|compression|codec)|not supported|unsupported/i.test(m)) return new ParquetFileError(`${where}: ${m.replace(/^parquet /, '')}`);
-  return new ParquetFileError(`${where}: the data is corrupt (it does not decode as its schema and encoding say; the decoder stopped with: ${m.replace(/^parquet /, '').slice(0, 120)})`);
+  // a JavaScript error from inside the decoder says nothing useful to the model: describe the situation instead
+  return new ParquetFileError(`${where}: the data is corrupt: it does not decode as the schema and encodings in the footer say (for example fewer values, levels or bytes than a page header promises, or nulls in a required column)`);
 }
 
 /** Reads the footer and, page by page, only as much of the first row groups as the first `nRows` rows need. */
@@ -451,14 +499,14 @@ export async function readParquetHead(src: RangedSource, o: { nRows: number; col
   let metadata;
   try {
     metadata = await parquetMetadataAsync(io.asyncBuffer(), { initialFetchSize: Math.min(64 * 1024, src.byteLength) });
-  } catch (e) { throw friendly(e, 'the footer (file metadata)'); }
+  } catch (e) { throw e instanceof ParquetFileError ? e : new ParquetFileError('the footer (file metadata) is corrupt: it does not decode as Parquet metadata (its schema or row group list is damaged)'); }
   const rgs = metadata.row_groups as unknown as RowGroup[];
   if (rgs.some(g => g.columns.some(c => c.crypto_metadata !== undefined || c.encrypted_column_metadata !== undefined))) {
     throw new ParquetFileError('the file is encrypted (Parquet modular encryption: its columns are encrypted, the footer is plaintext); reading encrypted Parquet files is not supported');
   }
   const schemaEls = metadata.schema as unknown as SchemaElement[];
   let tree: Node;
-  try { tree = parquetSchema(metadata) as unknown as Node; } catch (e) { throw friendly(e, 'the schema'); }
+  try { tree = parquetSchema(metadata) as unknown as Node; } catch { throw new ParquetFileError('the schema in the footer is corrupt (its elements do not form a tree)'); }
   const top = tree.children.map(c => {
     let info: { type: string; conv: Conv };
     try { info = nodeConv(c, c.element.name); } catch (e) { throw friendly(e, `column ${c.element.name}`); }
@@ -478,6 +526,10 @@ export async function readParquetHead(src: RangedSource, o: { nRows: number; col
   const note = (m: string) => notes.add(m);
   const decompress = (codec: string): Decompress | undefined => (compressors as Record<string, Decompress>)[codec];
 
+  // where a column chunk's pages may end at the latest: the next chunk's start, or the footer
+  const footerStart = src.byteLength - 8 - footerLen;
+  const starts = rgs.flatMap(g => g.columns.map(c => c.meta_data ? Number(c.meta_data.dictionary_page_offset || c.meta_data.data_page_offset) : Infinity)).sort((a, b) => a - b);
+  const nextChunkStart = (m: ChunkMeta) => { const s = Number(m.dictionary_page_offset || m.data_page_offset); return Math.min(footerStart, starts.find(x => x > s) ?? footerStart); };
   let totalRows = rgs.reduce((n, g) => n + Number(g.num_rows), 0);
   const rows: unknown[][] = [];
   for (let gi = 0; gi < rgs.length && rows.length < o.nRows; gi++) {
@@ -495,7 +547,7 @@ export async function readParquetHead(src: RangedSource, o: { nRows: number; col
       if (chunk.file_path) throw new ParquetFileError(`${where(key)}: the column chunk is in another file (${chunk.file_path}); external column chunks are not supported`);
       const small = Number(chunk.meta_data.total_compressed_size) <= 1 << 20;
       if (small) { const s = Number(chunk.meta_data.dictionary_page_offset || chunk.meta_data.data_page_offset); const e = s + Number(chunk.meta_data.total_compressed_size); if (s >= 4 && e <= src.byteLength - 8) await io.read(s, e); }
-      const sc = await scanChunk(io, chunk.meta_data, lf, need, decompress, where(key));
+      const sc = await scanChunk(io, chunk.meta_data, lf, need, decompress, where(key), nextChunkStart(chunk.meta_data), note);
       cut.set(key, sc);
       if (sc.complete) {
         if (groupRows !== Infinity && readWhole && sc.rows !== groupRows) throw new ParquetFileError(`${where()}: its columns hold different numbers of rows (${sc.rows} in ${key}, ${groupRows} in another column)`);
@@ -514,7 +566,7 @@ export async function readParquetHead(src: RangedSource, o: { nRows: number; col
       const k = cut.get(key);
       if (!k || !c.meta_data) return c;
       const { offset_index_offset: _a, offset_index_length: _b, column_index_offset: _c, column_index_length: _d, ...rest } = c;
-      return { ...rest, meta_data: { ...c.meta_data, dictionary_page_offset: c.meta_data.dictionary_page_offset ? BigInt(k.start) : undefined, data_page_offset: c.meta_data.dictionary_page_offset ? c.meta_data.data_page_offset : BigInt(k.start), total_compressed_size: BigInt(k.end - k.start) } };
+      return { ...rest, meta_data: { ...c.meta_data, type: c.meta_data.type === 'INT96' ? 'FIXED_LEN_BYTE_ARRAY' : c.meta_data.type, dictionary_page_offset: c.meta_data.dictionary_page_offset ? BigInt(k.start) : undefined, data_page_offset: c.meta_data.dictionary_page_offset ? c.meta_data.data_page_offset : BigInt(k.start), total_compressed_size: BigInt(k.end - k.start) } };
     }) };
     const fakeMeta = { ...metadata, schema: plain, num_rows: BigInt(take), row_groups: [fakeGroup] } as unknown as typeof metadata;
     let got: unknown[][] = [];
