@@ -59,14 +59,38 @@ class FileIO {
     }
     return buf;
   }
+  /** Synthetic column chunks, addressed past the end of the file (see scanChunk). */
+  private virtual: { start: number; buf: Uint8Array }[] = [];
+  private virtualEnd = 0;
+  addVirtual(parts: Uint8Array[]): number {
+    const start = Math.max(this.virtualEnd, this.src.byteLength);
+    let at = start;
+    for (const p of parts) { this.virtual.push({ start: at, buf: p }); at += p.length; }
+    this.virtualEnd = at;
+    return start;
+  }
+  private readVirtual(s: number, e: number): ArrayBuffer {
+    const out = new Uint8Array(e - s);
+    for (const v of this.virtual) {
+      const a = Math.max(s, v.start); const b = Math.min(e, v.start + v.buf.length);
+      if (a < b) out.set(v.buf.subarray(a - v.start, b - v.start), a - s);
+    }
+    return out.buffer;
+  }
   /** Drops cached buffers (between row groups, so memory stays flat). */
-  clear(): void { this.cache = []; this.cached = 0; }
+  clear(): void { this.cache = []; this.cached = 0; this.virtual = []; this.virtualEnd = 0; }
   /** hyparquet's AsyncBuffer */
   asyncBuffer() {
-    return { byteLength: this.src.byteLength, slice: (start: number, end?: number) => {
-      const e = end ?? this.src.byteLength;
-      const s = start < 0 ? Math.max(0, this.src.byteLength + start) : start; // explicit offsets (S3 suffix ranges are unreliable)
-      return this.read(s, e);
+    const size = this.src.byteLength;
+    return { byteLength: Math.max(size, this.virtualEnd), slice: async (start: number, end?: number) => {
+      const e = end ?? size;
+      const s = start < 0 ? Math.max(0, size + start) : start; // explicit offsets (S3 suffix ranges are unreliable)
+      if (e <= size) return this.read(s, e);
+      if (s >= size) return this.readVirtual(s, e);
+      const out = new Uint8Array(e - s);
+      out.set(new Uint8Array(await this.read(s, size)), 0);
+      out.set(new Uint8Array(this.readVirtual(size, e)), size - s);
+      return out.buffer;
     } };
   }
 }
@@ -118,7 +142,73 @@ class Thrift {
   }
 }
 
-interface PageHeader { type: number; uncompressed: number; compressed: number; numValues: number; numRows?: number; repBytes?: number; defBytes?: number; headerLen: number }
+interface PageHeader { type: number; uncompressed: number; compressed: number; numValues: number; enc?: number; defEnc?: number; repEnc?: number; numRows?: number; repBytes?: number; defBytes?: number; headerLen: number }
+
+/** The first n levels of an RLE/bit-packed hybrid stream. */
+function decodeLevels(b: Uint8Array, n: number, bitWidth: number): Uint8Array {
+  const out = new Uint8Array(n);
+  let pos = 0; let seen = 0;
+  const varint = () => { let r = 0; let m = 1; for (;;) { if (pos >= b.length) throw new ParquetFileError('definition levels run past the end of their page'); const x = b[pos++]; r += (x & 0x7f) * m; if (!(x & 0x80)) return r; m *= 128; } };
+  const bytes = Math.ceil(bitWidth / 8);
+  while (seen < n) {
+    const h = varint();
+    if (h & 1) {
+      const groups = h >>> 1;
+      for (let i = 0; i < groups * 8 && seen < n; i++, seen++) {
+        let v = 0;
+        for (let k = 0; k < bitWidth; k++) { const p = i * bitWidth + k; v |= ((b[pos + (p >> 3)] >> (p & 7)) & 1) << k; }
+        out[seen] = v;
+      }
+      pos += groups * bitWidth;
+    } else {
+      const count = h >>> 1;
+      if (count === 0) throw new ParquetFileError('an empty run in the definition levels');
+      let v = 0;
+      for (let k = 0; k < bytes; k++) v |= b[pos + k] << (8 * k);
+      pos += bytes;
+      for (let i = 0; i < count && seen < n; i++) out[seen++] = v;
+    }
+  }
+  return out;
+}
+
+/** Levels as RLE runs. */
+function encodeRle(levels: Uint8Array, bitWidth: number): Uint8Array {
+  const out: number[] = [];
+  const bytes = Math.ceil(bitWidth / 8);
+  for (let i = 0; i < levels.length;) {
+    let j = i; while (j < levels.length && levels[j] === levels[i]) j++;
+    let h = (j - i) * 2; while (h >= 0x80) { out.push((h & 0x7f) | 0x80); h = Math.floor(h / 128); } out.push(h);
+    for (let k = 0; k < bytes; k++) out.push((levels[i] >> (8 * k)) & 0xff);
+    i = j;
+  }
+  return Uint8Array.from(out);
+}
+
+/** Bytes as a valid Snappy stream of one literal (no compression). */
+function snappyLiteral(raw: Uint8Array): Uint8Array {
+  const head: number[] = [];
+  let n = raw.length; while (n >= 0x80) { head.push((n & 0x7f) | 0x80); n = Math.floor(n / 128); } head.push(n);
+  const l = raw.length - 1;
+  if (raw.length === 0) return Uint8Array.from(head);
+  if (l < 60) head.push(l << 2);
+  else { const nb = l < 256 ? 1 : l < 65536 ? 2 : l < 1 << 24 ? 3 : 4; head.push((59 + nb) << 2); for (let k = 0; k < nb; k++) head.push(Math.floor(l / 256 ** k) & 0xff); }
+  const out = new Uint8Array(head.length + raw.length);
+  out.set(head, 0); out.set(raw, head.length);
+  return out;
+}
+
+/** A data page v1 header in thrift compact form (no statistics, no CRC). */
+function writeDataPageHeader(h: { uncompressed: number; compressed: number; numValues: number; enc: number; defEnc: number; repEnc: number }): Uint8Array {
+  const out: number[] = [];
+  const varint = (v: number) => { while (v >= 0x80) { out.push((v & 0x7f) | 0x80); v = Math.floor(v / 128); } out.push(v); };
+  const i32 = (delta: number, v: number) => { out.push((delta << 4) | 5); varint(v >= 0 ? v * 2 : -v * 2 - 1); };
+  i32(1, 0); i32(1, h.uncompressed); i32(1, h.compressed);
+  out.push((2 << 4) | 12); // field 5: data_page_header
+  i32(1, h.numValues); i32(1, h.enc); i32(1, h.defEnc); i32(1, h.repEnc);
+  out.push(0, 0);
+  return Uint8Array.from(out);
+}
 
 function parsePageHeader(b: Uint8Array): PageHeader | undefined {
   const t = new Thrift(b);
@@ -129,7 +219,7 @@ function parsePageHeader(b: Uint8Array): PageHeader | undefined {
   const v2 = s[8] as Record<number, number> | undefined;
   return {
     type: s[1] as number, uncompressed: s[2] as number, compressed: s[3] as number,
-    numValues: (dp?.[1] ?? v2?.[1] ?? dict?.[1] ?? 0) as number, numRows: v2?.[3], defBytes: v2?.[5], repBytes: v2?.[6], headerLen: t.pos,
+    numValues: (dp?.[1] ?? v2?.[1] ?? dict?.[1] ?? 0) as number, enc: dp?.[2], defEnc: dp?.[3], repEnc: dp?.[4], numRows: v2?.[3], defBytes: v2?.[5], repBytes: v2?.[6], headerLen: t.pos,
   };
 }
 
@@ -171,6 +261,8 @@ function countRowStarts(b: Uint8Array, n: number, bitWidth: number): number {
 }
 
 const PAGE = { DATA: 0, INDEX: 1, DICT: 2, DATA_V2: 3 };
+/** Pages with this many more values than the head needs are decoded only as far as it needs. */
+const TRUNCATE_PAGES_OVER = 4096;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Schema: logical type names and exact value conversion
@@ -401,16 +493,17 @@ interface ChunkMeta { type: string; codec: string; path_in_schema: string[]; num
 interface ColumnChunk { meta_data?: ChunkMeta; file_path?: string; crypto_metadata?: unknown; encrypted_column_metadata?: unknown; offset_index_offset?: bigint; offset_index_length?: number; column_index_offset?: bigint; column_index_length?: number }
 interface RowGroup { columns: ColumnChunk[]; num_rows: bigint; total_byte_size?: bigint }
 
-interface Leaf { path: string[]; maxRep: number; flat: boolean; top: string }
+interface Leaf { path: string[]; maxRep: number; maxDef: number; flat: boolean; top: string }
 
 function leaves(root: Node): Leaf[] {
   const out: Leaf[] = [];
-  const walk = (n: Node, path: string[], rep: number, depth: number, top: string) => {
+  const walk = (n: Node, path: string[], rep: number, def: number, depth: number, top: string) => {
     const r = rep + (n.element.repetition_type === 'REPEATED' ? 1 : 0);
-    if (!n.children.length) out.push({ path, maxRep: r, flat: depth === 1 && r === 0, top });
-    for (const c of n.children) walk(c, [...path, c.element.name], r, depth + 1, top);
+    const d = def + (n.element.repetition_type === 'REQUIRED' ? 0 : 1);
+    if (!n.children.length) out.push({ path, maxRep: r, maxDef: d, flat: depth === 1 && r === 0, top });
+    for (const c of n.children) walk(c, [...path, c.element.name], r, d, depth + 1, top);
   };
-  for (const c of root.children) walk(c, [c.element.name], 0, 1, c.element.name);
+  for (const c of root.children) walk(c, [c.element.name], 0, 0, 1, c.element.name);
   return out;
 }
 
@@ -419,7 +512,7 @@ type Decompress = (input: Uint8Array, outputLength: number) => Uint8Array;
 /** Scans page headers of one column chunk from its start, fetching bounded windows, until `need` complete rows are
  *  covered or the chunk ends. Page bodies are fetched only when the rows of a page must be counted from its
  *  repetition levels (nested columns, data page v1). */
-async function scanChunk(io: FileIO, meta: ChunkMeta, lf: Leaf, need: number, decompress: (codec: string) => Decompress | undefined, where: string, limit: number, onNote: (m: string) => void): Promise<{ start: number; end: number; rows: number; complete: boolean }> {
+async function scanChunk(io: FileIO, meta: ChunkMeta, lf: Leaf, need: number, decompress: (codec: string) => Decompress | undefined, where: string, limit: number, onNote: (m: string) => void): Promise<{ start: number; end: number; rows: number; complete: boolean; virtual: boolean }> {
   const start = Number(meta.dictionary_page_offset || meta.data_page_offset);
   const size = Number(meta.total_compressed_size);
   let end = start + size;
@@ -447,6 +540,37 @@ async function scanChunk(io: FileIO, meta: ChunkMeta, lf: Leaf, need: number, de
       end = next;
     }
     if (h.type === PAGE.DICT && h.numValues < 0) throw new ParquetFileError(`${where}: the dictionary page at byte ${pos} has a negative value count (${h.numValues})`);
+    // a flat column's big v1 page holding more rows than still needed: decode only the rows needed, by handing the
+    // decoder the page under a header that counts fewer values (levels and PLAIN / dictionary values are read from
+    // the front of the page, so the first k decode exactly as they would in the whole page)
+    if (h.type === PAGE.DATA && lf.flat && h.numValues - (need - rows) > TRUNCATE_PAGES_OVER
+      && (h.enc === 0 || h.enc === 2 || h.enc === 3 || h.enc === 8) && h.defEnc !== undefined && h.repEnc !== undefined) {
+      const k = need - rows;
+      let page: Uint8Array = new Uint8Array(await io.read(body, next));
+      let uncompressed = h.uncompressed;
+      if (lf.maxDef > 0) {
+        // the definition levels are one RLE stream for the whole page: cut it to k levels, or the decoder expands
+        // every run in full; the page is then stored without compression (or as literal-only Snappy)
+        const d = meta.codec === 'UNCOMPRESSED' ? page : decompress(meta.codec)?.(page, h.uncompressed);
+        if (!d || (meta.codec !== 'UNCOMPRESSED' && meta.codec !== 'SNAPPY') || d.length < 4) page = new Uint8Array(0);
+        else {
+          const len = new DataView(d.buffer, d.byteOffset, 4).getUint32(0, true);
+          if (4 + len > d.length) throw new ParquetFileError(`${where}: the definition levels of the page at byte ${pos} run past the page`);
+          const levels = encodeRle(decodeLevels(d.subarray(4, 4 + len), k, Math.ceil(Math.log2(lf.maxDef + 1))), Math.ceil(Math.log2(lf.maxDef + 1)));
+          const raw = new Uint8Array(4 + levels.length + d.length - 4 - len);
+          new DataView(raw.buffer).setUint32(0, levels.length, true);
+          raw.set(levels, 4); raw.set(d.subarray(4 + len), 4 + levels.length);
+          uncompressed = raw.length;
+          page = meta.codec === 'SNAPPY' ? snappyLiteral(raw) : raw;
+        }
+      }
+      const header = page.length ? writeDataPageHeader({ uncompressed, compressed: page.length, numValues: k, enc: h.enc, defEnc: h.defEnc, repEnc: h.repEnc }) : undefined;
+      if (!header) { rows += h.numValues; pos = next; continue; } // (another codec: decode the page whole)
+      const parts = [pos > start ? new Uint8Array(await io.read(start, pos)) : new Uint8Array(0), header, page];
+      const vstart = io.addVirtual(parts);
+      rows += k;
+      return { start: vstart, end: vstart + parts.reduce((n, p) => n + p.length, 0), rows, complete: false, virtual: true };
+    }
     if (h.type === PAGE.DATA || h.type === PAGE.DATA_V2) {
       if (!(h.numValues >= 0)) throw new ParquetFileError(`${where}: the page at byte ${pos} has a negative value count`);
       if (h.type === PAGE.DATA_V2) {
@@ -471,7 +595,7 @@ async function scanChunk(io: FileIO, meta: ChunkMeta, lf: Leaf, need: number, de
     } else if (h.type !== PAGE.DICT && h.type !== PAGE.INDEX) throw new ParquetFileError(`${where}: unknown page type ${h.type} at byte ${pos}`);
     pos = next;
   }
-  return { start, end: pos, rows, complete: pos >= end };
+  return { start, end: pos, rows, complete: pos >= end, virtual: false };
 }
 
 function friendly(e: unknown, where: string): Error {
@@ -537,7 +661,7 @@ export async function readParquetHead(src: RangedSource, o: { nRows: number; col
     const footerRows = Number(g.num_rows);
     const need = o.nRows - rows.length;
     const where = (p?: string) => `row group ${gi + 1} of ${rgs.length}${p ? `, column ${p}` : ''}`;
-    const cut = new Map<string, { start: number; end: number }>();
+    const cut = new Map<string, { start: number; end: number; virtual: boolean }>();
     let groupRows = Infinity;
     let readWhole = true;
     for (const lf of wanted) {
@@ -566,7 +690,7 @@ export async function readParquetHead(src: RangedSource, o: { nRows: number; col
       const k = cut.get(key);
       if (!k || !c.meta_data) return c;
       const { offset_index_offset: _a, offset_index_length: _b, column_index_offset: _c, column_index_length: _d, ...rest } = c;
-      return { ...rest, meta_data: { ...c.meta_data, type: c.meta_data.type === 'INT96' ? 'FIXED_LEN_BYTE_ARRAY' : c.meta_data.type, dictionary_page_offset: c.meta_data.dictionary_page_offset ? BigInt(k.start) : undefined, data_page_offset: c.meta_data.dictionary_page_offset ? c.meta_data.data_page_offset : BigInt(k.start), total_compressed_size: BigInt(k.end - k.start) } };
+      return { ...rest, meta_data: { ...c.meta_data, type: c.meta_data.type === 'INT96' ? 'FIXED_LEN_BYTE_ARRAY' : c.meta_data.type, dictionary_page_offset: c.meta_data.dictionary_page_offset ? BigInt(k.start) : undefined, data_page_offset: c.meta_data.dictionary_page_offset && !k.virtual ? c.meta_data.data_page_offset : BigInt(k.start), total_compressed_size: BigInt(k.end - k.start) } };
     }) };
     const fakeMeta = { ...metadata, schema: plain, num_rows: BigInt(take), row_groups: [fakeGroup] } as unknown as typeof metadata;
     let got: unknown[][] = [];
