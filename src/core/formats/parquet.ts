@@ -44,7 +44,7 @@ class FileIO {
   readonly ranges = new DistinctRanges();
   private cache: { start: number; buf: ArrayBuffer }[] = [];
   private cached = 0;
-  constructor(private src: RangedSource, private cacheBytes = 64 << 20) {}
+  constructor(private src: RangedSource, private cacheBytes = 8 << 20) {}
   get byteLength(): number { return this.src.byteLength; }
   async read(s: number, e: number): Promise<ArrayBuffer> {
     if (s < 0 || e > this.src.byteLength || s > e) throw new ParquetFileError(`a read of bytes ${s}-${e} falls outside the file (${this.src.byteLength} bytes): the file is truncated or its metadata is corrupt`);
@@ -512,7 +512,7 @@ type Decompress = (input: Uint8Array, outputLength: number) => Uint8Array;
 /** Scans page headers of one column chunk from its start, fetching bounded windows, until `need` complete rows are
  *  covered or the chunk ends. Page bodies are fetched only when the rows of a page must be counted from its
  *  repetition levels (nested columns, data page v1). */
-async function scanChunk(io: FileIO, meta: ChunkMeta, lf: Leaf, need: number, decompress: (codec: string) => Decompress | undefined, where: string, limit: number, onNote: (m: string) => void): Promise<{ start: number; end: number; rows: number; complete: boolean; virtual: boolean }> {
+async function scanChunk(io: FileIO, meta: ChunkMeta, lf: Leaf, need: number, decompress: (codec: string) => Decompress | undefined, where: string, limit: number, onNote: (m: string) => void): Promise<{ start: number; end: number; rows: number; complete: boolean; virtual: boolean; uncompressed: boolean }> {
   const start = Number(meta.dictionary_page_offset || meta.data_page_offset);
   const size = Number(meta.total_compressed_size);
   let end = start + size;
@@ -546,6 +546,7 @@ async function scanChunk(io: FileIO, meta: ChunkMeta, lf: Leaf, need: number, de
     if (h.type === PAGE.DATA && lf.flat && h.numValues - (need - rows) > TRUNCATE_PAGES_OVER
       && (h.enc === 0 || h.enc === 2 || h.enc === 3 || h.enc === 8) && h.defEnc !== undefined && h.repEnc !== undefined) {
       const k = need - rows;
+      let plainChunk = false;
       let page: Uint8Array = new Uint8Array(await io.read(body, next));
       let uncompressed = h.uncompressed;
       if (lf.maxDef > 0) {
@@ -561,7 +562,9 @@ async function scanChunk(io: FileIO, meta: ChunkMeta, lf: Leaf, need: number, de
           new DataView(raw.buffer).setUint32(0, levels.length, true);
           raw.set(levels, 4); raw.set(d.subarray(4 + len), 4 + levels.length);
           uncompressed = raw.length;
-          page = meta.codec === 'SNAPPY' ? snappyLiteral(raw) : raw;
+          // the first page of the chunk: hand it over uncompressed (the chunk is then read as UNCOMPRESSED)
+          page = meta.codec === 'SNAPPY' && pos > start ? snappyLiteral(raw) : raw;
+          plainChunk = pos === start;
         }
       }
       const header = page.length ? writeDataPageHeader({ uncompressed, compressed: page.length, numValues: k, enc: h.enc, defEnc: h.defEnc, repEnc: h.repEnc }) : undefined;
@@ -569,7 +572,7 @@ async function scanChunk(io: FileIO, meta: ChunkMeta, lf: Leaf, need: number, de
       const parts = [pos > start ? new Uint8Array(await io.read(start, pos)) : new Uint8Array(0), header, page];
       const vstart = io.addVirtual(parts);
       rows += k;
-      return { start: vstart, end: vstart + parts.reduce((n, p) => n + p.length, 0), rows, complete: false, virtual: true };
+      return { start: vstart, end: vstart + parts.reduce((n, p) => n + p.length, 0), rows, complete: false, virtual: true, uncompressed: plainChunk };
     }
     if (h.type === PAGE.DATA || h.type === PAGE.DATA_V2) {
       if (!(h.numValues >= 0)) throw new ParquetFileError(`${where}: the page at byte ${pos} has a negative value count`);
@@ -595,7 +598,7 @@ async function scanChunk(io: FileIO, meta: ChunkMeta, lf: Leaf, need: number, de
     } else if (h.type !== PAGE.DICT && h.type !== PAGE.INDEX) throw new ParquetFileError(`${where}: unknown page type ${h.type} at byte ${pos}`);
     pos = next;
   }
-  return { start, end: pos, rows, complete: pos >= end, virtual: false };
+  return { start, end: pos, rows, complete: pos >= end, virtual: false, uncompressed: false };
 }
 
 function friendly(e: unknown, where: string): Error {
@@ -661,7 +664,7 @@ export async function readParquetHead(src: RangedSource, o: { nRows: number; col
     const footerRows = Number(g.num_rows);
     const need = o.nRows - rows.length;
     const where = (p?: string) => `row group ${gi + 1} of ${rgs.length}${p ? `, column ${p}` : ''}`;
-    const cut = new Map<string, { start: number; end: number; virtual: boolean }>();
+    const cut = new Map<string, { start: number; end: number; virtual: boolean; uncompressed: boolean }>();
     let groupRows = Infinity;
     let readWhole = true;
     for (const lf of wanted) {
@@ -690,7 +693,7 @@ export async function readParquetHead(src: RangedSource, o: { nRows: number; col
       const k = cut.get(key);
       if (!k || !c.meta_data) return c;
       const { offset_index_offset: _a, offset_index_length: _b, column_index_offset: _c, column_index_length: _d, ...rest } = c;
-      return { ...rest, meta_data: { ...c.meta_data, type: c.meta_data.type === 'INT96' ? 'FIXED_LEN_BYTE_ARRAY' : c.meta_data.type, dictionary_page_offset: c.meta_data.dictionary_page_offset ? BigInt(k.start) : undefined, data_page_offset: c.meta_data.dictionary_page_offset && !k.virtual ? c.meta_data.data_page_offset : BigInt(k.start), total_compressed_size: BigInt(k.end - k.start) } };
+      return { ...rest, meta_data: { ...c.meta_data, type: c.meta_data.type === 'INT96' ? 'FIXED_LEN_BYTE_ARRAY' : c.meta_data.type, codec: k.uncompressed ? 'UNCOMPRESSED' : c.meta_data.codec, dictionary_page_offset: c.meta_data.dictionary_page_offset ? BigInt(k.start) : undefined, data_page_offset: c.meta_data.dictionary_page_offset && !k.virtual ? c.meta_data.data_page_offset : BigInt(k.start), total_compressed_size: BigInt(k.end - k.start) } };
     }) };
     const fakeMeta = { ...metadata, schema: plain, num_rows: BigInt(take), row_groups: [fakeGroup] } as unknown as typeof metadata;
     let got: unknown[][] = [];
