@@ -185,6 +185,91 @@ function encodeRle(levels: Uint8Array, bitWidth: number): Uint8Array {
   return Uint8Array.from(out);
 }
 
+/** The first `want` bytes of a Snappy stream's output (Snappy is decoded front to back, so the prefix is exact). */
+function snappyPrefix(src: Uint8Array, want: number): Uint8Array {
+  const bad = () => new ParquetFileError('the Snappy-compressed page is corrupt');
+  let p = 0; let total = 0; let m = 1;
+  for (;;) { const x = src[p++]; if (x === undefined) throw bad(); total += (x & 0x7f) * m; if (!(x & 0x80)) break; m *= 128; }
+  const out = new Uint8Array(Math.min(want, total));
+  let o = 0;
+  while (o < out.length) {
+    if (p >= src.length) throw bad();
+    const tag = src[p++];
+    const t = tag & 3;
+    if (t === 0) {
+      let len = tag >>> 2;
+      if (len >= 60) { const nb = len - 59; len = 0; for (let i = 0; i < nb; i++) len += src[p + i] * 256 ** i; p += nb; }
+      len += 1;
+      const n = Math.min(len, out.length - o);
+      if (p + n > src.length) throw bad();
+      out.set(src.subarray(p, p + n), o); o += n; p += len;
+    } else {
+      let len: number; let off: number;
+      if (t === 1) { len = ((tag >>> 2) & 7) + 4; off = ((tag >>> 5) << 8) | src[p++]; } else if (t === 2) { len = (tag >>> 2) + 1; off = src[p] | (src[p + 1] << 8); p += 2; } else { len = (tag >>> 2) + 1; off = (src[p] | (src[p + 1] << 8) | (src[p + 2] << 16)) + src[p + 3] * 16777216; p += 4; }
+      if (!(off > 0) || off > o) throw bad();
+      const n = Math.min(len, out.length - o);
+      for (let i = 0; i < n; i++, o++) out[o] = out[o - off];
+    }
+  }
+  return out;
+}
+
+/** The page cut to its first k values: definition levels for k, the values they need; undefined where the
+ *  encoding cannot be cut (then the page is decoded whole). */
+function pagePrefix(src: Uint8Array, snappy: boolean, total: number, k: number, lf: Leaf, phys: string, enc: number, where: string): Uint8Array | undefined {
+  if (![0, 2, 3, 8].includes(enc)) return undefined;
+  const MORE = Symbol('more');
+  const cut = (d: Uint8Array): Uint8Array | typeof MORE | undefined => {
+    const dv = new DataView(d.buffer, d.byteOffset, d.byteLength);
+    let off = 0; let nonNull = k; let levels: Uint8Array | undefined;
+    if (lf.maxDef > 0) {
+      if (d.length < 4) return MORE;
+      const len = dv.getUint32(0, true);
+      if (4 + len > d.length) return MORE;
+      const bw = Math.ceil(Math.log2(lf.maxDef + 1));
+      const lv = decodeLevels(d.subarray(4, 4 + len), k, bw);
+      nonNull = 0; for (const x of lv) if (x === lf.maxDef) nonNull++;
+      levels = encodeRle(lv, bw);
+      off = 4 + len;
+    }
+    let e: number;
+    if (enc === 0) {
+      const width: Record<string, number> = { INT32: 4, FLOAT: 4, INT64: 8, DOUBLE: 8, INT96: 12, FIXED_LEN_BYTE_ARRAY: lf.typeLength ?? -1 };
+      if (phys === 'BOOLEAN') e = off + Math.ceil(nonNull / 8);
+      else if (phys === 'BYTE_ARRAY') {
+        let p = off;
+        for (let i = 0; i < nonNull; i++) { if (p + 4 > d.length) return MORE; p += 4 + dv.getUint32(p, true); if (p > d.length) return MORE; }
+        e = p;
+      } else if (width[phys] > 0) e = off + width[phys] * nonNull;
+      else return undefined;
+    } else if (enc === 3) {
+      if (off + 4 > d.length) return MORE;
+      e = off + 4 + dv.getUint32(off, true);
+    } else {
+      if (off + 1 > d.length) return MORE;
+      const bw = d[off]; let p = off + 1; let count = 0;
+      while (count < nonNull) {
+        let h = 0; let m = 1;
+        for (;;) { if (p >= d.length) return MORE; const x = d[p++]; h += (x & 0x7f) * m; if (!(x & 0x80)) break; m *= 128; }
+        if (h & 1) { p += (h >>> 1) * bw; count += (h >>> 1) * 8; } else { if ((h >>> 1) === 0) throw new ParquetFileError(`${where}: an empty run in the dictionary indexes`); p += Math.ceil(bw / 8); count += h >>> 1; }
+      }
+      e = p;
+    }
+    if (e > d.length) return MORE;
+    if (!levels) return d.subarray(0, e);
+    const out = new Uint8Array(4 + levels.length + e - off);
+    new DataView(out.buffer).setUint32(0, levels.length, true);
+    out.set(levels, 4); out.set(d.subarray(off, e), 4 + levels.length);
+    return out;
+  };
+  for (let want = Math.min(total, 1 << 16); ; want = Math.min(total, want * 4)) {
+    const d = snappy ? snappyPrefix(src, want) : src.subarray(0, Math.min(src.length, want));
+    const r = cut(d);
+    if (r !== MORE) return r;
+    if (want >= total || d.length < want) throw new ParquetFileError(`${where}: the page is shorter than the values its header promises`);
+  }
+}
+
 /** Bytes as a valid Snappy stream of one literal (no compression). */
 function snappyLiteral(raw: Uint8Array): Uint8Array {
   const head: number[] = [];
@@ -493,14 +578,14 @@ interface ChunkMeta { type: string; codec: string; path_in_schema: string[]; num
 interface ColumnChunk { meta_data?: ChunkMeta; file_path?: string; crypto_metadata?: unknown; encrypted_column_metadata?: unknown; offset_index_offset?: bigint; offset_index_length?: number; column_index_offset?: bigint; column_index_length?: number }
 interface RowGroup { columns: ColumnChunk[]; num_rows: bigint; total_byte_size?: bigint }
 
-interface Leaf { path: string[]; maxRep: number; maxDef: number; flat: boolean; top: string }
+interface Leaf { path: string[]; maxRep: number; maxDef: number; flat: boolean; top: string; typeLength?: number }
 
 function leaves(root: Node): Leaf[] {
   const out: Leaf[] = [];
   const walk = (n: Node, path: string[], rep: number, def: number, depth: number, top: string) => {
     const r = rep + (n.element.repetition_type === 'REPEATED' ? 1 : 0);
     const d = def + (n.element.repetition_type === 'REQUIRED' ? 0 : 1);
-    if (!n.children.length) out.push({ path, maxRep: r, maxDef: d, flat: depth === 1 && r === 0, top });
+    if (!n.children.length) out.push({ path, maxRep: r, maxDef: d, flat: depth === 1 && r === 0, top, typeLength: n.element.type_length });
     for (const c of n.children) walk(c, [...path, c.element.name], r, d, depth + 1, top);
   };
   for (const c of root.children) walk(c, [c.element.name], 0, 0, 1, c.element.name);
@@ -549,24 +634,16 @@ async function scanChunk(io: FileIO, meta: ChunkMeta, lf: Leaf, need: number, de
       let plainChunk = false;
       let page: Uint8Array = new Uint8Array(await io.read(body, next));
       let uncompressed = h.uncompressed;
-      if (lf.maxDef > 0) {
-        // the definition levels are one RLE stream for the whole page: cut it to k levels, or the decoder expands
-        // every run in full; the page is then stored without compression (or as literal-only Snappy)
-        const d = meta.codec === 'UNCOMPRESSED' ? page : decompress(meta.codec)?.(page, h.uncompressed);
-        if (!d || (meta.codec !== 'UNCOMPRESSED' && meta.codec !== 'SNAPPY') || d.length < 4) page = new Uint8Array(0);
-        else {
-          const len = new DataView(d.buffer, d.byteOffset, 4).getUint32(0, true);
-          if (4 + len > d.length) throw new ParquetFileError(`${where}: the definition levels of the page at byte ${pos} run past the page`);
-          const levels = encodeRle(decodeLevels(d.subarray(4, 4 + len), k, Math.ceil(Math.log2(lf.maxDef + 1))), Math.ceil(Math.log2(lf.maxDef + 1)));
-          const raw = new Uint8Array(4 + levels.length + d.length - 4 - len);
-          new DataView(raw.buffer).setUint32(0, levels.length, true);
-          raw.set(levels, 4); raw.set(d.subarray(4 + len), 4 + levels.length);
-          uncompressed = raw.length;
-          // the first page of the chunk: hand it over uncompressed (the chunk is then read as UNCOMPRESSED)
-          page = meta.codec === 'SNAPPY' && pos > start ? snappyLiteral(raw) : raw;
-          plainChunk = pos === start;
-        }
-      }
+      if (meta.codec === 'UNCOMPRESSED' || meta.codec === 'SNAPPY') {
+        // decompress only the front of the page that holds the k rows (Snappy decodes front to back), cut the
+        // definition levels to k, and hand the decoder that prefix uncompressed: memory stays at the rows needed
+        const cutPage = pagePrefix(page, meta.codec === 'SNAPPY', h.uncompressed, k, lf, meta.type, h.enc!, `${where}, page at byte ${pos}`);
+        if (cutPage) {
+          uncompressed = cutPage.length;
+          page = meta.codec === 'SNAPPY' && pos > start ? snappyLiteral(cutPage) : cutPage;
+          plainChunk = pos === start || meta.codec === 'UNCOMPRESSED';
+        } else page = new Uint8Array(0);
+      } else if (lf.maxDef > 0) page = new Uint8Array(0); // (other codecs: levels are inside the compressed page; decode it whole)
       const header = page.length ? writeDataPageHeader({ uncompressed, compressed: page.length, numValues: k, enc: h.enc, defEnc: h.defEnc, repEnc: h.repEnc }) : undefined;
       if (!header) { rows += h.numValues; pos = next; continue; } // (another codec: decode the page whole)
       const parts = [pos > start ? new Uint8Array(await io.read(start, pos)) : new Uint8Array(0), header, page];
