@@ -186,6 +186,14 @@ test('every parquet-testing file reads like the reference reader, or is refused 
           if (!same(a, b)) { diffs.push(`row ${i} ${ref.columns[j]} (${part.columns[j]?.type}): ours ${show(a)} vs ${ref.by} ${show(b)}`); if (diffs.length >= 8) break; }
         }
       }
+      // a head (the page-cutting path) must equal the reference's first rows too
+      if (!diffs.length && ref.rows.length > 3) {
+        const h = await host.call('read_parquet', { file_path: f, n_rows: 3 }, { caller: 'test' });
+        const hp = h.parts.find(p => p.kind === 'table') as TablePart | undefined;
+        if (h.isError || !hp) diffs.push(`a 3-row head fails: ${h.text}`);
+        else if (!same(hp.rows, ref.rows.slice(0, 3).map((r, i) => REFERENCE_WRONG[rel] ? part.rows[i] : r))) diffs.push(`3-row head ${show(hp.rows)} vs ${show(ref.rows.slice(0, 3))}`);
+        else if (hp.totalRows !== ref.rows.length) diffs.push(`3-row head says ${hp.totalRows} rows vs ${ref.rows.length}`);
+      }
       if (diffs.length) problems.push(`${rel} (vs ${ref.by}):\n    ${diffs.join('\n    ')}`);
       else identical.push(`${rel} (${ref.by}, ${part.rows.length} rows)`);
     }

@@ -216,7 +216,7 @@ function snappyPrefix(src: Uint8Array, want: number): Uint8Array {
 
 /** The page cut to its first k values: definition levels for k, the values they need; undefined where the
  *  encoding cannot be cut (then the page is decoded whole). */
-function pagePrefix(src: Uint8Array, snappy: boolean, total: number, k: number, lf: Leaf, phys: string, enc: number, where: string): Uint8Array | undefined {
+async function pagePrefix(fetch: (outBytes: number) => Promise<Uint8Array>, snappy: boolean, total: number, k: number, lf: Leaf, phys: string, enc: number, where: string): Promise<Uint8Array | undefined> {
   if (![0, 2, 3, 8].includes(enc)) return undefined;
   const MORE = Symbol('more');
   const cut = (d: Uint8Array): Uint8Array | typeof MORE | undefined => {
@@ -263,6 +263,7 @@ function pagePrefix(src: Uint8Array, snappy: boolean, total: number, k: number, 
     return out;
   };
   for (let want = Math.min(total, 1 << 16); ; want = Math.min(total, want * 4)) {
+    const src = await fetch(want);
     const d = snappy ? snappyPrefix(src, want) : src.subarray(0, Math.min(src.length, want));
     const r = cut(d);
     if (r !== MORE) return r;
@@ -632,18 +633,20 @@ async function scanChunk(io: FileIO, meta: ChunkMeta, lf: Leaf, need: number, de
       && (h.enc === 0 || h.enc === 2 || h.enc === 3 || h.enc === 8) && h.defEnc !== undefined && h.repEnc !== undefined) {
       const k = need - rows;
       let plainChunk = false;
-      let page: Uint8Array = new Uint8Array(await io.read(body, next));
+      let page: Uint8Array = new Uint8Array(0);
       let uncompressed = h.uncompressed;
       if (meta.codec === 'UNCOMPRESSED' || meta.codec === 'SNAPPY') {
         // decompress only the front of the page that holds the k rows (Snappy decodes front to back), cut the
         // definition levels to k, and hand the decoder that prefix uncompressed: memory stays at the rows needed
-        const cutPage = pagePrefix(page, meta.codec === 'SNAPPY', h.uncompressed, k, lf, meta.type, h.enc!, `${where}, page at byte ${pos}`);
+        // only the front of the compressed page is fetched: Snappy needs at most 3 input bytes per output byte
+        const fetch = async (outBytes: number) => new Uint8Array(await io.read(body, Math.min(next, body + (meta.codec === 'SNAPPY' ? 3 * outBytes + 16 : outBytes))));
+        const cutPage = await pagePrefix(fetch, meta.codec === 'SNAPPY', h.uncompressed, k, lf, meta.type, h.enc!, `${where}, page at byte ${pos}`);
         if (cutPage) {
           uncompressed = cutPage.length;
           page = meta.codec === 'SNAPPY' && pos > start ? snappyLiteral(cutPage) : cutPage;
           plainChunk = pos === start || meta.codec === 'UNCOMPRESSED';
         } else page = new Uint8Array(0);
-      } else if (lf.maxDef > 0) page = new Uint8Array(0); // (other codecs: levels are inside the compressed page; decode it whole)
+      } else if (lf.maxDef === 0) page = new Uint8Array(await io.read(body, next)); // (other codecs: only a required column's page can be cut, by its header)
       const header = page.length ? writeDataPageHeader({ uncompressed, compressed: page.length, numValues: k, enc: h.enc, defEnc: h.defEnc, repEnc: h.repEnc }) : undefined;
       if (!header) { rows += h.numValues; pos = next; continue; } // (another codec: decode the page whole)
       const parts = [pos > start ? new Uint8Array(await io.read(start, pos)) : new Uint8Array(0), header, page];
