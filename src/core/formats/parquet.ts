@@ -49,6 +49,18 @@ class FileIO {
   async read(s: number, e: number): Promise<ArrayBuffer> {
     if (s < 0 || e > this.src.byteLength || s > e) throw new ParquetFileError(`a read of bytes ${s}-${e} falls outside the file (${this.src.byteLength} bytes): the file is truncated or its metadata is corrupt`);
     for (const c of this.cache) if (s >= c.start && e <= c.start + c.buf.byteLength) return c.buf.slice(s - c.start, e - c.start);
+    // a range made of cached pieces (hyparquet joins neighbouring column chunks into one read)
+    const pieces = this.cache.filter(c => c.start < e && c.start + c.buf.byteLength > s).sort((x, y) => x.start - y.start);
+    let at = s;
+    for (const c of pieces) if (c.start <= at) at = Math.max(at, c.start + c.buf.byteLength);
+    if (at >= e && pieces.length) {
+      const out = new Uint8Array(e - s);
+      for (const c of pieces) {
+        const a0 = Math.max(s, c.start); const b0 = Math.min(e, c.start + c.buf.byteLength);
+        out.set(new Uint8Array(c.buf, a0 - c.start, b0 - a0), a0 - s);
+      }
+      return out.buffer;
+    }
     const buf = await this.src.read(s, e);
     if (buf.byteLength !== e - s) throw new ParquetFileError(`could read only ${buf.byteLength} of bytes ${s}-${e}: the file is truncated`);
     this.ranges.add(s, e);
