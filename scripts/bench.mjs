@@ -68,8 +68,8 @@ if (want('csv')) {
   await host.dispose();
 }
 
-// 4. read_parquet: see below. (big.parquet, written with hyparquet-writer, serves the S3 section)
-//    (the baseline is only reading its bytes: a lower bound for any reader that loads the whole file)
+// 4. read_parquet's first 1,000 rows against DuckDB's LIMIT 1000 (below); big.parquet, written with
+//    hyparquet-writer, serves the S3 section
 const bigParquet = path.join(dir, 'big.parquet');
 const makeParquet = async () => {
   if (fs.existsSync(bigParquet)) return;
