@@ -186,8 +186,8 @@ export const readParquet = defineTool({
         const head = await readArrowHead(f.ranged, { nRows: n, columns: i.columns }).catch(e => { throw formatError(e, i.file_path, 'Arrow IPC'); });
         const total = head.totalRows !== undefined ? plural(head.totalRows, 'row') : `more than ${plural(head.rows.length, 'row')}`;
         const r = tableResult({ title: name, columns: head.columns, rows: head.rows, truncated: head.more, totalRows: head.totalRows,
-          header: `${f.display} (${fmtBytes(f.size)}, Arrow IPC ${head.format}${head.batches !== undefined ? `, ${plural(head.batches, 'record batch', 'record batches')}` : ''}): ${total}; first ${head.rows.length.toLocaleString('en-US')} read (${fmtBytes(f.fetched())} of the file).` });
-        r.metrics = { rows: head.rows.length, bytes: f.fetched() };
+          header: `${f.display} (${fmtBytes(f.size)}, Arrow IPC ${head.format}${head.batches !== undefined ? `, ${plural(head.batches, 'record batch', 'record batches')}` : ''}): ${total}; first ${head.rows.length.toLocaleString('en-US')} read (${fmtBytes(head.bytesRead)} of the file).` });
+        r.metrics = { rows: head.rows.length, bytes: head.bytesRead };
         return r;
       }
       const head = await readParquetHead(f.ranged, { nRows: n, columns: i.columns }).catch(e => { throw parquetError(e, i.file_path); });
