@@ -7,7 +7,7 @@ import { ToolError, type ColumnInfo, type ToolResult } from '../result';
 import { PathPolicy, fmtBytes, isInside } from '../storage/paths';
 import { readCsvHead } from '../formats/csv';
 import { TEXT_ENCODINGS } from '../formats/textDecode';
-import { readParquetHead } from '../formats/parquet';
+import { ParquetFileError, readParquetHead } from '../formats/parquet';
 import { readArrowHead } from '../formats/arrow';
 import { readJsonlHead } from '../formats/jsonl';
 import { openData, s3Store, writeData } from '../storage/data';
@@ -77,6 +77,15 @@ function looksBinary(buf: Buffer): boolean {
 function formatError(e: unknown, file: string, what: string): ToolError {
   if (e instanceof ToolError) return e;
   return new ToolError(`Could not read ${file} as ${what}: ${(e as Error).message}.`);
+}
+
+/** A Parquet read error for the model: the file, then what is wrong with it (never a raw JavaScript error). */
+function parquetError(e: unknown, file: string): ToolError {
+  if (e instanceof ToolError) return e;
+  if (e instanceof ParquetFileError) return new ToolError(`Cannot read ${file} as Parquet: ${e.message}.`);
+  const m = (e as Error)?.message ?? String(e);
+  if (/^unknown column/.test(m)) return new ToolError(`${file}: ${m}.`);
+  return new ToolError(`Cannot read ${file} as Parquet: the file is corrupt or uses a feature this reader does not support (${m.slice(0, 200)}).`);
 }
 
 function globToRegExp(glob: string): RegExp {
@@ -187,17 +196,19 @@ export const readParquet = defineTool({
         const head = await readArrowHead(f.ranged, { nRows: n, columns: i.columns }).catch(e => { throw formatError(e, i.file_path, 'Arrow IPC'); });
         const total = head.totalRows !== undefined ? plural(head.totalRows, 'row') : `more than ${plural(head.rows.length, 'row')}`;
         const r = tableResult({ title: name, columns: head.columns, rows: head.rows, truncated: head.more, totalRows: head.totalRows,
-          header: `${f.display} (${fmtBytes(f.size)}, Arrow IPC ${head.format}${head.batches !== undefined ? `, ${plural(head.batches, 'record batch', 'record batches')}` : ''}): ${total}; first ${head.rows.length.toLocaleString('en-US')} read (${fmtBytes(f.fetched())} of the file).` });
-        r.metrics = { rows: head.rows.length, bytes: f.fetched() };
+          header: `${f.display} (${fmtBytes(f.size)}, Arrow IPC ${head.format}${head.batches !== undefined ? `, ${plural(head.batches, 'record batch', 'record batches')}` : ''}): ${total}; first ${head.rows.length.toLocaleString('en-US')} read (${fmtBytes(head.bytesRead)} of the file).` });
+        r.metrics = { rows: head.rows.length, bytes: head.bytesRead };
         return r;
       }
-      const head = await readParquetHead(f.ranged, { nRows: n, columns: i.columns }).catch(e => { throw formatError(e, i.file_path, 'Parquet'); });
+      const head = await readParquetHead(f.ranged, { nRows: n, columns: i.columns }).catch(e => { throw parquetError(e, i.file_path); });
       const saved = i.save_as ? await saveTable(ctx, i.save_as, head.columns, head.rows) : undefined;
+      const footer = head.notes.map(m => `Note: ${m}.`);
+      if (saved) footer.push(`Saved the ${plural(head.rows.length, 'row')} read to ${saved.path} (${fmtBytes(saved.bytes)}); read it in Python with pandas.read_${saved.path.endsWith('.csv') ? 'csv' : 'parquet'}.`);
       const r = tableResult({ title: name, columns: head.columns, rows: head.rows, truncated: head.rows.length < head.totalRows, totalRows: head.totalRows,
-        header: `${f.display} (${fmtBytes(f.size)}, ${plural(head.rowGroups, 'row group')}): ${plural(head.totalRows, 'row')}; first ${head.rows.length.toLocaleString('en-US')} read (${fmtBytes(f.fetched())} of the file).`,
-        footer: saved ? [`Saved the ${plural(head.rows.length, 'row')} read to ${saved.path} (${fmtBytes(saved.bytes)}); read it in Python with pandas.read_${saved.path.endsWith('.csv') ? 'csv' : 'parquet'}.`, ...(saved.notes.length ? [`In the file: ${saved.notes.join('; ')}.`] : [])] : undefined });
+        header: `${f.display} (${fmtBytes(f.size)}, ${plural(head.rowGroups, 'row group')}): ${plural(head.totalRows, 'row')}; first ${head.rows.length.toLocaleString('en-US')} read (${fmtBytes(head.bytesRead)} of the file).`,
+        footer: footer.length ? footer : undefined });
       if (saved) r.parts.push({ kind: 'file', path: saved.path, bytes: saved.bytes });
-      r.metrics = { rows: head.rows.length, bytes: f.fetched() };
+      r.metrics = { rows: head.rows.length, bytes: head.bytesRead };
       return r;
     } finally { await f.close(); }
   },
