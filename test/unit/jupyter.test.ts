@@ -292,6 +292,52 @@ describe('the Jupyter backend against a server that cannot see the data roots (i
   });
 });
 
+// ipykernel aborts execute requests that reach it while it is "aborting" after an error sent with stop_on_error: for
+// stop_on_error_timeout seconds (0 by default: until its event loop turns once more, which under CPU load can take
+// longer than the round trip of the next request). This server's kernels keep aborting for 0.3 s, a setting an
+// administrator may choose (its documented use is slow networks): the window that load opens, made wide and certain.
+describe('the Jupyter backend against a kernel that aborts requests for a while after an error', () => {
+  test('an error followed at once by more code loses no result; a request aborted because of another client runs when sent again', async () => {
+    const base = tmpDir('jabort');
+    const ipython = path.join(base, 'ipython');
+    fs.mkdirSync(path.join(ipython, 'profile_default'), { recursive: true });
+    fs.writeFileSync(path.join(ipython, 'profile_default', 'ipython_kernel_config.py'), 'c.IPythonKernel.stop_on_error_timeout = 0.3\n');
+    const server = await startJupyter({ env: { IPYTHONDIR: ipython } });
+    const host = new ToolHost(resolveConfig({ role: 'ml_engineer', executor: 'jupyter', jupyterUrl: server.url, jupyterToken: server.token, allowedPaths: [base], auditLogPath: path.join(base, 'audit.jsonl') }));
+    const run = (code: string) => host.call('execute_code', { code }, { caller: 'test' });
+    let other: import('@jupyterlab/services').Kernel.IKernelConnection | undefined;
+    try {
+      for (let i = 0; i < 5; i++) {
+        assert.match((await run(`undefined_name_${i}`)).text, new RegExp(`NameError: name 'undefined_name_${i}' is not defined`));
+        const r = await run(`6 * 7 + ${i}`);
+        assert.match(r.text, new RegExp(`\\[Out \\d+\\] ${42 + i}`), `round ${i}: the cell after an error ran and its result arrived:\n${r.text}`);
+        const e = await run('raise ValueError("boom")');
+        assert.match(e.text, /ValueError: boom/);
+        const p = await run(`print("after", ${i})`);
+        assert.match(p.text, new RegExp(`after ${i}`), `round ${i}: stdout after an error arrived:\n${p.text}`);
+      }
+      // a second client of the same kernel (e.g. a notebook attached to it) fails a cell with stop_on_error: the
+      // kernel aborts whatever comes next for a while; our request did not run, so it is sent again, and runs once
+      const { ServerConnection, KernelConnection } = await import('@jupyterlab/services');
+      const [model] = await kernels(server) as { id: string; name: string }[];
+      const settings = ServerConnection.makeSettings({ baseUrl: server.url, token: server.token, appendToken: true, fetch, Request, Headers });
+      other = new KernelConnection({ model, serverSettings: settings, handleComms: false, username: 'other' });
+      await other.info;
+      assert.match((await run('runs = 0')).text, /finished/);
+      const failing = other.requestExecute({ code: 'raise RuntimeError("from the other client")', stop_on_error: true });
+      const reply = await failing.done;
+      assert.equal(reply.content.status, 'error');
+      const after = await run('runs += 1\nruns * 42');
+      assert.match(after.text, /\[Out \d+\] 42/, after.text);
+      assert.match((await run('runs')).text, /\[Out \d+\] 1\b/, 'the code ran exactly once');
+    } finally {
+      other?.dispose();
+      await host.dispose();
+      await server.close();
+    }
+  });
+});
+
 describe('Jupyter configuration from the environment (the MCP server)', () => {
   test('DATATOOLS_EXECUTOR=jupyter takes the URL, token and kernel name; the token is a secret; bad values are refused', () => {
     const c = configFromEnv({ DATATOOLS_EXECUTOR: 'jupyter', DATATOOLS_JUPYTER_URL: 'http://127.0.0.1:8888/', DATATOOLS_JUPYTER_TOKEN: 'tok-1234', DATATOOLS_JUPYTER_KERNEL: 'python3' });

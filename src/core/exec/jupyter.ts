@@ -11,6 +11,9 @@ const OUTPUT_CAP = 1024 * 1024;
 /** How long an interrupted cell may take to stop before the kernel is restarted instead. */
 const INTERRUPT_GRACE_MS = 5000;
 const EXIT_MARK = '__datatools_exit__';
+/** How often a request the kernel answered with "aborted" (it did not run the code) is sent again, and the pause. */
+const ABORT_RETRIES = 3;
+const ABORT_BACKOFF_MS = 200;
 /** Where this backend keeps its uploads, relative to the server's contents root (not hidden: servers refuse hidden paths by default). */
 const UPLOAD_ROOT = 'datatools-sessions';
 
@@ -232,16 +235,23 @@ export class JupyterKernel implements ExecutionBackend {
 
   /** Runs bookkeeping code without touching the history or the execution count; returns its stdout. */
   private async quiet(c: Conn, code: string): Promise<string> {
-    let out = '';
-    let err = '';
-    const f = c.kernel.requestExecute({ code, silent: true, store_history: false, allow_stdin: false, stop_on_error: false });
-    f.onIOPub = msg => {
-      if (msg.header.msg_type === 'stream') out += (msg.content as KernelMessage.IStreamMsg['content']).text;
-      if (msg.header.msg_type === 'error') { const e = msg.content as KernelMessage.IErrorMsg['content']; err = `${e.ename}: ${e.evalue}`; }
-    };
-    await withTimeout(f.done, 60_000, 'the kernel did not answer within 60 s');
-    if (err) throw new ToolError(`The Jupyter kernel failed a bookkeeping step: ${err}`);
-    return out;
+    for (let attempt = 1; ; attempt++) {
+      let out = '';
+      let err = '';
+      const f = c.kernel.requestExecute({ code, silent: true, store_history: false, allow_stdin: false, stop_on_error: false });
+      f.onIOPub = msg => {
+        if (msg.header.msg_type === 'stream') out += (msg.content as KernelMessage.IStreamMsg['content']).text;
+        if (msg.header.msg_type === 'error') { const e = msg.content as KernelMessage.IErrorMsg['content']; err = `${e.ename}: ${e.evalue}`; }
+      };
+      const reply = await withTimeout(f.done, 60_000, 'the kernel did not answer within 60 s');
+      // "aborted": the kernel did not run the code (see run()); it is safe to send it again
+      if (reply?.content.status === 'aborted') {
+        if (attempt < ABORT_RETRIES) { await sleep(ABORT_BACKOFF_MS * attempt); continue; }
+        throw new ToolError('The Jupyter kernel refused a bookkeeping step (it answered "aborted" each time).');
+      }
+      if (err) throw new ToolError(`The Jupyter kernel failed a bookkeeping step: ${err}`);
+      return out;
+    }
   }
 
   /** Writes a file into this session's folder on the server; returns its path as the kernel sees it. */
@@ -319,8 +329,27 @@ del _dt_place`)).trim();
     });
   }
 
+  /** Runs a cell. Each request goes with stop_on_error false: cells are sent one at a time, so there is never a
+   *  queue for the kernel to stop, and with true an error puts ipykernel into "aborting" mode until its event loop
+   *  turns once more (a call_later, stop_on_error_timeout); under CPU load the next request can arrive inside that
+   *  window and is answered "aborted" without running: no execute_input, no result, an empty success. A request
+   *  answered "aborted" anyway (another client of the kernel, a kernel configured to keep aborting) did not run
+   *  and is sent again; if it keeps being aborted that is reported, never shown as a run with no output. */
   private async run(c: Conn, code: string, o: RunOpts, history: boolean): Promise<Execution> {
     const started = performance.now();
+    for (let attempt = 1; ; attempt++) {
+      const ex = await this.runOnce(c, code, o, history, started);
+      if (ex.aborted === undefined) return ex.execution;
+      if (attempt >= ABORT_RETRIES) {
+        return { ...ex.aborted, error: { name: 'KernelAborted', traceback: '',
+          value: `The Jupyter kernel did not run this code: it answered "aborted" to ${ABORT_RETRIES} requests in a row (a kernel aborts requests for a while after an error, e.g. one from another client of the same kernel). Nothing ran; send the code again.` } };
+      }
+      await sleep(ABORT_BACKOFF_MS * attempt);
+      if (o.signal.aborted || performance.now() - started >= o.timeoutMs) return { ...ex.aborted, error: { name: o.signal.aborted ? 'Cancelled' : 'TimeoutError', traceback: '', value: 'The Jupyter kernel answered "aborted" and did not run this code before the call ended. Nothing ran; send the code again.' } };
+    }
+  }
+
+  private async runOnce(c: Conn, code: string, o: RunOpts, history: boolean, started: number): Promise<{ execution: Execution; aborted?: undefined } | { aborted: Execution }> {
     const ms = () => Math.round(performance.now() - started);
     const out = new Capped();
     const err = new Capped();
@@ -330,7 +359,7 @@ del _dt_place`)).trim();
     let died = false;
     const onStatus = (_k: unknown, s: KernelMessage.Status) => { if (s === 'dead' || s === 'autorestarting' || s === 'restarting') died = true; };
     c.kernel.statusChanged.connect(onStatus);
-    const f = c.kernel.requestExecute({ code, silent: false, store_history: history, allow_stdin: false, stop_on_error: true });
+    const f = c.kernel.requestExecute({ code, silent: false, store_history: history, allow_stdin: false, stop_on_error: false });
     f.onIOPub = msg => {
       const t = msg.header.msg_type;
       if (t === 'stream') {
@@ -355,18 +384,19 @@ del _dt_place`)).trim();
     let timer: NodeJS.Timeout | undefined;
     let onAbort: (() => void) | undefined;
     const stop = new Promise<void>(resolve => {
-      timer = setTimeout(() => { why = 'timeout'; resolve(); }, o.timeoutMs);
+      timer = setTimeout(() => { why = 'timeout'; resolve(); }, Math.max(0, o.timeoutMs - (performance.now() - started)));
       onAbort = () => { why = 'cancelled'; resolve(); };
       if (o.signal.aborted) onAbort(); else o.signal.addEventListener('abort', onAbort, { once: true });
     });
-    const done = f.done.then(() => 'done' as const, () => 'failed' as const);
+    let reply: KernelMessage.IExecuteReplyMsg | undefined;
+    const done = f.done.then(r => { reply = r as KernelMessage.IExecuteReplyMsg; return 'done' as const; }, () => 'failed' as const);
     try {
       const first = await Promise.race([done, stop.then(() => 'stop' as const)]);
-      if (first === 'done' && !died) return finish();
+      if (first === 'done' && !died) return (reply?.content.status as string) === 'aborted' ? { aborted: finish() } : { execution: finish() };
       if (first !== 'stop') {
         // the kernel died under the cell (memory, a crash): the server restarts it; the state is gone
         await this.recover(c);
-        return finish({ restarted: 'crash', error: { name: 'KernelDied', value: 'The Jupyter kernel died while running this code (out of memory or a crash) and was restarted', traceback: '' } });
+        return { execution: finish({ restarted: 'crash', error: { name: 'KernelDied', value: 'The Jupyter kernel died while running this code (out of memory or a crash) and was restarted', traceback: '' } }) };
       }
       // timeout or cancel: interrupt the kernel (REST); restart it only if the cell does not stop
       const label = why === 'timeout' ? `Execution stopped after its ${o.timeoutMs / 1000} s timeout` : 'Execution was cancelled';
@@ -374,12 +404,12 @@ del _dt_place`)).trim();
       let interrupted = false;
       try { await c.kernel.interrupt(); interrupted = await Promise.race([done.then(() => true), sleep(INTERRUPT_GRACE_MS).then(() => false)]); } catch { interrupted = false; }
       if (interrupted && !died) {
-        return finish({ error: { name, value: `${label}; the Jupyter kernel was interrupted and its state is kept (variables from earlier calls are still defined)`, traceback: '' } });
+        return { execution: finish({ error: { name, value: `${label}; the Jupyter kernel was interrupted and its state is kept (variables from earlier calls are still defined)`, traceback: '' } }) };
       }
       const failed = await this.replace();
-      return finish({ restarted: why === 'timeout' ? 'timeout' : 'cancelled', error: { name, value: failed
+      return { execution: finish({ restarted: why === 'timeout' ? 'timeout' : 'cancelled', error: { name, value: failed
         ? `${label}; the Jupyter kernel did not stop on interrupt and was shut down, and no new one could be started: ${failed}`
-        : `${label}; the Jupyter kernel did not stop on interrupt and was replaced by a new one`, traceback: '' } });
+        : `${label}; the Jupyter kernel did not stop on interrupt and was replaced by a new one`, traceback: '' } }) };
     } finally {
       clearTimeout(timer);
       if (onAbort) o.signal.removeEventListener('abort', onAbort);
