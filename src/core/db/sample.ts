@@ -75,6 +75,8 @@ export class SampleDatabase implements Database {
       if (this.worker === current) this.worker = undefined;
       const w = await current?.catch(() => undefined);
       await w?.terminate();
+      // a stopped query ends its worker (PGlite cannot be interrupted): start the next one now, not at the next query
+      if (!this.worker) void this.start().catch(() => undefined);
     };
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(() => { void kill(); reject(new QueryTimeout(timeoutMs)); }, timeoutMs);
