@@ -83,7 +83,8 @@ export function registerCommands(context: vscode.ExtensionContext, host: ToolHos
     const ed = vscode.window.activeTextEditor;
     if (!ed) { void vscode.window.showInformationMessage('Open a .sql file or select a query first.'); return; }
     const sel = ed.selection;
-    const query = (sel.isEmpty ? ed.document.getText() : ed.document.getText(sel)).trim().replace(/;\s*$/, '');
+    // the "-- connection:" line says where to run, it is not part of the query (nor of the result's title)
+    const query = (sel.isEmpty ? ed.document.getText() : ed.document.getText(sel)).replace(/^\s*--\s*connection:.*$/im, '').trim().replace(/;\s*$/, '');
     if (!query) { void vscode.window.showInformationMessage('The editor is empty: write a query first.'); return; }
     // a "-- connection: X" line at the top of the file (New Query writes it) names the connection; else the active one
     const named = connectionOf(ed.document.getText());

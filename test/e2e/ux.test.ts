@@ -112,15 +112,18 @@ describe('The VS Code experience, by clicks and keys (code-server, TZ=Asia/Tokyo
     await row('pgx').click();
     await row('public').click();
     await row('kpis').click({ button: 'right' });
-    await wb.page.locator('.context-view .action-label', { hasText: 'New Query' }).first().click();
-    const editor = wb.page.locator('.editor-instance .monaco-editor').first();
-    await editor.locator('.view-line', { hasText: '-- connection: pgx' }).waitFor();
+    const item = wb.page.locator('.monaco-menu .action-item', { hasText: 'New Query' }).first();
+    await item.waitFor().catch(async e => { await wb.shot('ux-03x-no-menu'); throw e; });
+    await wb.shot('ux-03a-context-menu');
+    await item.click();
+    await wb.page.locator('.monaco-editor .view-line', { hasText: '-- connection: pgx' }).first().waitFor()
+      .catch(async e => { await wb.shot('ux-03x-no-editor'); throw e; });
     await clickEditorAction('Run Query');
     const view = wb.webview();
     await view.locator('.hname', { hasText: /^k$/ }).first().waitFor({ timeout: 60_000 });
     assert.deepEqual(await view.locator('.row').nth(0).locator('.cell').allInnerTexts(), ['a', '1']);
     assert.equal(await view.locator('.meta .context').innerText(), 'on pgx');
-    assert.match(await wb.page.locator('.tab', { hasText: 'execute_query on pgx' }).first().innerText(), /execute_query on pgx/);
+    assert.match(await wb.page.locator('.tab', { hasText: 'execute_query on pgx' }).first().innerText(), /execute_query on pgx: SELECT \* FROM public\.kpis/);
     // the status bar still names the sample as the active connection: the file's line decided
     assert.equal(await wb.page.locator('.statusbar-item', { hasText: '· sample' }).count() > 0, true);
     await wb.shot('ux-03-query-on-pgx');
