@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import * as path from 'node:path';
+import { loadModule, parseSync } from 'libpg-query';
 import type { CallResult, ToolHost } from '../core/host';
 import { restartExecutors } from '../core/tools/exec';
 import type { ResultStore } from './results';
@@ -40,6 +41,25 @@ export function connectionOf(text: string): string | undefined {
     if (line.trim() && !line.trim().startsWith('--')) break;
   }
   return undefined;
+}
+
+/** The statement of a multi-statement text that holds the offset (PostgreSQL's own parser splits it); undefined
+ *  for one statement or text that does not parse (the server then says why). */
+export async function statementAt(text: string, offset: number): Promise<{ sql: string; index: number; count: number } | undefined> {
+  let stmts: { stmt_location?: number; stmt_len?: number }[];
+  try {
+    await loadModule();
+    stmts = (parseSync(text) as { stmts?: { stmt_location?: number; stmt_len?: number }[] }).stmts ?? [];
+  } catch { return undefined; }
+  if (stmts.length < 2) return undefined;
+  const buf = Buffer.from(text, 'utf8');
+  const at = Buffer.byteLength(text.slice(0, offset), 'utf8');
+  const ranges = stmts.map(st => { const start = st.stmt_location ?? 0; return { start, end: st.stmt_len ? start + st.stmt_len : buf.length }; });
+  // the cursor just after a statement's ";" still belongs to it
+  let index = ranges.findIndex(r => at >= r.start && at <= r.end + 1);
+  if (index < 0) index = at < ranges[0].start ? 0 : ranges.length - 1;
+  const sql = buf.subarray(ranges[index].start, ranges[index].end).toString('utf8').trim();
+  return sql ? { sql, index, count: stmts.length } : undefined;
 }
 
 export const activeConnection = (host: ToolHost) => host.config.activeConnection ?? (host.config.databaseUrl ? 'default' : 'sample');
@@ -89,7 +109,11 @@ export function registerCommands(context: vscode.ExtensionContext, host: ToolHos
     // a "-- connection: X" line at the top of the file (New Query writes it) names the connection; else the active one
     const named = connectionOf(ed.document.getText());
     const connection = named ?? activeConnection(host);
-    return run('execute_query', { query, ...(named ? { connection: named } : {}) }, `Running query on ${connection}`, { context: connection });
+    // several statements and no selection: the one under the cursor, as in the SQL editors people know
+    const at = sel.isEmpty ? await statementAt(ed.document.getText(), ed.document.offsetAt(sel.active)) : undefined;
+    const sql = at ? at.sql.replace(/^\s*--\s*connection:.*$/im, '').trim().replace(/;\s*$/, '') : query;
+    const what = at ? `statement ${at.index + 1} of ${at.count}` : 'query';
+    return run('execute_query', { query: sql, ...(named ? { connection: named } : {}) }, `Running ${what} on ${connection}`, { context: connection });
   }));
 
   /** A local file (Uri or path) or an s3:// URL; without one, the active editor's file or a file picker. */

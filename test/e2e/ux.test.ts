@@ -156,6 +156,25 @@ describe('The VS Code experience, by clicks and keys (code-server, TZ=Asia/Tokyo
     await wb.shot('ux-04c-next-query');
   });
 
+  test('a file of several statements: Run Query runs the one under the cursor (not a refusal "Send one statement per call")', async () => {
+    const multi = path.join(workspace, 'multi.sql');
+    fs.writeFileSync(multi, "SELECT 1 AS first;\nSELECT 'é' AS accent, 2 AS second;\n\nSELECT 3 AS third;\n");
+    await openFile(multi);
+    await wb.page.locator('.monaco-editor .view-line', { hasText: 'AS second' }).first().click();
+    await wb.page.keyboard.press('End');
+    await clickEditorAction('Run Query');
+    const view = wb.webview();
+    await view.locator('.hname', { hasText: /^second$/ }).first().waitFor({ timeout: 60_000 });
+    assert.deepEqual(await view.locator('.hname').allInnerTexts(), ['accent', 'second']);
+    assert.deepEqual(await view.locator('.row').nth(0).locator('.cell').allInnerTexts(), ['é', '2']);
+    await wb.shot('ux-06c-statement-at-cursor');
+    await wb.page.locator('.tab', { hasText: 'multi.sql' }).first().click(); // the result tab covers the editor
+    await wb.page.locator('.monaco-editor .view-line', { hasText: 'AS third' }).first().click();
+    await clickEditorAction('Run Query');
+    await view.locator('.hname', { hasText: /^third$/ }).first().waitFor({ timeout: 60_000 });
+    assert.equal(await view.getByText('Send one statement per call').count(), 0);
+  });
+
   test('a refused Run Python File tells the person why, and Switch Role acts', async () => {
     assert.equal((await wb.execCommand('datatoolsTest.setSetting', ['datatools.role', 'data_scientist'])).value, 'data_scientist');
     await wb.page.locator('.statusbar-item', { hasText: 'Data scientist' }).first().waitFor();
