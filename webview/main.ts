@@ -15,7 +15,7 @@ type Part =
   | { kind: 'html'; html: string }
   | { kind: 'json'; value: unknown }
   | { kind: 'table'; index: number };
-interface ShowMessage { type: 'show'; id: string; tool: string; title: string; text: string; isError: boolean; durationMs?: number; parts: Part[]; tables: TableMeta[]; ipc: Uint8Array[]; sentAt: number }
+interface ShowMessage { type: 'show'; id: string; tool: string; title: string; context?: string; text: string; isError: boolean; durationMs?: number; parts: Part[]; tables: TableMeta[]; ipc: Uint8Array[]; sentAt: number }
 
 declare function acquireVsCodeApi(): { postMessage(m: unknown): void };
 const vscode = acquireVsCodeApi();
@@ -76,6 +76,7 @@ function render(m: ShowMessage): void {
   head.append(el('h1', '', m.title));
   const meta = el('div', 'meta');
   meta.append(custom('vscode-badge', { variant: 'counter' }, m.tool));
+  if (m.context) meta.append(el('span', 'context', `on ${m.context}`));
   if (m.isError) meta.append(el('span', 'bad', 'error'));
   if (m.durationMs !== undefined) meta.append(el('span', 'dim', `${fmt(Math.round(m.durationMs))} ms`));
   head.append(meta);

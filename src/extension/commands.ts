@@ -1,11 +1,68 @@
 import * as vscode from 'vscode';
 import * as path from 'node:path';
+import { loadModule, parseSync } from 'libpg-query';
 import type { CallResult, ToolHost } from '../core/host';
 import { restartExecutors } from '../core/tools/exec';
 import type { ResultStore } from './results';
 import type { ResultPanel } from './resultPanel';
 import { qualified, type DataExplorer, type Node } from './explorer';
 import type { AuditEntry } from '../core/audit';
+import { ROLE_LABELS, grantedCapabilities, rolesWith, type Capability } from '../core/roles';
+
+const DOING: Record<Capability, string> = {
+  'code.execute': 'run Python code', 'code.install': 'install Python packages', 'code.script': 'run Python files',
+  'env.read': 'describe the Python environment', 'db.read': 'query databases', 'files.read': 'read data files', 'files.write': 'write files',
+};
+
+/** A refusal told to the person who clicked (the tool's text is written for a model): what is not allowed, why,
+ *  and buttons that change it. */
+export async function explainRefusal(host: ToolHost, tool: string): Promise<void> {
+  const t = host.find(tool);
+  if (!t) { void vscode.window.showErrorMessage(`Data Tools has no "${tool}" action.`); return; }
+  const doing = DOING[t.capability as Capability] ?? `use ${tool}`;
+  const inRole = grantedCapabilities({ role: host.config.role, trusted: true }).has(t.capability as Capability);
+  if (inRole && !host.isTrusted) {
+    const c = await vscode.window.showWarningMessage(`This workspace is not trusted, so Data Tools does not ${doing} here.`, 'Manage Workspace Trust');
+    if (c) await vscode.commands.executeCommand('workbench.trust.manage');
+    return;
+  }
+  const roles = rolesWith(t.capability as Capability).map(r => ROLE_LABELS[r]);
+  const c = await vscode.window.showWarningMessage(`Your Data Tools role, ${ROLE_LABELS[host.config.role]}, does not ${doing}.${roles.length ? ` Switch to ${roles.join(' or ')} to do it.` : ''}`,
+    'Switch Role', 'Open Settings');
+  if (c === 'Switch Role') await vscode.commands.executeCommand('datatools.selectRole');
+  else if (c === 'Open Settings') await vscode.commands.executeCommand('workbench.action.openSettings', 'datatools.role');
+}
+
+/** The connection a "-- connection: name" comment among the first lines of a SQL file names. */
+export function connectionOf(text: string): string | undefined {
+  for (const line of text.split(/\r?\n/).slice(0, 20)) {
+    const m = /^\s*--\s*connection:\s*(\S+)\s*$/i.exec(line);
+    if (m) return m[1];
+    if (line.trim() && !line.trim().startsWith('--')) break;
+  }
+  return undefined;
+}
+
+/** The statement of a multi-statement text that holds the offset (PostgreSQL's own parser splits it); undefined
+ *  for one statement or text that does not parse (the server then says why). */
+export async function statementAt(text: string, offset: number): Promise<{ sql: string; index: number; count: number } | undefined> {
+  let stmts: { stmt_location?: number; stmt_len?: number }[];
+  try {
+    await loadModule();
+    stmts = (parseSync(text) as { stmts?: { stmt_location?: number; stmt_len?: number }[] }).stmts ?? [];
+  } catch { return undefined; }
+  if (stmts.length < 2) return undefined;
+  const buf = Buffer.from(text, 'utf8');
+  const at = Buffer.byteLength(text.slice(0, offset), 'utf8');
+  const ranges = stmts.map(st => { const start = st.stmt_location ?? 0; return { start, end: st.stmt_len ? start + st.stmt_len : buf.length }; });
+  // the cursor just after a statement's ";" still belongs to it
+  let index = ranges.findIndex(r => at >= r.start && at <= r.end + 1);
+  if (index < 0) index = at < ranges[0].start ? 0 : ranges.length - 1;
+  const sql = buf.subarray(ranges[index].start, ranges[index].end).toString('utf8').trim();
+  return sql ? { sql, index, count: stmts.length } : undefined;
+}
+
+export const activeConnection = (host: ToolHost) => host.config.activeConnection ?? (host.config.databaseUrl ? 'default' : 'sample');
 
 const DATA_FILE = /\.(csv|tsv|txt|jsonl|ndjson|parquet|arrow|feather|ipc|arrows)$/i;
 
@@ -16,7 +73,7 @@ export function registerCommands(context: vscode.ExtensionContext, host: ToolHos
   sub(python);
 
   /** Runs a tool with a cancellable progress notification, then opens its result (or shows why it failed). */
-  const run = async (tool: string, input: unknown, title: string, o: { stream?: boolean } = {}): Promise<CallResult | undefined> => {
+  const run = async (tool: string, input: unknown, title: string, o: { stream?: boolean; context?: string } = {}): Promise<CallResult | undefined> => {
     const r = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, async (_p, token) => {
       const ac = new AbortController();
       const s = token.onCancellationRequested(() => ac.abort());
@@ -26,8 +83,14 @@ export function registerCommands(context: vscode.ExtensionContext, host: ToolHos
           onProgress: o.stream ? e => { if (e.kind !== 'status') python.append(e.text); } : undefined });
       } finally { s.dispose(); }
     });
-    const stored = results.add(tool, r);
-    if (r.outcome === 'refused' || r.outcome === 'invalid') {
+    const stored = results.add(tool, r, o.context);
+    if (r.outcome === 'cancelled') {
+      // the person stopped it: not a database error, nothing to open
+      void vscode.window.showInformationMessage(`Cancelled: ${title}.`);
+      return r;
+    }
+    if (r.outcome === 'refused') { void explainRefusal(host, tool); return r; }
+    if (r.outcome === 'invalid') {
       void vscode.window.showErrorMessage(r.text.split('\n')[0]);
       return r;
     }
@@ -40,9 +103,17 @@ export function registerCommands(context: vscode.ExtensionContext, host: ToolHos
     const ed = vscode.window.activeTextEditor;
     if (!ed) { void vscode.window.showInformationMessage('Open a .sql file or select a query first.'); return; }
     const sel = ed.selection;
-    const query = (sel.isEmpty ? ed.document.getText() : ed.document.getText(sel)).trim().replace(/;\s*$/, '');
+    // the "-- connection:" line says where to run, it is not part of the query (nor of the result's title)
+    const query = (sel.isEmpty ? ed.document.getText() : ed.document.getText(sel)).replace(/^\s*--\s*connection:.*$/im, '').trim().replace(/;\s*$/, '');
     if (!query) { void vscode.window.showInformationMessage('The editor is empty: write a query first.'); return; }
-    return run('execute_query', { query }, 'Running query');
+    // a "-- connection: X" line at the top of the file (New Query writes it) names the connection; else the active one
+    const named = connectionOf(ed.document.getText());
+    const connection = named ?? activeConnection(host);
+    // several statements and no selection: the one under the cursor, as in the SQL editors people know
+    const at = sel.isEmpty ? await statementAt(ed.document.getText(), ed.document.offsetAt(sel.active)) : undefined;
+    const sql = at ? at.sql.replace(/^\s*--\s*connection:.*$/im, '').trim().replace(/;\s*$/, '') : query;
+    const what = at ? `statement ${at.index + 1} of ${at.count}` : 'query';
+    return run('execute_query', { query: sql, ...(named ? { connection: named } : {}) }, `Running ${what} on ${connection}`, { context: connection });
   }));
 
   /** A local file (Uri or path) or an s3:// URL; without one, the active editor's file or a file picker. */
@@ -90,7 +161,7 @@ export function registerCommands(context: vscode.ExtensionContext, host: ToolHos
   type Rel = Extract<Node, { kind: 'relation' }>;
   sub(vscode.commands.registerCommand('datatools.explorer.refresh', (n?: Node) => explorer.refresh(n)));
   sub(vscode.commands.registerCommand('datatools.explorer.preview', async (n: Node) => {
-    if (n?.kind === 'relation') return run('execute_query', { query: `SELECT * FROM ${qualified(n)}`, max_rows: 1000, connection: n.connection }, `Previewing ${n.schema}.${n.name}`);
+    if (n?.kind === 'relation') return run('execute_query', { query: `SELECT * FROM ${qualified(n)}`, max_rows: 1000, connection: n.connection }, `Previewing ${n.schema}.${n.name}`, { context: n.connection });
     if (n?.kind === 'file') return vscode.commands.executeCommand('datatools.previewDataFile', n.path);
   }));
   sub(vscode.commands.registerCommand('datatools.explorer.describe', (n: Rel) => run('describe_table', { table_name: `${n.schema}.${n.name}`, connection: n.connection }, `Describing ${n.schema}.${n.name}`)));
@@ -102,11 +173,6 @@ export function registerCommands(context: vscode.ExtensionContext, host: ToolHos
   sub(vscode.commands.registerCommand('datatools.explorer.newQuery', async (n: Rel) => {
     const doc = await vscode.workspace.openTextDocument({ language: 'sql', content: `-- connection: ${n.connection}\nSELECT *\nFROM ${qualified(n)}\nLIMIT 100;\n` });
     await vscode.window.showTextDocument(doc);
-    if ((host.config.activeConnection ?? (host.config.databaseUrl ? 'default' : 'sample')) !== n.connection) {
-      void vscode.window.showInformationMessage(`Run Query uses the active connection; make ${n.connection} active?`, 'Make Active').then(c => {
-        if (c) void vscode.commands.executeCommand('datatools.selectConnection', n.connection);
-      });
-    }
   }));
   sub(vscode.commands.registerCommand('datatools.explorer.askData', async (n: Node) => {
     const target = n.kind === 'relation' ? `table ${n.schema}.${n.name}${n.connection !== 'sample' ? ` (connection ${n.connection})` : ''}` : n.kind === 'file' ? n.path : '';

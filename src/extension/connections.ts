@@ -34,46 +34,89 @@ export function describeReport(r: ConnectionReport): string {
 
 type AddArgs = Partial<ConnectionSetting> & { password?: string; save?: 'always' | 'ifOk' };
 
+/** Arguments from code (tests, other commands): a plain object with a name and no tree node `kind`. */
+function isAddArgs(a: unknown): a is AddArgs {
+  return !!a && typeof a === 'object' && !('kind' in a) && typeof (a as AddArgs).name === 'string';
+}
+
+function nameProblem(name: string): string | undefined {
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(name)) return 'Use 1 to 64 letters, digits, "_", "-" or ".".';
+  if (name === 'sample' || name === 'default') return `"${name}" is reserved; choose another name.`;
+  return undefined;
+}
+
 export function registerConnectionCommands(context: vscode.ExtensionContext, host: ToolHost, reload: () => Promise<void>): void {
   const sub = (d: vscode.Disposable) => context.subscriptions.push(d);
   const cfg = () => vscode.workspace.getConfiguration(SECTION);
 
   /** Add Connection: asks for each field (or takes them as an argument), tests it, checks the grants, then saves
-   *  the fields in settings and the password in SecretStorage. */
-  sub(vscode.commands.registerCommand('datatools.addConnection', async (args?: AddArgs) => {
-    const ask = async (key: keyof ConnectionSetting, prompt: string, value?: string, password = false) =>
-      (args?.[key] !== undefined ? String(args[key]) : await vscode.window.showInputBox({ title: 'Add PostgreSQL connection', prompt, value, password, ignoreFocusOut: true }));
-    const name = await ask('name', 'A name for this connection (e.g. analytics)');
-    if (!name) return;
-    if (!/^[A-Za-z0-9_.-]{1,64}$/.test(name) || name === 'sample' || name === 'default') {
-      void vscode.window.showErrorMessage(`"${name}" is not a usable name: letters, digits, "_", "-", "." (and not "sample" or "default").`);
-      return;
-    }
-    const hostName = await ask('host', 'Host', 'localhost'); if (!hostName) return;
-    const port = Number(await ask('port', 'Port', '5432')); if (!Number.isInteger(port) || port < 1 || port > 65535) return;
-    const database = await ask('database', 'Database', 'postgres'); if (!database) return;
-    const user = await ask('user', 'User (a role with SELECT grants only is recommended)'); if (!user) return;
-    const password = args ? args.password : await vscode.window.showInputBox({ title: 'Add PostgreSQL connection', prompt: 'Password (stored in SecretStorage, never in settings)', password: true, ignoreFocusOut: true });
-    let ssl = args?.ssl;
-    if (!args) {
-      const pick = await vscode.window.showQuickPick([{ label: 'disable' }, { label: 'require' }, { label: 'verify-full' }], { title: 'SSL mode' });
-      if (!pick) return;
-      ssl = pick.label as ConnectionSetting['ssl'];
-    }
-    const setting: ConnectionSetting = { name, host: hostName, port, database, user, ssl: ssl ?? 'disable' };
-    const report = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Testing ${name}…` }, () =>
-      checkConnection({ ...host.config, connections: [{ name, url: connectionUrl(setting, password) }] }, name));
-    if (!report.ok) {
-      const choice = args?.save === 'always' ? 'Save Anyway' : args ? undefined : await vscode.window.showWarningMessage(describeReport(report), 'Save Anyway');
-      if (choice !== 'Save Anyway') return report;
-    } else if (report.warnings.length) void vscode.window.showWarningMessage(describeReport(report));
-    else void vscode.window.showInformationMessage(describeReport(report));
-    if (password) await context.secrets.store(secretKey(name), password); else await context.secrets.delete(secretKey(name));
-    const list = readConnectionSettings().filter(c => c.name !== name);
+   *  the fields in settings and the password in SecretStorage. A view's title button hands the command the focused
+   *  tree item: anything that is not an AddArgs object (it has a tree node's `kind`) starts the full wizard. */
+  sub(vscode.commands.registerCommand('datatools.addConnection', async (raw?: unknown) => {
+    const args = isAddArgs(raw) ? raw : undefined;
+    return args ? addFromArgs(args) : wizard({});
+  }));
+
+  const save = async (setting: ConnectionSetting, password: string | undefined) => {
+    if (password) await context.secrets.store(secretKey(setting.name), password); else await context.secrets.delete(secretKey(setting.name));
+    const list = readConnectionSettings().filter(c => c.name !== setting.name);
     await cfg().update('connections', [...list, setting], vscode.ConfigurationTarget.Global);
     await reload();
+  };
+  const test = (setting: ConnectionSetting, password: string | undefined) =>
+    vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Testing ${setting.name}…` }, () =>
+      checkConnection({ ...host.config, connections: [{ name: setting.name, url: connectionUrl(setting, password) }] }, setting.name));
+
+  /** Programmatic: every field given; a failed test saves only with save: 'always'. */
+  const addFromArgs = async (args: AddArgs): Promise<ConnectionReport | undefined> => {
+    const name = args.name ?? '';
+    if (nameProblem(name)) { void vscode.window.showErrorMessage(nameProblem(name)!); return undefined; }
+    const setting: ConnectionSetting = { name, host: args.host ?? 'localhost', port: args.port ?? 5432, database: args.database ?? 'postgres', user: args.user ?? '', ssl: args.ssl ?? 'disable' };
+    const report = await test(setting, args.password);
+    if (!report.ok && args.save !== 'always') return report;
+    await save(setting, args.password);
     return report;
-  }));
+  };
+
+  /** The person's wizard: name, host, port, database, user, password, SSL, each step validated and numbered; a
+   *  failed test says why and offers to save anyway or edit the fields (the wizard again, with what was typed). */
+  const wizard = async (prev: Partial<ConnectionSetting> & { password?: string }): Promise<ConnectionReport | undefined> => {
+    const total = 7;
+    const step = (n: number, prompt: string, value: string | undefined, validate?: (v: string) => string | undefined, password = false) =>
+      vscode.window.showInputBox({ title: `Add PostgreSQL connection (${n}/${total})`, prompt, value, password, ignoreFocusOut: true,
+        validateInput: v => validate?.(v) });
+    const name = await step(1, 'A name for this connection (e.g. analytics)', prev.name, v => nameProblem(v));
+    if (name === undefined) return undefined;
+    const hostName = await step(2, 'Host name or address of the PostgreSQL server', prev.host ?? 'localhost', v => v.trim() ? undefined : 'Enter a host name, e.g. localhost');
+    if (hostName === undefined) return undefined;
+    const portText = await step(3, 'Port', String(prev.port ?? 5432), v => /^\d+$/.test(v) && Number(v) >= 1 && Number(v) <= 65535 ? undefined : 'A port is a number from 1 to 65535');
+    if (portText === undefined) return undefined;
+    const database = await step(4, 'Database', prev.database ?? 'postgres', v => v.trim() ? undefined : 'Enter the database name');
+    if (database === undefined) return undefined;
+    const user = await step(5, 'User (a role with SELECT grants only is recommended)', prev.user, v => v.trim() ? undefined : 'Enter the user (login role) name');
+    if (user === undefined) return undefined;
+    const password = await step(6, 'Password (stored in SecretStorage, never in settings; leave empty if none)', prev.password, undefined, true);
+    if (password === undefined) return undefined;
+    const modes: { label: NonNullable<ConnectionSetting['ssl']>; description: string }[] = [
+      { label: 'disable', description: 'no encryption (local servers)' },
+      { label: 'require', description: 'encrypted, the certificate is not checked' },
+      { label: 'verify-full', description: 'encrypted, the certificate and host name are checked' }];
+    const pick = await vscode.window.showQuickPick(modes.map(m => ({ ...m, picked: m.label === (prev.ssl ?? 'disable') })), { title: `Add PostgreSQL connection (7/${total}): SSL mode`, ignoreFocusOut: true });
+    if (!pick) return undefined;
+    const setting: ConnectionSetting = { name: name.trim(), host: hostName.trim(), port: Number(portText), database: database.trim(), user: user.trim(), ssl: pick.label };
+    const report = await test(setting, password || undefined);
+    if (!report.ok) {
+      const choice = await vscode.window.showErrorMessage(`Could not connect to ${setting.name}: ${report.error}`, { modal: false }, 'Edit Connection', 'Save Anyway');
+      if (choice === 'Edit Connection') return wizard({ ...setting, password });
+      if (choice !== 'Save Anyway') { void vscode.window.showInformationMessage(`The connection ${setting.name} was not saved.`); return report; }
+      await save(setting, password || undefined);
+      void vscode.window.showWarningMessage(`Saved ${setting.name} without a working connection; fix it with Add Connection (same name) or Test Connection.`);
+      return report;
+    }
+    await save(setting, password || undefined);
+    if (report.warnings.length) void vscode.window.showWarningMessage(describeReport(report)); else void vscode.window.showInformationMessage(describeReport(report));
+    return report;
+  };
 
   const pickConnection = async (title: string, includeBuiltIn: boolean): Promise<string | undefined> => {
     const items = [
@@ -81,7 +124,10 @@ export function registerConnectionCommands(context: vscode.ExtensionContext, hos
       ...(includeBuiltIn && host.config.databaseUrl ? [{ label: 'default', description: 'DATABASE_URL' }] : []),
       ...readConnectionSettings().map(c => ({ label: c.name, description: `${c.user}@${c.host}:${c.port ?? 5432}/${c.database}` })),
     ];
-    if (!items.length) { void vscode.window.showInformationMessage('No connections are configured. Use "Data Tools: Add Connection".'); return undefined; }
+    if (!items.length) {
+      void vscode.window.showInformationMessage('You have no saved connections yet.', 'Add Connection').then(c => { if (c) void vscode.commands.executeCommand('datatools.addConnection'); });
+      return undefined;
+    }
     return (await vscode.window.showQuickPick(items, { title }))?.label;
   };
 

@@ -26,7 +26,7 @@ export class ResultPanel implements vscode.Disposable {
 
   async show(r: StoredResult, column: vscode.ViewColumn = vscode.ViewColumn.Active): Promise<void> {
     this.current = r;
-    const title = `${r.tool}: ${shortTitle(r)}`;
+    const title = `${r.tool}${r.context ? ` on ${r.context}` : ''}: ${shortTitle(r)}`;
     if (!this.panel) {
       const roots = [vscode.Uri.joinPath(this.context.extensionUri, 'dist'), vscode.Uri.joinPath(this.context.extensionUri, 'media')];
       this.panel = vscode.window.createWebviewPanel('datatools.result', title, column, { enableScripts: true, localResourceRoots: roots, retainContextWhenHidden: true });
@@ -52,7 +52,7 @@ export class ResultPanel implements vscode.Disposable {
     let ti = 0;
     const parts = r.result.parts.map(p => (p.kind === 'table' ? { kind: 'table', index: ti++ } : p));
     await this.panel.webview.postMessage({
-      type: 'show', id: r.id, tool: r.tool, title: shortTitle(r), text: r.result.text, isError: !!r.result.isError,
+      type: 'show', id: r.id, tool: r.tool, title: shortTitle(r), context: r.context, text: r.result.text, isError: !!r.result.isError,
       durationMs: r.result.durationMs, parts,
       tables: tables.map(t => ({ title: t.title, columns: t.columns, rowCount: t.rows.length, totalRows: t.totalRows, truncated: t.truncated, partial: t.rows.length > HEAD * 2 })),
       ipc, sentAt: Date.now(),

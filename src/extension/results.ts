@@ -5,6 +5,8 @@ export interface StoredResult {
   tool: string;
   time: number;
   result: CallResult;
+  /** Where it ran, shown with the result (e.g. the connection of a query). */
+  context?: string;
 }
 
 /** The most recent full results (tables, images, output), kept so the result view can open them. */
@@ -13,8 +15,8 @@ export class ResultStore {
   private listeners = new Set<(r: StoredResult) => void>();
   constructor(private readonly max: number) {}
 
-  add(tool: string, result: CallResult): StoredResult {
-    const r = { id: result.auditId, tool, time: Date.now(), result };
+  add(tool: string, result: CallResult, context?: string): StoredResult {
+    const r: StoredResult = { id: result.auditId, tool, time: Date.now(), result, ...(context ? { context } : {}) };
     this.items.unshift(r);
     this.items.length = Math.min(this.items.length, this.max);
     for (const l of this.listeners) l(r);

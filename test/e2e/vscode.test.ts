@@ -115,7 +115,7 @@ describe('Data Tools in a real VS Code (code-server + Playwright + chromium)', {
     const view = wb.webview();
     await view.locator('.row .cell').first().waitFor({ timeout: 30_000 });
     assert.deepEqual(await view.locator('.hname').allInnerTexts(), ['id', 'city', 'amount']);
-    assert.deepEqual(await view.locator('.htype').allInnerTexts(), ['int64', 'string', 'float64']);
+    assert.deepEqual(await view.locator('.htype').allInnerTexts(), ['int32', 'string', 'float64']);
     assert.match(await view.locator('.status').innerText(), /^5,000 rows · 3 columns/);
     // only the visible rows exist in the DOM
     const rendered = await view.locator('.row').count();

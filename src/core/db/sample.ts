@@ -21,22 +21,36 @@ export class SampleDatabase implements Database {
   private pending = new Map<number, { resolve: (r: RawResult) => void; reject: (e: Error) => void }>();
   private queue: Promise<unknown> = Promise.resolve();
 
+  /** A worker started while a long query runs: a cancel or timeout must end the busy worker (PGlite cannot be
+   *  interrupted), and the next query then takes this one instead of waiting for a cold start. */
+  private spare?: Promise<Worker>;
+
   private start(): Promise<Worker> {
     if (this.worker) return this.worker;
+    if (this.spare) { this.worker = this.spare; this.spare = undefined; return this.worker; }
+    return (this.worker = this.spawn());
+  }
+
+  private spawn(): Promise<Worker> {
     const w = new Worker(workerScript());
     w.unref();
-    const p = new Promise<Worker>((resolve, reject) => {
+    const p: Promise<Worker> = new Promise<Worker>((resolve, reject) => {
       const onReady = (m: { ready?: boolean; error?: string }) => {
         if (m.ready === true) { w.off('message', onReady); w.on('message', msg => this.onMessage(msg)); resolve(w); }
         else if (m.ready === false) { reject(new Error(`the sample database failed to start: ${m.error}`)); void w.terminate(); }
       };
       w.on('message', onReady);
-      // only this worker's own failure clears the reference: a replacement may already be starting
-      const gone = (e: Error) => { reject(e); this.failAll(e); if (this.worker === p) this.worker = undefined; };
+      // only this worker's own failure clears the reference: a replacement may already be starting; a spare has no calls
+      const gone = (e: Error) => {
+        reject(e);
+        if (this.spare === p) { this.spare = undefined; return; }
+        this.failAll(e);
+        if (this.worker === p) this.worker = undefined;
+      };
       w.on('error', gone);
       w.on('exit', () => gone(new Error('the sample database worker stopped')));
     });
-    this.worker = p;
+    p.catch(() => undefined);
     return p;
   }
 
@@ -76,6 +90,8 @@ export class SampleDatabase implements Database {
       const w = await current?.catch(() => undefined);
       await w?.terminate();
     };
+    // a query still running after a second may be cancelled: have the next worker ready
+    const warm = setTimeout(() => { if (!this.spare) this.spare = this.spawn(); }, 1000);
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(() => { void kill(); reject(new QueryTimeout(timeoutMs)); }, timeoutMs);
     });
@@ -92,13 +108,17 @@ export class SampleDatabase implements Database {
       throw e;
     } finally {
       clearTimeout(timer);
+      clearTimeout(warm);
       signal.removeEventListener('abort', onAbort);
     }
   }
 
   async dispose(): Promise<void> {
     const w = await this.worker?.catch(() => undefined);
+    const spare = await this.spare?.catch(() => undefined);
     this.worker = undefined;
+    this.spare = undefined;
     await w?.terminate();
+    await spare?.terminate();
   }
 }
