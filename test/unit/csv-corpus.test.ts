@@ -3,6 +3,7 @@
 // issue 12 (leading zeros, 64-bit and 20-digit ids, numeric header names, duplicate names, Latin-1, ragged rows,
 // mixed columns) are checked one by one. The whole file runs itself again under TZ=Asia/Tokyo and
 // TZ=America/New_York: nothing may depend on the host's zone.
+import { CORPORA } from '../helpers/corpora';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -11,10 +12,8 @@ import { spawnSync } from 'node:child_process';
 import { ToolHost } from '../../src/core/host';
 import { resolveConfig } from '../../src/core/config';
 import type { TablePart } from '../../src/core/result';
-import { ROOT, connectMcp, tmpDir } from '../helpers/mcp';
+import { connectMcp, tmpDir } from '../helpers/mcp';
 
-// ../shared/corpora beside the clone (as in CI); DATATOOLS_CORPORA points elsewhere (e.g. from a git worktree)
-const CORPORA = process.env.DATATOOLS_CORPORA ?? path.resolve(ROOT, '..', 'shared', 'corpora');
 const SPECTRUM = path.join(CORPORA, 'csv-spectrum');
 /** The corpus README: "location_coordinates.json disagrees with its CSV on a phone number: trust the CSV". */
 const TRUST_CSV: Record<string, Record<string, string>> = { location_coordinates: { 'Contact Phone Number': '2095257564' } };

@@ -2,7 +2,6 @@
 // corpora, on one throwaway PostgreSQL cluster.
 import { after, before, describe, test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Client } from 'pg';
@@ -12,11 +11,9 @@ import { DEFAULT_DENIED_FUNCTIONS, FunctionCatalog, checkFunctions, checkQuery, 
 import { getDatabase, pinSession } from '../../src/core/db/service';
 import { tmpDir } from '../helpers/mcp';
 import { psql, startPostgres, type PgCluster } from '../helpers/pg';
+import { CORPORA, loadTpch } from '../helpers/corpora';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
-// ../shared/corpora beside the clone (as in CI); from a worktree nested deeper, the nearest such folder above
-const CORPORA = [path.resolve(ROOT, '..', 'shared', 'corpora'), path.resolve(ROOT, '..', '..', 'shared', 'corpora')].find(p => fs.existsSync(p))
-  ?? path.resolve(ROOT, '..', 'shared', 'corpora');
 
 let pg: PgCluster;
 const url = (db: string, user = 'analyst') => `postgresql://${user}@127.0.0.1:${pg.port}/${db}`;
@@ -35,19 +32,12 @@ async function direct<T>(db: string, fn: (c: Client) => Promise<T>): Promise<T> 
 
 before(async () => {
   pg = await startPostgres();
-  for (const db of ['regress', 'tpch', 'tpcds', 'legacy']) psql(pg.adminUrl, `CREATE DATABASE ${db}`);
+  for (const db of ['regress', 'tpcds', 'legacy']) psql(pg.adminUrl, `CREATE DATABASE ${db}`);
   psql(pg.adminUrl, `CREATE ROLE analyst LOGIN;
     ALTER DATABASE legacy SET standard_conforming_strings = off; ALTER DATABASE legacy SET escape_string_warning = off;
     CREATE ROLE legacy_role LOGIN; ALTER ROLE legacy_role SET standard_conforming_strings = off; ALTER ROLE legacy_role SET backslash_quote = on;`);
-  // TPC-H with SF 0.01 data (dbgen's trailing '|' stripped)
-  psql(pg.adminUrl, fs.readFileSync(path.join(CORPORA, 'tpch', 'schema.sql'), 'utf8'), 'tpch');
-  for (const f of fs.readdirSync(path.join(CORPORA, 'tpch', 'data'))) {
-    const data = fs.readFileSync(path.join(CORPORA, 'tpch', 'data', f), 'utf8').replace(/\|$/gm, '');
-    execFileSync('psql', [url('tpch', 'postgres'), '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-c', `COPY ${path.basename(f, '.tbl')} FROM STDIN (FORMAT text, DELIMITER '|')`], { input: data });
-  }
-  // dbgen's DDL has no keys; without these two indexes q20 runs a correlated scan of lineitem per partsupp row
-  // (over a minute in psql too)
-  psql(pg.adminUrl, 'CREATE INDEX ON lineitem (l_partkey, l_suppkey); CREATE INDEX ON partsupp (ps_partkey); ANALYZE; GRANT SELECT ON ALL TABLES IN SCHEMA public TO analyst', 'tpch');
+  loadTpch(pg.adminUrl, 'tpch');
+  psql(pg.adminUrl, 'GRANT SELECT ON ALL TABLES IN SCHEMA public TO analyst', 'tpch');
   // TPC-DS: schema only
   const ddl = fs.readdirSync(path.join(CORPORA, 'tpcds', 'schema')).map(f => fs.readFileSync(path.join(CORPORA, 'tpcds', 'schema', f), 'utf8')).join('\n');
   psql(pg.adminUrl, `${ddl}; GRANT SELECT ON ALL TABLES IN SCHEMA public TO analyst`, 'tpcds');

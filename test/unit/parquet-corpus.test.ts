@@ -1,6 +1,7 @@
 // Apache parquet-testing through read_parquet (the real tool path: ToolHost), compared cell by cell with DuckDB,
 // and with arrow-rs (parquet-wasm) where DuckDB cannot read a file. Runs itself again under TZ=Asia/Tokyo and
 // TZ=America/New_York: nothing may depend on the host's zone.
+import { CORPORA } from '../helpers/corpora';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -10,10 +11,8 @@ import { spawnSync } from 'node:child_process';
 import { ToolHost } from '../../src/core/host';
 import { resolveConfig } from '../../src/core/config';
 import type { TablePart } from '../../src/core/result';
-import { ROOT } from '../helpers/mcp';
 
-// ../shared/corpora beside the clone (as in CI); DATATOOLS_CORPORA points elsewhere (e.g. from a git worktree)
-const CORPUS = path.join(process.env.DATATOOLS_CORPORA ?? path.resolve(ROOT, '..', 'shared', 'corpora'), 'parquet-testing');
+const CORPUS = path.join(CORPORA, 'parquet-testing');
 const DATA = path.join(CORPUS, 'data');
 const BAD = path.join(CORPUS, 'bad_data');
 

@@ -6,12 +6,11 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Client } from 'pg';
-import { connectMcp, ROOT, tmpDir } from '../helpers/mcp';
+import { connectMcp, tmpDir } from '../helpers/mcp';
 import { psql, startPostgres, type PgCluster } from '../helpers/pg';
+import { TPCH, TPCH_TABLES, loadTpch } from '../helpers/corpora';
 import { cellText } from '../../src/core/values';
 
-const TPCH = path.join(process.env.DATATOOLS_CORPORA ?? path.resolve(ROOT, '..', 'shared', 'corpora'), 'tpch');
-const TABLES = ['region', 'nation', 'supplier', 'customer', 'part', 'partsupp', 'orders', 'lineitem'];
 const QUERIES = fs.readdirSync(path.join(TPCH, 'queries')).filter(f => /^q\d\d\.sql$/.test(f)).sort();
 
 let pg: PgCluster;
@@ -22,20 +21,8 @@ const reference = new Map<string, { names: string[]; rows: (string | null)[][] }
 before(async () => {
   assert.equal(QUERIES.length, 22, `the 22 TPC-H queries are in ${TPCH}/queries`);
   pg = await startPostgres();
-  psql(pg.adminUrl, 'CREATE DATABASE tpch');
+  loadTpch(pg.adminUrl, 'tpch');
   url = pg.adminUrl.replace(/\/postgres$/, '/tpch');
-  psql(pg.adminUrl, fs.readFileSync(path.join(TPCH, 'schema.sql'), 'utf8'), 'tpch');
-  for (const t of TABLES) {
-    // dbgen ends every line with a '|': strip it on the way in
-    const file = path.join(TPCH, 'data', `${t}.tbl`);
-    psql(pg.adminUrl, `\\copy ${t} FROM PROGRAM 'sed ''s/|$//'' ${file.replace(/'/g, "''")}' WITH (FORMAT text, DELIMITER '|')`, 'tpch');
-  }
-  // dbgen's DDL has no keys; without these PostgreSQL runs q17/q20's correlated subqueries as nested scans (minutes)
-  psql(pg.adminUrl, `ALTER TABLE region ADD PRIMARY KEY (r_regionkey); ALTER TABLE nation ADD PRIMARY KEY (n_nationkey);
-    ALTER TABLE part ADD PRIMARY KEY (p_partkey); ALTER TABLE supplier ADD PRIMARY KEY (s_suppkey);
-    ALTER TABLE partsupp ADD PRIMARY KEY (ps_partkey, ps_suppkey); ALTER TABLE customer ADD PRIMARY KEY (c_custkey);
-    ALTER TABLE orders ADD PRIMARY KEY (o_orderkey); ALTER TABLE lineitem ADD PRIMARY KEY (l_orderkey, l_linenumber);
-    CREATE INDEX ON lineitem (l_partkey, l_suppkey); ANALYZE`, 'tpch');
   // the reference: `pg` directly, every type as the server's raw text
   const raw = new Client({ connectionString: url, types: { getTypeParser: () => (s: string) => s } });
   await raw.connect();
@@ -49,7 +36,7 @@ before(async () => {
 after(() => pg?.stop());
 
 test('the corpus loaded whole (row counts of SF0.01)', () => {
-  const counts = psql(pg.adminUrl, `SELECT ${TABLES.map(t => `(SELECT count(*) FROM ${t})`).join(" || ',' || ")}`, 'tpch');
+  const counts = psql(pg.adminUrl, `SELECT ${TPCH_TABLES.map(t => `(SELECT count(*) FROM ${t})`).join(" || ',' || ")}`, 'tpch');
   assert.equal(counts, '5,25,100,1500,2000,8000,15000,60175');
 });
 

@@ -1,0 +1,27 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { ROOT } from './mcp';
+import { psql } from './pg';
+
+/** The external corpora: ../shared/corpora beside the clone (as in CI); DATATOOLS_CORPORA points elsewhere (e.g.
+ *  from a git worktree). A missing folder fails the tests that need it, never skips them. */
+export const CORPORA = process.env.DATATOOLS_CORPORA ?? path.resolve(ROOT, '..', 'shared', 'corpora');
+export const TPCH = path.join(CORPORA, 'tpch');
+export const TPCH_TABLES = ['region', 'nation', 'supplier', 'customer', 'part', 'partsupp', 'orders', 'lineitem'];
+
+/** Loads TPC-H SF 0.01 into database `db` (created here): dbgen's DDL, the .tbl data with the trailing '|' of every
+ *  line stripped, then the keys dbgen's DDL lacks (without them PostgreSQL runs q17/q20's correlated subqueries as
+ *  nested scans, minutes even in psql), and ANALYZE. */
+export function loadTpch(adminUrl: string, db: string): void {
+  psql(adminUrl, `CREATE DATABASE ${db}`);
+  psql(adminUrl, fs.readFileSync(path.join(TPCH, 'schema.sql'), 'utf8'), db);
+  for (const t of TPCH_TABLES) {
+    const file = path.join(TPCH, 'data', `${t}.tbl`);
+    psql(adminUrl, `\\copy ${t} FROM PROGRAM 'sed ''s/|$//'' ${file.replace(/'/g, "''")}' WITH (FORMAT text, DELIMITER '|')`, db);
+  }
+  psql(adminUrl, `ALTER TABLE region ADD PRIMARY KEY (r_regionkey); ALTER TABLE nation ADD PRIMARY KEY (n_nationkey);
+    ALTER TABLE part ADD PRIMARY KEY (p_partkey); ALTER TABLE supplier ADD PRIMARY KEY (s_suppkey);
+    ALTER TABLE partsupp ADD PRIMARY KEY (ps_partkey, ps_suppkey); ALTER TABLE customer ADD PRIMARY KEY (c_custkey);
+    ALTER TABLE orders ADD PRIMARY KEY (o_orderkey); ALTER TABLE lineitem ADD PRIMARY KEY (l_orderkey, l_linenumber);
+    CREATE INDEX ON lineitem (l_partkey, l_suppkey); ANALYZE`, db);
+}
