@@ -29,6 +29,17 @@ describe('The VS Code experience, by clicks and keys (code-server, TZ=Asia/Tokyo
   };
   const explorer = () => wb.page.locator('.pane', { hasText: 'Data Explorer' }).first();
   const row = (text: string | RegExp) => explorer().locator('.monaco-list-row', { hasText: text }).first();
+  /** Clicks a tree row until it is expanded (or collapsed): a click toggles, and a refresh (a new connection) resets
+   *  the tree, so the state is checked rather than assumed. */
+  const expand = async (text: string, want = true) => {
+    const r = row(text);
+    await r.waitFor();
+    for (let i = 0; i < 5 && (await r.getAttribute('aria-expanded')) !== String(want); i++) {
+      await r.click();
+      await wb.page.waitForTimeout(300);
+    }
+    assert.equal(await r.getAttribute('aria-expanded'), String(want), `the tree row "${text}" is ${want ? 'expanded' : 'collapsed'}`);
+  };
   /** Types into the wizard's input box (checking its step title) and presses Enter. */
   const answer = async (title: RegExp, value: string | undefined) => {
     const w = wb.page.locator('.quick-input-widget');
@@ -108,9 +119,9 @@ describe('The VS Code experience, by clicks and keys (code-server, TZ=Asia/Tokyo
 
   test('New Query on a table of the second connection writes "-- connection: pgx" and Run Query runs there, saying so', async () => {
     assert.ok(pg, 'the previous test started PostgreSQL');
-    await row('sample').click(); // collapse the sample: one "public" in view
-    await row('pgx').click();
-    await row('public').click();
+    await expand('sample', false); // one "public" in view: the one under pgx
+    await expand('pgx');
+    await expand('public');
     await row('kpis').click({ button: 'right' });
     const item = wb.page.locator('.monaco-menu .action-item', { hasText: 'New Query' }).first();
     await item.waitFor().catch(async e => { await wb.shot('ux-03x-no-menu'); throw e; });

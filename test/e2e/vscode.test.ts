@@ -222,7 +222,8 @@ describe('Data Tools in a real VS Code (code-server + Playwright + chromium)', {
     await row(data).click();
     await row('orders.csv').click();
     await view.locator('.table-title', { hasText: 'orders.csv' }).waitFor({ timeout: 30_000 });
-    assert.match(await view.locator('.status').innerText(), /^5,000 rows · 3 columns/);
+    // the first 2,000 rows paint at once ("First 2,000 of 5,000 rows shown · loading the rest…"), then the whole table
+    await view.locator('.status', { hasText: /^5,000 rows · 3 columns/ }).waitFor({ timeout: 30_000 });
     const runs = wb.page.locator('.pane', { hasText: 'Runs' }).last();
     const header = runs.locator('.pane-header').first();
     if ((await header.getAttribute('aria-expanded')) === 'false') await header.click();
