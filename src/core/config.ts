@@ -17,6 +17,12 @@ export interface Limits {
   maxRows: number;
   /** Largest file read or written, bytes. */
   maxFileBytes: number;
+  /** Most characters of model text in one tool reply (everything past it is cut, and the reply says so). */
+  replyTextChars: number;
+  /** Most bytes of structured data (MCP structuredContent: table rows, JSON) in one tool reply. */
+  replyStructuredBytes: number;
+  /** Largest tool request (its arguments), bytes; bigger ones are refused with a tool error. */
+  maxRequestBytes: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
@@ -25,6 +31,9 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   queryTimeoutSec: 30,
   maxRows: 10_000,
   maxFileBytes: 100 * 1024 * 1024,
+  replyTextChars: 20_000,
+  replyStructuredBytes: 2 * 1024 * 1024,
+  maxRequestBytes: 32 * 1024 * 1024,
 });
 
 export const DEFAULT_DATA_ROOT = '/tmp/agent-data';
@@ -190,6 +199,9 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): DataToolsCo
       queryTimeoutSec: num(env, 'DATATOOLS_QUERY_TIMEOUT', DEFAULT_LIMITS.queryTimeoutSec, 1, 3600),
       maxRows: num(env, 'DATATOOLS_MAX_ROWS', DEFAULT_LIMITS.maxRows, 1, 10_000_000),
       maxFileBytes: num(env, 'DATATOOLS_MAX_FILE_BYTES', DEFAULT_LIMITS.maxFileBytes, 1, 2 ** 40),
+      replyTextChars: num(env, 'DATATOOLS_REPLY_TEXT_CHARS', DEFAULT_LIMITS.replyTextChars, 1000, 1_000_000),
+      replyStructuredBytes: num(env, 'DATATOOLS_REPLY_STRUCTURED_BYTES', DEFAULT_LIMITS.replyStructuredBytes, 10_000, 8 * 1024 * 1024),
+      maxRequestBytes: num(env, 'DATATOOLS_MAX_REQUEST_BYTES', DEFAULT_LIMITS.maxRequestBytes, 1024, 256 * 1024 * 1024),
     },
   });
 }

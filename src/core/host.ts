@@ -7,6 +7,7 @@ import { Services } from './services';
 import type { AnyTool, Caller, ToolContext } from './tool';
 import { formatIssues, inputJsonSchema, usageOf, type JsonSchema } from './validate';
 import { CATALOG } from './catalog';
+import { boundReply, requestRefusal, requestSummary } from './bounds';
 
 export interface ToolInfo {
   name: string;
@@ -105,9 +106,17 @@ export class ToolHost {
     let result: ToolResult;
     const refusal = this.refusal(name);
     const tool = this.find(name);
+    // before validation or logging: an oversized or deeply nested request is refused by its shape alone
+    const tooBig = requestRefusal(name, rawInput, this.cfg.limits);
+    let auditInput = rawInput;
     if (refusal || !tool) {
       outcome = 'refused';
       result = errorResult(refusal ?? `Unknown tool \`${name}\`.`);
+      if (tooBig) auditInput = requestSummary(rawInput, this.cfg.limits);
+    } else if (tooBig) {
+      outcome = 'refused';
+      result = errorResult(tooBig);
+      auditInput = requestSummary(rawInput, this.cfg.limits);
     } else {
       const parsed = tool.input.safeParse(rawInput ?? {}, { reportInput: true });
       if (!parsed.success) {
@@ -128,8 +137,16 @@ export class ToolHost {
     }
     // every part of the reply (MCP structuredContent and the result view are built from the parts), not only the text
     result = { ...result, text: this.redactor.text(result.text), parts: this.redactor.value(result.parts) as ToolResult['parts'] };
+    // a reply never exceeds its budget, whatever the tool read (over MCP a reply past the transport's limit ends the
+    // session; the model's text is bounded for every caller, the structured data where it goes over a protocol)
+    try {
+      result = boundReply(result, this.cfg.limits, { structured: opts.caller === 'mcp' });
+    } catch (e) {
+      outcome = 'error';
+      result = errorResult(`${name} produced a reply that could not be bounded (${(e as Error)?.message ?? String(e)}); ask for fewer rows or columns, or use save_as.`);
+    }
     const entry: AuditEntry = {
-      time: new Date().toISOString(), id, role: this.cfg.role, caller: opts.caller, tool: name, input: rawInput,
+      time: new Date().toISOString(), id, role: this.cfg.role, caller: opts.caller, tool: name, input: auditInput,
       outcome, error: result.isError ? result.text.slice(0, 2000) : undefined,
       durationMs: Math.round(performance.now() - started), rows: result.metrics?.rows, bytes: result.metrics?.bytes,
     };

@@ -85,6 +85,8 @@ export function valueText(v: unknown, type?: string): string {
 /** A value as the model sees it: short, unambiguous, one line. */
 export function cellText(v: unknown, maxCell = 120, type?: string): string {
   let s = v === null || v === undefined ? 'NULL' : valueText(v, type);
+  // escape only what can be shown: a 12 MB value costs no more than a short one
+  if (s.length > maxCell * 2 + 16) s = s.slice(0, maxCell * 2 + 16);
   s = s.replace(/\r?\n/g, '\\n').replace(/\t/g, '\\t').replace(/\|/g, '\\|');
   return s.length > maxCell ? `${s.slice(0, maxCell - 1)}…` : s;
 }

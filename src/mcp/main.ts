@@ -1,7 +1,7 @@
-import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { ConfigError, configFromEnv } from '../core/config';
 import { ToolHost } from '../core/host';
-import { createMcpServer } from './server';
+import { createMcpServer, oversizedReply } from './server';
+import { BoundedStdioServerTransport } from './transport';
 
 declare const DATATOOLS_VERSION: string;
 
@@ -27,7 +27,10 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void shutdown());
   process.on('SIGTERM', () => void shutdown());
   process.stdin.on('end', () => void shutdown());
-  await server.connect(new StdioServerTransport());
+  // a request line past the request limit (plus room for the JSON-RPC envelope and escaping) is dropped as it
+  // arrives and answered with a tool error; the session goes on
+  const lineLimit = config.limits.maxRequestBytes * 2 + (1 << 20);
+  await server.connect(new BoundedStdioServerTransport(lineLimit, (m, send) => oversizedReply(host, m, lineLimit, send)));
   process.stderr.write(`datatools-mcp: serving ${host.available().length} tools for role ${config.role}\n`);
 }
 

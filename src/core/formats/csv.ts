@@ -330,21 +330,26 @@ export async function readCsvHead(stream: Readable, o: { nRows: number; columns?
   // names from the header first (as written), then renames for empty and duplicate ones
   for (const h of head) if (h !== '') taken.add(h);
   const seen = new Set<string>();
+  // where the search for a free suffix of each base name goes on (names are never freed, so the result is the same
+  // as searching from the start; a line of 870,000 repeated names would otherwise take billions of steps)
+  const nextK = new Map<string, number>();
   for (let c = 0; c < maxWidth; c++) {
     let name = c < head.length ? head[c] : '';
     if (name === '' || seen.has(name)) {
       const base = name === '' ? `column_${c + 1}` : name;
-      let k = name === '' ? 1 : 2;
-      let cand = name === '' ? base : `${base}_${k}`;
-      while (taken.has(cand) || seen.has(cand)) { k++; cand = name === '' ? `${base}_${k}` : `${base}_${k}`; }
+      let k = nextK.get(base) ?? (name === '' ? 1 : 2);
+      let cand = name === '' && k === 1 ? base : `${base}_${k}`;
+      while (taken.has(cand) || seen.has(cand)) { k++; cand = `${base}_${k}`; }
+      nextK.set(base, k + 1);
       if (c < head.length) { if (name === '') emptyNamed.push(c + 1); else renamed.push(`"${name}" (column ${c + 1}) → "${cand}"`); }
       name = cand;
     }
     seen.add(name); taken.add(name);
     names.push(name);
   }
-  if (renamed.length) notes.push(`Duplicate header names were made distinct: ${renamed.join(', ')}.`);
-  if (emptyNamed.length) notes.push(`Empty header names were named by position: column${emptyNamed.length > 1 ? 's' : ''} ${emptyNamed.join(', ')} → ${emptyNamed.map(c => names[c - 1]).join(', ')}.`);
+  const some = (xs: string[]) => xs.length > 50 ? `${xs.slice(0, 50).join(', ')} and ${(xs.length - 50).toLocaleString('en-US')} more` : xs.join(', ');
+  if (renamed.length) notes.push(`Duplicate header names were made distinct: ${some(renamed)}.`);
+  if (emptyNamed.length) notes.push(`Empty header names were named by position: column${emptyNamed.length > 1 ? 's' : ''} ${some(emptyNamed.map(String))} → ${some(emptyNamed.map(c => names[c - 1]))}.`);
 
   const longer = data.filter(r => r.fields.length > width);
   const shorter = data.filter(r => r.fields.length < width);

@@ -14,3 +14,12 @@ export const tableName = z.string().min(1).max(200)
 
 export const connection = z.string().min(1).max(100).optional()
   .describe('Name of a configured connection; omit for the active one.');
+
+/** A value the agent asked for, held to the configured ceiling: the agent can lower a limit, never raise it past
+ *  the configuration. Returns the value used and, when it was lowered, a note saying so. */
+export function ceiling(asked: number | undefined, fallback: number, limit: number, param: string, unit = ''): { value: number; note?: string } {
+  if (asked === undefined) return { value: Math.min(fallback, limit) };
+  if (asked <= limit) return { value: asked };
+  const f = (n: number) => `${n.toLocaleString('en-US')}${unit}`;
+  return { value: limit, note: `${param}=${f(asked)} is above the configured limit of ${f(limit)}; ${f(limit)} was used (the limit is set by the user, not by the agent).` };
+}

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import * as path from 'node:path';
 import { defineTool, type ToolContext } from '../tool';
 import { ToolError, type ColumnInfo, type TablePart, type ToolResult } from '../result';
-import { connection, tableName } from './common';
+import { ceiling, connection, tableName } from './common';
 import { readCatalog, relationSql, resolveRelation, runQuery, type Relation } from '../db/service';
 import { columnsLine, plural, renderRows } from '../formats/table';
 import { csvNotes, toCsv } from '../formats/csvWrite';
@@ -77,14 +77,16 @@ export const executeQuery = defineTool({
   readOnly: true,
   summary: i => `Running SQL: ${i.query.replace(/\s+/g, ' ').slice(0, 80)}`,
   handler: async (i, ctx) => {
-    const maxRows = i.max_rows ?? ctx.config.limits.maxRows;
-    const timeoutSec = i.timeout ?? ctx.config.limits.queryTimeoutSec;
+    const rowsCap = ceiling(i.max_rows, ctx.config.limits.maxRows, ctx.config.limits.maxRows, 'max_rows');
+    const timeCap = ceiling(i.timeout, ctx.config.limits.queryTimeoutSec, ctx.config.limits.queryTimeoutSec, 'timeout', ' s');
+    const maxRows = rowsCap.value;
+    const timeoutSec = timeCap.value;
     const out = await runQuery(ctx, { query: i.query, params: i.params, maxRows, timeoutSec, connection: i.connection });
     const n = out.rows.length;
     const header = out.truncated
-      ? `${plural(n, 'row')} returned in ${out.elapsedMs} ms; TRUNCATED at max_rows=${maxRows.toLocaleString('en-US')}: the query has more rows (aggregate or filter, or raise max_rows).`
+      ? `${plural(n, 'row')} returned in ${out.elapsedMs} ms; TRUNCATED at max_rows=${maxRows.toLocaleString('en-US')}: the query has more rows (aggregate or filter${maxRows < ctx.config.limits.maxRows ? ', or raise max_rows' : ''}).`
       : `${plural(n, 'row')} returned in ${out.elapsedMs} ms (complete).`;
-    const footer: string[] = [];
+    const footer: string[] = [rowsCap.note, timeCap.note].filter((x): x is string => !!x);
     let saved: { path: string; bytes: number; notes: string[] } | undefined;
     if (i.save_as) {
       saved = await saveTable(ctx, i.save_as, out.columns, out.rows);

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { defineTool, type ToolContext } from '../tool';
-import { filePath } from './common';
+import { ceiling, filePath } from './common';
 import { ToolError, type ColumnInfo, type ToolResult } from '../result';
 import { PathPolicy, fmtBytes, isInside } from '../storage/paths';
 import { readCsvHead } from '../formats/csv';
@@ -151,14 +151,15 @@ export const readCsv = defineTool({
   handler: async (i, ctx) => {
     const f = await openData(ctx, i.file_path);
     try {
-      const n = i.n_rows ?? 100;
+      const nCap = ceiling(i.n_rows, 100, ctx.config.limits.maxRows, 'n_rows');
+      const n = nCap.value;
       const name = path.basename(f.display);
       if (/\.(jsonl|ndjson)$/i.test(f.display)) {
         const head = await readJsonlHead(await f.stream(), { nRows: n, columns: i.columns, encoding: i.encoding }).catch(e => { throw formatError(e, i.file_path, 'JSON Lines'); });
         const total = head.more ? `more than ${plural(head.rows.length, 'row')}` : plural(head.rows.length, 'row');
         const r = tableResult({ title: name, columns: head.columns, rows: head.rows, truncated: head.more, totalRows: head.more ? undefined : head.rows.length,
           header: [`${f.display} (${fmtBytes(f.size)}, JSON Lines, encoding ${head.encoding}): ${total}${head.more ? ` (first ${head.rows.length} read; pass n_rows for more)` : ''}.`,
-            ...head.notes.map(x => `Note: ${x}`)].join('\n') });
+            ...head.notes.map(x => `Note: ${x}`), ...(nCap.note ? [`Note: ${nCap.note}`] : [])].join('\n') });
         r.metrics = { rows: head.rows.length, bytes: f.fetched() };
         return r;
       }
@@ -168,7 +169,7 @@ export const readCsv = defineTool({
       const total = head.more ? `more than ${plural(head.rows.length, 'row')}` : plural(head.rows.length, 'row');
       const r = tableResult({ title: name, columns: head.columns, rows: head.rows, truncated: head.more, totalRows: head.more ? undefined : head.rows.length,
         header: [`${f.display} (${fmtBytes(f.size)}): ${total}${head.more ? ` (first ${head.rows.length} read; pass n_rows for more)` : ''}, encoding ${head.encoding}, delimiter ${d}, ${head.hasHeader ? 'header row' : 'no header row, columns named column_N'}${i.header === undefined ? ` (detected; pass header=${!head.hasHeader} if wrong)` : ''}.`,
-          ...head.notes.map(x => `Note: ${x}`)].join('\n') });
+          ...head.notes.map(x => `Note: ${x}`), ...(nCap.note ? [`Note: ${nCap.note}`] : [])].join('\n') });
       r.metrics = { rows: head.rows.length, bytes: f.fetched() };
       return r;
     } finally { await f.close(); }
@@ -189,20 +190,23 @@ export const readParquet = defineTool({
   handler: async (i, ctx) => {
     const f = await openData(ctx, i.file_path);
     try {
-      const n = i.n_rows ?? 100;
+      const nCap = ceiling(i.n_rows, 100, ctx.config.limits.maxRows, 'n_rows');
+      const n = nCap.value;
       const name = path.basename(f.display);
       const magic = f.size >= 6 ? Buffer.from(await f.ranged.read(0, 6)).toString('latin1') : '';
       if (magic === 'ARROW1' || /\.(arrow|feather|arrows|ipc)$/i.test(f.display) && !magic.startsWith('PAR1')) {
         const head = await readArrowHead(f.ranged, { nRows: n, columns: i.columns }).catch(e => { throw formatError(e, i.file_path, 'Arrow IPC'); });
         const total = head.totalRows !== undefined ? plural(head.totalRows, 'row') : `more than ${plural(head.rows.length, 'row')}`;
         const r = tableResult({ title: name, columns: head.columns, rows: head.rows, truncated: head.more, totalRows: head.totalRows,
-          header: `${f.display} (${fmtBytes(f.size)}, Arrow IPC ${head.format}${head.batches !== undefined ? `, ${plural(head.batches, 'record batch', 'record batches')}` : ''}): ${total}; first ${head.rows.length.toLocaleString('en-US')} read (${fmtBytes(head.bytesRead)} of the file).` });
+          header: `${f.display} (${fmtBytes(f.size)}, Arrow IPC ${head.format}${head.batches !== undefined ? `, ${plural(head.batches, 'record batch', 'record batches')}` : ''}): ${total}; first ${head.rows.length.toLocaleString('en-US')} read (${fmtBytes(head.bytesRead)} of the file).`,
+          footer: nCap.note ? [`Note: ${nCap.note}`] : undefined });
         r.metrics = { rows: head.rows.length, bytes: head.bytesRead };
         return r;
       }
       const head = await readParquetHead(f.ranged, { nRows: n, columns: i.columns }).catch(e => { throw parquetError(e, i.file_path); });
       const saved = i.save_as ? await saveTable(ctx, i.save_as, head.columns, head.rows) : undefined;
       const footer = head.notes.map(m => `Note: ${m}.`);
+      if (nCap.note) footer.push(`Note: ${nCap.note}`);
       if (saved) footer.push(`Saved the ${plural(head.rows.length, 'row')} read to ${saved.path} (${fmtBytes(saved.bytes)}); read it in Python with pandas.read_${saved.path.endsWith('.csv') ? 'csv' : 'parquet'}.`);
       const r = tableResult({ title: name, columns: head.columns, rows: head.rows, truncated: head.rows.length < head.totalRows, totalRows: head.totalRows,
         header: `${f.display} (${fmtBytes(f.size)}, ${plural(head.rowGroups, 'row group')}): ${plural(head.totalRows, 'row')}; first ${head.rows.length.toLocaleString('en-US')} read (${fmtBytes(head.bytesRead)} of the file).`,

@@ -1,0 +1,141 @@
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { connectMcp, tmpDir } from '../helpers/mcp';
+import { boundReply, measureRequest } from '../../src/core/bounds';
+import { DEFAULT_LIMITS } from '../../src/core/config';
+import { columnsLine, renderRows } from '../../src/core/formats/table';
+
+// Issue 15: a reply can never end a session, limits are ceilings, oversized requests get tool errors.
+const TEXT_BUDGET = DEFAULT_LIMITS.replyTextChars;
+const DATA_BUDGET = DEFAULT_LIMITS.replyStructuredBytes;
+
+type Reply = { content: { type: string; text?: string }[]; structuredContent?: unknown; isError?: boolean };
+
+function checkBudget(r: Reply, what: string): string {
+  const text = r.content.filter(c => c.type === 'text').map(c => c.text ?? '').join('\n');
+  assert.ok(text.length <= TEXT_BUDGET, `${what}: text of ${text.length} chars is over the ${TEXT_BUDGET} budget`);
+  const data = r.structuredContent === undefined ? 0 : JSON.stringify(r.structuredContent).length;
+  // the budget is counted on values before JSON (quotes and separators add a little); a tenth is the allowance
+  assert.ok(data <= DATA_BUDGET * 1.1, `${what}: structuredContent of ${data} bytes is over the ${DATA_BUDGET} budget`);
+  return text;
+}
+
+test('unit: the text renderers bound column lists, header lines and wide rows; request measuring needs no stack', () => {
+  const cols = Array.from({ length: 20_000 }, (_, i) => ({ name: `column_with_a_long_name_${i}`, type: 'text' }));
+  const line = columnsLine(cols);
+  assert.ok(line.length < 4200, `columns line of ${line.length}`);
+  assert.match(line, /and 19,\d{3} more \(20,000 columns in all/);
+  const { text, shown } = renderRows(cols, [cols.map(() => 'v')], { budget: 6000 });
+  assert.equal(shown, 1);
+  assert.ok(text.length < 13_000, `rendered ${text.length}`);
+  assert.match(text, /line cut; 20,000 columns in all/);
+  let deep: unknown = 'x';
+  for (let i = 0; i < 100_000; i++) deep = [deep];
+  assert.equal(measureRequest({ a: deep }, 1e9, 64).over, 'depth');
+  assert.equal(measureRequest({ a: 'x'.repeat(2000) }, 1000, 64).over, 'bytes');
+  const r = boundReply({ text: 'y'.repeat(100_000), parts: [{ kind: 'table', columns: [{ name: 'a', type: 'text' }], rows: [['z'.repeat(50_000)]], truncated: false }] }, DEFAULT_LIMITS);
+  assert.ok(r.text.length <= TEXT_BUDGET);
+  assert.match(r.text, /text cut: 100,000 characters in all/);
+  assert.match(r.text, /1 long cell value is cut/);
+  const cell = (r.parts[0] as { rows: unknown[][] }).rows[0][0] as string;
+  assert.match(cell, /… \[cut: 50,000 chars in all\]$/);
+});
+
+test('MCP: pathological files, wide results and oversized requests: every reply within budget, session alive, one audit line each', async () => {
+  const dir = tmpDir('bounds');
+  const audit = path.join(dir, 'audit.jsonl');
+  const { client, close, stderr } = await connectMcp({ DATATOOLS_ROLE: 'ml_engineer', DATATOOLS_AUDIT_LOG: audit, DATATOOLS_ALLOWED_PATHS: dir });
+  const lines = () => fs.existsSync(audit) ? fs.readFileSync(audit, 'utf8').split('\n').filter(Boolean) : [];
+  const call = async (name: string, args: Record<string, unknown>, what: string): Promise<{ r: Reply; text: string; entry: Record<string, unknown> }> => {
+    const before = lines().length;
+    const r = await client.callTool({ name, arguments: args }, undefined, { timeout: 120_000 }) as Reply;
+    const text = checkBudget(r, what);
+    const after = lines();
+    assert.equal(after.length, before + 1, `${what}: one audit line`);
+    // the session is alive: a trivial call still answers
+    const ping = await client.callTool({ name: 'get_environment', arguments: {} }) as Reply;
+    assert.notEqual(ping.isError, true, `${what}: the session must survive`);
+    return { r, text, entry: JSON.parse(after[after.length - 1]) };
+  };
+  try {
+    // a 20,000-column CSV
+    const wide = path.join(dir, 'wide.csv');
+    const names = Array.from({ length: 20_000 }, (_, i) => `column_number_${i}`);
+    fs.writeFileSync(wide, `${names.join(',')}\n${names.map((_, i) => i).join(',')}\n`);
+    let o = await call('read_csv', { file_path: wide }, '20,000 columns');
+    assert.notEqual(o.r.isError, true, o.text.slice(0, 500));
+    assert.match(o.text, /20,000 columns in all/);
+    let t = (o.r.structuredContent as { tables: { columns: unknown[]; rows: unknown[][]; truncated: boolean }[] }).tables[0];
+    assert.equal(t.columns.length, 1000);
+    assert.equal(t.truncated, true);
+    assert.match(o.text, /first 1,000 of 20,000 columns/);
+
+    // a 5 MB single line (about 870,000 columns)
+    const line = path.join(dir, 'line.csv');
+    fs.writeFileSync(line, `${Array.from({ length: 870_000 }, (_, i) => `c${i % 100}`).join(',')}\n`);
+    assert.ok(fs.statSync(line).size > 3_000_000);
+    o = await call('read_csv', { file_path: line }, '5 MB line');
+    if (!o.r.isError) assert.match(o.text, /columns in all/);
+
+    // one 12 MB field
+    const field = path.join(dir, 'field.csv');
+    fs.writeFileSync(field, `id,big\n1,${'b'.repeat(12_000_000)}\n2,small\n`);
+    o = await call('read_csv', { file_path: field }, '12 MB field');
+    assert.notEqual(o.r.isError, true, o.text.slice(0, 500));
+    t = (o.r.structuredContent as typeof o.r.structuredContent & { tables: typeof t[] }).tables[0];
+    assert.match(String(t.rows[0][1]), /… \[cut: 12,000,000 chars in all\]$/);
+    assert.equal(t.rows[1][1], 'small', 'values under the cell limit are exact');
+    assert.match(o.text, /long cell value is cut/);
+
+    // 10,000 wide rows from execute_query (the embedded sample)
+    const cols = Array.from({ length: 20 }, (_, i) => `repeat(chr(97 + ${i}), 100) AS c${i}`).join(', ');
+    o = await call('execute_query', { query: `SELECT g, ${cols} FROM generate_series(1, 10000) g` }, '10,000 wide rows');
+    assert.notEqual(o.r.isError, true, o.text.slice(0, 500));
+    t = (o.r.structuredContent as { tables: typeof t[] }).tables[0];
+    assert.ok(t.rows.length > 0 && t.rows.length < 10_000, `${t.rows.length} rows in the reply`);
+    assert.equal(t.truncated, true);
+    // the rows that are there are the first ones, exact
+    t.rows.forEach((row, i) => { assert.equal(row[0], i + 1); assert.equal(row[1], 'a'.repeat(100)); });
+    assert.match(o.text, new RegExp(`holds ${t.rows.length.toLocaleString('en-US')} of the 10,000 rows read`));
+    assert.match(o.text, /save_as/);
+
+    // max_rows above the ceiling (10,000 by default): lowered to it, and said
+    o = await call('execute_query', { query: 'SELECT g FROM generate_series(1, 30000) g', max_rows: 20_000 }, 'max_rows above the ceiling');
+    assert.match(o.text, /^10,000 rows returned .*TRUNCATED at max_rows=10,000/);
+    assert.match(o.text, /max_rows=20,000 is above the configured limit of 10,000; 10,000 was used/);
+    o = await call('execute_query', { query: 'SELECT 1', timeout: 3000 }, 'timeout above the ceiling');
+    assert.match(o.text, /timeout=3,000 s is above the configured limit of 30 s/);
+
+    // a 5 MB value from the database: cut in the data with its length, the text bounded
+    o = await call('execute_query', { query: "SELECT repeat('x', 5000000) AS big" }, '5 MB value');
+    t = (o.r.structuredContent as { tables: typeof t[] }).tables[0];
+    assert.match(String(t.rows[0][0]), /… \[cut: 5,000,000 chars in all\]$/);
+
+    // a 10 MB code argument: a tool error naming the limit
+    o = await call('execute_code', { code: `x = 1\n${'#'.repeat(10_000_000)}` }, '10 MB code');
+    assert.equal(o.r.isError, true);
+    assert.match(o.text, /code.*(1,000,000|1000000)/);
+
+    // a 150 MB write_file: refused as it arrives, with a tool error naming the limit
+    o = await call('write_file', { file_path: path.join(dir, 'huge.txt'), content: 'w'.repeat(150_000_000) }, '150 MB write');
+    assert.equal(o.r.isError, true);
+    assert.match(o.text, /over the [\d,]+-byte limit on one request \(DATATOOLS_MAX_REQUEST_BYTES/);
+    assert.equal(o.entry.outcome, 'refused');
+    assert.equal(o.entry.tool, 'write_file');
+    assert.ok(!fs.existsSync(path.join(dir, 'huge.txt')));
+
+    // arguments nested thousands of levels deep
+    let deep: unknown = 1;
+    for (let i = 0; i < 2500; i++) deep = [deep];
+    o = await call('execute_query', { query: deep }, 'deeply nested arguments');
+    assert.equal(o.r.isError, true);
+    assert.match(o.text, /nested more than 64 levels deep/);
+    assert.equal(o.entry.outcome, 'refused');
+    assert.ok(JSON.stringify(o.entry).length < 2000, 'the audit line holds the shape of the request, not its content');
+  } finally {
+    await close();
+  }
+  assert.doesNotMatch(stderr(), /uncaught|unhandled/);
+});
