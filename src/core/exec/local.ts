@@ -315,7 +315,7 @@ export function explainLimitError(err: { name: string; value: string }, walls: R
 }
 
 const PNG_MAGIC = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-const FIGURE_BACKEND = 'datatools_figures';
+export const FIGURE_BACKEND = 'datatools_figures';
 /** Python run before a script: a matplotlib backend (Agg underneath) whose show() saves every open figure as a PNG
  *  into DATATOOLS_FIGURE_DIR and closes it, as a window closed by the person would be; when the script ends (also by
  *  an exception or sys.exit) the figures still open are saved too (not in atexit: pyplot's own atexit handler,
@@ -348,6 +348,14 @@ export const FIGURE_HOOK = `def _dt_setup():
     return save
 _dt_save_figures = _dt_setup()
 del _dt_setup
+`;
+
+/** `python -c SCRIPT_PRELUDE script.py args...` runs the script as `python script.py args...` would, with the figure hook
+ *  (the Jupyter backend's run_script; the local one adds its limits). */
+export const SCRIPT_PRELUDE = `import os, runpy, sys\n${FIGURE_HOOK}sys.argv = sys.argv[1:]
+sys.path.insert(0, os.path.dirname(os.path.abspath(sys.argv[0])))
+try: runpy.run_path(sys.argv[0], run_name="__main__")
+finally: _dt_save_figures()
 `;
 
 const hash = (s: string) => crypto.createHash('sha256').update(s).digest('hex').slice(0, 12);
