@@ -76,6 +76,20 @@ describe('the E2B backend: the real SDK against a local E2B-protocol endpoint', 
     assert.ok([...fake.sandboxes.values()].some(s => s.files.has(f)), 'uploaded to its own path, run in its own folder');
   });
 
+  test('run_script brings back a figure shown with plt.show() as a PNG part (issue 16)', async () => {
+    const f = path.join(root, 'chart.py');
+    fs.writeFileSync(f, 'import matplotlib.pyplot as plt\nplt.figure(figsize=(2, 2), dpi=50)\nplt.plot([1, 2])\nplt.show()\n');
+    const de = new ToolHost(resolveConfig({ role: 'data_engineer', executor: 'e2b', e2bApiKey: fake.apiKey, allowedPaths: [root], auditLogPath: path.join(root, '..', 'de2.jsonl') }));
+    const r = await de.call('run_script', { script_path: f }, { caller: 'test' }).finally(() => de.dispose());
+    assert.equal(r.isError, false, r.text);
+    const imgs = r.parts.filter(p => p.kind === 'image');
+    assert.equal(imgs.length, 1, r.text);
+    const png = Buffer.from(imgs[0].kind === 'image' ? imgs[0].data : '', 'base64');
+    assert.ok(png.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])));
+    assert.deepEqual([png.readUInt32BE(16), png.readUInt32BE(20)], [100, 100]);
+    assert.match(r.text, /\[figures\] 1 matplotlib figure captured/);
+  });
+
   test('relative paths work as on the local backend: execute_code in the workspace folder, run_script in the script\'s folder', async () => {
     const ws = path.join(root, 'project');
     fs.mkdirSync(path.join(ws, 'data'), { recursive: true });

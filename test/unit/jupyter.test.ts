@@ -190,6 +190,17 @@ describe('the Jupyter backend: a kernel on a real jupyter-server, through the to
       const t = await de.call('run_script', { script_path: slow, timeout: 2 }, { caller: 'test' });
       assert.equal(t.isError, true);
       assert.match(t.text, /stopped after its 2 s timeout/);
+      // issue 16: a figure shown with plt.show() comes back as a PNG part, as on the local sandbox
+      const chart = path.join(root, 'chart.py');
+      fs.writeFileSync(chart, 'import matplotlib.pyplot as plt\nplt.figure(figsize=(2, 2), dpi=50)\nplt.plot([1, 2])\nplt.show()\n');
+      const c = await de.call('run_script', { script_path: chart }, { caller: 'test' });
+      assert.equal(c.isError, false, c.text);
+      const imgs = c.parts.filter(p => p.kind === 'image');
+      assert.equal(imgs.length, 1, c.text);
+      const png = Buffer.from(imgs[0].kind === 'image' ? imgs[0].data : '', 'base64');
+      assert.ok(png.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])));
+      assert.deepEqual([png.readUInt32BE(16), png.readUInt32BE(20)], [100, 100]);
+      assert.match(c.text, /\[figures\] 1 matplotlib figure captured/);
     } finally { await de.dispose(); }
   });
 

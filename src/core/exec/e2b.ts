@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Sandbox } from '@e2b/code-interpreter';
 import type { DataToolsConfig } from '../config';
+import { FIGURE_BACKEND, SCRIPT_PRELUDE } from './local';
 import { ToolError } from '../result';
 import { PathPolicy } from '../storage/paths';
 import { ENVIRONMENT_PROBE, type EnvironmentInfo, type Execution, type ExecutionBackend, type RichResult, type ScriptRun } from './types';
@@ -172,7 +173,8 @@ export class E2BSandbox implements ExecutionBackend {
     const stdout = m ? ex.stdout.slice(0, m.index) : ex.stdout;
     const exitCode = m ? Number(m[1]) : ex.error ? 1 : null;
     const stderr = ex.stderr + (ex.error && !timedOut ? `${ex.error.name}: ${ex.error.value}\n${ex.error.traceback}` : '');
-    return { stdout, stderr, exitCode, durationMs: Math.round(performance.now() - started), timedOut, droppedBytes: ex.droppedBytes };
+    const figures = ex.results.map(r => r.png).filter((p): p is string => !!p);
+    return { stdout, stderr, exitCode, durationMs: Math.round(performance.now() - started), timedOut, droppedBytes: ex.droppedBytes, ...(figures.length ? { figures } : {}) };
   }
 
   runScript(file: string, args: string[], o: { timeoutMs: number; signal: AbortSignal; onStream?: RunOpts['onStream'] }): Promise<ScriptRun> {
@@ -185,11 +187,20 @@ export class E2BSandbox implements ExecutionBackend {
         await sbx.files.write(remote, source);
         await this.handOver(sbx, source, path.dirname(file));
       } catch (e) { throw e instanceof ToolError ? e : new ToolError(e2bMessage(e)); }
-      const code = `import subprocess, sys
-r = subprocess.run([sys.executable, ${JSON.stringify(remote)}, *${JSON.stringify(args)}], capture_output=True, text=True, cwd=${JSON.stringify(path.dirname(remote))})
-sys.stderr.write(r.stderr)
-sys.stdout.write(r.stdout)
-print("\\n${EXIT_MARK}", r.returncode)`;
+      // figures the script shows or leaves open are saved by the same hook as on the local sandbox and displayed here
+      const code = `import subprocess, sys, os, tempfile, shutil
+fd = tempfile.mkdtemp(prefix="datatools-figures-")
+try:
+    r = subprocess.run([sys.executable, "-c", ${JSON.stringify(SCRIPT_PRELUDE)}, ${JSON.stringify(remote)}, *${JSON.stringify(args)}], capture_output=True, text=True, cwd=${JSON.stringify(path.dirname(remote))},
+        env={**os.environ, "MPLBACKEND": "module://${FIGURE_BACKEND}", "DATATOOLS_FIGURE_DIR": fd})
+    sys.stderr.write(r.stderr)
+    sys.stdout.write(r.stdout)
+    from IPython.display import display, Image
+    for f in sorted(os.listdir(fd)):
+        with open(os.path.join(fd, f), "rb") as h: display(Image(data=h.read(), format="png"))
+    print("\\n${EXIT_MARK}", r.returncode)
+finally:
+    shutil.rmtree(fd, ignore_errors=True)`;
       return this.process(code, o);
     });
   }

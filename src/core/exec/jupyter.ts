@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Kernel, KernelMessage, ServerConnection } from '@jupyterlab/services';
 import type { DataToolsConfig } from '../config';
+import { FIGURE_BACKEND, SCRIPT_PRELUDE } from './local';
 import { ToolError } from '../result';
 import { PathPolicy } from '../storage/paths';
 import { ENVIRONMENT_PROBE, type EnvironmentInfo, type Execution, type ExecutionBackend, type RichResult, type ScriptRun } from './types';
@@ -446,7 +447,8 @@ del _dt_place`)).trim();
     const stdout = m ? ex.stdout.slice(0, m.index) : ex.stdout;
     const exitCode = m ? Number(m[1]) : ex.error ? 1 : null;
     const stderr = ex.stderr + (ex.error && !timedOut ? `${ex.error.name}: ${ex.error.value}\n${ex.error.traceback}` : '');
-    return { stdout, stderr, exitCode, durationMs: Math.round(performance.now() - started), timedOut, droppedBytes: ex.droppedBytes };
+    const figures = ex.results.map(r => r.png).filter((p): p is string => !!p);
+    return { stdout, stderr, exitCode, durationMs: Math.round(performance.now() - started), timedOut, droppedBytes: ex.droppedBytes, ...(figures.length ? { figures } : {}) };
   }
 
   runScript(file: string, args: string[], o: RunOpts): Promise<ScriptRun> {
@@ -461,12 +463,21 @@ del _dt_place`)).trim();
         notes = await this.handOver(c, `${source.toString('utf8')}\n${args.map(a => JSON.stringify(a)).join('\n')}`);
       } catch (e) { throw e instanceof ToolError ? e : new ToolError(jupyterMessage(e, this.url)); }
       // an interrupt (timeout) raises KeyboardInterrupt in subprocess.run, which kills the script
-      const code = `import subprocess as _dt_sp, sys as _dt_sys
-_dt_r = _dt_sp.run([_dt_sys.executable, ${JSON.stringify(remote)}, *${JSON.stringify(args)}], capture_output=True, text=True, cwd=${JSON.stringify(path.posix.dirname(remote))})
-_dt_sys.stderr.write(_dt_r.stderr)
-_dt_sys.stdout.write(_dt_r.stdout)
-print("\\n${EXIT_MARK}", _dt_r.returncode)
-del _dt_sp, _dt_sys, _dt_r`;
+      // figures the script shows or leaves open are saved by the same hook as on the local sandbox and displayed here
+      const code = `import subprocess as _dt_sp, sys as _dt_sys, os as _dt_os, tempfile as _dt_tf, shutil as _dt_sh
+_dt_fd = _dt_tf.mkdtemp(prefix="datatools-figures-")
+try:
+    _dt_r = _dt_sp.run([_dt_sys.executable, "-c", ${JSON.stringify(SCRIPT_PRELUDE)}, ${JSON.stringify(remote)}, *${JSON.stringify(args)}], capture_output=True, text=True, cwd=${JSON.stringify(path.posix.dirname(remote))},
+        env={**_dt_os.environ, "MPLBACKEND": "module://${FIGURE_BACKEND}", "DATATOOLS_FIGURE_DIR": _dt_fd})
+    _dt_sys.stderr.write(_dt_r.stderr)
+    _dt_sys.stdout.write(_dt_r.stdout)
+    from IPython.display import display as _dt_display, Image as _dt_Image
+    for _dt_f in sorted(_dt_os.listdir(_dt_fd)):
+        with open(_dt_os.path.join(_dt_fd, _dt_f), "rb") as _dt_h: _dt_display(_dt_Image(data=_dt_h.read(), format="png"))
+    print("\\n${EXIT_MARK}", _dt_r.returncode)
+finally:
+    _dt_sh.rmtree(_dt_fd, ignore_errors=True)
+del _dt_sp, _dt_sys, _dt_os, _dt_tf, _dt_sh, _dt_fd, _dt_r`;
       const r = await this.process(c, code, o);
       return notes ? { ...r, stderr: notes + r.stderr } : r;
     });

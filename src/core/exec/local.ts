@@ -314,6 +314,50 @@ export function explainLimitError(err: { name: string; value: string }, walls: R
   return undefined;
 }
 
+const PNG_MAGIC = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+export const FIGURE_BACKEND = 'datatools_figures';
+/** Python run before a script: a matplotlib backend (Agg underneath) whose show() saves every open figure as a PNG
+ *  into DATATOOLS_FIGURE_DIR and closes it, as a window closed by the person would be; when the script ends (also by
+ *  an exception or sys.exit) the figures still open are saved too (not in atexit: pyplot's own atexit handler,
+ *  registered later and so run first, destroys them). It costs nothing when the script never imports matplotlib: the backend module is only
+ *  built when matplotlib asks for it (MPLBACKEND=module://datatools_figures). */
+export const FIGURE_HOOK = `def _dt_setup():
+    import importlib.util
+    d = os.environ.get("DATATOOLS_FIGURE_DIR")
+    if not d: return lambda: None
+    count = [0]
+    def save():
+        if "matplotlib.pyplot" not in sys.modules: return
+        from matplotlib._pylab_helpers import Gcf
+        for m in list(Gcf.get_all_fig_managers()):
+            count[0] += 1
+            try: m.canvas.figure.savefig(os.path.join(d, "figure-%04d.png" % count[0]), format="png")
+            except Exception as e: sys.stderr.write("[datatools] figure %d could not be saved as PNG: %s\\n" % (count[0], e))
+        sys.modules["matplotlib.pyplot"].close("all")
+    class Finder:
+        def find_spec(self, name, path=None, target=None):
+            return importlib.util.spec_from_loader(name, self) if name == "${FIGURE_BACKEND}" else None
+        def create_module(self, spec): return None
+        def exec_module(self, mod):
+            from matplotlib.backends import backend_agg
+            mod.FigureCanvas = backend_agg.FigureCanvasAgg
+            mod.FigureManager = backend_agg.FigureManager
+            def show(*args, **kwargs): save()
+            mod.show = show
+    sys.meta_path.append(Finder())
+    return save
+_dt_save_figures = _dt_setup()
+del _dt_setup
+`;
+
+/** `python -c SCRIPT_PRELUDE script.py args...` runs the script as `python script.py args...` would, with the figure hook
+ *  (the Jupyter backend's run_script; the local one adds its limits). */
+export const SCRIPT_PRELUDE = `import os, runpy, sys\n${FIGURE_HOOK}sys.argv = sys.argv[1:]
+sys.path.insert(0, os.path.dirname(os.path.abspath(sys.argv[0])))
+try: runpy.run_path(sys.argv[0], run_name="__main__")
+finally: _dt_save_figures()
+`;
+
 const hash = (s: string) => crypto.createHash('sha256').update(s).digest('hex').slice(0, 12);
 
 /** The default backend: a persistent Python process per session, isolated by bubblewrap. */
@@ -442,10 +486,27 @@ export class LocalSandbox implements ExecutionBackend {
       + 'if n: resource.setrlimit(resource.RLIMIT_NPROC, (n, n))\n'
       + 'resource.setrlimit(resource.RLIMIT_CORE, (0, 0))\n'
       + 'c = os.environ.get("DATATOOLS_CWD")\nif c: os.chdir(c)\n'
+      + FIGURE_HOOK
       + 'sys.argv = sys.argv[1:]\n'
       + 'sys.path.insert(0, os.path.dirname(os.path.abspath(sys.argv[0])))\n'
-      + 'runpy.run_path(sys.argv[0], run_name="__main__")\n';
-    const launch = sandboxLaunch(this.cfg, ['-c', prelude, file, ...args], kernelDir, this.launchOptions({ cwd: path.dirname(file) }));
+      + 'try: runpy.run_path(sys.argv[0], run_name="__main__")\n'
+      + 'finally: _dt_save_figures()\n';
+    // figures the script shows (or leaves open) are saved as PNG into a folder of this run, read back afterwards
+    const figureDir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'datatools-figures-')));
+    try {
+      const launch = sandboxLaunch(this.cfg, ['-c', prelude, file, ...args], kernelDir, this.launchOptions({ cwd: path.dirname(file), rw: [figureDir],
+        env: { MPLBACKEND: `module://${FIGURE_BACKEND}`, DATATOOLS_FIGURE_DIR: figureDir } }));
+      const r = await this.runScriptLaunch(launch, o);
+      const figures = fs.readdirSync(figureDir).filter(f => /^figure-\d+\.png$/.test(f)).sort()
+        .map(f => fs.readFileSync(path.join(figureDir, f)))
+        .filter(b => b.subarray(0, 8).equals(PNG_MAGIC)).map(b => b.toString('base64'));
+      return figures.length ? { ...r, figures } : r;
+    } finally {
+      fs.rmSync(figureDir, { recursive: true, force: true });
+    }
+  }
+
+  private async runScriptLaunch(launch: Launch, o: { timeoutMs: number; signal: AbortSignal; onStream?: (name: 'stdout' | 'stderr', text: string) => void }): Promise<ScriptRun> {
     const oomBefore = launch.limits.oomKills();
     const { oomKills, ...r } = await runProcess(launch, o);
     const oom = oomKills !== undefined && oomBefore !== undefined ? oomKills > oomBefore : undefined;

@@ -37,6 +37,8 @@ export interface ScriptRun {
   droppedBytes: number;
   /** A limit the run hit (memory, processes, a size cap), said plainly. */
   note?: string;
+  /** PNG figures (base64) the script showed with plt.show() or left open at exit, in order. */
+  figures?: string[];
 }
 
 export interface EnvironmentInfo {

@@ -124,7 +124,8 @@ export const runScript = defineTool({
   name: 'run_script',
   title: 'Run a Python script',
   description: 'Runs a Python script file (inside an allowed root) in the sandbox as `python script.py args...`, '
-    + 'in a fresh process with the same limits as execute_code. Returns stdout, stderr and the exit code.',
+    + 'in a fresh process with the same limits as execute_code. Returns stdout, stderr and the exit code; matplotlib '
+    + 'figures the script shows (plt.show()) or leaves open come back as PNG images.',
   input: z.strictObject({
     script_path: z.string().min(1).max(4096).describe('Path of the .py file, inside an allowed root.'),
     args: z.array(z.string().max(10_000)).max(100).optional().describe('Command-line arguments.'),
@@ -147,8 +148,11 @@ export const runScript = defineTool({
     if (r.stderr) text.push(`[stderr]\n${clipText(r.stderr, MODEL_TEXT_CAP / 2)}`);
     if (r.droppedBytes) text.push(`[output cap: ${r.droppedBytes.toLocaleString('en-US')} bytes dropped]`);
     if (r.note) text.push(`[limit] ${r.note}`);
+    const figures = r.figures ?? [];
+    if (figures.length) text.push(`[figures] ${plural(figures.length, 'matplotlib figure')} captured as PNG (shown with plt.show() or open at exit; shown to the user in the result view).`);
     return { text: text.join('\n'), isError: r.timedOut || r.exitCode !== 0,
-      parts: [{ kind: 'stream', name: 'stdout', text: r.stdout }, { kind: 'stream', name: 'stderr', text: r.stderr }] };
+      parts: [{ kind: 'stream', name: 'stdout', text: r.stdout }, { kind: 'stream', name: 'stderr', text: r.stderr },
+        ...figures.map(data => ({ kind: 'image' as const, mimeType: 'image/png' as const, data }))] };
   },
 });
 
