@@ -149,7 +149,8 @@ test('every parquet-testing file reads like the reference reader, or is refused 
   assert.ok(files.length > 80, `expected the parquet-testing corpus at ${CORPUS}`);
   const refs = await references(files);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dt-pqc-'));
-  const host = new ToolHost(resolveConfig({ allowedPaths: [CORPUS], auditLogPath: path.join(dir, 'audit.jsonl'), limits: { maxFileBytes: 1 << 30 } }));
+  // whole files: n_rows is capped at the configured maxRows, so the test raises it
+  const host = new ToolHost(resolveConfig({ allowedPaths: [CORPUS], auditLogPath: path.join(dir, 'audit.jsonl'), limits: { maxFileBytes: 1 << 30, maxRows: 1_000_000 } }));
   const identical: string[] = []; const refused: string[] = []; const problems: string[] = [];
   try {
     for (const f of files) {
