@@ -23,6 +23,14 @@ export interface Limits {
   replyStructuredBytes: number;
   /** Largest tool request (its arguments), bytes; bigger ones are refused with a tool error. */
   maxRequestBytes: number;
+  /** Bytes of stored results held in memory (beyond it results are spilled to <workDir>/.results), megabytes. */
+  resultMemoryMb: number;
+  /** Bytes of spilled results on disk, megabytes; the oldest results are dropped past it. */
+  resultDiskMb: number;
+  /** A stored result unused this long is dropped, seconds. */
+  resultIdleSeconds: number;
+  /** Rows of each table inlined in an MCP reply's structuredContent (the rest is paged from the result id). */
+  mcpInlineRows: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
@@ -34,6 +42,10 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   replyTextChars: 20_000,
   replyStructuredBytes: 2 * 1024 * 1024,
   maxRequestBytes: 32 * 1024 * 1024,
+  resultMemoryMb: 256,
+  resultDiskMb: 4096,
+  resultIdleSeconds: 3600,
+  mcpInlineRows: 100,
 });
 
 export const DEFAULT_DATA_ROOT = '/tmp/agent-data';
@@ -202,6 +214,10 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): DataToolsCo
       replyTextChars: num(env, 'DATATOOLS_REPLY_TEXT_CHARS', DEFAULT_LIMITS.replyTextChars, 1000, 1_000_000),
       replyStructuredBytes: num(env, 'DATATOOLS_REPLY_STRUCTURED_BYTES', DEFAULT_LIMITS.replyStructuredBytes, 10_000, 8 * 1024 * 1024),
       maxRequestBytes: num(env, 'DATATOOLS_MAX_REQUEST_BYTES', DEFAULT_LIMITS.maxRequestBytes, 1024, 256 * 1024 * 1024),
+      resultMemoryMb: num(env, 'DATATOOLS_RESULT_MEMORY_MB', DEFAULT_LIMITS.resultMemoryMb, 0, 1 << 20),
+      resultDiskMb: num(env, 'DATATOOLS_RESULT_DISK_MB', DEFAULT_LIMITS.resultDiskMb, 0, 1 << 24),
+      resultIdleSeconds: num(env, 'DATATOOLS_RESULT_IDLE_SECONDS', DEFAULT_LIMITS.resultIdleSeconds, 1, 30 * 86400),
+      mcpInlineRows: num(env, 'DATATOOLS_MCP_INLINE_ROWS', DEFAULT_LIMITS.mcpInlineRows, 0, 100_000),
     },
   });
 }

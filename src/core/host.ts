@@ -8,6 +8,8 @@ import type { AnyTool, Caller, ToolContext } from './tool';
 import { formatIssues, inputJsonSchema, usageOf, type JsonSchema } from './validate';
 import { CATALOG } from './catalog';
 import { boundReply, requestRefusal, requestSummary } from './bounds';
+import { ResultStore } from './store';
+import type { TablePart } from './result';
 
 export interface ToolInfo {
   name: string;
@@ -47,6 +49,8 @@ export class ToolHost {
   readonly services = new Services();
   readonly redactor: Redactor;
   readonly audit: AuditLog;
+  /** Every table a tool call produced, by result id (get_result, MCP resources, the grid). */
+  readonly results: ResultStore;
   private trusted: boolean;
 
   constructor(private cfg: DataToolsConfig, opts: { trusted?: boolean; tools?: readonly AnyTool[] } = {}) {
@@ -54,6 +58,10 @@ export class ToolHost {
     this.tools = opts.tools ?? CATALOG;
     this.redactor = new Redactor(configSecrets(cfg));
     this.audit = new AuditLog(cfg.auditLogPath, this.redactor);
+    this.results = new ResultStore({
+      workDir: () => this.cfg.workDir,
+      limits: () => ({ memoryBytes: this.cfg.limits.resultMemoryMb * 1048576, diskBytes: this.cfg.limits.resultDiskMb * 1048576, idleSeconds: this.cfg.limits.resultIdleSeconds }),
+    });
   }
   private readonly tools: readonly AnyTool[];
 
@@ -83,7 +91,7 @@ export class ToolHost {
 
   /** A context for reads that browse rather than act (tree views): same config and backends, not audited. */
   context(signal: AbortSignal = new AbortController().signal): ToolContext {
-    return { config: this.cfg, services: this.services, signal, caller: 'explorer' };
+    return { config: this.cfg, services: this.services, signal, caller: 'explorer', results: this.results };
   }
 
   /** Why a tool may not be called now, or undefined if it may. */
@@ -125,7 +133,7 @@ export class ToolHost {
       } else {
         try {
           if (signal.aborted) throw new ToolError('Cancelled before it started.');
-          result = await tool.handler(parsed.data, { config: this.cfg, services: this.services, signal, caller: opts.caller, onProgress: opts.onProgress });
+          result = await tool.handler(parsed.data, { config: this.cfg, services: this.services, signal, caller: opts.caller, onProgress: opts.onProgress, results: this.results });
           if (result.isError) outcome = 'error';
         } catch (e) {
           outcome = signal.aborted ? 'cancelled' : 'error';
@@ -137,10 +145,24 @@ export class ToolHost {
     }
     // every part of the reply (MCP structuredContent and the result view are built from the parts), not only the text
     result = { ...result, text: this.redactor.text(result.text), parts: this.redactor.value(result.parts) as ToolResult['parts'] };
+    // every table is kept whole in the result store under an id the reply names; over MCP only a first window is inlined
+    let storedText = '';
+    if (!result.isError && tool) {
+      try {
+        const s = await this.storeTables(name, result, opts.caller === 'mcp' ? this.cfg.limits.mcpInlineRows : undefined);
+        result = s.result;
+        storedText = s.lines.join('\n');
+      } catch (e) {
+        storedText = `[The result could not be stored for paging (${(e as Error)?.message ?? String(e)}); it is not available to get_result.]`;
+      }
+    }
     // a reply never exceeds its budget, whatever the tool read (over MCP a reply past the transport's limit ends the
     // session; the model's text is bounded for every caller, the structured data where it goes over a protocol)
     try {
-      result = boundReply(result, this.cfg.limits, { structured: opts.caller === 'mcp' });
+      // the result id lines come last and are never cut: the text budget leaves room for them
+      const room = storedText ? storedText.length + 1 : 0;
+      result = boundReply(result, { ...this.cfg.limits, replyTextChars: this.cfg.limits.replyTextChars - room }, { structured: opts.caller === 'mcp' });
+      if (storedText) result = { ...result, text: `${result.text}\n${storedText}` };
     } catch (e) {
       outcome = 'error';
       result = errorResult(`${name} produced a reply that could not be bounded (${(e as Error)?.message ?? String(e)}); ask for fewer rows or columns, or use save_as.`);
@@ -154,5 +176,29 @@ export class ToolHost {
     return { ...result, auditId: id, outcome, durationMs: entry.durationMs };
   }
 
-  async dispose(): Promise<void> { await this.services.dispose(); }
+  /** Puts each table part (not already a stored result's window) into the store, names its id in the text, and
+   *  keeps only `inlineRows` rows in the part when given. */
+  private async storeTables(tool: string, r: ToolResult, inlineRows: number | undefined): Promise<{ result: ToolResult; lines: string[] }> {
+    const lines: string[] = [];
+    const parts = await Promise.all(r.parts.map(async p => {
+      if (p.kind !== 'table' || p.resultId || tool === 'get_result') return p;
+      const info = await this.results.put(tool, p);
+      const n = info.rows.toLocaleString('en-US');
+      lines.push(`Result ${info.id}: ${n} row${info.rows === 1 ? '' : 's'} × ${info.columns.length.toLocaleString('en-US')} column${info.columns.length === 1 ? '' : 's'} stored`
+        + `${p.title && r.parts.filter(x => x.kind === 'table').length > 1 ? ` (${p.title.slice(0, 60)})` : ''}; page, sort, filter or describe it with get_result, save it with get_result save_as.`);
+      const part: TablePart = { ...p, resultId: info.id, storedRows: info.rows };
+      if (inlineRows !== undefined && p.rows.length > inlineRows) {
+        part.rows = p.rows.slice(0, inlineRows);
+        part.truncated = true;
+        part.totalRows = p.totalRows ?? (p.truncated ? undefined : info.rows);
+      }
+      return part;
+    }));
+    return { result: lines.length ? { ...r, parts } : r, lines: lines.slice(0, 20) };
+  }
+
+  async dispose(): Promise<void> {
+    await this.results.dispose();
+    await this.services.dispose();
+  }
 }

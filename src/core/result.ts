@@ -14,6 +14,10 @@ export interface TablePart {
   /** Rows the source holds, where known (may exceed rows.length). */
   totalRows?: number;
   truncated: boolean;
+  /** The id of the stored whole table (src/core/store.ts), set by the host; page it with get_result. */
+  resultId?: string;
+  /** Rows in the stored result (exact), where `rows` is only a first window of it. */
+  storedRows?: number;
 }
 
 export interface ImagePart {

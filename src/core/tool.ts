@@ -3,6 +3,7 @@ import type { DataToolsConfig } from './config';
 import type { Capability } from './roles';
 import type { ToolResult } from './result';
 import type { Services } from './services';
+import type { ResultStore } from './store';
 
 export type Caller = 'copilot' | 'chat' | 'command' | 'explorer' | 'mcp' | 'test';
 
@@ -11,6 +12,8 @@ export interface ToolContext {
   services: Services;
   signal: AbortSignal;
   caller: Caller;
+  /** The result store of the host (get_result reads it); absent in contexts that do not store results. */
+  results?: ResultStore;
   /** Streamed output while a tool runs (stdout of code, progress), if the front end shows it. */
   onProgress?: (event: { kind: 'stdout' | 'stderr' | 'status'; text: string }) => void;
 }

@@ -14,7 +14,7 @@ const expected: Record<string, string[]> = {
 
 test('the catalog holds exactly the 14 tools of the seed', () => {
   assert.deepEqual(ALL, ['describe_table', 'execute_code', 'execute_query', 'get_environment', 'get_schema', 'get_table_sample',
-    'install_package', 'list_files', 'list_tables', 'read_csv', 'read_file', 'read_parquet', 'run_script', 'write_file']);
+    'get_result', 'install_package', 'list_files', 'list_tables', 'read_csv', 'read_file', 'read_parquet', 'run_script', 'write_file']);
 });
 
 for (const [role, tools] of Object.entries(expected)) {

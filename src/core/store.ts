@@ -1,0 +1,707 @@
+/** The result store (issue 15): every table a tool produces is kept under a short id so the agent (get_result),
+ *  MCP clients (datatools://results/<id>) and the grid can page, sort, filter, describe and export the WHOLE
+ *  result without the reply carrying it.
+ *
+ *  Rows stay in memory up to a byte budget (rows counted in bytes); a result that does not fit is spilled to
+ *  `<workDir>/.results/<store>/<id>.v8`: chunks of rows, each one `v8.serialize(rows)` (exact for every value of the
+ *  value model: bigint, decimal strings, Uint8Array, nested arrays/objects, NaN/±Infinity/-0, null, JSON text),
+ *  with an in-memory offset index (byte offset, length, first row, row count) so any window reads only its chunks.
+ *  Results are evicted when idle longer than the configured time, and oldest first past the memory or disk budget. */
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as v8 from 'node:v8';
+import type { ColumnInfo, TablePart } from './result';
+import { ToolError } from './result';
+import { logicalType, valueText, type LogicalKind } from './values';
+
+export interface StoreLimits {
+  /** Bytes of rows held in memory across all results. */
+  memoryBytes: number;
+  /** Bytes of spilled results on disk across all results. */
+  diskBytes: number;
+  /** A result unused for this long is dropped, seconds. */
+  idleSeconds: number;
+}
+
+export interface ResultInfo {
+  id: string;
+  /** The tool that produced it. */
+  tool: string;
+  title?: string;
+  columns: ColumnInfo[];
+  /** Rows stored (exact). */
+  rows: number;
+  /** The source had more rows than were read (e.g. max_rows); the store holds what the tool read. */
+  sourceTruncated: boolean;
+  /** Rows the source holds where known (may exceed `rows`). */
+  sourceTotalRows?: number;
+  /** Estimated bytes of the rows. */
+  bytes: number;
+  where: 'memory' | 'disk';
+  created: number;
+  lastUsed: number;
+}
+
+export type FilterOp = '=' | '!=' | '<' | '<=' | '>' | '>=' | 'contains' | 'starts_with' | 'is_null' | 'not_null' | 'in';
+export const FILTER_OPS: readonly FilterOp[] = ['=', '!=', '<', '<=', '>', '>=', 'contains', 'starts_with', 'is_null', 'not_null', 'in'];
+
+export interface Filter { column: string; op: FilterOp; value?: unknown }
+export interface OrderBy { column: string; desc?: boolean }
+
+export interface PageRequest {
+  offset?: number;
+  limit?: number;
+  /** Columns to return, by name, in this order; default all. */
+  columns?: string[];
+  orderBy?: OrderBy[];
+  /** All must hold (AND). */
+  where?: Filter[];
+}
+
+export interface Page {
+  columns: ColumnInfo[];
+  rows: unknown[][];
+  /** Rows matching `where` (exact; all rows when there is no filter). */
+  matched: number;
+  /** Rows stored in all. */
+  total: number;
+  offset: number;
+}
+
+export interface ColumnStats {
+  column: string;
+  type: string;
+  count: number;
+  nulls: number;
+  distinct: number;
+  /** false when the distinct count passed the cap: `distinct` is then a lower bound. */
+  distinctExact: boolean;
+  min: unknown;
+  max: unknown;
+  /** Numeric columns only (computed in float64). */
+  mean?: number;
+  /** Sample standard deviation (as SQL stddev / stddev_samp); numeric columns with 2+ values only. */
+  stddev?: number;
+  /** The most frequent values (only when the distinct count is exact), most frequent first, ties by value. */
+  top: { value: unknown; count: number }[];
+}
+
+export interface Description { rows: number; matched: number; columns: ColumnStats[] }
+
+interface Chunk { offset: number; length: number; first: number; rows: number }
+interface Entry {
+  info: ResultInfo;
+  mem?: unknown[][];
+  file?: string;
+  chunks?: Chunk[];
+  /** The last sort (its key and the sorted row numbers), kept for paging through it. */
+  sorted?: { key: string; rowNos: Uint32Array | number[] };
+}
+
+const MEMORY_CHUNK_ROWS = 8192;
+const SPILL_CHUNK_BYTES = 4 * 1024 * 1024;
+const SPILL_CHUNK_MAX_ROWS = 50_000;
+/** Distinct values counted exactly per column before `distinct` becomes a lower bound. */
+export const DISTINCT_CAP = 100_000;
+const TOP_VALUES = 5;
+
+const fmt = (n: number) => n.toLocaleString('en-US');
+
+/** Approximate bytes a value holds in memory. */
+export function valueBytes(v: unknown): number {
+  if (v === null || v === undefined) return 8;
+  switch (typeof v) {
+    case 'string': return 16 + v.length * 2;
+    case 'number': case 'boolean': return 8;
+    case 'bigint': return 24;
+    case 'object': break;
+    default: return 16;
+  }
+  if (v instanceof Uint8Array) return 64 + v.byteLength;
+  let n = 32;
+  if (Array.isArray(v)) for (const x of v) n += valueBytes(x);
+  else for (const [k, x] of Object.entries(v as object)) n += 16 + k.length * 2 + valueBytes(x);
+  return n;
+}
+
+export function rowBytes(r: unknown[]): number {
+  let n = 32;
+  for (const v of r) n += valueBytes(v);
+  return n;
+}
+
+function duration(sec: number): string {
+  if (sec % 3600 === 0) return `${sec / 3600} h`;
+  if (sec % 60 === 0) return `${sec / 60} min`;
+  return `${sec} s`;
+}
+
+export class ResultStore {
+  private entries = new Map<string, Entry>();
+  private memUsed = 0;
+  private diskUsed = 0;
+  private dir: string | undefined;
+  private disposed = false;
+
+  /** `workDir` and `limits` are read on every use, so a reconfigured host applies new budgets. */
+  constructor(private readonly opts: { workDir: () => string; limits: () => StoreLimits; now?: () => number }) {}
+
+  private now(): number { return (this.opts.now ?? Date.now)(); }
+
+  /** Stores a table part's rows; returns its info (the id to hand to the agent). */
+  async put(tool: string, part: TablePart): Promise<ResultInfo> {
+    this.sweep();
+    let id: string;
+    do id = `r${randomBytes(4).readUInt32BE(0).toString(36).padStart(6, '0').slice(-6)}`; while (this.entries.has(id));
+    const rows = part.rows;
+    let bytes = 0;
+    for (const r of rows) bytes += rowBytes(r);
+    const t = this.now();
+    const info: ResultInfo = {
+      id, tool, title: part.title, columns: part.columns.map(c => ({ name: c.name, type: c.type })), rows: rows.length,
+      sourceTruncated: part.truncated, sourceTotalRows: part.totalRows, bytes, where: 'memory', created: t, lastUsed: t,
+    };
+    const entry: Entry = { info };
+    const limits = this.opts.limits();
+    if (bytes > limits.memoryBytes) {
+      await this.spill(entry, rows);
+    } else {
+      // room in memory: older results in memory go to disk first (oldest first)
+      const inMem = [...this.entries.values()].filter(e => e.mem).sort((a, b) => a.info.lastUsed - b.info.lastUsed);
+      while (this.memUsed + bytes > limits.memoryBytes && inMem.length) {
+        const old = inMem.shift()!;
+        const oldRows = old.mem!;
+        old.mem = undefined;
+        this.memUsed -= old.info.bytes;
+        await this.spill(old, oldRows);
+      }
+      entry.mem = rows;
+      this.memUsed += bytes;
+    }
+    this.entries.set(id, entry);
+    this.enforceDisk(id);
+    return { ...info };
+  }
+
+  private async spill(entry: Entry, rows: unknown[][]): Promise<void> {
+    if (!this.dir) {
+      this.dir = path.join(this.opts.workDir(), '.results', `${process.pid}-${randomBytes(3).toString('hex')}`);
+      await fs.promises.mkdir(this.dir, { recursive: true });
+    }
+    const file = path.join(this.dir, `${entry.info.id}.v8`);
+    const fh = await fs.promises.open(file, 'w', 0o600);
+    const chunks: Chunk[] = [];
+    let offset = 0;
+    try {
+      let start = 0;
+      while (start < rows.length) {
+        let end = start;
+        let b = 0;
+        while (end < rows.length && end - start < SPILL_CHUNK_MAX_ROWS && (end === start || b < SPILL_CHUNK_BYTES)) b += rowBytes(rows[end++]);
+        const buf = v8.serialize(rows.slice(start, end));
+        await fh.write(buf, 0, buf.length, offset);
+        chunks.push({ offset, length: buf.length, first: start, rows: end - start });
+        offset += buf.length;
+        start = end;
+      }
+    } finally {
+      await fh.close();
+    }
+    entry.file = file;
+    entry.chunks = chunks;
+    entry.info.where = 'disk';
+    this.diskUsed += offset;
+    (entry as { diskBytes?: number }).diskBytes = offset;
+  }
+
+  private enforceDisk(keep: string): void {
+    const limit = this.opts.limits().diskBytes;
+    if (this.diskUsed <= limit) return;
+    const onDisk = [...this.entries.values()].filter(e => e.file && e.info.id !== keep).sort((a, b) => a.info.lastUsed - b.info.lastUsed);
+    while (this.diskUsed > limit && onDisk.length) this.drop(onDisk.shift()!.info.id);
+    // a single result over the whole disk budget is not kept
+    if (this.diskUsed > limit) this.drop(keep);
+  }
+
+  private drop(id: string): void {
+    const e = this.entries.get(id);
+    if (!e) return;
+    this.entries.delete(id);
+    if (e.mem) this.memUsed -= e.info.bytes;
+    if (e.file) {
+      this.diskUsed -= (e as { diskBytes?: number }).diskBytes ?? 0;
+      fs.rm(e.file, { force: true }, () => undefined);
+    }
+  }
+
+  /** Drops results idle past the configured time. */
+  sweep(): void {
+    const idle = this.opts.limits().idleSeconds * 1000;
+    const t = this.now();
+    for (const [id, e] of this.entries) if (t - e.info.lastUsed > idle) this.drop(id);
+  }
+
+  private get(id: string): Entry {
+    this.sweep();
+    const e = this.entries.get(id);
+    if (!e) {
+      const l = this.opts.limits();
+      throw new ToolError(`No stored result \`${id}\`: results are kept for ${duration(l.idleSeconds)} after their last use and while they fit the `
+        + `store's budgets (${fmt(Math.round(l.memoryBytes / 1048576))} MB in memory, ${fmt(Math.round(l.diskBytes / 1048576))} MB on disk), and not across `
+        + 'server restarts. Re-run the tool that produced it (e.g. the same execute_query or read_csv) to get a new result id.');
+    }
+    e.info.lastUsed = this.now();
+    return e;
+  }
+
+  /** The result's description, or a ToolError when it is unknown or evicted. */
+  async info(id: string): Promise<ResultInfo> { return { ...this.get(id).info }; }
+
+  /** Ids of the stored results, most recently used first. */
+  list(): ResultInfo[] {
+    this.sweep();
+    return [...this.entries.values()].map(e => ({ ...e.info })).sort((a, b) => b.lastUsed - a.lastUsed);
+  }
+
+  has(id: string): boolean { this.sweep(); return this.entries.has(id); }
+
+  private chunkCount(e: Entry): number { return e.mem ? Math.ceil(e.mem.length / MEMORY_CHUNK_ROWS) : e.chunks!.length; }
+  private chunkFirst(e: Entry, i: number): number { return e.mem ? i * MEMORY_CHUNK_ROWS : e.chunks![i].first; }
+
+  private async readChunk(e: Entry, i: number): Promise<unknown[][]> {
+    if (e.mem) return e.mem.slice(i * MEMORY_CHUNK_ROWS, (i + 1) * MEMORY_CHUNK_ROWS);
+    const c = e.chunks![i];
+    const fh = await fs.promises.open(e.file!, 'r');
+    try {
+      const buf = Buffer.allocUnsafe(c.length);
+      await fh.read(buf, 0, c.length, c.offset);
+      return v8.deserialize(buf) as unknown[][];
+    } finally {
+      await fh.close();
+    }
+  }
+
+  private chunkOf(e: Entry, rowNo: number): number {
+    if (e.mem) return Math.floor(rowNo / MEMORY_CHUNK_ROWS);
+    const cs = e.chunks!;
+    let lo = 0, hi = cs.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (cs[mid].first <= rowNo) lo = mid; else hi = mid - 1;
+    }
+    return lo;
+  }
+
+  /** Rows by their row numbers, in the order given, reading each needed chunk once. */
+  private async rowsAt(e: Entry, rowNos: ArrayLike<number>): Promise<unknown[][]> {
+    if (e.mem) return Array.from(rowNos, n => e.mem![n]);
+    const byChunk = new Map<number, number[]>();
+    for (let i = 0; i < rowNos.length; i++) {
+      const c = this.chunkOf(e, rowNos[i]);
+      let l = byChunk.get(c);
+      if (!l) byChunk.set(c, l = []);
+      l.push(i);
+    }
+    const out: unknown[][] = new Array(rowNos.length);
+    for (const [c, idx] of byChunk) {
+      const rows = await this.readChunk(e, c);
+      const first = this.chunkFirst(e, c);
+      for (const i of idx) out[i] = rows[rowNos[i] - first];
+    }
+    return out;
+  }
+
+  private colIndex(e: Entry, name: string, what: string): number {
+    const i = e.info.columns.findIndex(c => c.name === name);
+    if (i >= 0) return i;
+    const names = e.info.columns.map(c => c.name);
+    throw new ToolError(`${what}: result \`${e.info.id}\` has no column "${name}". Its columns: ${names.slice(0, 50).join(', ')}${names.length > 50 ? `, … (${fmt(names.length)} in all)` : ''}.`);
+  }
+
+  private predicate(e: Entry, where: Filter[] | undefined): ((r: unknown[]) => boolean) | undefined {
+    if (!where?.length) return undefined;
+    const tests = where.map(f => {
+      const i = this.colIndex(e, f.column, 'where');
+      const col = e.info.columns[i];
+      return compileFilter(f, i, logicalType(col.type).kind, col.type);
+    });
+    return r => tests.every(t => t(r));
+  }
+
+  /** Row numbers in the requested order (all matching rows); reads the chunks once, holds only (keys, rowNo). */
+  private async order(e: Entry, orderBy: OrderBy[], where: Filter[] | undefined): Promise<ArrayLike<number>> {
+    const key = JSON.stringify([orderBy, where ?? []]);
+    if (e.sorted?.key === key) return e.sorted.rowNos;
+    const cols = orderBy.map(o => this.colIndex(e, o.column, 'order_by'));
+    const kinds = cols.map(i => logicalType(e.info.columns[i].type).kind);
+    const pred = this.predicate(e, where);
+    const keys: unknown[][] = [];
+    const nos: number[] = [];
+    for (let c = 0; c < this.chunkCount(e); c++) {
+      const rows = await this.readChunk(e, c);
+      const first = this.chunkFirst(e, c);
+      for (let j = 0; j < rows.length; j++) {
+        if (pred && !pred(rows[j])) continue;
+        keys.push(cols.map(i => rows[j][i]));
+        nos.push(first + j);
+      }
+    }
+    const perm = Array.from(nos.keys());
+    perm.sort((a, b) => {
+      for (let k = 0; k < cols.length; k++) {
+        const x = keys[a][k], y = keys[b][k];
+        const xn = x === null || x === undefined, yn = y === null || y === undefined;
+        if (xn || yn) { if (xn && yn) continue; return xn ? 1 : -1; } // nulls last, either direction
+        const d = compareValues(x, y, kinds[k]);
+        if (d !== 0) return orderBy[k].desc ? -d : d;
+      }
+      return nos[a] - nos[b]; // stable: ties keep the stored order
+    });
+    const rowNos = Uint32Array.from(perm, p => nos[p]);
+    e.sorted = { key, rowNos };
+    return rowNos;
+  }
+
+  private projection(e: Entry, columns: string[] | undefined): { cols: ColumnInfo[]; idx: number[] | undefined } {
+    if (!columns?.length) return { cols: e.info.columns, idx: undefined };
+    const idx = columns.map(c => this.colIndex(e, c, 'columns'));
+    return { cols: idx.map(i => e.info.columns[i]), idx };
+  }
+
+  /** A window of the (filtered, sorted) result. `matched` is exact. */
+  async page(id: string, req: PageRequest = {}): Promise<Page> {
+    const e = this.get(id);
+    const offset = Math.max(0, Math.floor(req.offset ?? 0));
+    const limit = Math.max(0, Math.floor(req.limit ?? 100));
+    const { cols, idx } = this.projection(e, req.columns);
+    const project = (rows: unknown[][]) => idx ? rows.map(r => idx.map(i => r[i])) : rows;
+    const total = e.info.rows;
+    if (req.orderBy?.length) {
+      const nos = await this.order(e, req.orderBy, req.where);
+      const window = Array.prototype.slice.call(nos, offset, offset + limit) as number[];
+      return { columns: cols, rows: project(await this.rowsAt(e, window)), matched: nos.length, total, offset };
+    }
+    const pred = this.predicate(e, req.where);
+    if (!pred) {
+      const end = Math.min(total, offset + limit);
+      const rows: unknown[][] = [];
+      if (offset < end) {
+        for (let c = this.chunkOf(e, offset); c < this.chunkCount(e) && this.chunkFirst(e, c) < end; c++) {
+          const chunk = await this.readChunk(e, c);
+          const first = this.chunkFirst(e, c);
+          for (let j = Math.max(0, offset - first); j < chunk.length && first + j < end; j++) rows.push(chunk[j]);
+        }
+      }
+      return { columns: cols, rows: project(rows), matched: total, total, offset };
+    }
+    // a filter without order: one pass, counting every match and keeping the window
+    let matched = 0;
+    const rows: unknown[][] = [];
+    for (let c = 0; c < this.chunkCount(e); c++) {
+      for (const r of await this.readChunk(e, c)) {
+        if (!pred(r)) continue;
+        if (matched >= offset && rows.length < limit) rows.push(r);
+        matched++;
+      }
+    }
+    return { columns: cols, rows: project(rows), matched, total, offset };
+  }
+
+  /** Every row of the (filtered, sorted, projected) result, in chunks, for export. */
+  async *scan(id: string, req: Omit<PageRequest, 'offset' | 'limit'> = {}): AsyncGenerator<unknown[][]> {
+    const e = this.get(id);
+    const { idx } = this.projection(e, req.columns);
+    const project = (rows: unknown[][]) => idx ? rows.map(r => idx.map(i => r[i])) : rows;
+    if (req.orderBy?.length) {
+      const nos = await this.order(e, req.orderBy, req.where);
+      const step = 10_000;
+      for (let i = 0; i < nos.length; i += step) yield project(await this.rowsAt(e, Array.prototype.slice.call(nos, i, i + step) as number[]));
+      return;
+    }
+    const pred = this.predicate(e, req.where);
+    for (let c = 0; c < this.chunkCount(e); c++) {
+      const rows = await this.readChunk(e, c);
+      yield project(pred ? rows.filter(pred) : rows);
+    }
+  }
+
+  /** Columns of the (filtered, projected) result after a scan. */
+  async columnsOf(id: string, columns?: string[]): Promise<ColumnInfo[]> { return this.projection(this.get(id), columns).cols; }
+
+  /** Per-column statistics over the WHOLE result (after `where`). */
+  async describe(id: string, columns?: string[], where?: Filter[]): Promise<Description> {
+    const e = this.get(id);
+    const { cols, idx } = this.projection(e, columns);
+    const at = idx ?? cols.map((_, i) => i);
+    const acc = cols.map(c => new StatsAcc(c, logicalType(c.type).kind));
+    const pred = this.predicate(e, where);
+    let matched = 0;
+    for (let c = 0; c < this.chunkCount(e); c++) {
+      for (const r of await this.readChunk(e, c)) {
+        if (pred && !pred(r)) continue;
+        matched++;
+        for (let k = 0; k < at.length; k++) acc[k].add(r[at[k]]);
+      }
+    }
+    return { rows: e.info.rows, matched, columns: acc.map(a => a.result()) };
+  }
+
+  /** Removes every result and the spill folder. */
+  async dispose(): Promise<void> {
+    this.disposed = true;
+    for (const id of [...this.entries.keys()]) this.drop(id);
+    if (this.dir) await fs.promises.rm(this.dir, { recursive: true, force: true }).catch(() => undefined);
+    this.dir = undefined;
+  }
+
+  get isDisposed(): boolean { return this.disposed; }
+  /** Bytes in memory and on disk now (for tests and the status line). */
+  usage(): { memoryBytes: number; diskBytes: number; results: number } { return { memoryBytes: this.memUsed, diskBytes: this.diskUsed, results: this.entries.size }; }
+}
+
+// ---- comparisons in the value model ---------------------------------------------------------------------------
+
+/** Strings by Unicode code point (UTF-16 code units order surrogates before U+E000..U+FFFF; code points do not). */
+export function compareCodePoints(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i), y = b.charCodeAt(i);
+    if (x === y) continue;
+    if (x >= 0xd800 && y >= 0xd800) {
+      const xp = a.codePointAt(i)!, yp = b.codePointAt(i)!;
+      if (xp !== yp) return xp < yp ? -1 : 1;
+      continue;
+    }
+    return x < y ? -1 : 1;
+  }
+  return a.length - b.length;
+}
+
+const DEC = /^([+-]?)(\d*)(?:\.(\d*))?$/;
+/** Two decimal strings compared exactly (no float); "NaN" sorts above everything, ±Infinity as infinities. */
+export function compareDecimal(a: string, b: string): number {
+  const ra = decRank(a), rb = decRank(b);
+  if (ra !== 0 || rb !== 0) return ra === rb ? 0 : ra < rb ? -1 : 1;
+  const ma = DEC.exec(a.trim()), mb = DEC.exec(b.trim());
+  if (!ma || !mb) return compareCodePoints(a, b);
+  const sa = decSign(ma), sb = decSign(mb);
+  if (sa !== sb) return sa < sb ? -1 : 1;
+  if (sa === 0) return 0;
+  const ia = ma[2].replace(/^0+/, ''), ib = mb[2].replace(/^0+/, '');
+  let d = ia.length !== ib.length ? (ia.length < ib.length ? -1 : 1) : (ia < ib ? -1 : ia > ib ? 1 : 0);
+  if (d === 0) {
+    const fa = (ma[3] ?? '').replace(/0+$/, ''), fb = (mb[3] ?? '').replace(/0+$/, '');
+    const w = Math.max(fa.length, fb.length);
+    const pa = fa.padEnd(w, '0'), pb = fb.padEnd(w, '0');
+    d = pa < pb ? -1 : pa > pb ? 1 : 0;
+  }
+  return sa < 0 ? -d : d;
+}
+function decRank(s: string): number {
+  const t = s.trim().toLowerCase();
+  if (t === 'nan') return 3;
+  if (t === 'infinity' || t === '+infinity' || t === 'inf') return 2;
+  if (t === '-infinity' || t === '-inf') return -2;
+  return 0;
+}
+function decSign(m: RegExpExecArray): number {
+  if (/^0*$/.test(m[2]) && /^0*$/.test(m[3] ?? '')) return 0;
+  return m[1] === '-' ? -1 : 1;
+}
+/** A decimal's canonical text for equality and distinct counts ("1.50" and "1.5" are the same number). */
+function decimalKey(s: string): string {
+  const m = DEC.exec(s.trim());
+  if (!m) return s;
+  if (decSign(m) === 0) return '0';
+  const i = m[2].replace(/^0+/, '') || '0';
+  const f = (m[3] ?? '').replace(/0+$/, '');
+  return `${m[1] === '-' ? '-' : ''}${i}${f ? `.${f}` : ''}`;
+}
+
+const TEMPORAL: ReadonlySet<LogicalKind> = new Set(['date', 'timestamp', 'timestamptz', 'time']);
+/** Dates and timestamps as their ISO strings: the year compared as a signed number (negative years and PostgreSQL's
+ *  "… BC" suffix sort before year 1), the rest by code point with a trailing "Z" ignored (so "12:00:00Z" sorts
+ *  before "12:00:00.5Z"). */
+function compareTemporal(a: string, b: string): number {
+  const ka = temporalKey(a), kb = temporalKey(b);
+  if (ka.year !== kb.year) return ka.year < kb.year ? -1 : 1;
+  return compareCodePoints(ka.rest, kb.rest);
+}
+function temporalKey(s: string): { year: number; rest: string } {
+  let t = s;
+  let bc = false;
+  if (t.endsWith(' BC')) { bc = true; t = t.slice(0, -3); }
+  if (t.endsWith('Z')) t = t.slice(0, -1);
+  const m = /^([+-]?)(\d{4,})(-.*)$/.exec(t);
+  if (!m) return { year: 0, rest: t };
+  let year = Number(m[2]) * (m[1] === '-' ? -1 : 1);
+  if (bc) year = 1 - year;
+  return { year, rest: m[3] };
+}
+
+function typeRank(v: unknown): number {
+  switch (typeof v) {
+    case 'boolean': return 0;
+    case 'number': case 'bigint': return 1;
+    case 'string': return 2;
+    default: return v instanceof Uint8Array ? 3 : 4;
+  }
+}
+
+function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i] < b[i] ? -1 : 1;
+  return a.length - b.length;
+}
+
+/** Two non-null values of one column, in the value model's order: numbers and bigints by value (NaN above +Infinity,
+ *  as PostgreSQL), decimal strings exactly, dates/timestamps by time, other strings by code point, bytes bytewise,
+ *  nested values by their JSON text. */
+export function compareValues(a: unknown, b: unknown, kind: LogicalKind): number {
+  const ta = typeof a, tb = typeof b;
+  if ((ta === 'number' || ta === 'bigint') && (tb === 'number' || tb === 'bigint')) {
+    const an = ta === 'number' && Number.isNaN(a), bn = tb === 'number' && Number.isNaN(b);
+    if (an || bn) return an && bn ? 0 : an ? 1 : -1;
+    return (a as number) < (b as number) ? -1 : (a as number) > (b as number) ? 1 : 0;
+  }
+  if (ta === 'string' && tb === 'string') {
+    if (kind === 'decimal') return compareDecimal(a as string, b as string);
+    if (TEMPORAL.has(kind)) return compareTemporal(a as string, b as string);
+    return compareCodePoints(a as string, b as string);
+  }
+  if (ta === 'boolean' && tb === 'boolean') return a === b ? 0 : a ? 1 : -1;
+  if (a instanceof Uint8Array && b instanceof Uint8Array) return compareBytes(a, b);
+  const ra = typeRank(a), rb = typeRank(b);
+  if (ra !== rb) return ra - rb;
+  return compareCodePoints(valueText(a), valueText(b));
+}
+
+/** A filter value (from JSON) in the column's form, so that comparisons follow the value model. */
+function coerce(v: unknown, sample: unknown, kind: LogicalKind): unknown {
+  if (v === null || v === undefined) return v;
+  if (typeof sample === 'bigint') {
+    if (typeof v === 'number' && Number.isInteger(v)) return BigInt(v);
+    if (typeof v === 'string' && /^[+-]?\d+$/.test(v.trim())) return BigInt(v.trim());
+    if (typeof v === 'string' && v.trim() !== '' && !Number.isNaN(Number(v))) return Number(v);
+    return v;
+  }
+  if (typeof sample === 'number') {
+    if (typeof v === 'string' && v.trim() !== '' && !Number.isNaN(Number(v))) return Number(v);
+    if (typeof v === 'string' && /^[+-]?(nan|infinity|inf)$/i.test(v.trim())) return Number(v.trim().replace(/^([+-]?)inf$/i, '$1Infinity').replace(/^nan$/i, 'NaN'));
+    return v;
+  }
+  if (typeof sample === 'boolean') {
+    if (v === 'true') return true;
+    if (v === 'false') return false;
+    return v;
+  }
+  if (typeof sample === 'string' && (kind === 'decimal' || typeof v !== 'string')) {
+    if (typeof v === 'number') return Number.isFinite(v) ? exactNumberText(v) : String(v);
+    return String(v);
+  }
+  if (sample instanceof Uint8Array && typeof v === 'string') return v;
+  return v;
+}
+/** A JS number as plain decimal digits (no exponent). */
+function exactNumberText(n: number): string {
+  const s = String(n);
+  if (!/e/i.test(s)) return s;
+  return n.toLocaleString('en-US', { useGrouping: false, maximumFractionDigits: 20 });
+}
+
+function compileFilter(f: Filter, i: number, kind: LogicalKind, type: string): (r: unknown[]) => boolean {
+  const isNull = (v: unknown) => v === null || v === undefined;
+  const cmp = (cell: unknown, value: unknown): number | undefined => {
+    if (isNull(cell) || isNull(value)) return undefined;
+    const v = coerce(value, cell, kind);
+    if (cell instanceof Uint8Array && typeof v === 'string') return compareCodePoints(valueText(cell), v.startsWith('\\x') ? v : `\\x${v}`);
+    if (typeof cell === 'string' && typeof v === 'string' && kind === 'decimal') return compareDecimal(cell, v);
+    if (typeof cell !== typeof v && !(typeof cell === 'number' && typeof v === 'bigint') && !(typeof cell === 'bigint' && typeof v === 'number')) {
+      return compareCodePoints(valueText(cell, type), typeof v === 'string' ? v : valueText(v));
+    }
+    return compareValues(cell, v, kind);
+  };
+  switch (f.op) {
+    case 'is_null': return r => isNull(r[i]);
+    case 'not_null': return r => !isNull(r[i]);
+    case 'contains': { const s = String(f.value ?? ''); return r => !isNull(r[i]) && valueText(r[i], type).includes(s); }
+    case 'starts_with': { const s = String(f.value ?? ''); return r => !isNull(r[i]) && valueText(r[i], type).startsWith(s); }
+    case 'in': {
+      const vals = Array.isArray(f.value) ? f.value : [f.value];
+      return r => vals.some(v => cmp(r[i], v) === 0);
+    }
+    default: {
+      const test = { '=': (d: number) => d === 0, '!=': (d: number) => d !== 0, '<': (d: number) => d < 0, '<=': (d: number) => d <= 0, '>': (d: number) => d > 0, '>=': (d: number) => d >= 0 }[f.op];
+      return r => { const d = cmp(r[i], f.value); return d !== undefined && test(d); };
+    }
+  }
+}
+
+// ---- statistics -----------------------------------------------------------------------------------------------
+
+function distinctKey(v: unknown, kind: LogicalKind): string {
+  switch (typeof v) {
+    case 'string': return kind === 'decimal' ? `d${decimalKey(v)}` : `s${v}`;
+    case 'number': return Number.isNaN(v) ? 'nNaN' : `n${v === 0 ? 0 : v}`;
+    case 'bigint': return `n${v}`;
+    case 'boolean': return `b${v}`;
+    default: return v instanceof Uint8Array ? `x${valueText(v)}` : `j${valueText(v)}`;
+  }
+}
+
+class StatsAcc {
+  private count = 0;
+  private nulls = 0;
+  private min: unknown = null;
+  private max: unknown = null;
+  private counts: Map<string, { value: unknown; count: number }> | undefined = new Map();
+  private seenOver = 0;
+  private n = 0;
+  private mean = 0;
+  private m2 = 0;
+  private numeric: boolean;
+  constructor(private col: ColumnInfo, private kind: LogicalKind) {
+    this.numeric = ['int32', 'int64', 'uint64', 'float32', 'float64', 'decimal'].includes(kind);
+  }
+  add(v: unknown): void {
+    if (v === null || v === undefined) { this.nulls++; return; }
+    this.count++;
+    if (this.count === 1) { this.min = v; this.max = v; }
+    else {
+      if (compareValues(v, this.min, this.kind) < 0) this.min = v;
+      if (compareValues(v, this.max, this.kind) > 0) this.max = v;
+    }
+    if (this.counts) {
+      const k = distinctKey(v, this.kind);
+      const c = this.counts.get(k);
+      if (c) c.count++;
+      else if (this.counts.size < DISTINCT_CAP) this.counts.set(k, { value: v, count: 1 });
+      else { this.seenOver = this.counts.size; this.counts = undefined; }
+    }
+    if (this.numeric) {
+      const x = typeof v === 'number' ? v : Number(v);
+      if (Number.isFinite(x)) {
+        this.n++;
+        const d = x - this.mean;
+        this.mean += d / this.n;
+        this.m2 += d * (x - this.mean);
+      } else if (!Number.isNaN(x) || this.numeric) {
+        // NaN/±Infinity make the mean undefined as in PostgreSQL's float arithmetic
+        this.n++;
+        this.mean = Number.NaN;
+      }
+    }
+  }
+  result(): ColumnStats {
+    const exact = !!this.counts;
+    const top = exact ? [...this.counts!.values()].sort((a, b) => b.count - a.count || compareValues(a.value, b.value, this.kind)).slice(0, TOP_VALUES) : [];
+    return {
+      column: this.col.name, type: this.col.type, count: this.count, nulls: this.nulls,
+      distinct: exact ? this.counts!.size : this.seenOver, distinctExact: exact, min: this.min, max: this.max,
+      mean: this.numeric && this.n ? this.mean : undefined,
+      stddev: this.numeric && this.n > 1 ? (Number.isNaN(this.mean) ? Number.NaN : Math.sqrt(this.m2 / (this.n - 1))) : undefined,
+      top,
+    };
+  }
+}
