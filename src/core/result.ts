@@ -18,6 +18,9 @@ export interface TablePart {
   resultId?: string;
   /** Rows in the stored result (exact), where `rows` is only a first window of it. */
   storedRows?: number;
+  /** Where `rows` starts in the (filtered, sorted) stored result, for a window get_result returned; totalRows then
+   *  counts the matching rows. */
+  offset?: number;
 }
 
 export interface ImagePart {

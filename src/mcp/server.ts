@@ -1,19 +1,53 @@
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
-import { CallToolRequestSchema, ErrorCode, ListToolsRequestSchema, type CallToolResult, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import {
+  CallToolRequestSchema, ErrorCode, ListResourcesRequestSchema, ListResourceTemplatesRequestSchema, ListToolsRequestSchema, McpError,
+  ReadResourceRequestSchema, type CallToolResult, type JSONRPCMessage,
+} from '@modelcontextprotocol/sdk/types.js';
 import { randomUUID } from 'node:crypto';
 import type { OversizedMessage } from './transport';
 import type { CallResult, ToolHost } from '../core/host';
 import { toolSchema } from '../core/host';
+import { ToolError } from '../core/result';
 import { rowsToJson } from '../core/values';
 
 export const SERVER_NAME = 'datatools';
+export const RESULT_URI = 'datatools://results/';
+/** Most rows one resources/read of a result returns. */
+export const RESOURCE_MAX_LIMIT = 10_000;
+
+/** The structuredContent every tool returns (tables, possibly none): first windows of stored results. */
+export const OUTPUT_SCHEMA = {
+  type: 'object',
+  properties: {
+    tables: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          title: { type: 'string' },
+          columns: { type: 'array', items: { type: 'object', properties: { name: { type: 'string' }, type: { type: 'string' } }, required: ['name', 'type'] } },
+          rows: { type: 'array', items: { type: 'array' }, description: 'The first rows (a window); the whole table is the stored result.' },
+          result_id: { type: 'string', description: 'Page the whole table with get_result or resources/read datatools://results/<id>?offset=&limit=.' },
+          total_rows: { type: ['integer', 'null'], description: 'Rows the source holds where known.' },
+          stored_rows: { type: 'integer', description: 'Rows in the stored result.' },
+          truncated: { type: 'boolean', description: 'true when rows is not the whole table.' },
+          next_offset: { type: ['integer', 'null'], description: 'Offset of the next window in the stored result, or null at its end.' },
+          totalRows: { type: 'integer' },
+        },
+        required: ['columns', 'rows', 'truncated'],
+      },
+    },
+  },
+  required: ['tables'],
+} as const;
 
 /** An MCP server over the shared catalog: it lists only the role's tools and calls them through the host. */
 export function createMcpServer(host: ToolHost, version: string): Server {
   const server = new Server({ name: SERVER_NAME, version }, {
-    capabilities: { tools: {} },
+    capabilities: { tools: {}, resources: {} },
     instructions: `Data tools for a ${host.config.role.replace('_', ' ')}: read-only SQL on PostgreSQL, Python in a sandbox, `
-      + 'data files (local and S3). Results are compact; whole results can be saved to files for Python.',
+      + 'data files (local and S3). Replies hold the first rows of each table; every table is stored whole under a result id '
+      + '(page, sort, filter, describe or save it with get_result, or read datatools://results/<id>).',
   });
 
   server.setRequestHandler(ListToolsRequestSchema, async () => ({
@@ -22,31 +56,101 @@ export function createMcpServer(host: ToolHost, version: string): Server {
       title: t.title,
       description: t.description,
       inputSchema: toolSchema(t) as { type: 'object' },
+      outputSchema: OUTPUT_SCHEMA as unknown as { type: 'object' },
       annotations: { title: t.title, readOnlyHint: t.readOnly, destructiveHint: !t.readOnly && t.capability === 'files.write', openWorldHint: false },
     })),
   }));
 
   server.setRequestHandler(CallToolRequestSchema, async (req, extra) => {
-    const r = await host.call(req.params.name, req.params.arguments ?? {}, { caller: 'mcp', signal: extra.signal });
+    const token = req.params._meta?.progressToken;
+    let progress = 0;
+    const onProgress = token === undefined ? undefined : (e: { kind: string; text: string }) => {
+      progress++;
+      void extra.sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress, message: `${e.kind}: ${e.text}`.slice(0, 1000) } }).catch(() => undefined);
+    };
+    const r = await host.call(req.params.name, req.params.arguments ?? {}, { caller: 'mcp', signal: extra.signal, onProgress });
     return toMcpResult(r);
+  });
+
+  server.setRequestHandler(ListResourceTemplatesRequestSchema, async () => ({
+    resourceTemplates: [{
+      uriTemplate: `${RESULT_URI}{result_id}{?offset,limit}`,
+      name: 'result',
+      title: 'Stored result',
+      description: 'A table a tool produced, as JSON: {result_id, columns, rows, offset, total_rows, next_offset}. Pages of up to '
+        + `${RESOURCE_MAX_LIMIT.toLocaleString('en-US')} rows (default 100).`,
+      mimeType: 'application/json',
+    }],
+  }));
+
+  server.setRequestHandler(ListResourcesRequestSchema, async () => ({
+    resources: host.results.list().slice(0, 100).map(i => ({
+      uri: `${RESULT_URI}${i.id}`, name: i.id, title: `${i.tool}: ${i.rows.toLocaleString('en-US')} rows${i.title ? ` (${i.title.slice(0, 80)})` : ''}`, mimeType: 'application/json',
+    })),
+  }));
+
+  server.setRequestHandler(ReadResourceRequestSchema, async req => {
+    const { id, offset, limit } = parseResultUri(req.params.uri);
+    try {
+      const p = await host.results.page(id, { offset, limit });
+      const next = p.offset + p.rows.length < p.total ? p.offset + p.rows.length : null;
+      const body = { result_id: id, columns: p.columns, rows: rowsToJson(p.rows, p.columns), offset: p.offset, total_rows: p.total, next_offset: next };
+      return { contents: [{ uri: req.params.uri, mimeType: 'application/json', text: JSON.stringify(body) }] };
+    } catch (e) {
+      if (e instanceof ToolError) throw new McpError(-32002, e.message, { uri: req.params.uri });
+      throw e;
+    }
   });
   return server;
 }
 
+/** datatools://results/<id>[?offset=N&limit=M] */
+export function parseResultUri(uri: string): { id: string; offset: number; limit: number } {
+  const bad = (why: string) => new McpError(ErrorCode.InvalidParams, `${why}: expected ${RESULT_URI}<result_id>?offset=0&limit=100`);
+  if (!uri.startsWith(RESULT_URI)) throw bad(`Unknown resource ${uri.slice(0, 200)}`);
+  const rest = uri.slice(RESULT_URI.length);
+  const q = rest.indexOf('?');
+  const id = decodeURIComponent(q < 0 ? rest : rest.slice(0, q));
+  const params = new URLSearchParams(q < 0 ? '' : rest.slice(q + 1));
+  const int = (name: string, fallback: number, max: number) => {
+    const v = params.get(name);
+    if (v === null || v === '') return fallback;
+    if (!/^\d+$/.test(v)) throw bad(`${name}=${v.slice(0, 20)} is not a whole number`);
+    return Math.min(Number(v), max);
+  };
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(id)) throw bad('Malformed result id');
+  return { id, offset: int('offset', 0, Number.MAX_SAFE_INTEGER), limit: int('limit', 100, RESOURCE_MAX_LIMIT) };
+}
+
 export function toMcpResult(r: CallResult): CallToolResult {
   const content: CallToolResult['content'] = [{ type: 'text', text: r.text }];
-  const tables: unknown[] = [];
+  const tables: Record<string, unknown>[] = [];
   for (const p of r.parts) {
-    if (p.kind === 'image' && p.mimeType !== 'image/svg+xml') content.push({ type: 'image', data: p.data, mimeType: p.mimeType });
-    else if (p.kind === 'table') tables.push({ title: p.title, columns: p.columns, rows: rowsToJson(p.rows, p.columns), totalRows: p.totalRows, truncated: p.truncated });
+    if (p.kind === 'image') content.push({ type: 'image', data: p.data, mimeType: p.mimeType });
+    else if (p.kind === 'table') {
+      const stored = p.storedRows;
+      const end = (p.offset ?? 0) + p.rows.length;
+      const size = p.offset !== undefined ? p.totalRows : stored;
+      const next = p.resultId && size !== undefined && end < size ? end : null;
+      tables.push({
+        title: p.title, columns: p.columns, rows: rowsToJson(p.rows, p.columns),
+        ...(p.resultId ? { result_id: p.resultId, stored_rows: stored, next_offset: next } : {}),
+        total_rows: p.totalRows ?? null, totalRows: p.totalRows, truncated: p.truncated,
+      });
+      if (p.resultId) {
+        content.push({ type: 'resource_link', uri: `${RESULT_URI}${p.resultId}`, name: p.resultId, mimeType: 'application/json',
+          description: `The whole table (${(stored ?? p.rows.length).toLocaleString('en-US')} rows) as JSON pages: append ?offset=&limit=.` });
+      }
+    }
   }
   const out: CallToolResult = { content, isError: r.isError ? true : undefined };
-  if (tables.length) {
-    // the host bounds the data (DATATOOLS_REPLY_STRUCTURED_BYTES); this is the last guard under the transport's limit
-    const size = JSON.stringify({ tables }).length;
-    if (size > 8 * 1024 * 1024) content[0] = { type: 'text', text: `${r.text}\n[The structured data (${size.toLocaleString('en-US')} bytes) is left out: over the reply limit.]` };
-    else out.structuredContent = { tables };
-  }
+  if (r.isError) return out;
+  // the host bounds the data (DATATOOLS_REPLY_STRUCTURED_BYTES); this is the last guard under the transport's limit
+  const size = JSON.stringify({ tables }).length;
+  if (size > 8 * 1024 * 1024) {
+    content[0] = { type: 'text', text: `${r.text}\n[The structured data (${size.toLocaleString('en-US')} bytes) is left out: over the reply limit.]` };
+    out.structuredContent = { tables: [] };
+  } else out.structuredContent = { tables };
   return out;
 }
 

@@ -12,7 +12,7 @@ const expected: Record<string, string[]> = {
   ml_engineer: ALL.filter(n => n !== 'run_script'),
 };
 
-test('the catalog holds exactly the 14 tools of the seed', () => {
+test('the catalog holds the 14 tools of the seed and get_result', () => {
   assert.deepEqual(ALL, ['describe_table', 'execute_code', 'execute_query', 'get_environment', 'get_schema', 'get_table_sample',
     'get_result', 'install_package', 'list_files', 'list_tables', 'read_csv', 'read_file', 'read_parquet', 'run_script', 'write_file']);
 });

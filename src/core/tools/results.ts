@@ -95,7 +95,7 @@ export const getResult = defineTool({
     const { text, shown } = renderRows(p.columns, p.rows, { budget: TEXT_BUDGET });
     const notes = [lim.note].filter((x): x is string => !!x);
     if (shown < p.rows.length) notes.push(`The text shows ${plural(shown, 'row')} of the ${fmt(p.rows.length)} in this window (text budget); the structured table holds the window, or page with a smaller limit.`);
-    const part: TablePart = { kind: 'table', title: `${info.id} rows ${from}–${to}`, columns: p.columns, rows: p.rows, truncated: next !== undefined || p.offset > 0, totalRows: p.matched, resultId: info.id, storedRows: p.total };
+    const part: TablePart = { kind: 'table', title: `${info.id} rows ${from}–${to}`, columns: p.columns, rows: p.rows, truncated: next !== undefined || p.offset > 0, totalRows: p.matched, resultId: info.id, storedRows: p.total, offset: p.offset };
     return { text: [header, columnsLine(p.columns), text, ...notes].join('\n'), parts: [part], metrics: { rows: p.rows.length } };
   },
 });
