@@ -218,10 +218,15 @@ export class ResultStore {
   private enforceDisk(keep: string): void {
     const limit = this.opts.limits().diskBytes;
     if (this.diskUsed <= limit) return;
+    const own = (this.entries.get(keep) as { diskBytes?: number } | undefined)?.diskBytes ?? 0;
+    if (own > limit) {
+      // a single result over the whole disk budget is not kept (and evicts nothing)
+      this.drop(keep);
+      throw new Error(`it is larger than the result store's disk budget of ${fmt(Math.round(limit / 1048576))} MB (DATATOOLS_RESULT_DISK_MB)`);
+    }
     const onDisk = [...this.entries.values()].filter(e => e.file && e.info.id !== keep).sort((a, b) => a.info.lastUsed - b.info.lastUsed);
     while (this.diskUsed > limit && onDisk.length) this.drop(onDisk.shift()!.info.id);
-    // a single result over the whole disk budget is not kept
-    if (this.diskUsed > limit) this.drop(keep);
+
   }
 
   private drop(id: string): void {

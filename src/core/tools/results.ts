@@ -59,13 +59,13 @@ export const getResult = defineTool({
 
     if (i.describe) {
       const d = await store.describe(info.id, i.columns, where);
-      const columns: ColumnInfo[] = ['column', 'type', 'count', 'nulls', 'distinct', 'min', 'max', 'mean', 'stddev', 'top_values'].map(n => ({ name: n, type: ['count', 'nulls'].includes(n) ? 'int8' : ['mean', 'stddev'].includes(n) ? 'float8' : 'text' }));
+      const columns: ColumnInfo[] = ['column', 'type', 'count', 'nulls', 'distinct', 'distinct_exact', 'min', 'max', 'mean', 'stddev', 'top_values'].map(n => ({ name: n, type: ['count', 'nulls', 'distinct'].includes(n) ? 'int8' : n === 'distinct_exact' ? 'bool' : ['mean', 'stddev'].includes(n) ? 'float8' : 'text' }));
       const rows = d.columns.map(s => statsRow(s));
       const { text } = renderRows(columns, rows, { budget: TEXT_BUDGET, maxCell: 60 });
       const part: TablePart = { kind: 'table', title: `Statistics of ${info.id}`, columns, rows, truncated: false, totalRows: rows.length };
       return {
         text: [`${label}: statistics over all ${fmt(d.matched)} rows${filterText ? ` matching${filterText}` : ''} (of ${fmt(d.rows)} stored).${source}`,
-          text, 'distinct values marked "≥" are lower bounds (counted exactly up to 100,000 values); mean and stddev (sample) are computed in float64.'].join('\n'),
+          text, 'distinct is exact where distinct_exact is true, else a lower bound (counted exactly up to 100,000 values); mean and stddev (sample) are computed in float64.'].join('\n'),
         parts: [part], metrics: { rows: d.matched },
       };
     }
@@ -102,7 +102,7 @@ export const getResult = defineTool({
 
 function statsRow(s: ColumnStats): unknown[] {
   const v = (x: unknown) => x === null || x === undefined ? null : cellText(x, 200, s.type);
-  return [s.column, s.type, s.count, s.nulls, `${s.distinctExact ? '' : '≥'}${fmt(s.distinct)}`, v(s.min), v(s.max), s.mean ?? null, s.stddev ?? null,
+  return [s.column, s.type, s.count, s.nulls, s.distinct, s.distinctExact, v(s.min), v(s.max), s.mean ?? null, s.stddev ?? null,
     s.top.length ? s.top.map(t => `${cellText(t.value, 40, s.type)} (${fmt(t.count)})`).join(', ') : null];
 }
 
