@@ -32,7 +32,8 @@ CREATE TABLE t AS SELECT g AS id,
   CASE WHEN g % 23 = 0 THEN NULL ELSE (g % 97)::float8 / 7 END AS f
 FROM generate_series(1, ${N}) g`;
 /** The same columns as text, as the value model writes them. */
-const TEXT_COLS = `id::text, big::text, dec::text, d::text, to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'), txt, flag::text, f::text`;
+const TEXT_COLS = `id::text AS id_t, big::text AS big_t, dec::text AS dec_t, d::text AS d_t, to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS ts_t, txt AS txt_t, flag::text AS flag_t, f::text AS f_t`;
+// (aliased: ORDER BY must see the table's typed columns, not text output columns of the same name)
 
 const norm = (v: unknown) => v === null ? null : String(v);
 
@@ -162,7 +163,7 @@ for (const mode of ['memory', 'spilled'] as const) {
 
     test('order_by with where and columns, paged from an offset', async () => {
       const r = await call(c, 'get_result', { result_id: id, where: [{ column: 'flag', op: '=', value: true }], order_by: [{ column: 'dec', desc: true }, { column: 'id' }], columns: ['id', 'dec'], offset: 1000, limit: 7 });
-      const exp = await pgRows('SELECT id::text, dec::text FROM t WHERE flag ORDER BY dec DESC NULLS LAST, id OFFSET 1000 LIMIT 7');
+      const exp = await pgRows('SELECT id::text AS i, dec::text AS x FROM t WHERE flag ORDER BY dec DESC NULLS LAST, id OFFSET 1000 LIMIT 7');
       const t = r.structuredContent!.tables[0];
       assert.deepEqual(t.rows.map(x => x.map(norm)), exp);
       assert.equal(t.total_rows, N / 5);
@@ -198,7 +199,7 @@ for (const mode of ['memory', 'spilled'] as const) {
 
     test('save_as writes the whole filtered, sorted, selected result; DuckDB reads back the same rows', async () => {
       const args = { result_id: id, where: [{ column: 'dec', op: '<', value: 0 }], order_by: [{ column: 'big', desc: true }, { column: 'id' }], columns: ['id', 'big', 'dec', 'txt', 'ts'] };
-      const exp = await pgRows(`SELECT id::text, big::text, dec::text, txt, to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') FROM t WHERE dec < 0 ORDER BY big DESC NULLS LAST, id`);
+      const exp = await pgRows(`SELECT id::text AS i, big::text AS b, dec::text AS x, txt AS y, to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS z FROM t WHERE dec < 0 ORDER BY big DESC NULLS LAST, id`);
       const { DuckDBInstance } = await import('@duckdb/node-api');
       const db = await DuckDBInstance.create(':memory:');
       const con = await db.connect();
