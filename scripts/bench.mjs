@@ -301,6 +301,25 @@ if (want('db') || want('db-parallel')) {
 }
 // 7. the real VS Code (code-server): extension activation time against the test helper extension's, and the
 //    first paint of a 1,000,000-row result in the result view against a 1,000-row one
+if (want('reply-size')) {
+  // issue 15: an execute_query MCP reply inlines a first window of rows and a result id, so its size does not grow
+  // with the result (the whole result is paged with get_result); sizes are deterministic
+  const { Client } = require('@modelcontextprotocol/sdk/client/index.js');
+  const { StdioClientTransport } = require('@modelcontextprotocol/sdk/client/stdio.js');
+  const transport = new StdioClientTransport({ command: process.execPath, args: [path.join(root, 'dist', 'mcp.js')], stderr: 'pipe',
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', DATATOOLS_ALLOWED_PATHS: dir, DATATOOLS_AUDIT_LOG: path.join(dir, 'audit.jsonl') } });
+  const client = new Client({ name: 'bench', version: '0' });
+  await client.connect(transport);
+  try {
+    await client.listTools();
+    const size = async n => JSON.stringify(await client.callTool({ name: 'execute_query', arguments: { query: `SELECT g AS id, g * 0.5 AS x, md5(g::text) AS s FROM generate_series(1, ${n}) g` } }, undefined, { timeout: 300_000 })).length;
+    await size(10);
+    const small = await size(100);
+    const large = await size(10_000);
+    row('execute_query MCP reply size: 10,000 rows vs 100 rows', large, small, 'B');
+  } finally { await client.close(); }
+}
+
 if (want('vscode')) {
   if (spawnSync('npm', ['run', '--silent', 'package'], { stdio: 'ignore' }).status !== 0) { console.error('npm run package failed'); process.exit(1); }
   const { Workbench } = require(path.join(root, 'out/test/e2e/workbench.js'));

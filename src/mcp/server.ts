@@ -4,6 +4,8 @@ import {
   ReadResourceRequestSchema, type CallToolResult, type JSONRPCMessage,
 } from '@modelcontextprotocol/sdk/types.js';
 import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { Protocol } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import type { OversizedMessage } from './transport';
 import type { CallResult, ToolHost } from '../core/host';
 import { toolSchema } from '../core/host';
@@ -41,6 +43,15 @@ export const OUTPUT_SCHEMA = {
   required: ['tables'],
 } as const;
 
+const LOOSE_CALL = z.object({
+  method: z.literal('tools/call'),
+  params: z.object({
+    name: z.string(),
+    arguments: z.unknown().optional(),
+    _meta: z.object({ progressToken: z.union([z.string(), z.number()]).optional() }).passthrough().optional(),
+  }).passthrough(),
+}).passthrough();
+
 /** An MCP server over the shared catalog: it lists only the role's tools and calls them through the host. */
 export function createMcpServer(host: ToolHost, version: string): Server {
   const server = new Server({ name: SERVER_NAME, version }, {
@@ -61,14 +72,22 @@ export function createMcpServer(host: ToolHost, version: string): Server {
     })),
   }));
 
-  server.setRequestHandler(CallToolRequestSchema, async (req, extra) => {
+  // registered past the SDK's tools/call wrapper (Protocol's own method): arguments that are not a JSON object get
+  // JSON-RPC -32602 with a short message here instead of the SDK's -32603 with a validation dump; arguments that are
+  // an object but break the tool's schema stay tool errors (isError) so the model can correct itself
+  Protocol.prototype.setRequestHandler.call(server, LOOSE_CALL as unknown as typeof CallToolRequestSchema, async (raw, extra) => {
+    const req = raw as unknown as z.infer<typeof LOOSE_CALL>;
+    const args = req.params.arguments;
+    if (args !== undefined && (args === null || typeof args !== 'object' || Array.isArray(args))) {
+      throw new McpError(ErrorCode.InvalidParams, `Invalid params: "arguments" must be a JSON object of the tool's parameters (got ${args === null ? 'null' : Array.isArray(args) ? 'an array' : `a ${typeof args}`}).`);
+    }
     const token = req.params._meta?.progressToken;
     let progress = 0;
     const onProgress = token === undefined ? undefined : (e: { kind: string; text: string }) => {
       progress++;
       void extra.sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress, message: `${e.kind}: ${e.text}`.slice(0, 1000) } }).catch(() => undefined);
     };
-    const r = await host.call(req.params.name, req.params.arguments ?? {}, { caller: 'mcp', signal: extra.signal, onProgress });
+    const r = await host.call(req.params.name, args ?? {}, { caller: 'mcp', signal: extra.signal, onProgress });
     return toMcpResult(r);
   });
 

@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { Client as PgClient } from 'pg';
+import { CallToolResultSchema } from '@modelcontextprotocol/sdk/types.js';
 import { connectMcp, tmpDir } from '../helpers/mcp';
 import { psql, startPostgres, type PgCluster } from '../helpers/pg';
 import { ResultStore, compareDecimal } from '../../src/core/store';
@@ -301,6 +302,14 @@ describe('results from files, eviction, MCP protocol', () => {
         undefined, { onprogress: p => events.push(p), timeout: 60_000 }) as Reply;
       assert.notEqual(py.isError, true, JSON.stringify(py.content).slice(0, 400));
       assert.ok(events.length >= 1 && events.some(e => /step/.test(e.message ?? '')), JSON.stringify(events));
+      // arguments that are not a JSON object: JSON-RPC invalid params; a schema violation: a tool error the model can fix
+      for (const bad of [[1, 2], 'SELECT 1', 7]) {
+        await assert.rejects(c.client.request({ method: 'tools/call', params: { name: 'execute_query', arguments: bad as unknown as Record<string, unknown> } }, CallToolResultSchema),
+          (e: { code?: number; message: string }) => e.code === -32602 && e.message.length < 1000, `arguments ${JSON.stringify(bad)}`);
+      }
+      const invalid = await call(c, 'get_result', { result_id: 'r1', limit: -1, where: [{ column: 'x', op: 'like' }] });
+      assert.equal(invalid.isError, true);
+      assert.match(invalid.text, /limit|op/);
     } finally { await c.close(); }
   });
 });
