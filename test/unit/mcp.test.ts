@@ -13,8 +13,8 @@ const expected: Record<string, string[]> = {
 };
 
 test('the catalog holds the 14 tools of the seed and get_result', () => {
-  assert.deepEqual(ALL, ['describe_table', 'execute_code', 'execute_query', 'get_environment', 'get_schema', 'get_table_sample',
-    'get_result', 'install_package', 'list_files', 'list_tables', 'read_csv', 'read_file', 'read_parquet', 'run_script', 'write_file']);
+  assert.deepEqual(ALL, ['describe_table', 'execute_code', 'execute_query', 'get_environment', 'get_result', 'get_schema', 'get_table_sample',
+    'install_package', 'list_files', 'list_tables', 'read_csv', 'read_file', 'read_parquet', 'run_script', 'write_file']);
 });
 
 for (const [role, tools] of Object.entries(expected)) {
