@@ -53,7 +53,7 @@ async function fingerprint(backend: Backend, host: ToolHost): Promise<string> {
       UNION ALL SELECT count(*)::text FROM user_behavior
       UNION ALL SELECT count(*)::text FROM pg_largeobject_metadata) t` });
   assert.equal(r.isError, undefined, r.text);
-  return r.text.split('\n').pop()!;
+  return r.text.split('\n').filter(l => !l.startsWith('Result r')).pop()!; // the last line before the stored result's id
 }
 
 const marker = path.join(os.tmpdir(), `dt-pwned-${process.pid}`);
