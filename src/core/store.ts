@@ -171,10 +171,10 @@ export class ResultStore {
       const inMem = [...this.entries.values()].filter(e => e.mem).sort((a, b) => a.info.lastUsed - b.info.lastUsed);
       while (this.memUsed + bytes > limits.memoryBytes && inMem.length) {
         const old = inMem.shift()!;
-        const oldRows = old.mem!;
-        old.mem = undefined;
+        // written first, then released: a page read meanwhile still finds the rows in memory
         this.memUsed -= old.info.bytes;
-        await this.spill(old, oldRows);
+        await this.spill(old, old.mem!);
+        old.mem = undefined;
       }
       entry.mem = rows;
       this.memUsed += bytes;

@@ -353,3 +353,31 @@ test('the store in a Tokyo-time process: spill round-trip of every value kind, e
   }
   assert.ok(ResultStore);
 });
+
+test('the store: older results move to disk when a new one needs the memory; pages and sorts read back exactly; idle results expire', async () => {
+  const dir = tmpDir('store');
+  let now = 1_000_000;
+  const s = new ResultStore({ workDir: () => dir, limits: () => ({ memoryBytes: 3_000_000, diskBytes: 1e9, idleSeconds: 60 }), now: () => now });
+  const make = (k: number) => Array.from({ length: 20_000 }, (_, i) => [i, BigInt(i) * 10n ** 15n + BigInt(k), `${k}-${(i * 7919) % 20_000}`, i % 3 ? `${i % 50}.${k}0` : null]);
+  const cols = [{ name: 'i', type: 'int4' }, { name: 'b', type: 'int8' }, { name: 's', type: 'text' }, { name: 'd', type: 'numeric' }];
+  const a = await s.put('t', { kind: 'table', columns: cols, rows: make(1), truncated: false });
+  assert.equal(a.where, 'memory');
+  const b = await s.put('t', { kind: 'table', columns: cols, rows: make(2), truncated: false });
+  assert.equal((await s.info(a.id)).where, 'disk', 'the older result was spilled to make room');
+  assert.equal((await s.info(b.id)).where, 'memory');
+  assert.ok(s.usage().memoryBytes <= 3_000_000 && s.usage().diskBytes > 0);
+  for (const [id, k] of [[a.id, 1], [b.id, 2]] as const) {
+    const rows: unknown[][] = [];
+    for await (const chunk of s.scan(id)) rows.push(...chunk);
+    assert.deepEqual(rows, make(k));
+    const p = await s.page(id, { offset: 19_990, limit: 50, orderBy: [{ column: 'd', desc: true }, { column: 'i' }], columns: ['i', 'd'] });
+    const ref = make(k).filter(r => r[3] !== null).sort((x, y) => compareDecimal(String(y[3]), String(x[3])) || (x[0] as number) - (y[0] as number))
+      .concat(make(k).filter(r => r[3] === null)).map(r => [r[0], r[3]]);
+    assert.equal(p.matched, 20_000);
+    assert.deepEqual(p.rows, ref.slice(19_990, 20_040));
+  }
+  now += 61_000;
+  await assert.rejects(s.info(a.id), /No stored result `r[0-9a-z]+`: results are kept for 1 min after their last use/);
+  assert.equal(s.usage().results, 0);
+  await s.dispose();
+});
