@@ -6,7 +6,7 @@ import { tmpDir } from '../helpers/mcp';
 import { Workbench } from './workbench';
 import { psql, startPostgres, type PgCluster } from '../helpers/pg';
 
-const ML_TOOLS = ['describe_table', 'execute_code', 'execute_query', 'get_environment', 'get_schema', 'get_table_sample',
+const ML_TOOLS = ['describe_table', 'execute_code', 'execute_query', 'get_environment', 'get_result', 'get_schema', 'get_table_sample',
   'install_package', 'list_files', 'list_tables', 'read_csv', 'read_file', 'read_parquet', 'write_file'];
 
 describe('Data Tools in a real VS Code (code-server + Playwright + chromium)', { timeout: 15 * 60_000 }, () => {
