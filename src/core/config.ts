@@ -23,6 +23,11 @@ export interface Limits {
   replyStructuredBytes: number;
   /** Largest tool request (its arguments), bytes; bigger ones are refused with a tool error. */
   maxRequestBytes: number;
+  /** Largest single row a query may bring back, megabytes (counted on the wire, before it is read into memory);
+   *  a larger row stops the query with an error. */
+  maxRowMb: number;
+  /** Most bytes one query result may bring back, megabytes; the rows stop there and the reply says so. */
+  maxResultMb: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
@@ -34,6 +39,8 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   replyTextChars: 20_000,
   replyStructuredBytes: 2 * 1024 * 1024,
   maxRequestBytes: 32 * 1024 * 1024,
+  maxRowMb: 64,
+  maxResultMb: 256,
 });
 
 export const DEFAULT_DATA_ROOT = '/tmp/agent-data';
@@ -202,6 +209,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): DataToolsCo
       replyTextChars: num(env, 'DATATOOLS_REPLY_TEXT_CHARS', DEFAULT_LIMITS.replyTextChars, 1000, 1_000_000),
       replyStructuredBytes: num(env, 'DATATOOLS_REPLY_STRUCTURED_BYTES', DEFAULT_LIMITS.replyStructuredBytes, 10_000, 8 * 1024 * 1024),
       maxRequestBytes: num(env, 'DATATOOLS_MAX_REQUEST_BYTES', DEFAULT_LIMITS.maxRequestBytes, 1024, 256 * 1024 * 1024),
+      maxRowMb: num(env, 'DATATOOLS_MAX_ROW_MB', DEFAULT_LIMITS.maxRowMb, 1, 1024),
+      maxResultMb: num(env, 'DATATOOLS_MAX_RESULT_MB', DEFAULT_LIMITS.maxResultMb, 1, 16 * 1024),
     },
   });
 }
