@@ -3,7 +3,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { connectMcp, tmpDir } from '../helpers/mcp';
-import { startPostgres, type PgCluster } from '../helpers/pg';
+import { psql, startPostgres, type PgCluster } from '../helpers/pg';
 
 // Issue 15, bounded memory: values and results too large for the server are stopped at the source (on the wire,
 // before the driver builds strings), limits the agent passes are ceilings, and the server's PEAK memory stays
@@ -49,6 +49,8 @@ before(async () => { pg = await startPostgres(); });
 after(() => pg?.stop());
 
 const PEAK_BOUND_MB = 600;
+/** The sample (PostgreSQL in WebAssembly, capped at 256 MB, in a worker) adds about 450 MB to the server. */
+const SAMPLE_PEAK_BOUND_MB = 750;
 
 test('MCP + PostgreSQL: huge values, results over the byte budget, limits above their ceilings: bounded memory, clear replies', async () => {
   const s = await session({ DATABASE_URL: pg.url, DATATOOLS_MAX_RESULT_MB: '8', DATATOOLS_QUERY_TIMEOUT: '20', DATATOOLS_CODE_TIMEOUT: '20' });
@@ -98,9 +100,15 @@ test('MCP + PostgreSQL: huge values, results over the byte budget, limits above 
     o = await s.call('execute_query', { query: 'SELECT 1', timeout: 3600 }, 'query timeout above the ceiling');
     assert.match(o.text, /timeout=3,600 s is above the configured limit of 20 s; 20 s was used/);
 
-    // get_table_sample on a table of huge values: stopped, never read whole
-    const big = (await s.call('execute_query', { query: 'SELECT 1' }, 'warm-up')).peak;
-    void big;
+    // a catalog tool on a table of large values: stopped at the budget with an error, never read whole
+    psql(pg.adminUrl, "CREATE TABLE IF NOT EXISTS wide_values AS SELECT g AS id, repeat(md5(g::text), 100000) AS v FROM generate_series(1, 40) g");
+    o = await s.call('get_table_sample', { table_name: 'wide_values', n: 40 }, 'get_table_sample over the result budget');
+    assert.equal(o.r.isError, true);
+    assert.match(o.text, /^Stopped: the rows reached the 8 MB budget on one result \(DATATOOLS_MAX_RESULT_MB\) at row \d+\./);
+
+    // a limit the agent passes for code is a ceiling too (the sandbox may be missing here: the note is what counts)
+    o = await s.call('execute_code', { code: 'print(6 * 7)', timeout: 3600 }, 'execute_code timeout above the ceiling');
+    assert.match(o.text, /\[limit\] timeout=3,600 s is above the configured limit of 20 s; 20 s was used/);
 
     const end = peakMb(s.pid!);
     console.log(`  server peak after the PostgreSQL faults: ${end.toFixed(0)} MB (bound ${PEAK_BOUND_MB} MB)`);
@@ -109,4 +117,35 @@ test('MCP + PostgreSQL: huge values, results over the byte budget, limits above 
     await s.close();
   }
   assert.doesNotMatch(s.stderr(), /uncaught|unhandled|Cannot create a string/i);
+});
+
+test('MCP + the embedded sample database: repeat() past its memory is a clear error, the server stays small', async () => {
+  // its own cache of the built sample: the first start builds it (initdb), the second loads it, as users see it
+  const cache = tmpDir('sample-cache');
+  const first = await session({ XDG_CACHE_HOME: cache });
+  try {
+    const t0 = performance.now();
+    const r = await first.client.callTool({ name: 'execute_query', arguments: { query: 'SELECT 1' } }, undefined, { timeout: 120_000 }) as Reply;
+    assert.notEqual(r.isError, true, textOf(r));
+    console.log(`  sample, first query on a fresh cache: ${Math.round(performance.now() - t0)} ms, server peak ${peakMb(first.pid!).toFixed(0)} MB`);
+  } finally { await first.close(); }
+  assert.ok(fs.readdirSync(path.join(cache, 'datatools')).some(f => /^sample-[0-9a-f]{16}\.tar\.gz$/.test(f)), 'the built sample is cached');
+
+  const s = await session({ XDG_CACHE_HOME: cache });
+  try {
+    let o = await s.call('execute_query', { query: 'SELECT 1' }, 'sample, first query from the cache');
+    assert.notEqual(o.r.isError, true);
+    o = await s.call('execute_query', { query: "SELECT repeat('x', 300000000) AS big" }, "sample: repeat('x', 300000000)");
+    assert.equal(o.r.isError, true);
+    assert.match(o.text, /^Refused: the sample database ran out of memory \(PostgreSQL: out of memory\); the query was stopped\. The embedded sample database is small: its memory is capped at 256 MB/);
+    o = await s.call('execute_query', { query: "SELECT repeat('x', 300000000) AS a, repeat('y', 300000000) AS b" }, 'sample: two 300 MB values');
+    assert.equal(o.r.isError, true);
+    assert.match(o.text, /sample database ran out of memory/);
+    const end = peakMb(s.pid!);
+    console.log(`  server peak with the sample after its faults: ${end.toFixed(0)} MB (bound ${SAMPLE_PEAK_BOUND_MB} MB)`);
+    assert.ok(end < SAMPLE_PEAK_BOUND_MB, `server peak ${end.toFixed(0)} MB is over ${SAMPLE_PEAK_BOUND_MB} MB`);
+  } finally {
+    await s.close();
+  }
+  assert.doesNotMatch(s.stderr(), /uncaught|unhandled/i);
 });

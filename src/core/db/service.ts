@@ -138,7 +138,7 @@ export function dbError(e: unknown, timeoutSec: number): ToolError {
     return new ToolError(`Refused: row ${e.row.toLocaleString('en-US')} of the result is ${mb(e.bytes)}, over the ${mb(e.limitBytes)} limit on one row (DATATOOLS_MAX_ROW_MB). The query was stopped and cancelled on the server before that row was read into memory. ${WHAT_TO_DO}.`);
   }
   if (e instanceof SampleOutOfMemory) {
-    return new ToolError(`Refused: ${e.message}; the query was stopped. The sample database holds at most about ${SAMPLE_MEMORY_NOTE}. ${WHAT_TO_DO}.`);
+    return new ToolError(`Refused: ${e.message}; the query was stopped. The embedded sample database is small: its memory is capped at ${SampleDatabase.WASM_MB} MB for the database and ${SampleDatabase.HEAP_MB} MB for its results. ${WHAT_TO_DO}.`);
   }
   if (e instanceof ConnectionFailed) {
     const c = e.cause as PgErrorFields;
@@ -160,7 +160,6 @@ export function dbError(e: unknown, timeoutSec: number): ToolError {
 }
 
 const WRAP_PREFIX = 'SELECT * FROM (';
-const SAMPLE_MEMORY_NOTE = 'a few hundred MB in one query';
 
 export async function runQuery(ctx: ToolContext, o: { query: string; params?: unknown[]; maxRows: number; timeoutSec: number; connection?: string; count?: boolean }): Promise<QueryOutput> {
   await loadParser();
