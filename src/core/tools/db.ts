@@ -13,6 +13,8 @@ import { grantedCapabilities } from '../roles';
 import type { Run } from '../db/types';
 
 const TEXT_BUDGET = 6000;
+/** How long get_table_sample may count a table's rows before it gives the planner's estimate instead, ms. */
+const COUNT_BUDGET_MS = 2000;
 
 /** Writes a whole result where Python can read it. Roles that may not write files can still hand results over,
  *  but only into the results folder of the work directory, by file name. */
@@ -319,9 +321,20 @@ export const getTableSample = defineTool({
       const oids = [...new Set(r.fields.map(f => f.dataTypeID))];
       const t = await run('SELECT oid::int4, format_type(oid, NULL) FROM pg_catalog.pg_type WHERE oid = ANY($1::oid[])', [oids]);
       const names = new Map(t.rows.map(x => [Number(x[0]), String(x[1])]));
-      return { rel, how, columns: r.fields.map(f => ({ name: f.name, type: names.get(f.dataTypeID) ?? `oid ${f.dataTypeID}` })), rows: r.rows };
+      // the real row count when it is cheap: count(*) under a short time limit, as the last statement (a timeout
+      // ends the transaction, which is rolled back anyway); else the planner's estimate, said to be one
+      let total: number | undefined;
+      try {
+        await run(`SELECT pg_catalog.set_config('statement_timeout', $1, true)`, [String(Math.min(COUNT_BUDGET_MS, ctx.config.limits.queryTimeoutSec * 1000))]);
+        total = Number((await run(`SELECT pg_catalog.count(*) FROM ${relationSql(rel)}`)).rows[0]?.[0]);
+      } catch (e) {
+        if (e instanceof ToolError || (e as { code?: string }).code !== '57014') throw e;
+      }
+      return { rel, how, total, columns: r.fields.map(f => ({ name: f.name, type: names.get(f.dataTypeID) ?? `oid ${f.dataTypeID}` })), rows: r.rows };
     });
+    const size = out.total !== undefined && Number.isFinite(out.total) ? `${out.total.toLocaleString('en-US')} rows in all, counted`
+      : `about ${out.rel.estimate.toLocaleString('en-US')} rows in all: the planner's estimate, counting took over ${COUNT_BUDGET_MS / 1000} s`;
     return tableResult({ title: `Sample of ${out.rel.schema}.${out.rel.name}`, columns: out.columns, rows: out.rows, truncated: false,
-      header: `${plural(out.rows.length, 'random row')} of ${out.rel.schema}.${out.rel.name} (~${out.rel.estimate.toLocaleString('en-US')} rows in all)${out.how}.` });
+      header: `${plural(out.rows.length, 'random row')} of ${out.rel.schema}.${out.rel.name} (${size})${out.how}.` });
   },
 });
