@@ -109,6 +109,15 @@ test('MCP + PostgreSQL: huge values, results over the byte budget, limits above 
     // a limit the agent passes for code is a ceiling too (the sandbox may be missing here: the note is what counts)
     o = await s.call('execute_code', { code: 'print(6 * 7)', timeout: 3600 }, 'execute_code timeout above the ceiling');
     assert.match(o.text, /\[limit\] timeout=3,600 s is above the configured limit of 20 s; 20 s was used/);
+    assert.match(o.text, /\[stdout\]\n42\n/);
+
+    // 300 MB printed, and the same string as the cell's value: both cut in the sandbox, with their sizes
+    o = await s.call('execute_code', { code: "s = 'x' * 300_000_000\nprint(s)\ns" }, 'execute_code: 300 MB printed and displayed');
+    assert.notEqual(o.r.isError, true, o.text.slice(0, 400));
+    assert.match(o.text, /\[output cap: [\d,]+ more bytes were dropped; print less\]/);
+    assert.match(o.text, /\[Out \d+\] 'x{100}/);
+    const shown = JSON.stringify(o.r.structuredContent ?? '');
+    assert.ok(shown.length < 4_000_000, `structured part of ${shown.length} bytes`);
 
     const end = peakMb(s.pid!);
     console.log(`  server peak after the PostgreSQL faults: ${end.toFixed(0)} MB (bound ${PEAK_BOUND_MB} MB)`);
