@@ -96,6 +96,16 @@ test('MCP + PostgreSQL: huge values, results over the byte budget, limits above 
     assert.notEqual(o.r.isError, true, o.text.slice(0, 400));
     assert.match(o.text, /Total not counted: the count did not finish within the time limit; it is at least 11 rows\./);
 
+    // a 96,000-character query of 24,000 chained terms: valid SQL, too deep to check; a clear refusal, fast
+    o = await s.call('execute_query', { query: `SELECT 1${' + 1'.repeat(24_000)}` }, 'a 96,000-character chained expression');
+    assert.equal(o.r.isError, true);
+    assert.match(o.text, /nested too deeply for the read-only check.*IN list/);
+    // a 99,000-character IN list parses and runs (it once took 14 s and left the server at 900 MB)
+    const list = Array.from({ length: 16_000 }, (_, i) => String(2 * i)).join(',');
+    o = await s.call('execute_query', { query: `SELECT count(*) AS n FROM generate_series(1, 40000) g WHERE g IN (${list})` }, 'a 99,000-character IN list');
+    assert.notEqual(o.r.isError, true, o.text.slice(0, 300));
+    assert.equal((o.r.structuredContent as { tables: { rows: unknown[][] }[] }).tables[0].rows[0][0], 15_999);
+
     // execute_query timeout above the ceiling
     o = await s.call('execute_query', { query: 'SELECT 1', timeout: 3600 }, 'query timeout above the ceiling');
     assert.match(o.text, /timeout=3,600 s is above the configured limit of 20 s; 20 s was used/);

@@ -168,7 +168,13 @@ export async function runQuery(ctx: ToolContext, o: { query: string; params?: un
     allowedFunctions: ctx.config.allowedFunctions,
     timeoutSec: o.timeoutSec,
   };
-  const verdict = checkQuery(o.query, policy);
+  let verdict: ReturnType<typeof checkQuery>;
+  try {
+    verdict = checkQuery(o.query, policy);
+  } catch (e) {
+    if (!(e instanceof RangeError)) throw e;
+    throw new ToolError('Refused: the query is nested too deeply for the read-only check to read it (for example thousands of terms chained with + or AND). Write it flatter: an IN list or = ANY($1) with an array, or several smaller queries.');
+  }
   if (!verdict.ok) throw new ToolError(`Refused: ${verdict.reason}`);
   const db = await getDatabase(ctx, o.connection);
   const timeoutMs = Math.round(o.timeoutSec * 1000);
