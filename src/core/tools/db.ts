@@ -99,7 +99,7 @@ export const executeQuery = defineTool({
     let saved: { path: string; bytes: number; notes: string[] } | undefined;
     if (i.save_as) {
       saved = await saveTable(ctx, i.save_as, out.columns, out.rows);
-      footer.push(`Saved all ${plural(n, 'row')} to ${saved.path} (${fmtBytes(saved.bytes)}); read it in Python with pandas.read_${saved.path.endsWith('.csv') ? 'csv' : 'parquet'}.`);
+      footer.push(`Saved ${out.truncated ? 'the' : 'all'} ${plural(n, 'row')}${out.truncated ? ' returned (the result was cut: see above)' : ''} to ${saved.path} (${fmtBytes(saved.bytes)}); read it in Python with pandas.read_${saved.path.endsWith('.csv') ? 'csv' : 'parquet'}.`);
       if (saved.notes.length) footer.push(`In the file: ${saved.notes.join('; ')}.`);
     }
     const r = tableResult({ title: i.query, columns: out.columns, rows: out.rows, truncated: out.truncated, totalRows: out.total, header, footer });
