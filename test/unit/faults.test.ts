@@ -150,10 +150,17 @@ test('MCP + the embedded sample database: repeat() past its memory is a clear er
   } finally { await first.close(); }
   assert.ok(fs.readdirSync(path.join(cache, 'datatools')).some(f => /^sample-[0-9a-f]{16}\.tar\.gz$/.test(f)), 'the built sample is cached');
 
-  const s = await session({ XDG_CACHE_HOME: cache });
+  const s = await session({ XDG_CACHE_HOME: cache, DATATOOLS_MAX_RESULT_MB: '1' });
   try {
     let o = await s.call('execute_query', { query: 'SELECT 1' }, 'sample, first query from the cache');
     assert.notEqual(o.r.isError, true);
+    // the result budget holds on the sample too: the rows before it, exact, and where it stopped
+    o = await s.call('execute_query', { query: "SELECT g, repeat('z', 1000) AS pad FROM generate_series(1, 5000) g" }, 'sample: a result over the 1 MB budget');
+    assert.notEqual(o.r.isError, true, o.text.slice(0, 300));
+    const m = /^([\d,]+) rows returned in \d+ ms; TRUNCATED: stopped at row ([\d,]+), where the result reached the 1 MB budget/.exec(o.text);
+    assert.ok(m, o.text.slice(0, 300));
+    assert.equal(Number(m[2].replace(/,/g, '')), Number(m[1].replace(/,/g, '')) + 1);
+    assert.ok(Number(m[1].replace(/,/g, '')) > 900 && Number(m[1].replace(/,/g, '')) < 1100, m[1]);
     o = await s.call('execute_query', { query: "SELECT repeat('x', 300000000) AS big" }, "sample: repeat('x', 300000000)");
     assert.equal(o.r.isError, true);
     assert.match(o.text, /^Refused: the sample database ran out of memory \(PostgreSQL: out of memory\); the query was stopped\. The embedded sample database is small: its memory is capped at 256 MB/);
