@@ -31,6 +31,11 @@ export interface Limits {
   resultIdleSeconds: number;
   /** Rows of each table inlined in an MCP reply's structuredContent (the rest is paged from the result id). */
   mcpInlineRows: number;
+  /** Largest single row a query may bring back, megabytes (counted on the wire, before it is read into memory);
+   *  a larger row stops the query with an error. */
+  maxRowMb: number;
+  /** Most bytes one query result may bring back, megabytes; the rows stop there and the reply says so. */
+  maxResultMb: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
@@ -46,6 +51,8 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   resultDiskMb: 4096,
   resultIdleSeconds: 3600,
   mcpInlineRows: 100,
+  maxRowMb: 64,
+  maxResultMb: 256,
 });
 
 export const DEFAULT_DATA_ROOT = '/tmp/agent-data';
@@ -218,6 +225,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): DataToolsCo
       resultDiskMb: num(env, 'DATATOOLS_RESULT_DISK_MB', DEFAULT_LIMITS.resultDiskMb, 0, 1 << 24),
       resultIdleSeconds: num(env, 'DATATOOLS_RESULT_IDLE_SECONDS', DEFAULT_LIMITS.resultIdleSeconds, 1, 30 * 86400),
       mcpInlineRows: num(env, 'DATATOOLS_MCP_INLINE_ROWS', DEFAULT_LIMITS.mcpInlineRows, 0, 100_000),
+      maxRowMb: num(env, 'DATATOOLS_MAX_ROW_MB', DEFAULT_LIMITS.maxRowMb, 1, 1024),
+      maxResultMb: num(env, 'DATATOOLS_MAX_RESULT_MB', DEFAULT_LIMITS.maxResultMb, 1, 16 * 1024),
     },
   });
 }

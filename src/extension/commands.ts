@@ -161,7 +161,7 @@ export function registerCommands(context: vscode.ExtensionContext, host: ToolHos
   type Rel = Extract<Node, { kind: 'relation' }>;
   sub(vscode.commands.registerCommand('datatools.explorer.refresh', (n?: Node) => explorer.refresh(n)));
   sub(vscode.commands.registerCommand('datatools.explorer.preview', async (n: Node) => {
-    if (n?.kind === 'relation') return run('execute_query', { query: `SELECT * FROM ${qualified(n)}`, max_rows: 1000, connection: n.connection }, `Previewing ${n.schema}.${n.name}`, { context: n.connection });
+    if (n?.kind === 'relation') return run('execute_query', { query: `SELECT * FROM ${qualified(n)}`, max_rows: 1000, count: true, connection: n.connection }, `Previewing ${n.schema}.${n.name}`, { context: n.connection });
     if (n?.kind === 'file') return vscode.commands.executeCommand('datatools.previewDataFile', n.path);
   }));
   sub(vscode.commands.registerCommand('datatools.explorer.describe', (n: Rel) => run('describe_table', { table_name: `${n.schema}.${n.name}`, connection: n.connection }, `Describing ${n.schema}.${n.name}`)));

@@ -47,6 +47,8 @@ export async function readConfig(secrets: vscode.SecretStorage): Promise<DataToo
       memoryMb: c.get<number>('limits.memoryMb'),
       queryTimeoutSec: c.get<number>('limits.queryTimeoutSeconds'),
       maxRows: c.get<number>('limits.maxRows'),
+      maxRowMb: c.get<number>('limits.maxRowMb'),
+      maxResultMb: c.get<number>('limits.maxResultMb'),
       maxFileBytes: mb === undefined ? undefined : Math.round(mb * 1024 * 1024),
     } as DataToolsConfig['limits'],
   });

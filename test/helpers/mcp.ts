@@ -7,7 +7,7 @@ export const ROOT = path.resolve(__dirname, '..', '..', '..');
 export const MCP_JS = path.join(ROOT, 'dist', 'mcp.js');
 
 /** Spawns the real bundled server (dist/mcp.js) with the real client SDK. */
-export async function connectMcp(env: Record<string, string>): Promise<{ client: Client; close: () => Promise<void>; stderr: () => string }> {
+export async function connectMcp(env: Record<string, string>): Promise<{ client: Client; close: () => Promise<void>; stderr: () => string; pid: number | null }> {
   if (!fs.existsSync(MCP_JS)) throw new Error(`${MCP_JS} is missing: run "npm run build" first (npm test does).`);
   const transport = new StdioClientTransport({
     command: process.execPath,
@@ -19,7 +19,7 @@ export async function connectMcp(env: Record<string, string>): Promise<{ client:
   transport.stderr?.on('data', (d: Buffer) => { err += d.toString(); });
   const client = new Client({ name: 'datatools-test', version: '0.0.0' });
   await client.connect(transport);
-  return { client, close: () => client.close(), stderr: () => err };
+  return { client, close: () => client.close(), stderr: () => err, pid: transport.pid };
 }
 
 export function tmpDir(prefix: string): string {

@@ -99,6 +99,10 @@ export function checkQuery(sql: string, policy: GuardPolicy): GuardOk | GuardRef
     tree = parseSync(sql) as unknown as typeof tree;
   } catch (e) {
     const err = e as { message?: string; sqlDetails?: { cursorPosition?: number } };
+    if (e instanceof RangeError || /call stack/i.test(String(err.message))) {
+      // valid SQL whose parse tree is too deep to check (e.g. thousands of terms chained with + or AND)
+      return { ok: false, class: 'syntax', reason: 'The query is nested too deeply for the read-only check to read it (for example thousands of terms chained with + or AND, or deeply nested parentheses). Write it flatter: an IN list or = ANY($1) with an array, sum() over rows, or several smaller queries.' };
+    }
     const cur = err.sqlDetails?.cursorPosition;
     const at = typeof cur === 'number' ? ` at character ${cur + 1} (${lineCol(sql, cur + 1)})` : '';
     return { ok: false, class: 'syntax', reason: `The query does not parse: ${err.message}${at}. Fix the SQL syntax.` };

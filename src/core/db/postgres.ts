@@ -1,11 +1,72 @@
-import { Client, Pool, type PoolClient, type QueryConfig } from 'pg';
-import { QueryTimeout, type Database, type Run } from './types';
+import { Client, Pool, Query, type PoolClient, type QueryConfig } from 'pg';
+import type { Readable } from 'node:stream';
+import { QueryTimeout, RowTooLarge, type ByteBudget, type Database, type Field, type RawResult, type Run } from './types';
 import { PG_SESSION_SQL, PG_TYPES } from './pgValues';
 
 /** The server could not be reached or refused the login: the only errors called connection problems. */
 export class ConnectionFailed extends Error {
   constructor(readonly cause: unknown) { super((cause as Error)?.message ?? String(cause)); }
 }
+
+/** Watches the backend's messages on a connection's socket before the driver parses them: the protocol frames every
+ *  message as a type byte and a 4-byte length, so the size of each DataRow is known from its first 5 bytes. A row
+ *  over the row budget, or a result whose rows add up past the result budget, trips the watch; the socket is then
+ *  destroyed at once, so the driver never buffers the rest of the message nor builds a string from it (a 600 MB row
+ *  would otherwise be read whole and then throw "Cannot create a string longer than ..." inside the driver). */
+export class WireWatch {
+  private head = Buffer.alloc(5);
+  private headLen = 0;
+  /** Bytes of the current message body still to pass. */
+  private rest = 0;
+  rows = 0;
+  bytes = 0;
+  budget?: ByteBudget;
+  tripped?: { kind: 'row' | 'result'; row: number; bytes: number; limitBytes: number };
+
+  /** Called when the watch trips (set by the call that uses the connection). */
+  onTrip?: () => void;
+
+  constructor(private readonly stream: Readable & { destroy(): void }) {
+    stream.prependListener('data', (chunk: Buffer) => this.feed(chunk));
+  }
+
+  /** Starts counting a new statement's rows under `budget` (undefined: count nothing). */
+  arm(budget: ByteBudget | undefined): void { this.rows = 0; this.bytes = 0; this.budget = budget; this.tripped = undefined; }
+
+  private feed(chunk: Buffer): void {
+    let i = 0;
+    while (i < chunk.length && !this.tripped) {
+      if (this.rest > 0) {
+        const n = Math.min(this.rest, chunk.length - i);
+        this.rest -= n; i += n;
+        continue;
+      }
+      const n = Math.min(5 - this.headLen, chunk.length - i);
+      chunk.copy(this.head, this.headLen, i, i + n);
+      this.headLen += n; i += n;
+      if (this.headLen < 5) return;
+      this.headLen = 0;
+      const len = this.head.readUInt32BE(1); // includes the length field itself
+      this.rest = Math.max(0, len - 4);
+      if (this.head[0] === 0x44 /* 'D' DataRow */ && this.budget) {
+        this.rows++;
+        const size = len + 1;
+        if (size > this.budget.maxRowBytes) this.trip({ kind: 'row', row: this.rows, bytes: size, limitBytes: this.budget.maxRowBytes });
+        else if (this.bytes + size > this.budget.maxResultBytes) this.trip({ kind: 'result', row: this.rows, bytes: this.bytes, limitBytes: this.budget.maxResultBytes });
+        else this.bytes += size;
+      }
+    }
+  }
+
+  private trip(t: NonNullable<WireWatch['tripped']>): void {
+    this.tripped = t;
+    // the driver's listener still sees this chunk (at most one socket read), never the rest of the message
+    this.stream.destroy();
+    this.onTrip?.();
+  }
+}
+
+const watches = new WeakMap<PoolClient, WireWatch>();
 
 /** A PostgreSQL server through `pg`: a small pool with an idle timeout; every call in a read-only transaction. */
 export class PostgresDatabase implements Database {
@@ -22,7 +83,8 @@ export class PostgresDatabase implements Database {
     this.label = label;
   }
 
-  async readOnly<T>(timeoutMs: number, signal: AbortSignal, fn: (run: Run) => Promise<T>): Promise<T> {
+  async readOnly<T>(timeoutMs: number, signal: AbortSignal, fn: (run: Run) => Promise<T>, budget?: ByteBudget): Promise<T> {
+    const started = performance.now();
     let client: PoolClient;
     try {
       client = await this.pool.connect();
@@ -31,11 +93,44 @@ export class PostgresDatabase implements Database {
     }
     let discard = false;
     let timer: NodeJS.Timeout | undefined;
+    let watch = watches.get(client);
+    if (!watch) {
+      // attached once, while the connection is idle (between whole messages); the connection it watches is discarded
+      // when it trips, so a watch never has to find its way back into the framing
+      const stream = (client as unknown as { connection: { stream: Readable & { destroy(): void } } }).connection.stream;
+      watch = new WireWatch(stream);
+      watches.set(client, watch);
+      // a destroyed socket is reported as an 'error' event on the client; it is handled through the query
+      client.on('error', () => undefined);
+    }
+    const w = watch;
+    const c = client;
+    w.onTrip = () => { discard = true; void this.cancel(c); };
     const run: Run = async (sql, params) => {
       // the extended protocol: Parse accepts exactly one statement, so text that lexes as two is a server error,
       // never a second statement; values parsed from the server's text without JS Date or float (pgValues.ts)
-      const r = await client.query({ text: sql, values: params, rowMode: 'array', queryMode: 'extended', types: PG_TYPES } as QueryConfig);
-      return { fields: r.fields.map(f => ({ name: f.name, dataTypeID: f.dataTypeID, typeMod: f.dataTypeModifier })), rows: r.rows as unknown[][] };
+      w.arm(budget);
+      const q = new Query({ text: sql, values: params, rowMode: 'array', queryMode: 'extended', types: PG_TYPES } as QueryConfig);
+      const fieldsOf = (fs: { name: string; dataTypeID: number; dataTypeModifier: number }[]): Field[] =>
+        fs.map(f => ({ name: f.name, dataTypeID: f.dataTypeID, typeMod: f.dataTypeModifier }));
+      try {
+        const r = await new Promise<{ fields: { name: string; dataTypeID: number; dataTypeModifier: number }[]; rows: unknown[][] }>((resolve, reject) => {
+          q.on('end', resolve);
+          q.on('error', reject);
+          client.query(q);
+        });
+        return { fields: fieldsOf(r.fields), rows: r.rows };
+      } catch (e) {
+        const t = w.tripped;
+        if (!t) throw e;
+        if (t.kind === 'row') throw new RowTooLarge(t.row, t.bytes, t.limitBytes);
+        // the rows before the one that would pass the budget are whole and parsed: keep them, and say where it stopped
+        const partial = (q as unknown as { _result: { fields: { name: string; dataTypeID: number; dataTypeModifier: number }[]; rows: unknown[][] } })._result;
+        const out: RawResult = { fields: fieldsOf(partial.fields), rows: partial.rows.slice(0, t.row - 1), stopped: { atRow: t.row, bytes: t.bytes, limitBytes: t.limitBytes } };
+        return out;
+      } finally {
+        w.arm(undefined);
+      }
     };
     const onAbort = () => { discard = true; void this.cancel(client); };
     try {
@@ -43,10 +138,12 @@ export class PostgresDatabase implements Database {
       await client.query(`BEGIN READ ONLY; SET LOCAL statement_timeout = ${Math.max(1, Math.round(timeoutMs))}; SET LOCAL idle_in_transaction_session_timeout = ${Math.max(1000, Math.round(timeoutMs) + 5000)}; ${PG_SESSION_SQL}`);
       signal.addEventListener('abort', onAbort, { once: true });
       const deadline = new Promise<never>((_, reject) => {
-        // the server's statement_timeout normally fires first; this catches a stuck server or network
-        timer = setTimeout(() => { discard = true; void this.cancel(client); reject(new QueryTimeout(timeoutMs)); }, timeoutMs + 2000);
+        // one deadline for the whole call, rows received and parsed included: the server's statement_timeout
+        // normally fires first; this catches a stuck server or network, or rows that take long to arrive
+        timer = setTimeout(() => { discard = true; void this.cancel(client); reject(new QueryTimeout(timeoutMs)); }, Math.max(1, timeoutMs + 1000 - (performance.now() - started)));
       });
       const result = await Promise.race([fn(run), deadline]);
+      if (discard) return result; // stopped at the byte budget: the connection is gone, nothing to roll back
       await client.query('ROLLBACK');
       return result;
     } catch (e) {

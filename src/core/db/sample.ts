@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { QueryTimeout, type Database, type RawResult, type Run } from './types';
+import { QueryTimeout, RowTooLarge, SampleOutOfMemory, type ByteBudget, type Database, type RawResult, type Run } from './types';
 import { PG_SESSION_SETTINGS } from './pgValues';
 
 /** Where the worker script is: next to the bundle in dist/, or next to this file when run from tsc output. */
@@ -21,8 +21,8 @@ export class SampleDatabase implements Database {
   private pending = new Map<number, { resolve: (r: RawResult) => void; reject: (e: Error) => void }>();
   private queue: Promise<unknown> = Promise.resolve();
 
-  /** A worker started while a long query runs: a cancel or timeout must end the busy worker (PGlite cannot be
-   *  interrupted), and the next query then takes this one instead of waiting for a cold start. */
+  /** A worker started when a cancel or timeout ended the busy one (PGlite cannot be interrupted): the next query
+   *  takes this one instead of waiting for a cold start. */
   private spare?: Promise<Worker>;
 
   private start(): Promise<Worker> {
@@ -31,8 +31,16 @@ export class SampleDatabase implements Database {
     return (this.worker = this.spawn());
   }
 
+  /** Memory caps of the worker: its WebAssembly memory (the database) and its JavaScript heap, MB. */
+  static readonly WASM_MB = 256;
+  static readonly HEAP_MB = 256;
+
   private spawn(): Promise<Worker> {
-    const w = new Worker(workerScript());
+    // a value or result too large for these caps ends this worker (or is PostgreSQL's "out of memory"), never the host
+    const w = new Worker(workerScript(), {
+      workerData: { maxWasmMb: SampleDatabase.WASM_MB },
+      resourceLimits: { maxOldGenerationSizeMb: SampleDatabase.HEAP_MB, maxYoungGenerationSizeMb: 32 },
+    });
     w.unref();
     const p: Promise<Worker> = new Promise<Worker>((resolve, reject) => {
       const onReady = (m: { ready?: boolean; error?: string }) => {
@@ -41,7 +49,9 @@ export class SampleDatabase implements Database {
       };
       w.on('message', onReady);
       // only this worker's own failure clears the reference: a replacement may already be starting; a spare has no calls
-      const gone = (e: Error) => {
+      const gone = (err: Error) => {
+        const e = (err as { code?: string }).code === 'ERR_WORKER_OUT_OF_MEMORY'
+          ? new SampleOutOfMemory(`its JavaScript heap of ${SampleDatabase.HEAP_MB} MB was full`) : err;
         reject(e);
         if (this.spare === p) { this.spare = undefined; return; }
         this.failAll(e);
@@ -54,11 +64,27 @@ export class SampleDatabase implements Database {
     return p;
   }
 
-  private onMessage(m: { id: number; error?: { message: string; code?: string } } & RawResult): void {
+  private onMessage(m: { id: number; error?: { message: string; code?: string }; tooLarge?: { row: number; bytes: number; limitBytes: number } } & RawResult): void {
     const p = this.pending.get(m.id);
     if (!p) return;
     this.pending.delete(m.id);
-    if (m.error) p.reject(new PgError(m.error.message, m.error.code)); else p.resolve({ fields: m.fields, rows: m.rows });
+    if (m.tooLarge) p.reject(new RowTooLarge(m.tooLarge.row, m.tooLarge.bytes, m.tooLarge.limitBytes));
+    else if (m.error?.code === 'WORKER_BROKEN') {
+      // the WebAssembly runtime aborted (its memory cap): this worker is unusable, the next call starts another
+      void this.replace();
+      p.reject(new SampleOutOfMemory(m.error.message));
+    } else if (m.error?.code === '53200') p.reject(new SampleOutOfMemory(`PostgreSQL: ${m.error.message}`));
+    else if (m.error) p.reject(new PgError(m.error.message, m.error.code));
+    else p.resolve({ fields: m.fields, rows: m.rows, stopped: m.stopped });
+  }
+
+  private budget?: ByteBudget;
+
+  private async replace(): Promise<void> {
+    const current = this.worker;
+    this.worker = undefined;
+    const w = await current?.catch(() => undefined);
+    await w?.terminate();
   }
 
   private failAll(e: Error): void {
@@ -71,12 +97,12 @@ export class SampleDatabase implements Database {
     const id = ++this.seq;
     return new Promise<RawResult>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      w.postMessage({ id, sql, params });
+      w.postMessage({ id, sql, params, budget: this.budget });
     });
   }
 
-  readOnly<T>(timeoutMs: number, signal: AbortSignal, fn: (run: Run) => Promise<T>): Promise<T> {
-    const task = this.queue.then(() => this.session(timeoutMs, signal, fn));
+  readOnly<T>(timeoutMs: number, signal: AbortSignal, fn: (run: Run) => Promise<T>, budget?: ByteBudget): Promise<T> {
+    const task = this.queue.then(() => { this.budget = budget; return this.session(timeoutMs, signal, fn); });
     this.queue = task.catch(() => undefined);
     return task;
   }
@@ -89,9 +115,10 @@ export class SampleDatabase implements Database {
       if (this.worker === current) this.worker = undefined;
       const w = await current?.catch(() => undefined);
       await w?.terminate();
+      // the next query takes a worker that is already starting (not started earlier: two databases at once would
+      // double the memory the sample holds)
+      if (!this.spare && !this.worker) this.spare = this.spawn();
     };
-    // a query still running after a second may be cancelled: have the next worker ready
-    const warm = setTimeout(() => { if (!this.spare) this.spare = this.spawn(); }, 1000);
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(() => { void kill(); reject(new QueryTimeout(timeoutMs)); }, timeoutMs);
     });
@@ -108,7 +135,6 @@ export class SampleDatabase implements Database {
       throw e;
     } finally {
       clearTimeout(timer);
-      clearTimeout(warm);
       signal.removeEventListener('abort', onAbort);
     }
   }

@@ -5,7 +5,8 @@ import type { ToolContext } from '../tool';
 import { DEFAULT_DENIED_FUNCTIONS, FunctionCatalog, checkFunctions, checkQuery, lineCol, loadParser, type FunctionRef } from './guard';
 import { ConnectionFailed, PostgresDatabase } from './postgres';
 import { SampleDatabase } from './sample';
-import { QueryTimeout, type Database, type Field, type Run } from './types';
+import { QueryTimeout, RowTooLarge, SampleOutOfMemory, type ByteBudget, type Database, type Field, type Run } from './types';
+import type { Limits } from '../config';
 
 export const SAMPLE_CONNECTION = 'sample';
 
@@ -100,7 +101,21 @@ export interface QueryOutput {
   truncated: boolean;
   elapsedMs: number;
   statement: string;
+  /** Set when the rows stopped at the byte budget of one result (before max_rows). */
+  stopped?: { atRow: number; limitBytes: number };
+  /** The exact number of rows of the whole result, when known (complete, or counted on request). */
+  total?: number;
+  /** Why a requested count is missing (timed out, not a SELECT, connection ended at the byte budget). */
+  countNote?: string;
 }
+
+/** The byte budgets of the configuration, in bytes. */
+export function byteBudget(l: Limits): ByteBudget {
+  return { maxRowBytes: Math.round(l.maxRowMb * 1024 * 1024), maxResultBytes: Math.round(l.maxResultMb * 1024 * 1024) };
+}
+
+const mb = (bytes: number) => `${(bytes / 1024 / 1024).toLocaleString('en-US', { maximumFractionDigits: 1 })} MB`;
+const WHAT_TO_DO = 'Select a part of long values with left(col, n) or substr(col, from, n), check their sizes with octet_length(col), or select fewer columns or rows (WHERE, LIMIT, aggregate)';
 
 interface PgErrorFields { message?: string; code?: string; position?: string; hint?: string; detail?: string; where?: string; severity?: string; internalQuery?: string; internalPosition?: string }
 
@@ -118,6 +133,12 @@ export function dbError(e: unknown, timeoutSec: number): ToolError {
   if (e instanceof ToolError) return e;
   if (e instanceof QueryTimeout) {
     return new ToolError(`The query was stopped after its ${timeoutSec} s timeout and cancelled on the server. Make it cheaper (filter, aggregate, LIMIT) or pass a larger timeout.`);
+  }
+  if (e instanceof RowTooLarge) {
+    return new ToolError(`Refused: row ${e.row.toLocaleString('en-US')} of the result is ${mb(e.bytes)}, over the ${mb(e.limitBytes)} limit on one row (DATATOOLS_MAX_ROW_MB). The query was stopped and cancelled on the server before that row was read into memory. ${WHAT_TO_DO}.`);
+  }
+  if (e instanceof SampleOutOfMemory) {
+    return new ToolError(`Refused: ${e.message}; the query was stopped. The embedded sample database is small: its memory is capped at ${SampleDatabase.WASM_MB} MB for the database and ${SampleDatabase.HEAP_MB} MB for its results. ${WHAT_TO_DO}.`);
   }
   if (e instanceof ConnectionFailed) {
     const c = e.cause as PgErrorFields;
@@ -140,14 +161,20 @@ export function dbError(e: unknown, timeoutSec: number): ToolError {
 
 const WRAP_PREFIX = 'SELECT * FROM (';
 
-export async function runQuery(ctx: ToolContext, o: { query: string; params?: unknown[]; maxRows: number; timeoutSec: number; connection?: string }): Promise<QueryOutput> {
+export async function runQuery(ctx: ToolContext, o: { query: string; params?: unknown[]; maxRows: number; timeoutSec: number; connection?: string; count?: boolean }): Promise<QueryOutput> {
   await loadParser();
   const policy = {
     deniedFunctions: ctx.config.deniedFunctions ?? DEFAULT_DENIED_FUNCTIONS,
     allowedFunctions: ctx.config.allowedFunctions,
     timeoutSec: o.timeoutSec,
   };
-  const verdict = checkQuery(o.query, policy);
+  let verdict: ReturnType<typeof checkQuery>;
+  try {
+    verdict = checkQuery(o.query, policy);
+  } catch (e) {
+    if (!(e instanceof RangeError)) throw e;
+    throw new ToolError('Refused: the query is nested too deeply for the read-only check to read it (for example thousands of terms chained with + or AND). Write it flatter: an IN list or = ANY($1) with an array, or several smaller queries.');
+  }
   if (!verdict.ok) throw new ToolError(`Refused: ${verdict.reason}`);
   const db = await getDatabase(ctx, o.connection);
   const timeoutMs = Math.round(o.timeoutSec * 1000);
@@ -175,11 +202,38 @@ export async function runQuery(ctx: ToolContext, o: { query: string; params?: un
         if (pos !== undefined && (pos < 1 || pos > [...o.query].length)) pos = undefined;
         throw new QueryError(pg, pos, o.query);
       }
-      const truncated = r.rows.length > o.maxRows;
-      const rows = truncated ? r.rows.slice(0, o.maxRows) : r.rows;
+      const overRows = r.rows.length > o.maxRows;
+      const rows = overRows ? r.rows.slice(0, o.maxRows) : r.rows;
+      const truncated = overRows || !!r.stopped;
+      if (r.stopped) {
+        // the connection was ended at the byte budget: no more statements on it (types from the cache, else oids)
+        const columns = r.fields.map(f => ({ name: f.name, type: session.types.get(`${f.dataTypeID}:${f.typeMod ?? -1}`) ?? `oid ${f.dataTypeID}` }));
+        return { columns, rows, truncated, elapsedMs: Math.round(performance.now() - started), statement: verdict.kind,
+          stopped: { atRow: r.stopped.atRow, limitBytes: r.stopped.limitBytes },
+          countNote: o.count ? 'not counted: the query was stopped at the byte budget' : undefined };
+      }
       const columns = await typeNames(run, r.fields, session.types);
-      return { columns, rows, truncated, elapsedMs: Math.round(performance.now() - started), statement: verdict.kind };
-    });
+      const out: QueryOutput = { columns, rows, truncated, elapsedMs: Math.round(performance.now() - started), statement: verdict.kind };
+      if (!truncated) out.total = rows.length;
+      else if (o.count && verdict.kind !== 'select') out.countNote = 'not counted: only a SELECT can be counted';
+      else if (o.count) {
+        // the exact total in the same read-only transaction, within what is left of the same time budget
+        const left = timeoutMs - (performance.now() - started) - 250;
+        if (left < 100) out.countNote = 'not counted: the time limit was used up by the query';
+        else {
+          try {
+            await run(`SELECT pg_catalog.set_config('statement_timeout', $1, true)`, [String(Math.round(left))]);
+            const c = await run(`${WRAP_PREFIX}SELECT pg_catalog.count(*) FROM (${verdict.statement}\n) AS q) AS c`, o.params);
+            out.total = Number(c.rows[0]?.[0]);
+          } catch (e) {
+            if ((e as PgErrorFields).code === '57014') out.countNote = 'not counted: the count did not finish within the time limit';
+            else out.countNote = `not counted: ${(e as Error).message}`;
+          }
+        }
+      }
+      out.elapsedMs = Math.round(performance.now() - started);
+      return out;
+    }, byteBudget(ctx.config.limits));
   } catch (e) {
     throw dbError(e, o.timeoutSec);
   }
@@ -192,8 +246,13 @@ export async function readCatalog<T>(ctx: ToolContext, connection: string | unde
   try {
     return await db.readOnly(timeoutMs, ctx.signal, async run => {
       await pinSession(db, run, timeoutMs);
-      return fn(run);
-    });
+      // a catalog tool's rows are never cut quietly: a stop at the byte budget is an error
+      return fn(async (sql, params) => {
+        const r = await run(sql, params);
+        if (r.stopped) throw new ToolError(`Stopped: the rows reached the ${mb(r.stopped.limitBytes)} budget on one result (DATATOOLS_MAX_RESULT_MB) at row ${r.stopped.atRow.toLocaleString('en-US')}. ${WHAT_TO_DO}; use execute_query for a part of the table.`);
+        return r;
+      });
+    }, byteBudget(ctx.config.limits));
   } catch (e) {
     throw dbError(e, ctx.config.limits.queryTimeoutSec);
   }

@@ -13,6 +13,8 @@ import { grantedCapabilities } from '../roles';
 import type { Run } from '../db/types';
 
 const TEXT_BUDGET = 6000;
+/** How long get_table_sample may count a table's rows before it gives the planner's estimate instead, ms. */
+const COUNT_BUDGET_MS = 2000;
 
 /** Writes a whole result where Python can read it. Roles that may not write files can still hand results over,
  *  but only into the results folder of the work directory, by file name. */
@@ -71,6 +73,8 @@ export const executeQuery = defineTool({
       .describe('Values for $1, $2, ... placeholders.'),
     save_as: z.string().min(1).max(4096).optional()
       .describe('Write the whole result (up to max_rows) to this .csv or .parquet file; a plain name goes to the results folder.'),
+    count: z.boolean().optional()
+      .describe('When the result is cut at max_rows, also count all its rows (count(*) in the same transaction and time limit); without it the total of a cut result is a lower bound.'),
     connection,
   }),
   capability: 'db.read',
@@ -81,19 +85,24 @@ export const executeQuery = defineTool({
     const timeCap = ceiling(i.timeout, ctx.config.limits.queryTimeoutSec, ctx.config.limits.queryTimeoutSec, 'timeout', ' s');
     const maxRows = rowsCap.value;
     const timeoutSec = timeCap.value;
-    const out = await runQuery(ctx, { query: i.query, params: i.params, maxRows, timeoutSec, connection: i.connection });
+    const out = await runQuery(ctx, { query: i.query, params: i.params, maxRows, timeoutSec, connection: i.connection, count: i.count });
     const n = out.rows.length;
-    const header = out.truncated
-      ? `${plural(n, 'row')} returned in ${out.elapsedMs} ms; TRUNCATED at max_rows=${maxRows.toLocaleString('en-US')}: the query has more rows (aggregate or filter${maxRows < ctx.config.limits.maxRows ? ', or raise max_rows' : ''}).`
-      : `${plural(n, 'row')} returned in ${out.elapsedMs} ms (complete).`;
-    const footer: string[] = [rowsCap.note, timeCap.note].filter((x): x is string => !!x);
+    const fmt = (x: number) => x.toLocaleString('en-US');
+    const total = out.total !== undefined ? `${fmt(out.total)} rows in all (counted)`
+      : out.stopped ? `at least ${fmt(out.stopped.atRow)} rows in all` : `at least ${fmt(n + 1)} rows in all`;
+    const header = out.stopped
+      ? `${plural(n, 'row')} returned in ${out.elapsedMs} ms; TRUNCATED: stopped at row ${fmt(out.stopped.atRow)}, where the result reached the ${fmt(Math.round(out.stopped.limitBytes / 1024 / 1024))} MB budget on one result (DATATOOLS_MAX_RESULT_MB); ${total}. The query was stopped on the server. Select fewer rows (WHERE, LIMIT, aggregate) or columns, or cut long values with left(col, n) / substr(); octet_length(col) tells their sizes.`
+      : out.truncated
+        ? `${plural(n, 'row')} returned in ${out.elapsedMs} ms; TRUNCATED at max_rows=${fmt(maxRows)}: the query has more rows, ${total} (aggregate or filter${maxRows < ctx.config.limits.maxRows ? ', or raise max_rows' : ''}${out.total === undefined && !i.count ? '; count: true gives the exact total' : ''}).`
+        : `${plural(n, 'row')} returned in ${out.elapsedMs} ms (complete).`;
+    const footer: string[] = [rowsCap.note, timeCap.note, out.countNote ? `Total ${out.countNote}; it is at least ${fmt(out.stopped?.atRow ?? n + 1)} rows.` : undefined].filter((x): x is string => !!x);
     let saved: { path: string; bytes: number; notes: string[] } | undefined;
     if (i.save_as) {
       saved = await saveTable(ctx, i.save_as, out.columns, out.rows);
-      footer.push(`Saved all ${plural(n, 'row')} to ${saved.path} (${fmtBytes(saved.bytes)}); read it in Python with pandas.read_${saved.path.endsWith('.csv') ? 'csv' : 'parquet'}.`);
+      footer.push(`Saved ${out.truncated ? 'the' : 'all'} ${plural(n, 'row')}${out.truncated ? ' returned (the result was cut: see above)' : ''} to ${saved.path} (${fmtBytes(saved.bytes)}); read it in Python with pandas.read_${saved.path.endsWith('.csv') ? 'csv' : 'parquet'}.`);
       if (saved.notes.length) footer.push(`In the file: ${saved.notes.join('; ')}.`);
     }
-    const r = tableResult({ title: i.query, columns: out.columns, rows: out.rows, truncated: out.truncated, totalRows: out.truncated ? undefined : n, header, footer });
+    const r = tableResult({ title: i.query, columns: out.columns, rows: out.rows, truncated: out.truncated, totalRows: out.total, header, footer });
     if (saved) r.parts.push({ kind: 'file', path: saved.path, bytes: saved.bytes });
     return r;
   },
@@ -312,9 +321,20 @@ export const getTableSample = defineTool({
       const oids = [...new Set(r.fields.map(f => f.dataTypeID))];
       const t = await run('SELECT oid::int4, format_type(oid, NULL) FROM pg_catalog.pg_type WHERE oid = ANY($1::oid[])', [oids]);
       const names = new Map(t.rows.map(x => [Number(x[0]), String(x[1])]));
-      return { rel, how, columns: r.fields.map(f => ({ name: f.name, type: names.get(f.dataTypeID) ?? `oid ${f.dataTypeID}` })), rows: r.rows };
+      // the real row count when it is cheap: count(*) under a short time limit, as the last statement (a timeout
+      // ends the transaction, which is rolled back anyway); else the planner's estimate, said to be one
+      let total: number | undefined;
+      try {
+        await run(`SELECT pg_catalog.set_config('statement_timeout', $1, true)`, [String(Math.min(COUNT_BUDGET_MS, ctx.config.limits.queryTimeoutSec * 1000))]);
+        total = Number((await run(`SELECT pg_catalog.count(*) FROM ${relationSql(rel)}`)).rows[0]?.[0]);
+      } catch (e) {
+        if (e instanceof ToolError || (e as { code?: string }).code !== '57014') throw e;
+      }
+      return { rel, how, total, columns: r.fields.map(f => ({ name: f.name, type: names.get(f.dataTypeID) ?? `oid ${f.dataTypeID}` })), rows: r.rows };
     });
+    const size = out.total !== undefined && Number.isFinite(out.total) ? `${out.total.toLocaleString('en-US')} rows in all, counted`
+      : `about ${out.rel.estimate.toLocaleString('en-US')} rows in all: the planner's estimate, counting took over ${COUNT_BUDGET_MS / 1000} s`;
     return tableResult({ title: `Sample of ${out.rel.schema}.${out.rel.name}`, columns: out.columns, rows: out.rows, truncated: false,
-      header: `${plural(out.rows.length, 'random row')} of ${out.rel.schema}.${out.rel.name} (~${out.rel.estimate.toLocaleString('en-US')} rows in all)${out.how}.` });
+      header: `${plural(out.rows.length, 'random row')} of ${out.rel.schema}.${out.rel.name} (${size})${out.how}.` });
   },
 });

@@ -7,6 +7,7 @@ import { JupyterKernel } from '../exec/jupyter';
 import type { Execution, ExecutionBackend } from '../exec/types';
 import { PathPolicy } from '../storage/paths';
 import { renderRows, columnsLine, plural } from '../formats/table';
+import { ceiling } from './common';
 
 export function getExecutor(ctx: ToolContext): Promise<ExecutionBackend> {
   if (ctx.config.executor === 'jupyter') return ctx.services.get('exec:jupyter', async () => new JupyterKernel(ctx.config));
@@ -78,11 +79,15 @@ export const executeCode = defineTool({
   summary: i => `Running ${i.code.split('\n').length} line(s) of Python`,
   handler: async (i, ctx) => {
     const backend = await getExecutor(ctx);
+    // the agent may shorten the wall-clock limit, never lengthen it past the configured one
+    const cap = ceiling(i.timeout, ctx.config.limits.codeTimeoutSec, ctx.config.limits.codeTimeoutSec, 'timeout', ' s');
     const e = await backend.execute(i.code, {
-      timeoutMs: (i.timeout ?? ctx.config.limits.codeTimeoutSec) * 1000, signal: ctx.signal,
+      timeoutMs: cap.value * 1000, signal: ctx.signal,
       onStream: (name, text) => ctx.onProgress?.({ kind: name, text }),
     });
-    return executionResult(e);
+    const r = executionResult(e);
+    if (cap.note) r.text += `\n[limit] ${cap.note}`;
+    return r;
   },
 });
 
@@ -141,13 +146,15 @@ export const runScript = defineTool({
     const opened = await policy.openForRead(i.script_path);
     await opened.handle.close();
     const backend = await getExecutor(ctx);
-    const timeoutSec = i.timeout ?? ctx.config.limits.codeTimeoutSec;
+    const cap = ceiling(i.timeout, ctx.config.limits.codeTimeoutSec, ctx.config.limits.codeTimeoutSec, 'timeout', ' s');
+    const timeoutSec = cap.value;
     const r = await backend.runScript(opened.path, i.args ?? [], { timeoutMs: timeoutSec * 1000, signal: ctx.signal, onStream: (name, text) => ctx.onProgress?.({ kind: name, text }) });
     const text = [`python ${[opened.path, ...(i.args ?? [])].join(' ')}: ${r.timedOut ? `stopped after its ${timeoutSec} s timeout` : `exit code ${r.exitCode}`} in ${r.durationMs} ms.`];
     if (r.stdout) text.push(`[stdout]\n${clipText(r.stdout, MODEL_TEXT_CAP / 2)}`);
     if (r.stderr) text.push(`[stderr]\n${clipText(r.stderr, MODEL_TEXT_CAP / 2)}`);
     if (r.droppedBytes) text.push(`[output cap: ${r.droppedBytes.toLocaleString('en-US')} bytes dropped]`);
     if (r.note) text.push(`[limit] ${r.note}`);
+    if (cap.note) text.push(`[limit] ${cap.note}`);
     const figures = r.figures ?? [];
     if (figures.length) text.push(`[figures] ${plural(figures.length, 'matplotlib figure')} captured as PNG (shown with plt.show() or open at exit; shown to the user in the result view).`);
     return { text: text.join('\n'), isError: r.timedOut || r.exitCode !== 0,

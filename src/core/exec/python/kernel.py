@@ -120,22 +120,54 @@ def table_of(obj):
     return {"columns": columns, "rows": rows, "totalRows": int(len(df)), "truncated": len(df) > TABLE_ROWS}
 
 
+# Bounded memory: what one display or error may carry to the server (the repr of a 300 MB string, a huge cell in a
+# DataFrame, an enormous image) is cut here, with its full size said, before it is sent.
+TEXT_CAP = OUTPUT_CAP
+CELL_CAP = 10_000
+IMAGE_CAP = 16 * 1024 * 1024
+
+
+def cut(text, cap):
+    if len(text) <= cap:
+        return text
+    return text[:cap] + f"\n… [cut: {len(text):,} characters in all]"
+
+
+def bounded_table(t):
+    for row in t["rows"]:
+        for i, v in enumerate(row):
+            if isinstance(v, str) and len(v) > CELL_CAP:
+                row[i] = v[:CELL_CAP] + f"… [cut: {len(v):,} chars in all]"
+    return t
+
+
 def emit_display(data, is_result=False, obj=None):
     out = {}
     for k, v in data.items():
-        if k in ("text/plain", "text/html", "image/svg+xml", "text/markdown", "application/json"):
-            out[k] = v if isinstance(v, str) or k == "application/json" else str(v)
+        if k in ("text/plain", "text/html", "image/svg+xml", "text/markdown"):
+            out[k] = cut(v if isinstance(v, str) else str(v), TEXT_CAP)
+        elif k == "application/json":
+            try:
+                size = len(json.dumps(v, default=str))
+            except Exception:
+                size = TEXT_CAP + 1
+            if size <= TEXT_CAP:
+                out[k] = v
         elif k in ("image/png", "image/jpeg"):
-            out[k] = v if isinstance(v, str) else base64.b64encode(v).decode("ascii")
+            b64 = v if isinstance(v, str) else base64.b64encode(v).decode("ascii")
+            if len(b64) <= IMAGE_CAP:
+                out[k] = b64
+            elif "text/plain" not in data:
+                out["text/plain"] = f"[an image of {len(b64):,} base64 characters was left out: over the {IMAGE_CAP:,} limit; save it to a file]"
     if obj is not None:
         t = table_of(obj)
         if t is not None:
-            out["application/vnd.datatools.table+json"] = t
+            out["application/vnd.datatools.table+json"] = bounded_table(t)
     send({"id": _current["id"], "type": "display", "data": out, "is_result": is_result})
 
 
 def send_error(ename, evalue, tb):
-    send({"id": _current["id"], "type": "error", "ename": ename, "evalue": evalue, "traceback": tb})
+    send({"id": _current["id"], "type": "error", "ename": ename, "evalue": cut(str(evalue), 100_000), "traceback": cut(str(tb), TEXT_CAP)})
 
 
 def make_ipython():
