@@ -20,8 +20,9 @@ async function main(): Promise<void> {
       const r = await db.query<unknown[]>(m.sql, m.params ?? [], { rowMode: 'array', parsers: PG_PARSERS });
       port.postMessage({ id: m.id, fields: r.fields.map(f => ({ name: f.name, dataTypeID: f.dataTypeID })), rows: r.rows });
     } catch (e) {
-      const err = e as { message: string; code?: string };
-      port.postMessage({ id: m.id, error: { message: err.message, code: err.code } });
+      // the fields PostgreSQL sends, so the error says where in the query it is (position) and why (detail, hint)
+      const err = e as { message: string; code?: string; position?: string; detail?: string; hint?: string };
+      port.postMessage({ id: m.id, error: { message: err.message, code: err.code, position: err.position, detail: err.detail, hint: err.hint } });
     }
   });
   port.postMessage({ ready: true });

@@ -10,7 +10,13 @@ function workerScript(): string {
   throw new Error(`pglite worker script not found next to ${__dirname}`);
 }
 
-class PgError extends Error { constructor(message: string, readonly code?: string) { super(message); } }
+class PgError extends Error {
+  readonly code?: string; readonly position?: string; readonly detail?: string; readonly hint?: string;
+  constructor(f: { message: string; code?: string; position?: string; detail?: string; hint?: string }) {
+    super(f.message);
+    this.code = f.code; this.position = f.position; this.detail = f.detail; this.hint = f.hint;
+  }
+}
 
 /** The embedded sample database in a worker thread; calls are serialised (PGlite has one connection). */
 export class SampleDatabase implements Database {
@@ -54,11 +60,11 @@ export class SampleDatabase implements Database {
     return p;
   }
 
-  private onMessage(m: { id: number; error?: { message: string; code?: string } } & RawResult): void {
+  private onMessage(m: { id: number; error?: { message: string; code?: string; position?: string; detail?: string; hint?: string } } & RawResult): void {
     const p = this.pending.get(m.id);
     if (!p) return;
     this.pending.delete(m.id);
-    if (m.error) p.reject(new PgError(m.error.message, m.error.code)); else p.resolve({ fields: m.fields, rows: m.rows });
+    if (m.error) p.reject(new PgError(m.error)); else p.resolve({ fields: m.fields, rows: m.rows });
   }
 
   private failAll(e: Error): void {

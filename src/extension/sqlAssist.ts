@@ -1,0 +1,170 @@
+import * as vscode from 'vscode';
+import type { ToolHost, CallResult } from '../core/host';
+import { listColumns, listRelations, listSchemas, type ColumnDetail, type RelationInfo, type SchemaInfo } from '../core/db/explore';
+
+/** The server's (or the parser's) error position in a query error: "at character N (line L, column C)". */
+export function errorPosition(text: string): number | undefined {
+  const m = /at character (\d+) \(line \d+, column \d+\)/.exec(text);
+  return m ? Number(m[1]) : undefined;
+}
+
+/** Query errors as squiggles at the position the server named; cleared by the next successful run or an edit. */
+export class SqlDiagnostics implements vscode.Disposable {
+  private readonly collection = vscode.languages.createDiagnosticCollection('datatools-sql');
+  private readonly sub: vscode.Disposable;
+
+  constructor() {
+    this.sub = vscode.workspace.onDidChangeTextDocument(e => { if (e.contentChanges.length) this.collection.delete(e.document.uri); });
+  }
+
+  /** After a run of `sql`, which starts at `base` (a character offset) in the document. */
+  report(doc: vscode.TextDocument, base: number, r: CallResult | undefined): void {
+    if (!r || r.outcome === 'cancelled') return;
+    if (!r.isError) { this.collection.delete(doc.uri); return; }
+    const at = errorPosition(r.text);
+    if (at === undefined) { this.collection.delete(doc.uri); return; }
+    const start = doc.positionAt(base + at - 1);
+    const word = doc.getWordRangeAtPosition(start, /[\w$"]+/);
+    const range = word ?? new vscode.Range(start, doc.positionAt(doc.offsetAt(start) + 1));
+    const d = new vscode.Diagnostic(range, r.text.split('\n')[0].replace(/ at character \d+ \(line \d+, column \d+\)( of the query)?/, ''), vscode.DiagnosticSeverity.Error);
+    d.source = 'PostgreSQL';
+    this.collection.set(doc.uri, [d]);
+  }
+
+  get(uri: vscode.Uri): readonly vscode.Diagnostic[] { return this.collection.get(uri) ?? []; }
+
+  dispose(): void { this.sub.dispose(); this.collection.dispose(); }
+}
+
+const NOT_ALIAS = new Set(['where', 'join', 'inner', 'left', 'right', 'full', 'cross', 'natural', 'on', 'using', 'group', 'order', 'limit', 'offset',
+  'having', 'union', 'except', 'intersect', 'window', 'fetch', 'for', 'lateral', 'as', 'select', 'returning', 'tablesample', 'outer']);
+
+const unquote = (s: string) => s.startsWith('"') ? s.slice(1, -1).replace(/""/g, '"') : s.toLowerCase();
+
+/** The tables a statement reads (FROM and JOIN items) with their aliases: `FROM public.users u` gives
+ *  { schema: 'public', table: 'users', alias: 'u' }. A lexical reading, enough to offer completions. */
+export function fromTables(stmt: string): { schema?: string; table: string; alias?: string }[] {
+  const ident = '(?:"(?:[^"]|"")+"|[A-Za-z_][\\w$]*)';
+  const re = new RegExp(`\\b(?:from|join)\\s+(${ident})(?:\\s*\\.\\s*(${ident}))?(?:\\s+(?:as\\s+)?(${ident}))?`, 'gi');
+  const out: { schema?: string; table: string; alias?: string }[] = [];
+  const also = new RegExp(`,\\s*(${ident})(?:\\s*\\.\\s*(${ident}))?(?:\\s+(?:as\\s+)?(${ident}))?`, 'y');
+  for (const m of stmt.matchAll(re)) {
+    const push = (a: string, b: string | undefined, c: string | undefined) => {
+      const alias = c && !NOT_ALIAS.has(c.toLowerCase()) ? unquote(c) : undefined;
+      out.push(b ? { schema: unquote(a), table: unquote(b), alias } : { table: unquote(a), alias });
+    };
+    push(m[1], m[2], m[3]);
+    // "FROM a x, b y": the comma-separated items after the first
+    also.lastIndex = m.index + m[0].length;
+    for (let n = also.exec(stmt); n; n = also.exec(stmt)) push(n[1], n[2], n[3]);
+  }
+  return out;
+}
+
+/** The statement around an offset: the text between the semicolons before and after it. */
+export function statementAround(text: string, offset: number): { text: string; start: number } {
+  const start = text.lastIndexOf(';', offset - 1) + 1;
+  const end = text.indexOf(';', offset);
+  return { text: text.slice(start, end < 0 ? text.length : end), start };
+}
+
+const quoteIfNeeded = (s: string) => /^[a-z_][a-z0-9_$]*$/.test(s) ? s : `"${s.replace(/"/g, '""')}"`;
+
+/** Completion of schemas, tables and columns in .sql files from the catalog of the file's connection, read with
+ *  the same catalog queries as the Data view (core's explore.ts), cached for a short while. */
+export class SqlCompletion implements vscode.CompletionItemProvider {
+  private cache = new Map<string, { at: number; value: Promise<unknown> }>();
+
+  constructor(private readonly host: ToolHost, private readonly connectionOf: (doc: vscode.TextDocument) => string) {}
+
+  clear(): void { this.cache.clear(); }
+
+  private cached<T>(key: string, load: () => Promise<T>): Promise<T> {
+    const hit = this.cache.get(key);
+    if (hit && Date.now() - hit.at < 60_000) return hit.value as Promise<T>;
+    const value = load();
+    value.catch(() => this.cache.delete(key));
+    this.cache.set(key, { at: Date.now(), value });
+    return value;
+  }
+  private schemas(conn: string) { return this.cached<SchemaInfo[]>(`s:${conn}`, () => listSchemas(this.host.context(), conn)); }
+  private relations(conn: string, schema: string) { return this.cached<RelationInfo[]>(`r:${conn}:${schema}`, async () => (await listRelations(this.host.context(), schema, conn)).items); }
+  private columns(conn: string, schema: string, table: string) { return this.cached<ColumnDetail[]>(`c:${conn}:${schema}.${table}`, () => listColumns(this.host.context(), schema, table, conn)); }
+
+  /** The schema holding a table named without one: the first schema (public first) that has it. */
+  private async resolve(conn: string, t: { schema?: string; table: string }): Promise<{ schema: string; table: string } | undefined> {
+    if (t.schema) return { schema: t.schema, table: t.table };
+    for (const s of await this.schemas(conn)) {
+      if ((await this.relations(conn, s.name)).some(r => r.name === t.table)) return { schema: s.name, table: t.table };
+    }
+    return undefined;
+  }
+
+  private columnItems(cols: ColumnDetail[], table: string, range?: vscode.Range): vscode.CompletionItem[] {
+    return cols.map(c => {
+      const item = new vscode.CompletionItem({ label: c.name, description: `${c.type}${c.primaryKey ? ' · key' : ''}`, detail: ` ${table}` }, vscode.CompletionItemKind.Field);
+      item.insertText = quoteIfNeeded(c.name);
+      item.sortText = `0${c.name}`;
+      if (c.comment) item.documentation = c.comment;
+      if (range) item.range = range;
+      return item;
+    });
+  }
+
+  async provideCompletionItems(doc: vscode.TextDocument, pos: vscode.Position): Promise<vscode.CompletionItem[]> {
+    const conn = this.connectionOf(doc);
+    const text = doc.getText();
+    const offset = doc.offsetAt(pos);
+    const stmt = statementAround(text, offset);
+    const before = text.slice(stmt.start, offset);
+    try {
+      const tables = fromTables(stmt.text);
+      const dotted = /("(?:[^"]|"")+"|[A-Za-z_][\w$]*)\s*\.\s*([A-Za-z_][\w$]*)?$/.exec(before);
+      if (dotted) {
+        const q = unquote(dotted[1]);
+        const typed = dotted[2] ?? '';
+        const range = new vscode.Range(pos.translate(0, -typed.length), pos);
+        // an alias or a table of this statement: its columns
+        const byAlias = tables.find(t => t.alias === q) ?? tables.find(t => t.table === q && !t.alias) ?? tables.find(t => t.table === q);
+        const target = byAlias ? await this.resolve(conn, byAlias) : await this.resolve(conn, { table: q });
+        if (target) return this.columnItems(await this.columns(conn, target.schema, target.table), `${target.schema}.${target.table}`, range);
+        // a schema: its tables and views
+        if ((await this.schemas(conn)).some(s => s.name === q)) {
+          return (await this.relations(conn, q)).map(r => {
+            const item = new vscode.CompletionItem({ label: r.name, description: r.kind }, r.kind.includes('view') ? vscode.CompletionItemKind.Interface : vscode.CompletionItemKind.Struct);
+            item.insertText = quoteIfNeeded(r.name);
+            item.range = range;
+            return item;
+          });
+        }
+        return [];
+      }
+      const items: vscode.CompletionItem[] = [];
+      // columns of the statement's tables (after SELECT, in WHERE, ...)
+      for (const t of tables) {
+        const target = await this.resolve(conn, t);
+        if (target) items.push(...this.columnItems(await this.columns(conn, target.schema, target.table), t.alias ?? target.table));
+      }
+      const schemas = await this.schemas(conn);
+      for (const s of schemas) {
+        const item = new vscode.CompletionItem({ label: s.name, description: 'schema' }, vscode.CompletionItemKind.Module);
+        item.insertText = quoteIfNeeded(s.name);
+        item.sortText = `2${s.name}`;
+        items.push(item);
+      }
+      // tables of the first schema (public when there is one) without a prefix
+      if (schemas[0]) {
+        for (const r of await this.relations(conn, schemas[0].name)) {
+          const item = new vscode.CompletionItem({ label: r.name, description: `${schemas[0].name} · ${r.kind}` }, r.kind.includes('view') ? vscode.CompletionItemKind.Interface : vscode.CompletionItemKind.Struct);
+          item.insertText = quoteIfNeeded(r.name);
+          item.sortText = `1${r.name}`;
+          items.push(item);
+        }
+      }
+      return items;
+    } catch {
+      // the catalog could not be read (connection down): no completions rather than an error popup while typing
+      return [];
+    }
+  }
+}
