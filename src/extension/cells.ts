@@ -1,19 +1,6 @@
 import * as vscode from 'vscode';
-
-export interface Cell { index: number; start: number; end: number; code: string }
-
-const MARKER = /^#\s*%%/;
-
-/** Jupyter-style cells of a .py file: each "# %%" line starts one, running to the next (code before the first
- *  marker is not a cell, as in VS Code's Jupyter extension). */
-export function cellsOf(text: string): Cell[] {
-  const lines = text.split(/\r?\n/);
-  const starts = lines.map((l, i) => (MARKER.test(l) ? i : -1)).filter(i => i >= 0);
-  return starts.map((start, index) => {
-    const end = (starts[index + 1] ?? lines.length) - 1;
-    return { index, start, end, code: lines.slice(start + 1, end + 1).join('\n') };
-  });
-}
+import { cellsOf } from './parse';
+export { cellsOf, type Cell } from './parse';
 
 /** "Run Cell in Sandbox" and "Run Above" above each "# %%" line. */
 export class CellLenses implements vscode.CodeLensProvider {

@@ -150,7 +150,7 @@ export function registerCommands(context: vscode.ExtensionContext, host: ToolHos
   const history = new QueryHistory(context.workspaceState, id => !!results.get(id));
   sub(vscode.window.createTreeView('datatools.history', { treeDataProvider: history }));
   results.onAdd(() => history.refresh());
-  const diagnostics = new SqlDiagnostics();
+  const diagnostics = new SqlDiagnostics(output);
   sub(diagnostics);
   const fileConnection = (doc: vscode.TextDocument) => connectionOf(doc.getText()) ?? activeConnection(host);
   const completion = new SqlCompletion(host, fileConnection);
@@ -349,6 +349,16 @@ export function registerCommands(context: vscode.ExtensionContext, host: ToolHos
   };
   sub(vscode.commands.registerCommand('datatools.explorer.showAllFiles', () => setAllFiles(true)));
   sub(vscode.commands.registerCommand('datatools.explorer.showDataFilesOnly', () => setAllFiles(false)));
+  // the walkthrough's steps (Get Started with Data Tools)
+  sub(vscode.commands.registerCommand('datatools.walkthrough.previewSample', () =>
+    run('execute_query', { query: 'SELECT * FROM public.users', max_rows: 1000, connection: 'sample' }, 'Previewing public.users', { context: 'sample' })));
+  sub(vscode.commands.registerCommand('datatools.walkthrough.sampleQuery', async () => {
+    const doc = await vscode.workspace.openTextDocument({ language: 'sql', content: '-- connection: sample\n-- Ctrl+Enter runs the statement under the cursor\nSELECT country, plan, count(*) AS users\nFROM users\nGROUP BY country, plan\nORDER BY users DESC;\n' });
+    const ed = await vscode.window.showTextDocument(doc);
+    ed.selection = new vscode.Selection(2, 0, 2, 0);
+  }));
+  sub(vscode.commands.registerCommand('datatools.walkthrough.askData', () =>
+    vscode.commands.executeCommand('workbench.action.chat.open', { query: '@data /schema What is in the sample database?' })));
   sub(vscode.commands.registerCommand('datatools.explorer.describe', (n: Rel) => run('describe_table', { table_name: `${n.schema}.${n.name}`, connection: n.connection }, `Describing ${n.schema}.${n.name}`)));
   sub(vscode.commands.registerCommand('datatools.explorer.copyName', async (n: Node) => {
     const text = n.kind === 'relation' ? qualified(n) : n.kind === 'column' ? n.name : n.kind === 'file' || n.kind === 'dir' ? n.path : n.kind === 'connection' || n.kind === 'schema' ? n.name : '';

@@ -7,6 +7,12 @@ import type { LmToolRegistry } from './lmTools';
 
 const COMMANDS: SlashCommand[] = ['schema', 'query', 'explore', 'run'];
 
+/** Told to the person when VS Code has no chat model for @data to use. */
+export const NO_MODEL = '**@data needs a language model, and none is available in this VS Code.** Sign in to GitHub Copilot '
+  + '(install the GitHub Copilot Chat extension, then sign in from the Accounts menu), or install an extension that provides '
+  + 'language models, and pick a model in the chat box. Until then the Data view, Run Query, Preview Data and the Python '
+  + 'sandbox commands work without a model, and so does `@data /run` for Python code.';
+
 interface DataChatResult extends vscode.ChatResult {
   metadata: { command?: SlashCommand; calls: { name: string; input: unknown }[]; references: ChatContextInfo['references'] };
 }
@@ -72,6 +78,15 @@ export function registerParticipant(context: vscode.ExtensionContext, host: Tool
       meta.calls.push({ name: 'execute_code', input: { code } });
       stream.markdown(`\n\`\`\`text\n${r.text.slice(0, 4000)}\n\`\`\`\n`);
       finish();
+      return { metadata: meta };
+    }
+
+    // no language model at all: say at once what to install or sign into, with buttons (not VS Code's bare error
+    // after a wait); /run needs no model
+    if ((await vscode.lm.selectChatModels()).length === 0) {
+      stream.markdown(NO_MODEL);
+      stream.button({ command: 'workbench.extensions.search', arguments: ['GitHub Copilot Chat'], title: 'Install GitHub Copilot Chat' });
+      stream.button({ command: 'workbench.extensions.search', arguments: ['@category:"AI" language model'], title: 'Find Another Model Provider' });
       return { metadata: meta };
     }
 

@@ -1,20 +1,21 @@
 import * as vscode from 'vscode';
 import type { ToolHost, CallResult } from '../core/host';
+export { errorPosition, fromTables, statementAround } from './parse';
+import { errorPosition, fromTables, statementAround, unquote } from './parse';
 import { listColumns, listRelations, listSchemas, type ColumnDetail, type RelationInfo, type SchemaInfo } from '../core/db/explore';
-
-/** The server's (or the parser's) error position in a query error: "at character N (line L, column C)". */
-export function errorPosition(text: string): number | undefined {
-  const m = /at character (\d+) \(line \d+, column \d+\)/.exec(text);
-  return m ? Number(m[1]) : undefined;
-}
 
 /** Query errors as squiggles at the position the server named; cleared by the next successful run or an edit. */
 export class SqlDiagnostics implements vscode.Disposable {
   private readonly collection = vscode.languages.createDiagnosticCollection('datatools-sql');
   private readonly sub: vscode.Disposable;
 
-  constructor() {
-    this.sub = vscode.workspace.onDidChangeTextDocument(e => { if (e.contentChanges.length) this.collection.delete(e.document.uri); });
+  constructor(private readonly log?: vscode.LogOutputChannel) {
+    this.sub = vscode.workspace.onDidChangeTextDocument(e => {
+      if (e.contentChanges.length && this.collection.has(e.document.uri)) {
+        this.collection.delete(e.document.uri);
+        this.log?.info(`${e.document.uri.fsPath}: edited, query error mark cleared`);
+      }
+    });
   }
 
   /** After a run of `sql`, which starts at `base` (a character offset) in the document. */
@@ -26,46 +27,15 @@ export class SqlDiagnostics implements vscode.Disposable {
     const start = doc.positionAt(base + at - 1);
     const word = doc.getWordRangeAtPosition(start, /[\w$"]+/);
     const range = word ?? new vscode.Range(start, doc.positionAt(doc.offsetAt(start) + 1));
-    const d = new vscode.Diagnostic(range, r.text.split('\n')[0].replace(/ at character \d+ \(line \d+, column \d+\)( of the query)?/, ''), vscode.DiagnosticSeverity.Error);
+    const d = new vscode.Diagnostic(range, r.text.split('\n')[0].replace(/ at character \d+ \((?:line \d+, )?column \d+\)( of the query)?/, ''), vscode.DiagnosticSeverity.Error);
     d.source = 'PostgreSQL';
     this.collection.set(doc.uri, [d]);
+    this.log?.info(`${doc.uri.fsPath}: query error marked at line ${start.line + 1}, column ${start.character + 1}`);
   }
 
   get(uri: vscode.Uri): readonly vscode.Diagnostic[] { return this.collection.get(uri) ?? []; }
 
   dispose(): void { this.sub.dispose(); this.collection.dispose(); }
-}
-
-const NOT_ALIAS = new Set(['where', 'join', 'inner', 'left', 'right', 'full', 'cross', 'natural', 'on', 'using', 'group', 'order', 'limit', 'offset',
-  'having', 'union', 'except', 'intersect', 'window', 'fetch', 'for', 'lateral', 'as', 'select', 'returning', 'tablesample', 'outer']);
-
-const unquote = (s: string) => s.startsWith('"') ? s.slice(1, -1).replace(/""/g, '"') : s.toLowerCase();
-
-/** The tables a statement reads (FROM and JOIN items) with their aliases: `FROM public.users u` gives
- *  { schema: 'public', table: 'users', alias: 'u' }. A lexical reading, enough to offer completions. */
-export function fromTables(stmt: string): { schema?: string; table: string; alias?: string }[] {
-  const ident = '(?:"(?:[^"]|"")+"|[A-Za-z_][\\w$]*)';
-  const re = new RegExp(`\\b(?:from|join)\\s+(${ident})(?:\\s*\\.\\s*(${ident}))?(?:\\s+(?:as\\s+)?(${ident}))?`, 'gi');
-  const out: { schema?: string; table: string; alias?: string }[] = [];
-  const also = new RegExp(`,\\s*(${ident})(?:\\s*\\.\\s*(${ident}))?(?:\\s+(?:as\\s+)?(${ident}))?`, 'y');
-  for (const m of stmt.matchAll(re)) {
-    const push = (a: string, b: string | undefined, c: string | undefined) => {
-      const alias = c && !NOT_ALIAS.has(c.toLowerCase()) ? unquote(c) : undefined;
-      out.push(b ? { schema: unquote(a), table: unquote(b), alias } : { table: unquote(a), alias });
-    };
-    push(m[1], m[2], m[3]);
-    // "FROM a x, b y": the comma-separated items after the first
-    also.lastIndex = m.index + m[0].length;
-    for (let n = also.exec(stmt); n; n = also.exec(stmt)) push(n[1], n[2], n[3]);
-  }
-  return out;
-}
-
-/** The statement around an offset: the text between the semicolons before and after it. */
-export function statementAround(text: string, offset: number): { text: string; start: number } {
-  const start = text.lastIndexOf(';', offset - 1) + 1;
-  const end = text.indexOf(';', offset);
-  return { text: text.slice(start, end < 0 ? text.length : end), start };
 }
 
 const quoteIfNeeded = (s: string) => /^[a-z_][a-z0-9_$]*$/.test(s) ? s : `"${s.replace(/"/g, '""')}"`;

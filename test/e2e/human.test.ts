@@ -229,3 +229,48 @@ describe('The person at the keyboard: own authority, history, run all, completio
     await wb.shot('human-07b-all-files');
   });
 });
+
+// Issue 16, first run: the walkthrough, and @data in a VS Code without any language model (no Copilot).
+describe('First run without a language model: the walkthrough and @data\'s own message (code-server)', { timeout: 10 * 60_000 }, () => {
+  const dir = tmpDir('e2e-nomodel');
+  const workspace = path.join(dir, 'workspace');
+  const wb = new Workbench(dir, workspace);
+
+  before(async () => {
+    fs.mkdirSync(workspace, { recursive: true });
+    await wb.start({ 'datatools.allowedPaths': [workspace], 'datatools.auditLog.path': path.join(dir, 'audit.jsonl') }, { DT_E2E_NO_MODEL: '1' });
+    await wb.page.locator('.statusbar-item', { hasText: 'Data scientist' }).first().waitFor({ timeout: 60_000 });
+  }, { timeout: 5 * 60_000 });
+
+  after(async () => { await wb.stop(); });
+
+  test('the walkthrough opens from Welcome: Open Walkthrough, and its "Preview users" step shows the sample table', async () => {
+    await wb.runCommand('Welcome: Open Walkthrough...');
+    await wb.page.locator('.quick-input-list .monaco-list-row', { hasText: 'Get Started with Data Tools' }).first().click();
+    const step = (t: string) => wb.page.locator('.getting-started-step', { hasText: t }).first();
+    await step('Open the Data view').waitFor({ timeout: 30_000 });
+    await wb.shot('human-08a-walkthrough');
+    await step('Preview a sample table').click();
+    await wb.page.locator('.getting-started-step.expanded a, .getting-started-step.expanded .button-link', { hasText: 'Preview users' }).first().click();
+    await wb.webview().locator('.hname', { hasText: /^email$/ }).first().waitFor({ timeout: 90_000 });
+    await wb.shot('human-08b-walkthrough-preview');
+  });
+
+  test('@data with no language model says what to install or sign into, at once, with a button', async () => {
+    const started = Date.now();
+    await wb.chat('@data what tables are in the sample database?');
+    const answer = wb.page.locator('.interactive-item-container', { hasText: 'needs a language model' }).last();
+    await answer.waitFor({ timeout: 30_000 }).catch(async e => { await wb.shot('human-09x-no-answer'); throw e; });
+    console.log(`# the no-model message came ${Date.now() - started} ms after sending (informational)`);
+    assert.match(await answer.innerText(), /Sign in to GitHub Copilot/);
+    assert.equal(await wb.page.getByText('Language model unavailable').count(), 0, 'not VS Code\'s bare message');
+    const button = answer.locator('.monaco-button, a', { hasText: 'Install GitHub Copilot Chat' }).first();
+    await button.waitFor();
+    await wb.shot('human-09a-no-model-message');
+    await button.click();
+    const search = wb.page.locator('.extensions-viewlet .suggest-input-container, .extensions-viewlet .monaco-editor').first();
+    await search.waitFor({ timeout: 30_000 });
+    assert.match(await search.innerText(), /GitHub Copilot Chat/);
+    await wb.shot('human-09b-extensions-search');
+  });
+});
