@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { AuditLog, Redactor, type AuditEntry, type Outcome } from './audit';
 import { configSecrets, type DataToolsConfig } from './config';
 import { ToolError, errorResult, type ToolResult } from './result';
-import { grantedCapabilities, rolesWith, ROLE_LABELS } from './roles';
+import { capabilitiesFor, grantedCapabilities, rolesWith, ROLE_LABELS } from './roles';
 import { Services } from './services';
 import type { AnyTool, Caller, ToolContext } from './tool';
 import { formatIssues, inputJsonSchema, usageOf, type JsonSchema } from './validate';
@@ -94,13 +94,14 @@ export class ToolHost {
     return { config: this.cfg, services: this.services, signal, caller: 'explorer', results: this.results };
   }
 
-  /** Why a tool may not be called now, or undefined if it may. */
-  refusal(name: string): string | undefined {
+  /** Why a tool may not be called now by this caller, or undefined if it may (the person's own commands are not
+   *  limited by the role, only by workspace trust). */
+  refusal(name: string, caller?: Caller): string | undefined {
     const t = this.find(name);
     if (!t) return `Unknown tool \`${name}\`. Available tools: ${this.available().map(x => x.name).join(', ')}.`;
-    const caps = grantedCapabilities({ role: this.cfg.role, trusted: this.trusted });
+    const caps = capabilitiesFor({ role: this.cfg.role, trusted: this.trusted }, caller);
     if (caps.has(t.capability)) return undefined;
-    const inRole = grantedCapabilities({ role: this.cfg.role, trusted: true }).has(t.capability);
+    const inRole = capabilitiesFor({ role: this.cfg.role, trusted: true }, caller).has(t.capability);
     if (inRole) return `\`${name}\` is disabled because this workspace is not trusted: it would ${t.capability === 'files.write' ? 'write files' : 'run code'}. Trust the workspace to enable it.`;
     const roles = rolesWith(t.capability).map(r => `${ROLE_LABELS[r]} (${r})`).join(' or ');
     return `\`${name}\` is not allowed for the role ${ROLE_LABELS[this.cfg.role]} (${this.cfg.role}). It is available to: ${roles}. Ask the user to switch roles if this is needed.`;
@@ -112,7 +113,7 @@ export class ToolHost {
     const signal = opts.signal ?? new AbortController().signal;
     let outcome: Outcome = 'ok';
     let result: ToolResult;
-    const refusal = this.refusal(name);
+    const refusal = this.refusal(name, opts.caller);
     const tool = this.find(name);
     // before validation or logging: an oversized or deeply nested request is refused by its shape alone
     const tooBig = requestRefusal(name, rawInput, this.cfg.limits);

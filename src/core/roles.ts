@@ -27,6 +27,16 @@ export function grantedCapabilities(g: Grant): Set<Capability> {
   return new Set(ROLE_CAPABILITIES[g.role].filter(c => g.trusted || !UNTRUSTED_WITHHELD.includes(c)));
 }
 
+/** Callers that are the person's own actions (commands, editor buttons, the Data view): they run with the person's
+ *  authority. The role restricts what agents may do; workspace trust still withholds code and writes for everyone. */
+export const PERSON_CALLERS: readonly string[] = ['command', 'explorer'];
+
+/** What a caller may do: an agent gets its role's capabilities, the person every capability trust allows. */
+export function capabilitiesFor(g: Grant, caller?: string): Set<Capability> {
+  if (caller !== undefined && PERSON_CALLERS.includes(caller)) return new Set(ALL.filter(c => g.trusted || !UNTRUSTED_WITHHELD.includes(c)));
+  return grantedCapabilities(g);
+}
+
 export function rolesWith(cap: Capability): Role[] {
   return (Object.keys(ROLE_CAPABILITIES) as Role[]).filter(r => ROLE_CAPABILITIES[r].includes(cap));
 }

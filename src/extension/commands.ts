@@ -7,7 +7,10 @@ import type { ResultStore } from './results';
 import type { ResultPanel } from './resultPanel';
 import { qualified, type DataExplorer, type Node } from './explorer';
 import type { AuditEntry } from '../core/audit';
-import { ROLE_LABELS, grantedCapabilities, rolesWith, type Capability } from '../core/roles';
+import { QueryHistory, type QueryRun } from './history';
+import { SqlCompletion, SqlDiagnostics } from './sqlAssist';
+import { CellLenses, cellsOf } from './cells';
+import { ROLE_LABELS, rolesWith, type Capability } from '../core/roles';
 
 const DOING: Record<Capability, string> = {
   'code.execute': 'run Python code', 'code.install': 'install Python packages', 'code.script': 'run Python files',
@@ -15,22 +18,43 @@ const DOING: Record<Capability, string> = {
 };
 
 /** A refusal told to the person who clicked (the tool's text is written for a model): what is not allowed, why,
- *  and buttons that change it. */
-export async function explainRefusal(host: ToolHost, tool: string): Promise<void> {
+ *  and buttons that change it. The person's own commands are not limited by the role (host.refusal with caller
+ *  'command'), so what remains is workspace trust or a request too large. */
+export async function explainRefusal(host: ToolHost, tool: string, r?: CallResult): Promise<void> {
   const t = host.find(tool);
   if (!t) { void vscode.window.showErrorMessage(`Data Tools has no "${tool}" action.`); return; }
   const doing = DOING[t.capability as Capability] ?? `use ${tool}`;
-  const inRole = grantedCapabilities({ role: host.config.role, trusted: true }).has(t.capability as Capability);
-  if (inRole && !host.isTrusted) {
-    const c = await vscode.window.showWarningMessage(`This workspace is not trusted, so Data Tools does not ${doing} here.`, 'Manage Workspace Trust');
+  const why = host.refusal(tool, 'command');
+  if (why && !host.isTrusted) {
+    const c = await vscode.window.showWarningMessage(`This workspace is not trusted, so Data Tools does not ${doing} here. Trust the workspace to do it.`, 'Manage Workspace Trust');
     if (c) await vscode.commands.executeCommand('workbench.trust.manage');
     return;
   }
-  const roles = rolesWith(t.capability as Capability).map(r => ROLE_LABELS[r]);
-  const c = await vscode.window.showWarningMessage(`Your Data Tools role, ${ROLE_LABELS[host.config.role]}, does not ${doing}.${roles.length ? ` Switch to ${roles.join(' or ')} to do it.` : ''}`,
-    'Switch Role', 'Open Settings');
-  if (c === 'Switch Role') await vscode.commands.executeCommand('datatools.selectRole');
-  else if (c === 'Open Settings') await vscode.commands.executeCommand('workbench.action.openSettings', 'datatools.role');
+  if (why) {
+    const roles = rolesWith(t.capability as Capability).map(x => ROLE_LABELS[x]);
+    const c = await vscode.window.showWarningMessage(`Your Data Tools role, ${ROLE_LABELS[host.config.role]}, does not ${doing}.${roles.length ? ` Switch to ${roles.join(' or ')} to do it.` : ''}`,
+      'Switch Role', 'Open Settings');
+    if (c === 'Switch Role') await vscode.commands.executeCommand('datatools.selectRole');
+    else if (c === 'Open Settings') await vscode.commands.executeCommand('workbench.action.openSettings', 'datatools.role');
+    return;
+  }
+  // not the role nor trust: the request itself was over a limit (its size); say which setting governs it
+  const c = await vscode.window.showWarningMessage(`Data Tools did not ${doing}: the request is larger than the configured limits allow. Make it smaller, or raise the limits in the settings.`, 'Open Settings');
+  if (c) await vscode.commands.executeCommand('workbench.action.openSettings', 'datatools.limits');
+  void r;
+}
+
+/** The connections a query can name: the sample, DATABASE_URL's "default" and the saved ones. */
+export const knownConnections = (host: ToolHost) => ['sample', ...(host.config.databaseUrl ? ['default'] : []), ...host.config.connections.map(c => c.name)];
+
+/** A file names a connection that is not set up: tell the person, with buttons that fix it. False: do not run. */
+export async function checkNamedConnection(host: ToolHost, named: string | undefined): Promise<boolean> {
+  if (!named || knownConnections(host).includes(named)) return true;
+  const active = activeConnection(host);
+  const c = await vscode.window.showWarningMessage(`This file's "-- connection: ${named}" line names a connection that is not set up. Add it, or run on the active connection (${active}) instead.`,
+    'Add Connection', `Run on ${active}`);
+  if (c === 'Add Connection') await vscode.commands.executeCommand('datatools.addConnection');
+  return c === `Run on ${active}`;
 }
 
 /** The connection a "-- connection: name" comment among the first lines of a SQL file names. */
@@ -45,7 +69,7 @@ export function connectionOf(text: string): string | undefined {
 
 /** The statement of a multi-statement text that holds the offset (PostgreSQL's own parser splits it); undefined
  *  for one statement or text that does not parse (the server then says why). */
-export async function statementAt(text: string, offset: number): Promise<{ sql: string; index: number; count: number } | undefined> {
+export async function statementAt(text: string, offset: number): Promise<{ sql: string; index: number; count: number; start: number } | undefined> {
   let stmts: { stmt_location?: number; stmt_len?: number }[];
   try {
     await loadModule();
@@ -58,8 +82,32 @@ export async function statementAt(text: string, offset: number): Promise<{ sql: 
   // the cursor just after a statement's ";" still belongs to it
   let index = ranges.findIndex(r => at >= r.start && at <= r.end + 1);
   if (index < 0) index = at < ranges[0].start ? 0 : ranges.length - 1;
-  const sql = buf.subarray(ranges[index].start, ranges[index].end).toString('utf8').trim();
-  return sql ? { sql, index, count: stmts.length } : undefined;
+  const raw = buf.subarray(ranges[index].start, ranges[index].end).toString('utf8');
+  const sql = raw.trim();
+  // the character offset in the text where the trimmed statement starts
+  const start = buf.subarray(0, ranges[index].start).toString('utf8').length + (raw.length - raw.trimStart().length);
+  return sql ? { sql, index, count: stmts.length, start } : undefined;
+}
+
+/** Every statement of a SQL text, in order, with its character offset (PostgreSQL's own parser splits them);
+ *  undefined when the text does not parse (the server then says why on the first run). */
+export async function statementsOf(text: string): Promise<{ sql: string; start: number }[] | undefined> {
+  let stmts: { stmt_location?: number; stmt_len?: number }[];
+  try {
+    await loadModule();
+    stmts = (parseSync(text) as { stmts?: { stmt_location?: number; stmt_len?: number }[] }).stmts ?? [];
+  } catch { return undefined; }
+  const buf = Buffer.from(text, 'utf8');
+  return stmts.map(st => {
+    const b = st.stmt_location ?? 0;
+    const raw = buf.subarray(b, st.stmt_len ? b + st.stmt_len : buf.length).toString('utf8');
+    const lead = raw.length - raw.trimStart().length;
+    return { sql: raw.trim(), start: buf.subarray(0, b).toString('utf8').length + lead };
+  }).map(x => {
+    // comments before a statement belong to its text: drop the "-- connection:" line, keep where the SQL starts
+    const m = /^(\s*--\s*connection:.*(\r?\n|$)\s*)/i.exec(x.sql);
+    return m ? { sql: x.sql.slice(m[1].length), start: x.start + m[1].length } : x;
+  }).filter(x => x.sql.trim());
 }
 
 export const activeConnection = (host: ToolHost) => host.config.activeConnection ?? (host.config.databaseUrl ? 'default' : 'sample');
@@ -89,7 +137,7 @@ export function registerCommands(context: vscode.ExtensionContext, host: ToolHos
       void vscode.window.showInformationMessage(`Cancelled: ${title}.`);
       return r;
     }
-    if (r.outcome === 'refused') { void explainRefusal(host, tool); return r; }
+    if (r.outcome === 'refused') { void explainRefusal(host, tool, r); return r; }
     if (r.outcome === 'invalid') {
       void vscode.window.showErrorMessage(r.text.split('\n')[0]);
       return r;
@@ -99,22 +147,105 @@ export function registerCommands(context: vscode.ExtensionContext, host: ToolHos
     return r;
   };
 
+  const history = new QueryHistory(context.workspaceState, id => !!results.get(id));
+  sub(vscode.window.createTreeView('datatools.history', { treeDataProvider: history }));
+  results.onAdd(() => history.refresh());
+  const diagnostics = new SqlDiagnostics(output);
+  sub(diagnostics);
+  const fileConnection = (doc: vscode.TextDocument) => connectionOf(doc.getText()) ?? activeConnection(host);
+  const completion = new SqlCompletion(host, fileConnection);
+  sub(vscode.languages.registerCompletionItemProvider({ language: 'sql' }, completion, '.'));
+
+  /** One query on a connection (named by the file, or the active one), kept in the history; errors with a position
+   *  become a squiggle in the document at `base`. */
+  const runSql = async (sql: string, named: string | undefined, title: string, at?: { doc: vscode.TextDocument; base: number }) => {
+    const connection = named ?? activeConnection(host);
+    const r = await run('execute_query', { query: sql, ...(named ? { connection: named } : {}) }, title, { context: connection });
+    if (r && r.outcome !== 'refused') {
+      await history.add({ id: r.auditId, sql, connection, time: new Date().toISOString(), outcome: r.outcome, rows: r.metrics?.rows, durationMs: r.durationMs });
+    }
+    if (at) diagnostics.report(at.doc, at.base, r);
+    return r;
+  };
+
   sub(vscode.commands.registerCommand('datatools.runQuery', async () => {
     const ed = vscode.window.activeTextEditor;
     if (!ed) { void vscode.window.showInformationMessage('Open a .sql file or select a query first.'); return; }
+    const doc = ed.document;
     const sel = ed.selection;
+    const text = doc.getText();
     // the "-- connection:" line says where to run, it is not part of the query (nor of the result's title)
-    const query = (sel.isEmpty ? ed.document.getText() : ed.document.getText(sel)).replace(/^\s*--\s*connection:.*$/im, '').trim().replace(/;\s*$/, '');
+    const region = sel.isEmpty ? text : doc.getText(sel);
+    const query = region.replace(/^\s*--\s*connection:.*$/im, '').trim().replace(/;\s*$/, '');
     if (!query) { void vscode.window.showInformationMessage('The editor is empty: write a query first.'); return; }
     // a "-- connection: X" line at the top of the file (New Query writes it) names the connection; else the active one
-    const named = connectionOf(ed.document.getText());
-    const connection = named ?? activeConnection(host);
+    const named = connectionOf(text);
+    if (!(await checkNamedConnection(host, named))) return;
+    const useNamed = named && knownConnections(host).includes(named) ? named : undefined;
+    const connection = useNamed ?? activeConnection(host);
     // several statements and no selection: the one under the cursor, as in the SQL editors people know
-    const at = sel.isEmpty ? await statementAt(ed.document.getText(), ed.document.offsetAt(sel.active)) : undefined;
-    const sql = at ? at.sql.replace(/^\s*--\s*connection:.*$/im, '').trim().replace(/;\s*$/, '') : query;
+    const at = sel.isEmpty ? await statementAt(text, doc.offsetAt(sel.active)) : undefined;
+    let sql = query;
+    let base = (sel.isEmpty ? 0 : doc.offsetAt(sel.start)) + region.indexOf(query);
+    if (at) {
+      const m = /^(\s*--\s*connection:.*(\r?\n|$)\s*)/i.exec(at.sql);
+      sql = (m ? at.sql.slice(m[1].length) : at.sql).replace(/;\s*$/, '');
+      base = at.start + (m ? m[1].length : 0);
+    }
     const what = at ? `statement ${at.index + 1} of ${at.count}` : 'query';
-    return run('execute_query', { query: sql, ...(named ? { connection: named } : {}) }, `Running ${what} on ${connection}`, { context: connection });
+    return runSql(sql, useNamed, `Running ${what} on ${connection}`, { doc, base });
   }));
+
+  sub(vscode.commands.registerCommand('datatools.runAllStatements', async () => {
+    const ed = vscode.window.activeTextEditor;
+    if (!ed || ed.document.languageId !== 'sql') { void vscode.window.showInformationMessage('Open a .sql file first.'); return; }
+    const doc = ed.document;
+    const text = doc.getText();
+    const named = connectionOf(text);
+    if (!(await checkNamedConnection(host, named))) return;
+    const useNamed = named && knownConnections(host).includes(named) ? named : undefined;
+    const connection = useNamed ?? activeConnection(host);
+    const stmts = await statementsOf(text);
+    if (!stmts) {
+      // it does not parse: run it whole, so the error (and its squiggle) says where
+      return runSql(text.replace(/^\s*--\s*connection:.*$/im, '').trim(), useNamed, `Running the file on ${connection}`, { doc, base: text.indexOf(text.replace(/^\s*--\s*connection:.*$/im, '').trim()) });
+    }
+    if (!stmts.length) { void vscode.window.showInformationMessage('The file has no statements to run.'); return; }
+    const done: CallResult[] = [];
+    for (const [i, st] of stmts.entries()) {
+      const r = await runSql(st.sql.replace(/;\s*$/, ''), useNamed, `Running statement ${i + 1} of ${stmts.length} on ${connection}`, { doc, base: st.start });
+      if (!r) return;
+      done.push(r);
+      if (r.outcome === 'cancelled') {
+        void vscode.window.showInformationMessage(`Stopped at statement ${i + 1} of ${stmts.length} (cancelled); ${stmts.length - i - 1} not run.`);
+        return done;
+      }
+      if (r.isError) {
+        const line = doc.positionAt(st.start).line + 1;
+        void vscode.window.showErrorMessage(`Statement ${i + 1} of ${stmts.length} (line ${line}) failed, so the ${stmts.length - i - 1 === 1 ? 'last one was' : `other ${stmts.length - i - 1} were`} not run: ${r.text.split('\n')[0]}`);
+        return done;
+      }
+    }
+    void vscode.window.showInformationMessage(`Ran all ${stmts.length} statements on ${connection}.`);
+    return done;
+  }));
+
+  // Query History
+  sub(vscode.commands.registerCommand('datatools.history.open', async (q: QueryRun) => {
+    const r = results.get(q.id);
+    if (r) return panel.show(r);
+    const c = await vscode.window.showInformationMessage('That result is no longer in memory. Run the query again?', 'Re-run', 'Open in Editor');
+    if (c === 'Re-run') return vscode.commands.executeCommand('datatools.history.rerun', q);
+    if (c === 'Open in Editor') return vscode.commands.executeCommand('datatools.history.openInEditor', q);
+  }));
+  sub(vscode.commands.registerCommand('datatools.history.rerun', (q: QueryRun) =>
+    runSql(q.sql, knownConnections(host).includes(q.connection) ? q.connection : undefined, `Running the query again on ${knownConnections(host).includes(q.connection) ? q.connection : activeConnection(host)}`)));
+  sub(vscode.commands.registerCommand('datatools.history.copy', async (q: QueryRun) => { await vscode.env.clipboard.writeText(q.sql); return q.sql; }));
+  sub(vscode.commands.registerCommand('datatools.history.openInEditor', async (q: QueryRun) => {
+    const doc = await vscode.workspace.openTextDocument({ language: 'sql', content: `-- connection: ${q.connection}\n${q.sql};\n` });
+    await vscode.window.showTextDocument(doc);
+  }));
+  sub(vscode.commands.registerCommand('datatools.history.clear', () => history.clear()));
 
   /** A local file (Uri or path) or an s3:// URL; without one, the active editor's file or a file picker. */
   sub(vscode.commands.registerCommand('datatools.previewDataFile', async (arg?: vscode.Uri | string) => {
@@ -146,6 +277,44 @@ export function registerCommands(context: vscode.ExtensionContext, host: ToolHos
     return run('execute_code', { code }, 'Running Python in the sandbox', { stream: true });
   }));
 
+  // Jupyter's habits in .py files: "# %%" cells with CodeLenses, Shift+Enter on the current line
+  const lenses = new CellLenses();
+  sub(vscode.languages.registerCodeLensProvider({ language: 'python' }, lenses));
+  sub(vscode.workspace.onDidChangeConfiguration(e => { if (e.affectsConfiguration('datatools.python.cellLenses')) lenses.refresh(); }));
+  const cellsIn = async (uri?: vscode.Uri) => {
+    const doc = uri ? await vscode.workspace.openTextDocument(uri) : vscode.window.activeTextEditor?.document;
+    return doc ? cellsOf(doc.getText()) : [];
+  };
+  const cellAtCursor = (cells: ReturnType<typeof cellsOf>) => {
+    const line = vscode.window.activeTextEditor?.selection.active.line ?? 0;
+    return cells.find(c => line >= c.start && line <= c.end)?.index;
+  };
+  sub(vscode.commands.registerCommand('datatools.runCell', async (uri?: vscode.Uri, index?: number) => {
+    const cells = await cellsIn(uri);
+    const c = cells[index ?? cellAtCursor(cells) ?? -1];
+    if (!c) { void vscode.window.showInformationMessage('Put the cursor in a "# %%" cell of a Python file first.'); return; }
+    if (!c.code.trim()) { void vscode.window.showInformationMessage(`Cell ${c.index + 1} is empty.`); return; }
+    return run('execute_code', { code: c.code }, `Running cell ${c.index + 1} in the sandbox`, { stream: true });
+  }));
+  sub(vscode.commands.registerCommand('datatools.runCellsAbove', async (uri?: vscode.Uri, index?: number) => {
+    const cells = await cellsIn(uri);
+    const upTo = index ?? cellAtCursor(cells) ?? 0;
+    const code = cells.slice(0, upTo).map(c => c.code).join('\n');
+    if (!code.trim()) { void vscode.window.showInformationMessage('There are no cells above this one to run.'); return; }
+    return run('execute_code', { code }, `Running ${upTo === 1 ? 'the cell' : `the ${upTo} cells`} above in the sandbox`, { stream: true });
+  }));
+  sub(vscode.commands.registerCommand('datatools.runLineOrSelection', async () => {
+    const ed = vscode.window.activeTextEditor;
+    if (!ed) return;
+    if (!ed.selection.isEmpty) return vscode.commands.executeCommand('datatools.runSelectionInSandbox');
+    const line = ed.document.lineAt(ed.selection.active.line);
+    // as in Jupyter's interactive window: the cursor moves on to the next line
+    const next = Math.min(line.lineNumber + 1, ed.document.lineCount - 1);
+    ed.selection = new vscode.Selection(next, 0, next, 0);
+    if (!line.text.trim()) return;
+    return run('execute_code', { code: line.text.trim() }, `Running line ${line.lineNumber + 1} in the sandbox`, { stream: true });
+  }));
+
   sub(vscode.commands.registerCommand('datatools.restartSandbox', async () => {
     await restartExecutors(host.services);
     void vscode.window.showInformationMessage('The Python sandbox was restarted; variables from earlier runs are gone.');
@@ -159,11 +328,37 @@ export function registerCommands(context: vscode.ExtensionContext, host: ToolHos
 
   // Data Explorer context actions
   type Rel = Extract<Node, { kind: 'relation' }>;
-  sub(vscode.commands.registerCommand('datatools.explorer.refresh', (n?: Node) => explorer.refresh(n)));
+  sub(vscode.commands.registerCommand('datatools.explorer.refresh', (n?: Node) => { completion.clear(); explorer.refresh(n); }));
   sub(vscode.commands.registerCommand('datatools.explorer.preview', async (n: Node) => {
     if (n?.kind === 'relation') return run('execute_query', { query: `SELECT * FROM ${qualified(n)}`, max_rows: 1000, count: true, connection: n.connection }, `Previewing ${n.schema}.${n.name}`, { context: n.connection });
     if (n?.kind === 'file') return vscode.commands.executeCommand('datatools.previewDataFile', n.path);
   }));
+  sub(vscode.commands.registerCommand('datatools.explorer.createRoot', async (n: Extract<Node, { kind: 'dir' }>) => {
+    try {
+      await vscode.workspace.fs.createDirectory(vscode.Uri.file(n.path));
+    } catch (e) {
+      void vscode.window.showErrorMessage(`Could not create ${n.path}: ${(e as Error).message}`);
+      return;
+    }
+    explorer.refresh();
+  }));
+  const setAllFiles = async (on: boolean) => {
+    explorer.allFiles = on;
+    await vscode.commands.executeCommand('setContext', 'datatools.explorer.allFiles', on);
+    explorer.refresh();
+  };
+  sub(vscode.commands.registerCommand('datatools.explorer.showAllFiles', () => setAllFiles(true)));
+  sub(vscode.commands.registerCommand('datatools.explorer.showDataFilesOnly', () => setAllFiles(false)));
+  // the walkthrough's steps (Get Started with Data Tools)
+  sub(vscode.commands.registerCommand('datatools.walkthrough.previewSample', () =>
+    run('execute_query', { query: 'SELECT * FROM public.users', max_rows: 1000, connection: 'sample' }, 'Previewing public.users', { context: 'sample' })));
+  sub(vscode.commands.registerCommand('datatools.walkthrough.sampleQuery', async () => {
+    const doc = await vscode.workspace.openTextDocument({ language: 'sql', content: '-- connection: sample\n-- Ctrl+Enter runs the statement under the cursor\nSELECT country, plan, count(*) AS users\nFROM users\nGROUP BY country, plan\nORDER BY users DESC;\n' });
+    const ed = await vscode.window.showTextDocument(doc);
+    ed.selection = new vscode.Selection(2, 0, 2, 0);
+  }));
+  sub(vscode.commands.registerCommand('datatools.walkthrough.askData', () =>
+    vscode.commands.executeCommand('workbench.action.chat.open', { query: '@data /schema What is in the sample database?' })));
   sub(vscode.commands.registerCommand('datatools.explorer.describe', (n: Rel) => run('describe_table', { table_name: `${n.schema}.${n.name}`, connection: n.connection }, `Describing ${n.schema}.${n.name}`)));
   sub(vscode.commands.registerCommand('datatools.explorer.copyName', async (n: Node) => {
     const text = n.kind === 'relation' ? qualified(n) : n.kind === 'column' ? n.name : n.kind === 'file' || n.kind === 'dir' ? n.path : n.kind === 'connection' || n.kind === 'schema' ? n.name : '';

@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ToolHost } from '../core/host';
 import type { AuditEntry } from '../core/audit';
@@ -15,11 +16,12 @@ export type Node =
   | { kind: 'relation'; connection: string; schema: string; name: string; relKind: string; rows: number | null; comment: string | null }
   | { kind: 'column'; name: string; type: string; pk: boolean; fk: string | null; nullable: boolean; comment: string | null }
   | { kind: 'files' }
-  | { kind: 'dir'; path: string; label?: string }
+  | { kind: 'dir'; path: string; label?: string; missing?: boolean }
   | { kind: 'file'; path: string; bytes: number | null }
   | { kind: 'message'; text: string; error?: boolean };
 
-const DATA_FILE = /\.(csv|tsv|parquet|arrow|feather|jsonl|ndjson|json|txt|sql|py)$/i;
+/** What the Data view lists as data (the rest only with "Show All Files"). */
+export const DATA_FILE = /\.(csv|tsv|parquet|arrow|feather|ipc|arrows|jsonl|ndjson|json)$/i;
 const CHILD_LIMIT = 2000;
 
 /** Data Explorer: connections -> schemas -> tables and views -> columns, and data files under the roots and S3.
@@ -28,9 +30,24 @@ export class DataExplorer implements vscode.TreeDataProvider<Node> {
   private readonly changed = new vscode.EventEmitter<Node | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
 
+  /** Every file under the roots, not only data files (the view's "Show All Files"). */
+  allFiles = false;
+
   constructor(private readonly host: ToolHost) {}
 
   refresh(node?: Node): void { this.changed.fire(node); }
+
+  /** A root as a person reads it: relative to the workspace folder it is in, else the folder's name (the full path
+   *  is in the tooltip). */
+  static rootLabel(p: string): string {
+    if (p.startsWith('s3://')) return p;
+    const folder = vscode.workspace.getWorkspaceFolder(vscode.Uri.file(p));
+    if (folder) {
+      const rel = path.relative(folder.uri.fsPath, p);
+      return rel ? (vscode.workspace.workspaceFolders!.length > 1 ? `${folder.name}/${rel}` : rel) : folder.name;
+    }
+    return path.basename(p.replace(/\/$/, '')) || p;
+  }
 
   getTreeItem(n: Node): vscode.TreeItem {
     const C = vscode.TreeItemCollapsibleState;
@@ -77,6 +94,16 @@ export class DataExplorer implements vscode.TreeDataProvider<Node> {
         return t;
       }
       case 'dir': {
+        if (n.missing) {
+          const t = new vscode.TreeItem(n.label ?? n.path, C.None);
+          t.description = 'not created yet';
+          t.tooltip = `${n.path} does not exist yet. Click to create it (agents read and write data files there).`;
+          t.iconPath = new vscode.ThemeIcon('new-folder');
+          t.contextValue = 'missingDir';
+          t.id = `dir:${n.path}`;
+          t.command = { command: 'datatools.explorer.createRoot', title: 'Create Folder', arguments: [n] };
+          return t;
+        }
         const t = new vscode.TreeItem(n.label ?? path.basename(n.path.replace(/\/$/, '')), C.Collapsed);
         t.tooltip = n.path;
         t.iconPath = new vscode.ThemeIcon(n.path.startsWith('s3://') ? 'cloud' : 'folder');
@@ -92,6 +119,7 @@ export class DataExplorer implements vscode.TreeDataProvider<Node> {
         t.contextValue = /\.(csv|tsv|parquet|arrow|feather|jsonl|ndjson)$/i.test(n.path) ? 'dataFile' : 'file';
         t.id = `file:${n.path}`;
         if (t.contextValue === 'dataFile') t.command = { command: 'datatools.explorer.preview', title: 'Preview Data', arguments: [n] };
+        else if (!n.path.startsWith('s3://')) t.command = { command: 'vscode.open', title: 'Open', arguments: [vscode.Uri.file(n.path)] };
         return t;
       }
       case 'message': {
@@ -141,7 +169,7 @@ export class DataExplorer implements vscode.TreeDataProvider<Node> {
       return (await listColumns(ctx, n.schema, n.name, n.connection)).map(c => ({ kind: 'column', name: c.name, type: c.type, pk: c.primaryKey, fk: c.foreignKey, nullable: c.nullable, comment: c.comment }));
     }
     if (n.kind === 'files') {
-      const out: Node[] = cfg.allowedPaths.map(p => ({ kind: 'dir', path: p, label: p }));
+      const out: Node[] = cfg.allowedPaths.map(p => ({ kind: 'dir', path: p, label: DataExplorer.rootLabel(p), ...(fs.existsSync(p) ? {} : { missing: true }) }));
       for (const g of new S3Policy(cfg.s3).grants) out.push({ kind: 'dir', path: `s3://${g.bucket}/${g.prefix ? `${g.prefix}/` : ''}`, label: `s3://${g.bucket}/${g.prefix ? `${g.prefix}/` : ''}` });
       return out;
     }
@@ -152,10 +180,10 @@ export class DataExplorer implements vscode.TreeDataProvider<Node> {
       const t = r.parts.find((p): p is TablePart => p.kind === 'table');
       const rows = (t?.rows ?? []) as [string, string, number | null, string][];
       const dirs = rows.filter(x => x[1] === 'dir' && !path.basename(x[0].replace(/\/$/, '')).startsWith('.'));
-      const files = rows.filter(x => x[1] === 'file' && DATA_FILE.test(x[0]));
+      const files = rows.filter(x => x[1] === 'file' && (this.allFiles ? !path.basename(x[0]).startsWith('.') : DATA_FILE.test(x[0])));
       const out: Node[] = [...dirs.map(d => ({ kind: 'dir' as const, path: d[0] })), ...files.map(f => ({ kind: 'file' as const, path: f[0], bytes: f[2] }))];
       if (t?.truncated) out.push({ kind: 'message', text: 'More entries exist; use list_files with a pattern' });
-      if (!out.length) out.push({ kind: 'message', text: 'No data files here' });
+      if (!out.length) out.push({ kind: 'message', text: this.allFiles ? 'Empty folder' : 'No data files here' });
       return out;
     }
     return [];

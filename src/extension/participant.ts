@@ -7,6 +7,12 @@ import type { LmToolRegistry } from './lmTools';
 
 const COMMANDS: SlashCommand[] = ['schema', 'query', 'explore', 'run'];
 
+/** Told to the person when VS Code has no chat model for @data to use. */
+export const NO_MODEL = '**@data needs a language model, and none is available in this VS Code.** Sign in to GitHub Copilot '
+  + '(install the GitHub Copilot Chat extension, then sign in from the Accounts menu), or install an extension that provides '
+  + 'language models, and pick a model in the chat box. Until then the Data view, Run Query, Preview Data and the Python '
+  + 'sandbox commands work without a model, and so does `@data /run` for Python code.';
+
 interface DataChatResult extends vscode.ChatResult {
   metadata: { command?: SlashCommand; calls: { name: string; input: unknown }[]; references: ChatContextInfo['references'] };
 }
@@ -75,6 +81,15 @@ export function registerParticipant(context: vscode.ExtensionContext, host: Tool
       return { metadata: meta };
     }
 
+    // no language model at all: say at once what to install or sign into, with buttons (not VS Code's bare error
+    // after a wait); /run needs no model
+    if (request.model.vendor === NO_MODEL_VENDOR || (await realModels()).length === 0) {
+      stream.markdown(NO_MODEL);
+      stream.button({ command: 'workbench.extensions.search', arguments: ['GitHub Copilot Chat'], title: 'Install GitHub Copilot Chat' });
+      stream.button({ command: 'workbench.extensions.search', arguments: ['@category:"AI" language model'], title: 'Find Another Model Provider' });
+      return { metadata: meta };
+    }
+
     const info: ChatContextInfo = {
       role: host.config.role,
       connection: host.config.activeConnection ?? (host.config.databaseUrl ? 'default' : 'sample'),
@@ -101,6 +116,7 @@ export function registerParticipant(context: vscode.ExtensionContext, host: Tool
     return { metadata: meta };
   });
   participant.iconPath = new vscode.ThemeIcon('database');
+  context.subscriptions.push(registerNoModelPlaceholder());
   participant.followupProvider = {
     provideFollowups: (result: DataChatResult) => {
       const m = result.metadata;
@@ -109,6 +125,37 @@ export function registerParticipant(context: vscode.ExtensionContext, host: Tool
     },
   };
   context.subscriptions.push(participant);
+}
+
+const NO_MODEL_VENDOR = 'datatools-nomodel';
+const realModels = async () => (await vscode.lm.selectChatModels()).filter(m => m.vendor !== NO_MODEL_VENDOR);
+
+/** VS Code does not call a chat participant at all when it has no language model (it shows a bare "Language model
+ *  unavailable"). So while there is none, Data Tools offers a placeholder "model" that only says what to install or
+ *  sign into; @data answers with that message and buttons. It disappears as soon as a real model is available. */
+function registerNoModelPlaceholder(): vscode.Disposable {
+  const changed = new vscode.EventEmitter<void>();
+  let none = false;
+  const check = async () => {
+    const now = (await realModels()).length === 0;
+    if (now !== none) { none = now; changed.fire(); }
+  };
+  const provider: vscode.LanguageModelChatProvider = {
+    onDidChangeLanguageModelChatInformation: changed.event,
+    provideLanguageModelChatInformation: () => none ? [{
+      id: 'none', name: 'No language model (see how to get one)', family: 'none', version: '1', tooltip: NO_MODEL,
+      // tool calling, or agent mode (the chat's default mode) does not offer it
+      maxInputTokens: 100_000, maxOutputTokens: 1000, capabilities: { toolCalling: true },
+    }] : [],
+    provideLanguageModelChatResponse: async (_m, _msgs, _o, progress) => { progress.report(new vscode.LanguageModelTextPart(NO_MODEL)); },
+    provideTokenCount: async (_m, t) => (typeof t === 'string' ? Math.ceil(t.length / 4) : 1),
+  };
+  const reg = vscode.lm.registerLanguageModelChatProvider(NO_MODEL_VENDOR, provider);
+  const sub = vscode.lm.onDidChangeChatModels(() => void check());
+  // model providers register during startup: decide once they have had the chance (not at once, or a placeholder
+  // could be picked as the chat's model before the real one arrives)
+  const timer = setTimeout(() => void check(), 3000);
+  return vscode.Disposable.from(reg, sub, changed, { dispose: () => clearTimeout(timer) });
 }
 
 /** One model turn through the LM API, as the core loop's parts. */

@@ -185,23 +185,4 @@ describe('The VS Code experience, by clicks and keys (code-server, TZ=Asia/Tokyo
     await view.locator('.hname', { hasText: /^third$/ }).first().waitFor({ timeout: 60_000 });
     assert.equal(await view.getByText('Send one statement per call').count(), 0);
   });
-
-  test('a refused Run Python File tells the person why, and Switch Role acts', async () => {
-    assert.equal((await wb.execCommand('datatoolsTest.setSetting', ['datatools.role', 'data_scientist'])).value, 'data_scientist');
-    await wb.page.locator('.statusbar-item', { hasText: 'Data scientist' }).first().waitFor();
-    const py = path.join(workspace, 'hello.py');
-    fs.writeFileSync(py, 'print("hello from a file")\n');
-    await openFile(py);
-    await clickEditorAction('Run Python File in Sandbox');
-    const refused = toast('does not run Python files');
-    await refused.waitFor({ timeout: 30_000 });
-    const text = await refused.innerText();
-    assert.match(text, /Your Data Tools role, Data scientist, does not run Python files\. Switch to Data engineer to do it\./);
-    assert.doesNotMatch(text, /Ask the user|`run_script`/, 'written for a person, not for a model');
-    await wb.shot('ux-06a-refused');
-    await refused.locator('.monaco-button', { hasText: 'Switch Role' }).click();
-    await wb.page.locator('.quick-input-list .monaco-list-row', { hasText: 'Data engineer' }).first().click();
-    await wb.page.locator('.statusbar-item', { hasText: 'Data engineer' }).first().waitFor();
-    await wb.shot('ux-06b-role-switched');
-  });
 });

@@ -67,3 +67,38 @@ test('a handler that throws unexpectedly becomes a tool error without a stack tr
   assert.match(r.text, /boom failed unexpectedly: x is undefined/);
   assert.doesNotMatch(r.text, /at .*\.js:\d+/);
 });
+
+test('the person\'s own commands are not refused by the role (still trust-gated, audited as command); agents are', async () => {
+  const dir = tmpDir('roles-person');
+  const audit = path.join(dir, 'a.jsonl');
+  const script = path.join(dir, 'hello.py');
+  (await import('node:fs')).writeFileSync(script, 'print(1)\n');
+  const h = new ToolHost(resolveConfig({ role: 'data_scientist', allowedPaths: [dir], auditLogPath: audit }), { trusted: true });
+  // agents: the data scientist's role has no run_script and no write_file
+  for (const caller of ['copilot', 'chat', 'mcp', 'test'] as const) {
+    const r = await h.call('run_script', { script_path: script }, { caller });
+    assert.equal(r.outcome, 'refused', caller);
+    assert.match(r.text, /not allowed for the role Data scientist/);
+    assert.equal((await h.call('write_file', { file_path: 'w.txt', content: 'x' }, { caller })).outcome, 'refused', caller);
+  }
+  // the person: the same calls are not refused by the role
+  assert.equal(h.refusal('run_script', 'command'), undefined);
+  assert.equal(h.refusal('run_script', 'explorer'), undefined);
+  assert.match(h.refusal('run_script') ?? '', /not allowed for the role/, 'without a caller the role applies');
+  const w = await h.call('write_file', { file_path: 'w.txt', content: 'x' }, { caller: 'command' });
+  assert.notEqual(w.outcome, 'refused', w.text);
+  const lines = (await import('node:fs')).readFileSync(audit, 'utf8').trim().split('\n').map(l => JSON.parse(l));
+  const last = lines.at(-1);
+  assert.equal(last.caller, 'command');
+  assert.equal(last.role, 'data_scientist');
+  assert.equal(last.tool, 'write_file');
+  // an untrusted workspace still withholds code and writes from the person
+  const u = new ToolHost(resolveConfig({ role: 'ml_engineer', allowedPaths: [dir], auditLogPath: audit }), { trusted: false });
+  for (const t of ['run_script', 'execute_code', 'write_file']) {
+    const r = await u.call(t, t === 'run_script' ? { script_path: script } : t === 'execute_code' ? { code: 'print(1)' } : { file_path: 'x', content: 'y' }, { caller: 'command' });
+    assert.equal(r.outcome, 'refused', t);
+    assert.match(r.text, /not trusted/);
+  }
+  // reads stay available to the person in an untrusted workspace
+  assert.equal(u.refusal('list_files', 'command'), undefined);
+});

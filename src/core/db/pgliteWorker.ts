@@ -106,14 +106,15 @@ async function main(): Promise<void> {
       }
       port.postMessage({ id: m.id, fields, rows, stopped });
     } catch (e) {
-      const err = e as { message: string; code?: string };
-      // PostgreSQL's errors carry a SQLSTATE; anything else (the WebAssembly runtime aborted) leaves the database
-      // unusable: say so, and let the main thread replace this worker
+      // PostgreSQL's errors carry a SQLSTATE and the fields it sends (position, detail, hint: the error says where and
+      // why); anything else (the WebAssembly runtime aborted) leaves the database unusable: say so, and let the main
+      // thread replace this worker
+      const err = e as { message: string; code?: string; position?: string; detail?: string; hint?: string };
       if (!err.code) {
         port.postMessage({ id: m.id, error: { message: String(err.message ?? e), code: 'WORKER_BROKEN' } });
         return;
       }
-      port.postMessage({ id: m.id, error: { message: err.message, code: err.code } });
+      port.postMessage({ id: m.id, error: { message: err.message, code: err.code, position: err.position, detail: err.detail, hint: err.hint } });
     }
   });
   port.postMessage({ ready: true });

@@ -10,7 +10,13 @@ function workerScript(): string {
   throw new Error(`pglite worker script not found next to ${__dirname}`);
 }
 
-class PgError extends Error { constructor(message: string, readonly code?: string) { super(message); } }
+class PgError extends Error {
+  readonly code?: string; readonly position?: string; readonly detail?: string; readonly hint?: string;
+  constructor(f: { message: string; code?: string; position?: string; detail?: string; hint?: string }) {
+    super(f.message);
+    this.code = f.code; this.position = f.position; this.detail = f.detail; this.hint = f.hint;
+  }
+}
 
 /** The embedded sample database in a worker thread; calls are serialised (PGlite has one connection). */
 export class SampleDatabase implements Database {
@@ -64,7 +70,7 @@ export class SampleDatabase implements Database {
     return p;
   }
 
-  private onMessage(m: { id: number; error?: { message: string; code?: string }; tooLarge?: { row: number; bytes: number; limitBytes: number } } & RawResult): void {
+  private onMessage(m: { id: number; error?: { message: string; code?: string; position?: string; detail?: string; hint?: string }; tooLarge?: { row: number; bytes: number; limitBytes: number } } & RawResult): void {
     const p = this.pending.get(m.id);
     if (!p) return;
     this.pending.delete(m.id);
@@ -74,7 +80,7 @@ export class SampleDatabase implements Database {
       void this.replace();
       p.reject(new SampleOutOfMemory(m.error.message));
     } else if (m.error?.code === '53200') p.reject(new SampleOutOfMemory(`PostgreSQL: ${m.error.message}`));
-    else if (m.error) p.reject(new PgError(m.error.message, m.error.code));
+    else if (m.error) p.reject(new PgError(m.error));
     else p.resolve({ fields: m.fields, rows: m.rows, stopped: m.stopped });
   }
 

@@ -83,32 +83,35 @@ function activate(context) {
     return out;
   }));
 
-  context.subscriptions.push(vscode.lm.registerLanguageModelChatProvider('datatools-test', {
-    provideLanguageModelChatInformation: () => [{
-      id: 'scripted', name: 'Scripted Test Model', family: 'scripted', version: '1.0.0', tooltip: 'scripted test model',
-      maxInputTokens: 200000, maxOutputTokens: 10000, capabilities: { toolCalling: true },
-    }],
-    async provideLanguageModelChatResponse(_model, messages, options, progress) {
-      let script = {};
-      try { script = read('model-script.json'); } catch { /* no script: echo */ }
-      const all = messages.map(m => m.content.map(p => (p instanceof vscode.LanguageModelTextPart ? p.value : '')).join('')).join('\n');
-      const key = Object.keys(script).find(k => all.includes(k));
-      const results = messages.flatMap(m => m.content.filter(p => p instanceof vscode.LanguageModelToolResultPart));
-      const log = { key, toolResults: results.length, tools: (options.tools || []).map(t => t.name).sort(), prompts: messages.length };
-      fs.appendFileSync(path.join(dir(), 'model-log.jsonl'), JSON.stringify(log) + '\n');
-      const steps = key ? script[key] : [{ text: 'no script for this prompt' }];
-      const step = steps[Math.min(results.length, steps.length - 1)];
-      if (step.tool) {
-        progress.report(new vscode.LanguageModelToolCallPart(`call-${results.length}-${Date.now()}`, step.tool, step.input || {}));
-      } else {
-        const last = results.length ? textOf(results[results.length - 1].content) : '';
-        progress.report(new vscode.LanguageModelTextPart(step.text.replace('{{last}}', last)));
-      }
-    },
-    provideTokenCount: async (_m, t) => (typeof t === 'string' ? Math.ceil(t.length / 4) : 1),
-  }));
-  // models resolve lazily: without this warm-up the first chat request may find no model
-  void vscode.lm.selectChatModels({ vendor: 'datatools-test' }).then(ms => write('models-warm.json', ms.map(m => m.id)));
+  // DT_E2E_NO_MODEL: a VS Code without any language model (what a person without Copilot has)
+  if (!process.env.DT_E2E_NO_MODEL) {
+    context.subscriptions.push(vscode.lm.registerLanguageModelChatProvider('datatools-test', {
+      provideLanguageModelChatInformation: () => [{
+        id: 'scripted', name: 'Scripted Test Model', family: 'scripted', version: '1.0.0', tooltip: 'scripted test model',
+        maxInputTokens: 200000, maxOutputTokens: 10000, capabilities: { toolCalling: true },
+      }],
+      async provideLanguageModelChatResponse(_model, messages, options, progress) {
+        let script = {};
+        try { script = read('model-script.json'); } catch { /* no script: echo */ }
+        const all = messages.map(m => m.content.map(p => (p instanceof vscode.LanguageModelTextPart ? p.value : '')).join('')).join('\n');
+        const key = Object.keys(script).find(k => all.includes(k));
+        const results = messages.flatMap(m => m.content.filter(p => p instanceof vscode.LanguageModelToolResultPart));
+        const log = { key, toolResults: results.length, tools: (options.tools || []).map(t => t.name).sort(), prompts: messages.length };
+        fs.appendFileSync(path.join(dir(), 'model-log.jsonl'), JSON.stringify(log) + '\n');
+        const steps = key ? script[key] : [{ text: 'no script for this prompt' }];
+        const step = steps[Math.min(results.length, steps.length - 1)];
+        if (step.tool) {
+          progress.report(new vscode.LanguageModelToolCallPart(`call-${results.length}-${Date.now()}`, step.tool, step.input || {}));
+        } else {
+          const last = results.length ? textOf(results[results.length - 1].content) : '';
+          progress.report(new vscode.LanguageModelTextPart(step.text.replace('{{last}}', last)));
+        }
+      },
+      provideTokenCount: async (_m, t) => (typeof t === 'string' ? Math.ceil(t.length / 4) : 1),
+    }));
+    // models resolve lazily: without this warm-up the first chat request may find no model
+    void vscode.lm.selectChatModels({ vendor: 'datatools-test' }).then(ms => write('models-warm.json', ms.map(m => m.id)));
+  }
   write('activated.json', { time: Date.now(), version: vscode.version, activationMs: performance.now() - activationStarted });
 }
 module.exports = { activate, deactivate() {} };

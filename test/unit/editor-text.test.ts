@@ -1,0 +1,53 @@
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as path from 'node:path';
+import { cellsOf, errorPosition, fromTables, statementAround } from '../../src/extension/parse';
+import { ToolHost } from '../../src/core/host';
+import { resolveConfig } from '../../src/core/config';
+import { tmpDir } from '../helpers/mcp';
+
+test('fromTables: FROM and JOIN items with schemas, aliases (AS or not) and quoted names; keywords are not aliases', () => {
+  assert.deepEqual(fromTables('SELECT u. FROM users u'), [{ table: 'users', alias: 'u' }]);
+  assert.deepEqual(fromTables('select * from public.users as u join "Sales"."Orders" o on o.user_id = u.id where true'),
+    [{ schema: 'public', table: 'users', alias: 'u' }, { schema: 'Sales', table: 'Orders', alias: 'o' }]);
+  assert.deepEqual(fromTables('SELECT 1 FROM users WHERE id = 1'), [{ table: 'users', alias: undefined }]);
+  assert.deepEqual(fromTables('SELECT 1 FROM a x, b.c y, d'), [{ table: 'a', alias: 'x' }, { schema: 'b', table: 'c', alias: 'y' }, { table: 'd', alias: undefined }]);
+  assert.deepEqual(fromTables('SELECT 1 FROM users LEFT JOIN orders ON true'), [{ table: 'users', alias: undefined }, { table: 'orders', alias: undefined }]);
+});
+
+test('statementAround: the text between the semicolons around the cursor, with its offset', () => {
+  const text = 'SELECT 1;\nSELECT u. FROM users u;\nSELECT 3';
+  const at = text.indexOf('u.') + 2;
+  const s = statementAround(text, at);
+  assert.equal(s.text, '\nSELECT u. FROM users u');
+  assert.equal(s.start, 9);
+  assert.equal(statementAround(text, text.length).text, '\nSELECT 3');
+});
+
+test('cellsOf: "# %%" starts a cell that runs to the next marker; code before the first marker is no cell', () => {
+  const cells = cellsOf('import os\n# %%\nx = 1\n\n# %% second\nprint(x)\n');
+  assert.deepEqual(cells.map(c => [c.index, c.start, c.end, c.code]), [[0, 1, 3, 'x = 1\n'], [1, 4, 6, 'print(x)\n']]);
+  assert.deepEqual(cellsOf('print(1)\n'), []);
+});
+
+test('errorPosition reads the position core puts in a query error, from the real sample database (the squiggle lands on the typo)', async () => {
+  const dir = tmpDir('editor-text');
+  const h = new ToolHost(resolveConfig({ allowedPaths: [dir], auditLogPath: path.join(dir, 'a.jsonl') }));
+  try {
+    const sql = 'SELECT id,\n       nmae\nFROM users';
+    const r = await h.call('execute_query', { query: sql }, { caller: 'test' });
+    assert.equal(r.isError, true);
+    const at = errorPosition(r.text);
+    assert.ok(at !== undefined, r.text);
+    assert.equal(sql.slice(at - 1, at - 1 + 4), 'nmae');
+    assert.match(r.text, /Hint: Perhaps you meant to reference the column "users\.name"/, 'the sample forwards the hint too');
+    // a syntax error is found before the server, with a position as well
+    const s = await h.call('execute_query', { query: 'SELECT 1 FROM users WHER id = 1' }, { caller: 'test' });
+    const p = errorPosition(s.text);
+    assert.ok(p !== undefined, s.text);
+    assert.equal('SELECT 1 FROM users WHER id = 1'.slice(p - 1, p + 1), 'id');
+    assert.equal(errorPosition('PostgreSQL ERROR 42P01: relation "x" does not exist.'), undefined);
+  } finally {
+    await h.dispose();
+  }
+});
