@@ -754,6 +754,13 @@ window.addEventListener('focus', () => {
   if (lastFocused?.isConnected && (!document.activeElement || document.activeElement === document.body) && !document.querySelector('.viewer, .menu')) lastFocused.focus({ preventScroll: true });
 });
 
+// Ctrl+A in the grid selects its cells; the workbench also answers the key with "select all" on the page, which
+// would paint every text of the view blue: while a grid has the focus, page text selections are dropped
+document.addEventListener('selectionchange', () => {
+  const sel = document.getSelection();
+  if (sel && !sel.isCollapsed && (document.activeElement as HTMLElement | null)?.getAttribute('role') === 'grid') sel.removeAllRanges();
+});
+
 function closeMenus(): void { for (const m of document.querySelectorAll('.menu')) m.remove(); }
 document.addEventListener('mousedown', e => { if (!(e.target as HTMLElement).closest?.('.menu')) closeMenus(); });
 

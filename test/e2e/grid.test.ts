@@ -237,6 +237,7 @@ describe('The result grid by mouse and keyboard (code-server)', { timeout: 15 * 
     await clearClipboard();
     await wb.page.keyboard.press('Control+C');
     await view.locator('.status', { hasText: 'Copied 300 × 6 as TSV' }).waitFor();
+    assert.equal(await view.locator('body').evaluate(() => document.getSelection()!.toString()), '', 'no page text is selected with the cells');
     const all = (await clipboard()).split('\n');
     assert.equal(all.length, 300);
     assert.equal(all[299], '300\t450\tr300\ttrue\t12345678901234568190\t2024-10-27');
