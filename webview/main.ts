@@ -4,6 +4,10 @@ import { tableFromIPC, type Table, type Vector } from 'apache-arrow';
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-textfield/index.js';
 import '@vscode-elements/elements/dist/vscode-badge/index.js';
+import { cellString, formatRange, type CopyFormat } from './copy';
+import { parseJsonExact, prettyJson } from './json';
+import { isPlan, jsonPlanView, textPlanView } from './plan';
+import { drawChart, toNumber, type ChartKind } from './chart';
 
 interface Column { name: string; type: string }
 interface TableMeta { title?: string; columns: Column[]; rowCount: number; totalRows?: number; truncated: boolean; partial?: boolean }
@@ -15,7 +19,7 @@ type Part =
   | { kind: 'html'; html: string }
   | { kind: 'json'; value: unknown }
   | { kind: 'table'; index: number };
-interface ShowMessage { type: 'show'; id: string; tool: string; title: string; context?: string; text: string; isError: boolean; durationMs?: number; parts: Part[]; tables: TableMeta[]; ipc: Uint8Array[]; sentAt: number }
+interface ShowMessage { type: 'show'; id: string; kept?: boolean; tool: string; title: string; context?: string; text: string; isError: boolean; durationMs?: number; parts: Part[]; tables: TableMeta[]; ipc: Uint8Array[]; sentAt: number }
 
 declare function acquireVsCodeApi(): { postMessage(m: unknown): void };
 const vscode = acquireVsCodeApi();
@@ -36,15 +40,6 @@ function custom(tag: string, attrs: Record<string, string> = {}, text?: string):
 }
 const fmt = (n: number) => n.toLocaleString('en-US');
 
-/** A cell exactly as the extension sent it: numbers with every digit (and -0), 64-bit integers as BigInt digits,
- *  everything else is already the value model's text (dates, timestamps, decimals), so no time zone or locale of
- *  the viewer enters. */
-function cellString(v: unknown): string {
-  if (v === null || v === undefined) return 'NULL';
-  if (typeof v === 'number') return Object.is(v, -0) ? '-0' : String(v);
-  return String(v);
-}
-
 /** Sort order within a column: decimals (sent as exact text) by their numeric value, the rest by JS order. */
 function comparator(type: string): (x: unknown, y: unknown) => number {
   if (/^(numeric|decimal)/i.test(type)) {
@@ -56,8 +51,9 @@ function comparator(type: string): (x: unknown, y: unknown) => number {
 let shownId = '';
 let grids: Grid[] = [];
 window.addEventListener('message', (ev: MessageEvent) => {
-  const m = ev.data as ShowMessage | { type: 'table'; id: string; index: number; ipc: Uint8Array; sentAt: number };
+  const m = ev.data as ShowMessage | { type: 'table'; id: string; index: number; ipc: Uint8Array; sentAt: number } | { type: 'kept' };
   if (m?.type === 'show') render(m);
+  else if (m?.type === 'kept') showKept();
   else if (m?.type === 'table' && m.id === shownId) {
     // the rest of a big table, after its first rows were painted
     const g = grids.find(x => x.index === m.index);
@@ -68,6 +64,11 @@ window.addEventListener('message', (ev: MessageEvent) => {
   }
 });
 vscode.postMessage({ type: 'ready' });
+
+function showKept(): void {
+  const b = document.querySelector('header.top .keep');
+  if (b) { b.textContent = 'Kept'; b.setAttribute('disabled', ''); b.setAttribute('title', 'This tab keeps its result; new results open in another tab'); }
+}
 
 function render(m: ShowMessage): void {
   app.replaceChildren();
@@ -80,6 +81,11 @@ function render(m: ShowMessage): void {
   if (m.isError) meta.append(el('span', 'bad', 'error'));
   if (m.durationMs !== undefined) meta.append(el('span', 'dim', `${fmt(Math.round(m.durationMs))} ms`));
   head.append(meta);
+  // Keep: this tab keeps this result; the next run opens a new tab instead of replacing it
+  const keep = custom('vscode-button', { secondary: '', class: 'keep', title: 'Keep this result: the next result opens in a new tab' }, 'Keep');
+  keep.addEventListener('click', () => vscode.postMessage({ type: 'keep' }));
+  head.append(keep);
+  if (m.kept) showKept();
   app.append(head);
 
   grids = [];
@@ -116,7 +122,16 @@ function render(m: ShowMessage): void {
       const t = tableFromIPC(m.ipc[p.index]);
       const g = new Grid(t, m.tables[p.index], p.index, m.parts.length > 1);
       grids.push(g);
-      app.append(g.root);
+      const names = t.schema.fields.map(f => f.name);
+      const plan = isPlan(names) && t.numRows > 0 ? planView(t, m.tables[p.index]) : undefined;
+      if (plan) {
+        // EXPLAIN: the plan as a tree; its rows stay one click away
+        app.append(plan);
+        const more = el('details', 'plan-table');
+        more.append(el('summary', '', 'The plan as rows'), g.root);
+        more.addEventListener('toggle', () => g.paint());
+        app.append(more);
+      } else app.append(g.root);
     }
   }
   if (!m.parts.some(p => p.kind === 'table' || p.kind === 'image' || p.kind === 'stream' || p.kind === 'error')) {
@@ -133,8 +148,33 @@ function render(m: ShowMessage): void {
   });
 }
 
-interface Stats { nulls: number; distinct: number; distinctCapped: boolean; min?: unknown; max?: unknown; hist?: number[] }
+function planView(t: Table, meta: TableMeta): HTMLElement | undefined {
+  const col = t.getChildAt(0)!;
+  const type = meta.columns[0]?.type ?? '';
+  if (/json/i.test(type) || (t.numRows === 1 && /^\s*\[/.test(String(col.get(0))))) return jsonPlanView(String(col.get(0)));
+  const lines: string[] = [];
+  for (let i = 0; i < t.numRows; i++) lines.push(cellString(col.get(i)));
+  return textPlanView(lines);
+}
 
+interface Stats { nulls: number; distinct: number; distinctCapped: boolean; min?: unknown; max?: unknown; hist?: number[] }
+interface Pos { r: number; c: number }
+
+let measureCtx: CanvasRenderingContext2D | null = null;
+function textWidth(s: string, font: string): number {
+  measureCtx ??= document.createElement('canvas').getContext('2d');
+  if (!measureCtx) return s.length * 7.5;
+  measureCtx.font = font;
+  return measureCtx.measureText(s).width;
+}
+
+let gridSeq = 0;
+
+/** The table grid (ARIA grid pattern). The focus stays on the grid element; the active cell is named by
+ *  aria-activedescendant. Keys: arrows, Home/End (row), Ctrl+Home/End (table), PageUp/PageDown; with Shift they
+ *  extend the selection; Ctrl+A selects all; Ctrl+C copies the range as TSV; Enter (or F2, or a double-click)
+ *  opens the value viewer; Shift+F10 or the context menu key opens the copy menu; ArrowUp from the first row
+ *  reaches the header, where Enter sorts. Column edges are dragged to resize; a double-click on an edge fits. */
 class Grid {
   readonly root = el('section', 'table');
   private cols: Vector[];
@@ -147,8 +187,14 @@ class Grid {
   private readonly spacer = el('div', 'spacer');
   private readonly body = el('div', 'rows');
   private readonly headRow = el('div', 'head');
+  private readonly headInner = el('div', 'head-inner');
   private readonly status = el('div', 'status');
-  private selected: { r: number; c: number } | undefined;
+  private readonly uid = `g${++gridSeq}`;
+  /** The active cell (r = -1: the header row) and the other corner of the selected range. */
+  private cur: Pos = { r: 0, c: 0 };
+  private anchor: Pos = { r: 0, c: 0 };
+  private hasSel = false;
+  private dragging = false;
   private stats: (Stats | undefined)[] = [];
   private statEls: HTMLElement[] = [];
   private frame = 0;
@@ -157,48 +203,312 @@ class Grid {
     this.cols = table.schema.fields.map((_, i) => table.getChildAt(i)!);
     this.names = table.schema.fields.map(f => f.name);
     this.order = identity(table.numRows);
+    // a first width from the first rows; a column is resized by dragging its edge, fitted by a double-click there
     this.widths = this.names.map((n, j) => {
       let w = Math.max(n.length, (meta.columns[j]?.type ?? '').length + 2);
       for (let i = 0; i < Math.min(table.numRows, 200); i++) w = Math.max(w, cellString(this.cols[j].get(i)).length);
-      return Math.min(360, Math.max(70, w * 7.5 + 18));
+      return Math.min(480, Math.max(70, w * 7.5 + 18));
     });
     const bar = el('div', 'toolbar');
     if (meta.title) bar.append(el('div', 'table-title', meta.title));
-    const filter = custom('vscode-textfield', { placeholder: 'Filter rows (contains)…', class: 'filter' }) as HTMLElement & { value: string };
+    const filter = custom('vscode-textfield', { placeholder: 'Filter rows (contains)…', class: 'filter', 'aria-label': 'Filter rows (contains)' }) as HTMLElement & { value: string };
     let timer = 0;
     filter.addEventListener('input', () => { clearTimeout(timer); timer = window.setTimeout(() => this.applyFilter(filter.value), 200); });
+    const copyAs = custom('vscode-button', { secondary: '', class: 'copy-as', 'aria-haspopup': 'menu' }, 'Copy as…');
+    copyAs.addEventListener('click', () => { const b = copyAs.getBoundingClientRect(); this.openMenu(b.left, b.bottom + 2); });
     const csv = custom('vscode-button', { secondary: '' }, 'Export CSV');
     csv.addEventListener('click', () => vscode.postMessage({ type: 'export', table: this.index, format: 'csv' }));
     const pq = custom('vscode-button', { secondary: '' }, 'Export Parquet');
     pq.addEventListener('click', () => vscode.postMessage({ type: 'export', table: this.index, format: 'parquet' }));
-    bar.append(filter, csv, pq);
-    this.root.append(bar, this.headRow, this.viewport, this.status);
-    this.viewport.append(this.spacer);
+    const chart = custom('vscode-button', { secondary: '', class: 'chart-toggle', 'aria-expanded': 'false' }, 'Chart');
+    chart.addEventListener('click', () => this.toggleChart(chart));
+    bar.append(filter, copyAs, chart, csv, pq);
+    this.root.append(bar, this.chartBox, this.viewport, this.status);
+    this.chartBox.hidden = true;
+    // the header sits in the scrolling grid (sticky), so it scrolls sideways with the rows and belongs to the grid
+    this.headRow.setAttribute('role', 'rowgroup');
+    this.headInner.setAttribute('role', 'row');
+    this.headInner.setAttribute('aria-rowindex', '1');
+    this.headRow.append(this.headInner);
+    this.body.setAttribute('role', 'rowgroup');
+    this.spacer.setAttribute('role', 'presentation');
+    this.viewport.append(this.headRow, this.spacer);
     this.spacer.append(this.body);
     if (compact) this.viewport.style.height = '45vh';
     this.viewport.tabIndex = 0;
+    this.viewport.setAttribute('role', 'grid');
+    this.viewport.setAttribute('aria-multiselectable', 'true');
+    this.viewport.setAttribute('aria-label', meta.title ?? 'Result table');
+    this.viewport.setAttribute('aria-colcount', String(this.names.length));
     this.viewport.addEventListener('scroll', () => {
-      this.headRow.scrollLeft = this.viewport.scrollLeft;
       if (!this.frame) this.frame = requestAnimationFrame(() => { this.frame = 0; this.paint(); });
     });
-    this.viewport.addEventListener('keydown', e => {
-      if ((e.ctrlKey || e.metaKey) && e.key === 'c' && this.selected) {
-        vscode.postMessage({ type: 'copy', text: cellString(this.cols[this.selected.c].get(this.order[this.selected.r])) });
-        e.preventDefault();
-      }
+    this.viewport.addEventListener('keydown', e => this.onKey(e));
+    this.viewport.addEventListener('focus', () => { lastFocused = this.viewport; if (!this.hasSel && this.order.length) { this.hasSel = true; this.paint(); } });
+    this.body.addEventListener('mousedown', e => {
+      const p = this.cellAt(e.target);
+      if (!p || e.button !== 0) return;
+      if (e.shiftKey && this.hasSel) this.cur = p;
+      else { this.cur = p; this.anchor = { ...p }; }
+      this.hasSel = true;
+      this.dragging = true;
+      this.paint();
+      this.viewport.focus({ preventScroll: true });
+      e.preventDefault();
+    });
+    this.body.addEventListener('mouseover', e => {
+      if (!this.dragging) return;
+      const p = this.cellAt(e.target);
+      if (p && (p.r !== this.cur.r || p.c !== this.cur.c)) { this.cur = p; this.paint(); }
+    });
+    window.addEventListener('mouseup', () => { this.dragging = false; });
+    this.body.addEventListener('dblclick', e => { const p = this.cellAt(e.target); if (p) this.openViewer(p); });
+    this.body.addEventListener('contextmenu', e => {
+      const p = this.cellAt(e.target);
+      if (p && !this.inRange(p.r, p.c)) { this.cur = p; this.anchor = { ...p }; this.hasSel = true; this.paint(); }
+      e.preventDefault();
+      this.openMenu(e.clientX, e.clientY);
+    });
+    // the context menu key or Shift+F10 on the focused grid: the menu opens at the active cell
+    this.viewport.addEventListener('contextmenu', e => {
+      if (this.cellAt(e.target)) return;
+      e.preventDefault();
+      this.openMenuAtCursor();
     });
     new ResizeObserver(() => this.paint()).observe(this.viewport);
     this.buildHeader();
     this.updateStatus();
   }
 
+  private readonly chartBox = el('section', 'chart-panel');
+
+  /** The chart panel: kind, columns, and the SVG drawn from the rows in their current order (filter and sort apply). */
+  private toggleChart(button: HTMLElement): void {
+    const open = this.chartBox.hidden;
+    this.chartBox.hidden = !open;
+    button.setAttribute('aria-expanded', String(open));
+    if (!open || this.chartBox.childElementCount) { if (open) this.drawChart(); return; }
+    const numeric = this.names.map((_, j) => { for (let i = 0; i < Math.min(this.table.numRows, 50); i++) { const v = this.cols[j].get(i); if (v !== null && v !== undefined) return toNumber(v) !== undefined && typeof v !== 'boolean'; } return false; });
+    const select = (label: string, cls: string, options: [string, string][], value: string) => {
+      const wrap = el('label', 'chart-field', label);
+      const sel = el('select', cls);
+      for (const [v, t] of options) { const o = el('option', '', t); o.value = v; sel.append(o); }
+      sel.value = value;
+      sel.addEventListener('change', () => this.drawChart());
+      wrap.append(sel);
+      return wrap;
+    };
+    const yDefault = String(Math.max(0, numeric.indexOf(true)));
+    const xDefault = String(Math.max(0, numeric.indexOf(false)));
+    const controls = el('div', 'chart-controls');
+    controls.append(
+      select('Chart ', 'chart-kind', [['bar', 'Bar'], ['line', 'Line'], ['histogram', 'Histogram']], 'bar'),
+      select(' x ', 'chart-x', [['-1', '(row order)'], ...this.names.map((n, j): [string, string] => [String(j), n])], xDefault),
+      select(' y ', 'chart-y', this.names.map((n, j): [string, string] => [String(j), `${n}${numeric[j] ? '' : ' (not numeric)'}`]), yDefault));
+    this.chartBox.append(controls, el('div', 'chart-area'));
+    this.drawChart();
+  }
+
+  private drawChart(): void {
+    const kind = (this.chartBox.querySelector<HTMLSelectElement>('.chart-kind')?.value ?? 'bar') as ChartKind;
+    const xj = Number(this.chartBox.querySelector<HTMLSelectElement>('.chart-x')?.value ?? -1);
+    const yj = Number(this.chartBox.querySelector<HTMLSelectElement>('.chart-y')?.value ?? 0);
+    const xs: unknown[] = []; const ys: unknown[] = [];
+    for (let r = 0; r < this.order.length; r++) {
+      const src = this.order[r];
+      xs.push(xj >= 0 ? this.cols[xj].get(src) : r + 1);
+      ys.push(this.cols[yj].get(src));
+    }
+    const area = this.chartBox.querySelector('.chart-area')!;
+    const width = Math.max(360, Math.min(1100, this.viewport.clientWidth || 720));
+    const out = drawChart({ kind, xName: xj >= 0 ? this.names[xj] : '', yName: this.names[yj], x: xs, y: ys }, width);
+    area.replaceChildren(typeof out === 'string' ? el('p', 'dim', out) : out);
+  }
+
+  private cellAt(t: EventTarget | null): Pos | undefined {
+    const cell = (t as HTMLElement | null)?.closest?.('.cell') as HTMLElement | null;
+    if (!cell || cell.dataset.r === undefined) return undefined;
+    return { r: Number(cell.dataset.r), c: Number(cell.dataset.c) };
+  }
+
+  private range(): { r0: number; r1: number; c0: number; c1: number } {
+    const a = this.anchor; const b = this.cur;
+    return { r0: Math.max(0, Math.min(a.r, b.r)), r1: Math.max(a.r, b.r), c0: Math.min(a.c, b.c), c1: Math.max(a.c, b.c) };
+  }
+
+  private inRange(r: number, c: number): boolean {
+    if (!this.hasSel || this.cur.r < 0) return false;
+    const g = this.range();
+    return r >= g.r0 && r <= g.r1 && c >= g.c0 && c <= g.c1;
+  }
+
+  private onKey(e: KeyboardEvent): void {
+    const n = this.order.length;
+    const last = this.cols.length - 1;
+    const ctrl = e.ctrlKey || e.metaKey;
+    const page = Math.max(1, Math.floor((this.viewport.clientHeight - this.headRow.offsetHeight) / ROW_H) - 1);
+    let to: Pos | undefined;
+    const { r, c } = this.cur;
+    switch (e.key) {
+      case 'ArrowDown': to = { r: ctrl ? n - 1 : Math.min(n - 1, r + 1), c }; break;
+      case 'ArrowUp': to = { r: ctrl ? 0 : Math.max(e.shiftKey ? 0 : -1, r - 1), c }; break;
+      case 'ArrowRight': to = { r, c: ctrl ? last : Math.min(last, c + 1) }; break;
+      case 'ArrowLeft': to = { r, c: ctrl ? 0 : Math.max(0, c - 1) }; break;
+      case 'Home': to = ctrl ? { r: 0, c: 0 } : { r, c: 0 }; break;
+      case 'End': to = ctrl ? { r: n - 1, c: last } : { r, c: last }; break;
+      case 'PageDown': to = { r: Math.min(n - 1, Math.max(0, r) + page), c }; break;
+      case 'PageUp': to = { r: Math.max(0, r - page), c }; break;
+      default: break;
+    }
+    if (to) {
+      e.preventDefault();
+      if (!n) return;
+      if (to.r < 0 && !e.shiftKey) to.r = -1;
+      this.cur = to;
+      if (!e.shiftKey || r < 0 || to.r < 0) this.anchor = { ...to };
+      this.hasSel = true;
+      this.scrollIntoView(to);
+      this.paint();
+      return;
+    }
+    if (ctrl && (e.key === 'a' || e.key === 'A')) {
+      e.preventDefault();
+      if (!n) return;
+      this.anchor = { r: 0, c: 0 }; this.cur = { r: n - 1, c: last }; this.hasSel = true;
+      this.paint();
+      return;
+    }
+    if (ctrl && (e.key === 'c' || e.key === 'C')) { e.preventDefault(); this.copy('tsv'); return; }
+    if ((e.key === 'Enter' || e.key === ' ') && r < 0) { e.preventDefault(); this.sortBy(c); return; }
+    if ((e.key === 'Enter' || e.key === 'F2') && this.hasSel && r >= 0) { e.preventDefault(); this.openViewer(this.cur); return; }
+    if (e.key === 'ContextMenu' || (e.shiftKey && e.key === 'F10')) {
+      e.preventDefault();
+      this.openMenuAtCursor();
+      return;
+    }
+    if (e.key === 'Escape' && this.hasSel) { this.anchor = { ...this.cur }; this.paint(); }
+  }
+
+  private scrollIntoView(p: Pos): void {
+    const vp = this.viewport;
+    const headH = this.headRow.offsetHeight;
+    if (p.r >= 0) {
+      const top = headH + p.r * ROW_H;
+      if (top - headH < vp.scrollTop) vp.scrollTop = top - headH;
+      else if (top + ROW_H > vp.scrollTop + vp.clientHeight) vp.scrollTop = top + ROW_H - vp.clientHeight;
+    }
+    let left = 0;
+    for (let j = 0; j < p.c; j++) left += this.widths[j];
+    const w = this.widths[p.c] ?? 0;
+    if (left < vp.scrollLeft) vp.scrollLeft = left;
+    else if (left + w > vp.scrollLeft + vp.clientWidth) vp.scrollLeft = Math.min(left, left + w - vp.clientWidth);
+  }
+
+  /** The selected range in display order, as text of the chosen format, to the clipboard (through the extension). */
+  private copy(format: CopyFormat): void {
+    if (!this.hasSel || !this.order.length) return;
+    const g = this.cur.r < 0 ? { r0: 0, r1: this.order.length - 1, c0: this.cur.c, c1: this.cur.c } : this.range();
+    const rows: unknown[][] = [];
+    for (let r = g.r0; r <= g.r1; r++) {
+      const src = this.order[r];
+      const row: unknown[] = [];
+      for (let c = g.c0; c <= g.c1; c++) row.push(this.cols[c].get(src));
+      rows.push(row);
+    }
+    const text = formatRange(format, this.names.slice(g.c0, g.c1 + 1), rows);
+    vscode.postMessage({ type: 'copy', text, format, rows: rows.length, columns: g.c1 - g.c0 + 1 });
+    this.flash(`Copied ${fmt(rows.length)} × ${g.c1 - g.c0 + 1} as ${format === 'markdown' ? 'Markdown' : format.toUpperCase()}`);
+  }
+
+  private flashTimer = 0;
+  private flash(msg: string): void {
+    this.status.textContent = msg;
+    this.status.setAttribute('role', 'status');
+    clearTimeout(this.flashTimer);
+    this.flashTimer = window.setTimeout(() => this.updateStatus(), 2500);
+  }
+
+  private openMenuAtCursor(): void {
+    const cell = this.body.querySelector<HTMLElement>('.cell.cur');
+    const b = (cell ?? this.viewport).getBoundingClientRect();
+    this.openMenu(b.left + 8, b.bottom);
+  }
+
+  private openMenu(x: number, y: number): void {
+    closeMenus();
+    const menu = el('div', 'menu');
+    menu.setAttribute('role', 'menu');
+    menu.setAttribute('aria-label', 'Copy the selection');
+    const items: [string, CopyFormat][] = [['Copy as TSV (Ctrl+C)', 'tsv'], ['Copy as CSV', 'csv'], ['Copy as Markdown', 'markdown'], ['Copy as JSON', 'json']];
+    const buttons = items.map(([label, f]) => {
+      const b = el('button', 'menu-item', label);
+      b.setAttribute('role', 'menuitem');
+      b.tabIndex = -1;
+      b.addEventListener('click', () => { closeMenus(); this.copy(f); this.viewport.focus(); });
+      menu.append(b);
+      return b;
+    });
+    menu.addEventListener('keydown', e => {
+      const i = buttons.indexOf(document.activeElement as HTMLButtonElement);
+      if (e.key === 'ArrowDown') { buttons[(i + 1) % buttons.length].focus(); e.preventDefault(); }
+      else if (e.key === 'ArrowUp') { buttons[(i - 1 + buttons.length) % buttons.length].focus(); e.preventDefault(); }
+      else if (e.key === 'Escape' || e.key === 'Tab') { closeMenus(); this.viewport.focus(); e.preventDefault(); }
+    });
+    document.body.append(menu);
+    const r = menu.getBoundingClientRect();
+    menu.style.left = `${Math.max(0, Math.min(x, window.innerWidth - r.width - 4))}px`;
+    menu.style.top = `${Math.max(0, Math.min(y, window.innerHeight - r.height - 4))}px`;
+    buttons[0].focus();
+  }
+
+  /** The whole value of a cell: JSON pretty-printed (exactly), binary as a hex dump, text wrapped; with Copy. */
+  private openViewer(p: Pos): void {
+    if (p.r < 0 || p.r >= this.order.length) return;
+    const v = this.cols[p.c].get(this.order[p.r]);
+    const type = this.meta.columns[p.c]?.type ?? String(this.table.schema.fields[p.c].type);
+    const raw = v === null || v === undefined ? '' : cellString(v);
+    let shown = v === null || v === undefined ? 'NULL' : raw;
+    let how = 'text';
+    if (typeof v === 'string' && (/^jsonb?$/i.test(type) || /^\s*[[{]/.test(v))) {
+      try { shown = prettyJson(parseJsonExact(v)); how = 'JSON, pretty-printed'; } catch { /* not JSON: shown as text */ }
+    } else if (typeof v === 'string' && /bytea|binary|blob/i.test(type) && /^\\x([0-9a-f]{2})*$/i.test(v)) {
+      shown = hexDump(v.slice(2)); how = `binary, ${fmt((v.length - 2) / 2)} bytes as hex`;
+    }
+    closeMenus();
+    const back = el('div', 'viewer-backdrop');
+    const dlg = el('div', 'viewer');
+    dlg.setAttribute('role', 'dialog');
+    dlg.setAttribute('aria-modal', 'true');
+    dlg.setAttribute('aria-label', `Value of ${this.names[p.c]}, row ${p.r + 1}`);
+    const head = el('div', 'viewer-head');
+    head.append(el('span', 'viewer-title', `${this.names[p.c]} · row ${fmt(p.r + 1)}`), el('span', 'viewer-meta', `${type} · ${how} · ${fmt(raw.length)} characters`));
+    const body = el('pre', `viewer-body${how.startsWith('binary') ? ' hex' : ''}`, shown);
+    body.tabIndex = 0;
+    const actions = el('div', 'viewer-actions');
+    const copy = custom('vscode-button', {}, 'Copy value');
+    copy.addEventListener('click', () => { vscode.postMessage({ type: 'copy', text: raw, format: 'value' }); this.flash('Copied the value'); });
+    const close = custom('vscode-button', { secondary: '' }, 'Close');
+    const done = () => { back.remove(); this.viewport.focus(); };
+    close.addEventListener('click', done);
+    back.addEventListener('mousedown', e => { if (e.target === back) done(); });
+    dlg.addEventListener('keydown', e => { if (e.key === 'Escape') { e.preventDefault(); e.stopPropagation(); done(); } });
+    actions.append(copy, close);
+    dlg.append(head, body, actions);
+    back.append(dlg);
+    document.body.append(back);
+    body.focus();
+  }
+
   private buildHeader(): void {
-    this.headRow.replaceChildren();
-    const inner = el('div', 'head-inner');
-    inner.style.width = `${this.totalWidth()}px`;
+    this.headInner.replaceChildren();
+    this.headInner.style.width = `${this.totalWidth()}px`;
     this.statEls = [];
     this.names.forEach((n, j) => {
       const h = el('div', 'hcell');
+      h.id = `${this.uid}-h${j}`;
+      h.setAttribute('role', 'columnheader');
+      h.setAttribute('aria-colindex', String(j + 1));
+      h.setAttribute('aria-sort', this.sortCol === j ? (this.sortDir > 0 ? 'ascending' : 'descending') : 'none');
       h.style.width = `${this.widths[j]}px`;
       const arrow = this.sortCol === j ? (this.sortDir > 0 ? ' ▲' : ' ▼') : '';
       h.append(el('div', 'hname', n + arrow), el('div', 'htype', this.meta.columns[j]?.type ?? String(this.table.schema.fields[j].type)));
@@ -207,39 +517,121 @@ class Grid {
       h.append(st);
       h.title = `${n}: click to sort`;
       h.addEventListener('click', () => this.sortBy(j));
-      inner.append(h);
+      const grip = el('div', 'resizer');
+      grip.setAttribute('aria-hidden', 'true');
+      grip.title = 'Drag to resize; double-click to fit';
+      grip.addEventListener('click', e => e.stopPropagation());
+      grip.addEventListener('dblclick', e => { e.stopPropagation(); this.fit(j); });
+      grip.addEventListener('mousedown', e => {
+        e.preventDefault(); e.stopPropagation();
+        const x0 = e.clientX; const w0 = this.widths[j];
+        const move = (m: MouseEvent) => this.setWidth(j, w0 + m.clientX - x0);
+        const up = () => { window.removeEventListener('mousemove', move); window.removeEventListener('mouseup', up); };
+        window.addEventListener('mousemove', move);
+        window.addEventListener('mouseup', up);
+      });
+      h.append(grip);
+      this.headInner.append(h);
     });
-    this.headRow.append(inner);
     this.stats.forEach((s, j) => { if (s) this.showStats(j, s); });
   }
+
+  private setWidth(j: number, w: number): void {
+    this.widths[j] = Math.max(40, Math.round(w));
+    const h = this.headInner.children[j] as HTMLElement | undefined;
+    if (h) h.style.width = `${this.widths[j]}px`;
+    this.headInner.style.width = `${this.totalWidth()}px`;
+    this.paint();
+  }
+
+  /** Fits a column to its widest value (all rows up to 50,000, then a sample), header included. */
+  private fit(j: number): void {
+    const fontOf = (e: Element) => { const st = getComputedStyle(e); return `${st.fontStyle} ${st.fontWeight} ${st.fontSize} ${st.fontFamily}`; };
+    const probe = this.body.querySelector<HTMLElement>('.cell') ?? this.viewport;
+    const font = fontOf(probe);
+    const head = this.headInner.children[j] as HTMLElement | undefined;
+    const hfont = head ? fontOf(head.querySelector('.hname')!) : font;
+    let w = Math.max(textWidth(this.names[j] + ' ▲', hfont), textWidth(this.meta.columns[j]?.type ?? '', hfont) * 0.8);
+    const n = this.table.numRows;
+    const step = n > 50_000 ? Math.ceil(n / 50_000) : 1;
+    let longest = '';
+    for (let i = 0; i < n; i += step) {
+      const s = cellString(this.cols[j].get(i));
+      if (s.length > longest.length * 0.8) { const tw = textWidth(s.length > 2000 ? s.slice(0, 2000) : s, font); if (tw > w) { w = tw; longest = s; } }
+    }
+    let px = Math.ceil(w) + 16;
+    if (longest) {
+      // the canvas may not know the editor font: the widest value is measured once in the page as well
+      const probeCell = el('div', 'cell', longest.length > 2000 ? longest.slice(0, 2000) : longest);
+      probeCell.style.cssText = 'position:absolute;visibility:hidden;width:auto;overflow:visible';
+      this.body.append(probeCell);
+      px = Math.max(px, Math.ceil(probeCell.getBoundingClientRect().width) + 2);
+      probeCell.remove();
+    }
+    this.setWidth(j, Math.min(4000, px));
+  }
+
+  /** Bumped whenever the rows' order or content changes (sort, filter, the whole table arriving). */
+  private version = 0;
+  private paintKey = '';
 
   private totalWidth(): number { return this.widths.reduce((a, b) => a + b, 0); }
 
   paint(): void {
     const n = this.order.length;
+    this.viewport.setAttribute('aria-rowcount', String(n + 1));
     this.spacer.style.height = `${n * ROW_H}px`;
     this.spacer.style.width = `${this.totalWidth()}px`;
+    const headH = this.headRow.offsetHeight;
     const top = this.viewport.scrollTop;
     const height = this.viewport.clientHeight || 400;
     const first = Math.max(0, Math.floor(top / ROW_H) - 5);
-    const last = Math.min(n, Math.ceil((top + height) / ROW_H) + 5);
+    const last = Math.min(n, Math.ceil((top + height - headH) / ROW_H) + 5);
+    // the same rows, widths, order and selection: keep the elements (a sideways scroll must not replace the cell
+    // under a double-click)
+    const key = [first, last, this.version, this.hasSel, this.cur.r, this.cur.c, this.anchor.r, this.anchor.c, this.widths.join(',')].join('|');
+    if (key === this.paintKey) return;
+    this.paintKey = key;
     this.body.style.transform = `translateY(${first * ROW_H}px)`;
     const rows: HTMLElement[] = [];
+    let active = '';
     for (let r = first; r < last; r++) {
       const src = this.order[r];
-      const row = el('div', 'row');
+      const row = el('div', r % 2 ? 'row odd' : 'row');
       row.dataset.row = String(r);
+      row.setAttribute('role', 'row');
+      row.setAttribute('aria-rowindex', String(r + 2));
       for (let c = 0; c < this.cols.length; c++) {
         const v = this.cols[c].get(src);
-        const cell = el('div', v === null || v === undefined ? 'cell null' : typeof v === 'number' || typeof v === 'bigint' ? 'cell num' : 'cell', cellString(v));
+        const text = cellString(v);
+        const cell = el('div', v === null || v === undefined ? 'cell null' : typeof v === 'number' || typeof v === 'bigint' ? 'cell num' : 'cell', text);
         cell.style.width = `${this.widths[c]}px`;
-        if (this.selected && this.selected.r === r && this.selected.c === c) cell.classList.add('sel');
-        cell.addEventListener('click', () => { this.selected = { r, c }; this.paint(); this.viewport.focus(); });
+        cell.dataset.r = String(r);
+        cell.dataset.c = String(c);
+        cell.setAttribute('role', 'gridcell');
+        cell.setAttribute('aria-colindex', String(c + 1));
+        // the full value on hover (a very long one is cut here: the value viewer shows it whole)
+        cell.title = text.length > 4000 ? `${text.slice(0, 4000)}… (${fmt(text.length)} characters: double-click or Enter shows all)` : text;
+        const sel = this.inRange(r, c);
+        cell.setAttribute('aria-selected', String(sel));
+        if (sel) cell.classList.add('sel');
+        if (this.hasSel && this.cur.r === r && this.cur.c === c) {
+          cell.classList.add('cur');
+          cell.id = `${this.uid}-cur`;
+          active = cell.id;
+        }
         row.append(cell);
       }
       rows.push(row);
     }
     this.body.replaceChildren(...rows);
+    for (const h of this.headInner.children) h.classList.remove('cur');
+    if (this.hasSel && this.cur.r < 0) {
+      const h = this.headInner.children[this.cur.c] as HTMLElement | undefined;
+      if (h) { h.classList.add('cur'); active = h.id; }
+    }
+    if (active) this.viewport.setAttribute('aria-activedescendant', active);
+    else this.viewport.removeAttribute('aria-activedescendant');
   }
 
   /** Swaps in the whole table once it arrives; sorting and filtering start over on it. */
@@ -250,6 +642,7 @@ class Grid {
     this.filtered = undefined;
     this.sortCol = -1; this.sortDir = 0;
     this.order = identity(t.numRows);
+    this.version++;
     this.stats = [];
     this.buildHeader();
     this.updateStatus();
@@ -258,6 +651,7 @@ class Grid {
   }
 
   private updateStatus(): void {
+    this.status.removeAttribute('role');
     if (this.meta.partial) {
       this.status.textContent = `First ${fmt(this.table.numRows)} of ${fmt(this.meta.rowCount)} rows shown · loading the rest…`;
       return;
@@ -265,10 +659,11 @@ class Grid {
     const total = this.table.numRows;
     const shown = this.order.length;
     const more = this.meta.truncated ? (this.meta.totalRows !== undefined ? ` of ${fmt(this.meta.totalRows)} (truncated)` : ' (truncated: more rows exist)') : '';
-    this.status.textContent = `${shown === total ? fmt(total) : `${fmt(shown)} of ${fmt(total)} (filtered)`} rows${more} · ${this.cols.length} columns · click a cell, Ctrl+C copies`;
+    this.status.textContent = `${shown === total ? fmt(total) : `${fmt(shown)} of ${fmt(total)} (filtered)`} rows${more} · ${this.cols.length} columns · arrows move, Shift extends, Ctrl+C copies (TSV), right-click for CSV/Markdown/JSON, Enter shows a value`;
   }
 
   private sortBy(j: number): void {
+    this.version++;
     this.sortDir = this.sortCol === j ? (this.sortDir === 1 ? -1 : this.sortDir === -1 ? 0 : 1) : 1;
     this.sortCol = this.sortDir === 0 ? -1 : j;
     if (this.sortDir === 0) this.order = this.filtered ?? identity(this.table.numRows);
@@ -290,11 +685,13 @@ class Grid {
     }
     this.buildHeader();
     this.paint();
+    if (!this.chartBox.hidden) this.drawChart();
   }
 
   private filtered: Uint32Array | undefined;
 
   private applyFilter(q: string): void {
+    this.version++;
     const needle = q.trim().toLowerCase();
     if (!needle) this.filtered = undefined;
     else {
@@ -309,8 +706,11 @@ class Grid {
     this.order = this.filtered ?? identity(this.table.numRows);
     if (this.sortCol >= 0) { const c = this.sortCol; this.sortCol = -1; this.sortDir = 0; this.sortBy(c); }
     this.viewport.scrollTop = 0;
+    this.hasSel = false;
+    this.cur = { r: 0, c: 0 }; this.anchor = { r: 0, c: 0 };
     this.updateStatus();
     this.paint();
+    if (!this.chartBox.hidden) this.drawChart();
   }
 
   /** Column statistics, computed after the first paint a column at a time so the grid shows at once. */
@@ -338,6 +738,7 @@ class Grid {
     const line = `${fmt(s.nulls)} null · ${s.distinctCapped ? '≥' : ''}${fmt(s.distinct)} distinct`;
     if (s.hist) {
       const h = el('div', 'hist');
+      h.setAttribute('aria-hidden', 'true');
       const max = Math.max(...s.hist, 1);
       for (const b of s.hist) { const bar = el('div', 'bar'); bar.style.height = `${Math.round((b / max) * 100)}%`; h.append(bar); }
       e.append(h);
@@ -345,6 +746,34 @@ class Grid {
     e.append(el('span', '', line));
     e.parentElement!.title = `${this.names[j]}\nnulls: ${fmt(s.nulls)}\ndistinct: ${s.distinctCapped ? '≥' : ''}${fmt(s.distinct)}${s.min !== undefined ? `\nmin: ${cellString(s.min)}\nmax: ${cellString(s.max)}` : ''}\nclick to sort`;
   }
+}
+
+// back from the command palette or another editor: the keys go to the grid the person was in
+let lastFocused: HTMLElement | undefined;
+window.addEventListener('focus', () => {
+  if (lastFocused?.isConnected && (!document.activeElement || document.activeElement === document.body) && !document.querySelector('.viewer, .menu')) lastFocused.focus({ preventScroll: true });
+});
+
+// Ctrl+A in the grid selects its cells; the workbench also answers the key with "select all" on the page, which
+// would paint every text of the view blue: while a grid has the focus, page text selections are dropped
+document.addEventListener('selectionchange', () => {
+  const sel = document.getSelection();
+  if (sel && !sel.isCollapsed && (document.activeElement as HTMLElement | null)?.getAttribute('role') === 'grid') sel.removeAllRanges();
+});
+
+function closeMenus(): void { for (const m of document.querySelectorAll('.menu')) m.remove(); }
+document.addEventListener('mousedown', e => { if (!(e.target as HTMLElement).closest?.('.menu')) closeMenus(); });
+
+function hexDump(hex: string): string {
+  const lines: string[] = [];
+  for (let o = 0; o < hex.length / 2; o += 16) {
+    const bytes: number[] = [];
+    for (let k = o; k < Math.min(o + 16, hex.length / 2); k++) bytes.push(parseInt(hex.slice(k * 2, k * 2 + 2), 16));
+    const hx = bytes.map(b => b.toString(16).padStart(2, '0')).join(' ');
+    const ascii = bytes.map(b => (b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : '.')).join('');
+    lines.push(`${o.toString(16).padStart(8, '0')}  ${hx.padEnd(47)}  ${ascii}`);
+  }
+  return lines.join('\n') || '(0 bytes)';
 }
 
 function identity(n: number): Uint32Array {

@@ -11,62 +11,76 @@ import type { StoredResult } from './results';
 
 export interface PaintReport { id: string; rows: number; ms: number; complete?: boolean }
 
-/** The result view: one webview panel type for every tool result (grid, images, output, errors). */
+/** One result tab. A kept (pinned) tab holds its result; the next result opens a new tab instead of replacing it. */
+interface View { panel: vscode.WebviewPanel; current: StoredResult; ready: boolean; kept: boolean }
+
+/** The result view: one webview panel type for every tool result (grid, images, output, errors). New results go to
+ *  the live tab (opened beside the editor the person runs from, so the SQL stays visible); "Keep" in a result's
+ *  header keeps that tab, and the next result opens a new one. */
 export class ResultPanel implements vscode.Disposable {
-  private panel: vscode.WebviewPanel | undefined;
-  private current: StoredResult | undefined;
-  private ready = false;
+  private live: View | undefined;
+  private readonly views = new Set<View>();
   private readonly painted = new vscode.EventEmitter<PaintReport>();
   readonly onDidPaint = this.painted.event;
   /** The recent paint reports (the first rows of a big table, then the whole table). */
   readonly paints: PaintReport[] = [];
   get lastPaint(): PaintReport | undefined { return this.paints[this.paints.length - 1]; }
+  /** How many result tabs are open, and how many of them are kept. */
+  get counts(): { open: number; kept: number } { return { open: this.views.size, kept: [...this.views].filter(v => v.kept).length }; }
 
   constructor(private readonly context: vscode.ExtensionContext, private readonly host: ToolHost) {}
 
-  async show(r: StoredResult, column: vscode.ViewColumn = vscode.ViewColumn.Active): Promise<void> {
-    this.current = r;
+  /** Shows a result in the live tab. Without a column: a new tab opens beside the active text editor (or in the
+   *  active group when none), an existing live tab stays where the person put it. */
+  async show(r: StoredResult, column?: vscode.ViewColumn): Promise<void> {
     const title = `${r.tool}${r.context ? ` on ${r.context}` : ''}: ${shortTitle(r)}`;
-    if (!this.panel) {
+    let v = this.live;
+    if (!v) {
       const roots = [vscode.Uri.joinPath(this.context.extensionUri, 'dist'), vscode.Uri.joinPath(this.context.extensionUri, 'media')];
-      this.panel = vscode.window.createWebviewPanel('datatools.result', title, column, { enableScripts: true, localResourceRoots: roots, retainContextWhenHidden: true });
-      this.panel.iconPath = vscode.Uri.joinPath(this.context.extensionUri, 'media', 'icon.svg');
-      this.ready = false;
-      this.panel.webview.html = this.html(this.panel.webview);
-      this.panel.webview.onDidReceiveMessage(m => void this.onMessage(m));
-      this.panel.onDidDispose(() => { this.panel = undefined; this.ready = false; });
+      const beside = column === undefined && !!vscode.window.activeTextEditor;
+      const panel = vscode.window.createWebviewPanel('datatools.result', title,
+        { viewColumn: column ?? (beside ? vscode.ViewColumn.Beside : vscode.ViewColumn.Active), preserveFocus: beside },
+        { enableScripts: true, localResourceRoots: roots, retainContextWhenHidden: true });
+      panel.iconPath = vscode.Uri.joinPath(this.context.extensionUri, 'media', 'icon.svg');
+      const view: View = { panel, current: r, ready: false, kept: false };
+      v = view;
+      this.live = view;
+      this.views.add(view);
+      panel.webview.html = this.html(panel.webview);
+      panel.webview.onDidReceiveMessage(m => void this.onMessage(view, m));
+      panel.onDidDispose(() => { this.views.delete(view); if (this.live === view) this.live = undefined; });
     } else {
-      this.panel.title = title;
-      this.panel.reveal(column, false);
+      v.current = r;
+      v.panel.title = title;
+      v.panel.reveal(column ?? v.panel.viewColumn, column === undefined);
     }
-    if (this.ready) await this.post();
+    if (v.ready) await this.post(v);
   }
 
-  private async post(): Promise<void> {
-    const r = this.current;
-    if (!r || !this.panel) return;
+  private async post(v: View): Promise<void> {
+    const r = v.current;
     const tables = r.result.parts.filter((p): p is TablePart => p.kind === 'table');
     // a big table is sent in two steps: its first rows at once (first paint), then the whole table
     const HEAD = 2000;
     const ipc = await Promise.all(tables.map(t => toArrowIPC(t.columns, t.rows.length > HEAD * 2 ? t.rows.slice(0, HEAD) : t.rows)));
     let ti = 0;
     const parts = r.result.parts.map(p => (p.kind === 'table' ? { kind: 'table', index: ti++ } : p));
-    await this.panel.webview.postMessage({
+    await v.panel.webview.postMessage({
       type: 'show', id: r.id, tool: r.tool, title: shortTitle(r), context: r.context, text: r.result.text, isError: !!r.result.isError,
-      durationMs: r.result.durationMs, parts,
+      durationMs: r.result.durationMs, parts, kept: v.kept,
       tables: tables.map(t => ({ title: t.title, columns: t.columns, rowCount: t.rows.length, totalRows: t.totalRows, truncated: t.truncated, partial: t.rows.length > HEAD * 2 })),
       ipc, sentAt: Date.now(),
     });
     for (const [index, t] of tables.entries()) {
       if (t.rows.length <= HEAD * 2) continue;
       const full = await toArrowIPC(t.columns, t.rows);
-      if (this.current !== r || !this.panel) return;
-      await this.panel.webview.postMessage({ type: 'table', id: r.id, index, ipc: full, sentAt: Date.now() });
+      if (v.current !== r || !this.views.has(v)) return;
+      await v.panel.webview.postMessage({ type: 'table', id: r.id, index, ipc: full, sentAt: Date.now() });
     }
   }
 
-  private async onMessage(m: { type: string; [k: string]: unknown }): Promise<void> {
-    if (m.type === 'ready') { this.ready = true; await this.post(); return; }
+  private async onMessage(v: View, m: { type: string; [k: string]: unknown }): Promise<void> {
+    if (m.type === 'ready') { v.ready = true; await this.post(v); return; }
     if (m.type === 'painted') {
       const report = m as unknown as PaintReport;
       this.paints.push(report);
@@ -74,13 +88,21 @@ export class ResultPanel implements vscode.Disposable {
       this.painted.fire(report);
       return;
     }
+    if (m.type === 'keep') {
+      // this tab keeps its result; the next one opens a new tab
+      v.kept = true;
+      if (this.live === v) this.live = undefined;
+      v.panel.title = `Kept: ${v.panel.title.replace(/^Kept: /, '')}`;
+      await v.panel.webview.postMessage({ type: 'kept' });
+      return;
+    }
     if (m.type === 'copy' && typeof m.text === 'string') { await vscode.env.clipboard.writeText(m.text); return; }
-    if (m.type === 'export' && this.current) await this.export(Number(m.table), m.format === 'parquet' ? 'parquet' : 'csv');
+    if (m.type === 'export') await this.export(v.current, Number(m.table), m.format === 'parquet' ? 'parquet' : 'csv');
   }
 
   /** Exports a whole table through the same path policy as write_file: only inside the allowed roots. */
-  private async export(index: number, format: 'csv' | 'parquet'): Promise<void> {
-    const t = this.current!.result.parts.filter((p): p is TablePart => p.kind === 'table')[index];
+  private async export(current: StoredResult, index: number, format: 'csv' | 'parquet'): Promise<void> {
+    const t = current.result.parts.filter((p): p is TablePart => p.kind === 'table')[index];
     if (!t) return;
     const roots = this.host.config.allowedPaths;
     const base = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? roots[0];
@@ -109,7 +131,7 @@ export class ResultPanel implements vscode.Disposable {
 <body><div id="app"><p>Loading…</p></div><script nonce="${nonce}" src="${js}"></script></body></html>`;
   }
 
-  dispose(): void { this.panel?.dispose(); this.painted.dispose(); }
+  dispose(): void { for (const v of [...this.views]) v.panel.dispose(); this.painted.dispose(); }
 }
 
 function shortTitle(r: StoredResult): string {

@@ -45,6 +45,8 @@ export class Workbench {
     const { chromium } = await import('playwright-core');
     this.ctx = await chromium.launchPersistentContext(path.join(this.dir, 'chrome'), {
       executablePath: '/usr/bin/chromium', headless: true, viewport: { width: 1500, height: 950 },
+      // the workbench's clipboard service uses navigator.clipboard (copy from the grid, read back by the tests)
+      permissions: ['clipboard-read', 'clipboard-write'],
       // a TZ for the server is the browser's zone too: the webview must not depend on either
       ...(env.TZ ? { timezoneId: env.TZ } : {}),
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',

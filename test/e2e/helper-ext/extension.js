@@ -44,6 +44,9 @@ function activate(context) {
     write(`exec-result-${req.id}.json`, out);
   }));
 
+  // what a person would get by pasting: the text the extension put on the clipboard
+  context.subscriptions.push(vscode.commands.registerCommand('datatoolsTest.readClipboard', () => vscode.env.clipboard.readText()));
+
   context.subscriptions.push(vscode.commands.registerCommand('datatoolsTest.setSetting', async (key, value) => {
     await vscode.workspace.getConfiguration().update(key, value, vscode.ConfigurationTarget.Global);
     const api = vscode.extensions.getExtension('datatools.datatools').exports;
