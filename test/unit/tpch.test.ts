@@ -60,8 +60,23 @@ for (const tz of ['Asia/Tokyo', 'America/New_York']) {
         const r = await mcp.client.callTool({ name: 'execute_query', arguments: { query: fs.readFileSync(path.join(TPCH, 'queries', q), 'utf8') } });
         const text = (r.content as { text: string }[])[0].text;
         assert.equal(r.isError, undefined, text);
-        const t = (r.structuredContent as { tables: { columns: { name: string; type: string }[]; rows: unknown[][]; truncated: boolean }[] }).tables[0];
-        assert.equal(t.truncated, false);
+        type T = { columns: { name: string; type: string }[]; rows: unknown[][]; truncated: boolean; result_id?: string; next_offset?: number | null; stored_rows?: number };
+        const t = (r.structuredContent as { tables: T[] }).tables[0];
+        // the reply inlines a first window; the rest is paged from the stored result with get_result, every row once
+        const rows = [...t.rows];
+        let next = t.next_offset;
+        while (next !== null && next !== undefined) {
+          assert.equal(next, rows.length, 'the next window starts where the last ended');
+          const p = await mcp.client.callTool({ name: 'get_result', arguments: { result_id: t.result_id, offset: next, limit: 1000 } });
+          assert.equal(p.isError, undefined, (p.content as { text: string }[])[0].text);
+          const w = (p.structuredContent as { tables: T[] }).tables[0];
+          assert.ok(w.rows.length > 0, 'a window before the end is not empty');
+          rows.push(...w.rows);
+          next = w.next_offset;
+        }
+        assert.equal(t.stored_rows, rows.length, 'paged rows = stored rows');
+        t.rows = rows;
+        assert.equal(t.truncated, t.rows.length > 100 ? true : false, 'the inlined window says it is cut when it is');
         assert.deepEqual(t.columns.map(c => c.name), ref.names);
         assert.equal(t.rows.length, ref.rows.length, 'row count');
         const diffs: string[] = [];
