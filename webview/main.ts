@@ -678,8 +678,10 @@ class Grid {
         + ` · the filter and the column statistics cover these ${fmt(total)} rows`;
       return;
     }
-    const more = this.meta.truncated ? (this.meta.totalRows !== undefined ? ` of ${fmt(this.meta.totalRows)} (truncated)` : ' (truncated: more rows exist)') : '';
-    this.status.textContent = `${shown === total ? fmt(total) : `${fmt(shown)} of ${fmt(total)} (filtered)`} rows${more} · ${this.cols.length} columns · arrows move, Shift extends, Ctrl+C copies (TSV), right-click for CSV/Markdown/JSON, Enter shows a value`;
+    const more = this.meta.truncated ? (this.meta.totalRows !== undefined ? ` of ${fmt(this.meta.totalRows)} (truncated)` : ` (truncated: the first ${fmt(total)} of at least ${fmt(total + 1)})`) : '';
+    // which rows a sort ordered: the whole result, or only the rows a cut result holds
+    const scope = this.sortCol < 0 ? '' : ` · sorted by ${this.names[this.sortCol]}${this.sortDir < 0 ? ' descending' : ''} over ${this.meta.truncated ? `the ${fmt(total)} rows held, not the whole query` : `all ${fmt(total)} rows`}`;
+    this.status.textContent = `${shown === total ? fmt(total) : `${fmt(shown)} of ${fmt(total)} (filtered)`} rows${more} · ${this.cols.length} columns${scope} · arrows move, Shift extends, Ctrl+C copies (TSV), right-click for CSV/Markdown/JSON, Enter shows a value`;
   }
 
   private sortBy(j: number): void {
@@ -713,6 +715,7 @@ class Grid {
       this.order = Uint32Array.from(arr);
     }
     this.buildHeader();
+    this.updateStatus();
     this.paint();
     if (!this.chartBox.hidden) this.drawChart();
   }

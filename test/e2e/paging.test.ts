@@ -24,6 +24,7 @@ describe('Big results in the grid (code-server)', { timeout: 15 * 60_000 }, () =
     psql(pg.adminUrl, `CREATE TABLE big AS SELECT g AS id, CASE WHEN g % 97 = 0 THEN NULL ELSE (g::bigint * 7919) % 100003 END AS v, md5(g::text) AS h
       FROM generate_series(1, 50000) g;`);
     await wb.start({ 'datatools.role': 'ml_engineer', 'datatools.allowedPaths': [data], 'datatools.auditLog.path': path.join(dir, 'audit.jsonl'),
+      'datatools.limits.maxRows': 20000,
       'datatools.connections': [{ name: 'bigpg', host: '127.0.0.1', port: pg.port, database: 'postgres', user: 'postgres', ssl: 'disable' }] });
     await wb.execCommand('workbench.action.closeAuxiliaryBar');
   }, { timeout: 5 * 60_000 });
@@ -31,6 +32,17 @@ describe('Big results in the grid (code-server)', { timeout: 15 * 60_000 }, () =
   after(async () => { await wb.stop(); pg?.stop(); });
 
   const sql = (q: string) => psql(pg.adminUrl, q).split('\n');
+
+  /** Writes a .sql file that runs on bigpg, opens it and clicks the editor's Run Query button, as a person would. */
+  const runSql = async (name: string, query: string) => {
+    const file = path.join(workspace, name);
+    fs.writeFileSync(file, `-- connection: bigpg\n${query}\n`);
+    await wb.execCommand('vscode.open', [`file://${file}`]);
+    await wb.page.locator('.tab.active', { hasText: name }).first().waitFor();
+    const b = wb.page.locator('.editor-actions .action-label[aria-label*="Run Query"]').first();
+    await b.waitFor();
+    await b.click();
+  };
 
   test('a 50,000-row table preview says it holds the first 1,000 rows; a header click sorts the whole table on the server (smallest, then largest v first, as SQL says)', async () => {
     await wb.execCommand('workbench.view.extension.datatools');
@@ -79,5 +91,24 @@ describe('Big results in the grid (code-server)', { timeout: 15 * 60_000 }, () =
     await status.filter({ hasText: /a click on a column sorts the whole table/ }).waitFor({ timeout: 60_000 });
     assert.equal(await view.locator('.row').nth(0).locator('.cell').nth(0).innerText(), sql('SELECT id FROM big LIMIT 1')[0]);
     assert.equal(await view.locator('.hname', { hasText: /^v/ }).innerText(), 'v');
+  });
+
+  test('Run Query: a header click sorts the whole result and the status says so; a result cut at max_rows says its sort covers only the rows held', async () => {
+    await runSql('whole.sql', 'SELECT id, v FROM big WHERE id <= 15000');
+    const view = wb.webview();
+    const status = view.locator('.status');
+    await status.filter({ hasText: /^15,000 rows · 2 columns/ }).waitFor({ timeout: 60_000 });
+    await view.locator('.hcell', { has: view.locator('.hname', { hasText: /^v/ }) }).click();
+    await status.filter({ hasText: /sorted by v over all 15,000 rows/ }).waitFor();
+    assert.equal(await view.locator('.row').nth(0).locator('.cell').nth(1).innerText(), sql('SELECT min(v) FROM big WHERE id <= 15000')[0]);
+    await wb.shot('paging-04-run-query-sorted');
+
+    // more rows than max_rows (20,000): the result holds the first 20,000 and a sort orders those only, said plainly
+    await runSql('cut.sql', 'SELECT id, v FROM big');
+    await status.filter({ hasText: /^20,000 rows/ }).waitFor({ timeout: 60_000 });
+    await view.locator('.hcell', { has: view.locator('.hname', { hasText: /^v/ }) }).click();
+    await status.filter({ hasText: /sorted by v over the 20,000 rows held, not the whole query/ }).waitFor();
+    assert.match(await status.innerText(), /^20,000 rows (of 50,000 \(truncated\)|\(truncated: the first 20,000 of at least 20,001\)) · 2 columns/);
+    await wb.shot('paging-05-run-query-cut-sorted');
   });
 });
