@@ -19,7 +19,9 @@ type Part =
   | { kind: 'html'; html: string }
   | { kind: 'json'; value: unknown }
   | { kind: 'table'; index: number };
-interface ShowMessage { type: 'show'; id: string; kept?: boolean; tool: string; title: string; context?: string; text: string; isError: boolean; durationMs?: number; parts: Part[]; tables: TableMeta[]; ipc: Uint8Array[]; sentAt: number }
+/** A table preview: the first rows of a relation; a sort re-runs it with ORDER BY on the server. */
+interface PreviewMeta { relation: string; rows: number; orderBy?: { column: string; desc: boolean } }
+interface ShowMessage { type: 'show'; id: string; kept?: boolean; preview?: PreviewMeta; tool: string; title: string; context?: string; text: string; isError: boolean; durationMs?: number; parts: Part[]; tables: TableMeta[]; ipc: Uint8Array[]; sentAt: number }
 
 declare function acquireVsCodeApi(): { postMessage(m: unknown): void };
 const vscode = acquireVsCodeApi();
@@ -120,7 +122,7 @@ function render(m: ShowMessage): void {
       app.append(el('pre', 'json', JSON.stringify(p.value, null, 2)));
     } else if (p.kind === 'table') {
       const t = tableFromIPC(m.ipc[p.index]);
-      const g = new Grid(t, m.tables[p.index], p.index, m.parts.length > 1);
+      const g = new Grid(t, m.tables[p.index], p.index, m.parts.length > 1, p.index === 0 ? m.preview : undefined);
       grids.push(g);
       const names = t.schema.fields.map(f => f.name);
       const plan = isPlan(names) && t.numRows > 0 ? planView(t, m.tables[p.index]) : undefined;
@@ -199,9 +201,18 @@ class Grid {
   private statEls: HTMLElement[] = [];
   private frame = 0;
 
-  constructor(public table: Table, private readonly meta: TableMeta, readonly index: number, compact: boolean) {
+  /** A preview that holds only the first rows of its table: sorting asks the server (the whole table). */
+  private readonly serverSort: PreviewMeta | undefined;
+
+  constructor(public table: Table, private readonly meta: TableMeta, readonly index: number, compact: boolean, preview?: PreviewMeta) {
     this.cols = table.schema.fields.map((_, i) => table.getChildAt(i)!);
     this.names = table.schema.fields.map(f => f.name);
+    this.serverSort = preview && meta.truncated ? preview : undefined;
+    if (this.serverSort?.orderBy) {
+      // the rows arrived sorted by the server
+      this.sortCol = this.names.indexOf(this.serverSort.orderBy.column);
+      this.sortDir = this.sortCol < 0 ? 0 : this.serverSort.orderBy.desc ? -1 : 1;
+    }
     this.order = identity(table.numRows);
     // a first width from the first rows; a column is resized by dragging its edge, fitted by a double-click there
     this.widths = this.names.map((n, j) => {
@@ -211,7 +222,8 @@ class Grid {
     });
     const bar = el('div', 'toolbar');
     if (meta.title) bar.append(el('div', 'table-title', meta.title));
-    const filter = custom('vscode-textfield', { placeholder: 'Filter rows (contains)…', class: 'filter', 'aria-label': 'Filter rows (contains)' }) as HTMLElement & { value: string };
+    const filterLabel = this.serverSort ? `Filter the first ${fmt(table.numRows)} rows (contains)` : 'Filter rows (contains)';
+    const filter = custom('vscode-textfield', { placeholder: `${filterLabel}…`, class: 'filter', 'aria-label': filterLabel }) as HTMLElement & { value: string };
     let timer = 0;
     filter.addEventListener('input', () => { clearTimeout(timer); timer = window.setTimeout(() => this.applyFilter(filter.value), 200); });
     const copyAs = custom('vscode-button', { secondary: '', class: 'copy-as', 'aria-haspopup': 'menu' }, 'Copy as…');
@@ -658,11 +670,30 @@ class Grid {
     }
     const total = this.table.numRows;
     const shown = this.order.length;
-    const more = this.meta.truncated ? (this.meta.totalRows !== undefined ? ` of ${fmt(this.meta.totalRows)} (truncated)` : ' (truncated: more rows exist)') : '';
-    this.status.textContent = `${shown === total ? fmt(total) : `${fmt(shown)} of ${fmt(total)} (filtered)`} rows${more} · ${this.cols.length} columns · arrows move, Shift extends, Ctrl+C copies (TSV), right-click for CSV/Markdown/JSON, Enter shows a value`;
+    if (this.serverSort) {
+      const all = this.meta.totalRows !== undefined ? `${fmt(this.meta.totalRows)}` : 'more';
+      const ob = this.serverSort.orderBy;
+      this.status.textContent = `First ${fmt(total)} of ${all} rows (preview)${shown === total ? '' : ` · ${fmt(shown)} of these match the filter`}`
+        + (ob ? ` · sorted by ${ob.column}${ob.desc ? ' descending' : ''} over all ${all} rows on the server` : ' · a click on a column sorts the whole table on the server')
+        + ` · the filter and the column statistics cover these ${fmt(total)} rows`;
+      return;
+    }
+    const more = this.meta.truncated ? (this.meta.totalRows !== undefined ? ` of ${fmt(this.meta.totalRows)} (truncated)` : ` (truncated: the first ${fmt(total)} of at least ${fmt(total + 1)})`) : '';
+    // which rows a sort ordered: the whole result, or only the rows a cut result holds
+    const scope = this.sortCol < 0 ? '' : ` · sorted by ${this.names[this.sortCol]}${this.sortDir < 0 ? ' descending' : ''} over ${this.meta.truncated ? `the ${fmt(total)} rows held, not the whole query` : `all ${fmt(total)} rows`}`;
+    this.status.textContent = `${shown === total ? fmt(total) : `${fmt(shown)} of ${fmt(total)} (filtered)`} rows${more} · ${this.cols.length} columns${scope} · arrows move, Shift extends, Ctrl+C copies (TSV), right-click for CSV/Markdown/JSON, Enter shows a value`;
   }
 
   private sortBy(j: number): void {
+    if (this.serverSort) {
+      // the preview holds the first rows only: the server sorts the whole table and sends its first rows
+      const dir = this.sortCol === j ? (this.sortDir === 1 ? -1 : this.sortDir === -1 ? 0 : 1) : 1;
+      vscode.postMessage(dir === 0 ? { type: 'serverSort' } : { type: 'serverSort', column: this.names[j], desc: dir < 0 });
+      this.status.setAttribute('role', 'status');
+      this.status.textContent = dir === 0 ? 'Loading the first rows in table order…'
+        : `Sorting all ${this.meta.totalRows !== undefined ? `${fmt(this.meta.totalRows)} ` : ''}rows by ${this.names[j]} on the server…`;
+      return;
+    }
     this.version++;
     this.sortDir = this.sortCol === j ? (this.sortDir === 1 ? -1 : this.sortDir === -1 ? 0 : 1) : 1;
     this.sortCol = this.sortDir === 0 ? -1 : j;
@@ -684,6 +715,7 @@ class Grid {
       this.order = Uint32Array.from(arr);
     }
     this.buildHeader();
+    this.updateStatus();
     this.paint();
     if (!this.chartBox.hidden) this.drawChart();
   }
@@ -704,7 +736,8 @@ class Grid {
       this.filtered = Uint32Array.from(out);
     }
     this.order = this.filtered ?? identity(this.table.numRows);
-    if (this.sortCol >= 0) { const c = this.sortCol; this.sortCol = -1; this.sortDir = 0; this.sortBy(c); }
+    // (a server-sorted preview's rows are already in order)
+    if (this.sortCol >= 0 && !this.serverSort) { const c = this.sortCol; this.sortCol = -1; this.sortDir = 0; this.sortBy(c); }
     this.viewport.scrollTop = 0;
     this.hasSel = false;
     this.cur = { r: 0, c: 0 }; this.anchor = { r: 0, c: 0 };

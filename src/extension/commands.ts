@@ -3,7 +3,8 @@ import * as path from 'node:path';
 import { loadModule, parseSync } from 'libpg-query';
 import type { CallResult, ToolHost } from '../core/host';
 import { restartExecutors } from '../core/tools/exec';
-import type { ResultStore } from './results';
+import type { Preview, ResultStore } from './results';
+import { quoteIdent } from '../core/db/service';
 import type { ResultPanel } from './resultPanel';
 import { qualified, type DataExplorer, type Node } from './explorer';
 import type { AuditEntry } from '../core/audit';
@@ -121,7 +122,7 @@ export function registerCommands(context: vscode.ExtensionContext, host: ToolHos
   sub(python);
 
   /** Runs a tool with a cancellable progress notification, then opens its result (or shows why it failed). */
-  const run = async (tool: string, input: unknown, title: string, o: { stream?: boolean; context?: string } = {}): Promise<CallResult | undefined> => {
+  const run = async (tool: string, input: unknown, title: string, o: { stream?: boolean; context?: string; preview?: Preview } = {}): Promise<CallResult | undefined> => {
     const r = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, async (_p, token) => {
       const ac = new AbortController();
       const s = token.onCancellationRequested(() => ac.abort());
@@ -131,7 +132,7 @@ export function registerCommands(context: vscode.ExtensionContext, host: ToolHos
           onProgress: o.stream ? e => { if (e.kind !== 'status') python.append(e.text); } : undefined });
       } finally { s.dispose(); }
     });
-    const stored = results.add(tool, r, o.context);
+    const stored = results.add(tool, r, o.context, o.preview);
     if (r.outcome === 'cancelled') {
       // the person stopped it: not a database error, nothing to open
       void vscode.window.showInformationMessage(`Cancelled: ${title}.`);
@@ -158,6 +159,17 @@ export function registerCommands(context: vscode.ExtensionContext, host: ToolHos
 
   /** One query on a connection (named by the file, or the active one), kept in the history; errors with a position
    *  become a squiggle in the document at `base`. */
+  /** A table preview: its first rows and the table's real row count (count: true). Sorted, it runs again with
+   *  ORDER BY on the server, so the sort orders the whole table and the preview shows its first rows in that order. */
+  const runPreview = (p: Preview, title: string) => {
+    const order = p.orderBy ? ` ORDER BY ${quoteIdent(p.orderBy.column)}${p.orderBy.desc ? ' DESC' : ''} NULLS LAST` : '';
+    return run('execute_query', { query: `SELECT * FROM ${p.relation}${order}`, max_rows: p.rows, count: true, connection: p.connection }, title, { context: p.connection, preview: p });
+  };
+  panel.onServerSort = async (r, orderBy) => {
+    if (!r.preview) return;
+    await runPreview({ ...r.preview, orderBy }, orderBy ? `Sorting ${r.preview.relation} by ${orderBy.column} on the server` : `Previewing ${r.preview.relation}`);
+  };
+
   const runSql = async (sql: string, named: string | undefined, title: string, at?: { doc: vscode.TextDocument; base: number }) => {
     const connection = named ?? activeConnection(host);
     const r = await run('execute_query', { query: sql, ...(named ? { connection: named } : {}) }, title, { context: connection });
@@ -330,7 +342,7 @@ export function registerCommands(context: vscode.ExtensionContext, host: ToolHos
   type Rel = Extract<Node, { kind: 'relation' }>;
   sub(vscode.commands.registerCommand('datatools.explorer.refresh', (n?: Node) => { completion.clear(); explorer.refresh(n); }));
   sub(vscode.commands.registerCommand('datatools.explorer.preview', async (n: Node) => {
-    if (n?.kind === 'relation') return run('execute_query', { query: `SELECT * FROM ${qualified(n)}`, max_rows: 1000, count: true, connection: n.connection }, `Previewing ${n.schema}.${n.name}`, { context: n.connection });
+    if (n?.kind === 'relation') return runPreview({ connection: n.connection, relation: qualified(n), rows: 1000 }, `Previewing ${n.schema}.${n.name}`);
     if (n?.kind === 'file') return vscode.commands.executeCommand('datatools.previewDataFile', n.path);
   }));
   sub(vscode.commands.registerCommand('datatools.explorer.createRoot', async (n: Extract<Node, { kind: 'dir' }>) => {

@@ -28,6 +28,9 @@ export class ResultPanel implements vscode.Disposable {
   /** How many result tabs are open, and how many of them are kept. */
   get counts(): { open: number; kept: number } { return { open: this.views.size, kept: [...this.views].filter(v => v.kept).length }; }
 
+  /** Set by the commands: re-runs a table preview sorted on the server (undefined: in its table order). */
+  onServerSort: ((r: StoredResult, orderBy: { column: string; desc: boolean } | undefined) => Promise<void>) | undefined;
+
   constructor(private readonly context: vscode.ExtensionContext, private readonly host: ToolHost) {}
 
   /** Shows a result in the live tab. Without a column: a new tab opens beside the active text editor (or in the
@@ -67,7 +70,7 @@ export class ResultPanel implements vscode.Disposable {
     const parts = r.result.parts.map(p => (p.kind === 'table' ? { kind: 'table', index: ti++ } : p));
     await v.panel.webview.postMessage({
       type: 'show', id: r.id, tool: r.tool, title: shortTitle(r), context: r.context, text: r.result.text, isError: !!r.result.isError,
-      durationMs: r.result.durationMs, parts, kept: v.kept,
+      durationMs: r.result.durationMs, parts, kept: v.kept, preview: r.preview ? { relation: r.preview.relation, rows: r.preview.rows, orderBy: r.preview.orderBy } : undefined,
       tables: tables.map(t => ({ title: t.title, columns: t.columns, rowCount: t.rows.length, totalRows: t.totalRows, truncated: t.truncated, partial: t.rows.length > HEAD * 2 })),
       ipc, sentAt: Date.now(),
     });
@@ -94,6 +97,11 @@ export class ResultPanel implements vscode.Disposable {
       if (this.live === v) this.live = undefined;
       v.panel.title = `Kept: ${v.panel.title.replace(/^Kept: /, '')}`;
       await v.panel.webview.postMessage({ type: 'kept' });
+      return;
+    }
+    if (m.type === 'serverSort' && v.current.preview && this.onServerSort) {
+      const orderBy = typeof m.column === 'string' ? { column: m.column, desc: m.desc === true } : undefined;
+      await this.onServerSort(v.current, orderBy);
       return;
     }
     if (m.type === 'copy' && typeof m.text === 'string') { await vscode.env.clipboard.writeText(m.text); return; }

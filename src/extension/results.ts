@@ -7,7 +7,12 @@ export interface StoredResult {
   result: CallResult;
   /** Where it ran, shown with the result (e.g. the connection of a query). */
   context?: string;
+  /** A table preview (Data Explorer): it holds the first rows of the relation; a sort re-runs it on the server. */
+  preview?: Preview;
 }
+
+/** What a table preview needs to re-run itself sorted on the server, so a sort orders the whole table. */
+export interface Preview { connection: string; relation: string; rows: number; orderBy?: { column: string; desc: boolean } }
 
 /** The most recent full results (tables, images, output), kept so the result view can open them. */
 export class ResultStore {
@@ -15,8 +20,8 @@ export class ResultStore {
   private listeners = new Set<(r: StoredResult) => void>();
   constructor(private readonly max: number) {}
 
-  add(tool: string, result: CallResult, context?: string): StoredResult {
-    const r: StoredResult = { id: result.auditId, tool, time: Date.now(), result, ...(context ? { context } : {}) };
+  add(tool: string, result: CallResult, context?: string, preview?: Preview): StoredResult {
+    const r: StoredResult = { id: result.auditId, tool, time: Date.now(), result, ...(context ? { context } : {}), ...(preview ? { preview } : {}) };
     this.items.unshift(r);
     this.items.length = Math.min(this.items.length, this.max);
     for (const l of this.listeners) l(r);
