@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Sandbox } from '@e2b/code-interpreter';
 import type { DataToolsConfig } from '../config';
-import { FIGURE_BACKEND, SCRIPT_PRELUDE } from './local';
+import { pipCode, scriptCode, scriptRunOf } from './kernelScripts';
 import { ToolError } from '../result';
 import { PathPolicy } from '../storage/paths';
 import { ENVIRONMENT_PROBE, type EnvironmentInfo, type Execution, type ExecutionBackend, type RichResult, type ScriptRun } from './types';
@@ -16,7 +16,6 @@ export function mirrorPath(local: string): string {
 }
 /** The sandbox dies this long after the last call (E2B's timeout is extended on every call). */
 const IDLE_MS = 10 * 60_000;
-const EXIT_MARK = '__datatools_exit__';
 
 type RunOpts = { timeoutMs: number; signal: AbortSignal; onStream?: (name: 'stdout' | 'stderr', text: string) => void };
 
@@ -169,12 +168,7 @@ export class E2BSandbox implements ExecutionBackend {
     const started = performance.now();
     const ex = await this.run(code, { ...o }, true);
     const timedOut = ex.restarted === 'timeout';
-    const m = new RegExp(`\\n?${EXIT_MARK} (-?\\d+)\\s*$`).exec(ex.stdout);
-    const stdout = m ? ex.stdout.slice(0, m.index) : ex.stdout;
-    const exitCode = m ? Number(m[1]) : ex.error ? 1 : null;
-    const stderr = ex.stderr + (ex.error && !timedOut ? `${ex.error.name}: ${ex.error.value}\n${ex.error.traceback}` : '');
-    const figures = ex.results.map(r => r.png).filter((p): p is string => !!p);
-    return { stdout, stderr, exitCode, durationMs: Math.round(performance.now() - started), timedOut, droppedBytes: ex.droppedBytes, ...(figures.length ? { figures } : {}) };
+    return scriptRunOf(ex, started, timedOut);
   }
 
   runScript(file: string, args: string[], o: { timeoutMs: number; signal: AbortSignal; onStream?: RunOpts['onStream'] }): Promise<ScriptRun> {
@@ -187,20 +181,7 @@ export class E2BSandbox implements ExecutionBackend {
         await sbx.files.write(remote, source);
         await this.handOver(sbx, source, path.dirname(file));
       } catch (e) { throw e instanceof ToolError ? e : new ToolError(e2bMessage(e)); }
-      // figures the script shows or leaves open are saved by the same hook as on the local sandbox and displayed here
-      const code = `import subprocess, sys, os, tempfile, shutil
-fd = tempfile.mkdtemp(prefix="datatools-figures-")
-try:
-    r = subprocess.run([sys.executable, "-c", ${JSON.stringify(SCRIPT_PRELUDE)}, ${JSON.stringify(remote)}, *${JSON.stringify(args)}], capture_output=True, text=True, cwd=${JSON.stringify(path.dirname(remote))},
-        env={**os.environ, "MPLBACKEND": "module://${FIGURE_BACKEND}", "DATATOOLS_FIGURE_DIR": fd})
-    sys.stderr.write(r.stderr)
-    sys.stdout.write(r.stdout)
-    from IPython.display import display, Image
-    for f in sorted(os.listdir(fd)):
-        with open(os.path.join(fd, f), "rb") as h: display(Image(data=h.read(), format="png"))
-    print("\\n${EXIT_MARK}", r.returncode)
-finally:
-    shutil.rmtree(fd, ignore_errors=True)`;
+      const code = scriptCode(remote, args, path.dirname(remote));
       return this.process(code, o);
     });
   }
@@ -211,12 +192,7 @@ finally:
       // the internet is opened for pip only, and closed again whatever happens
       try { await sbx.updateNetwork({ allowInternetAccess: true }); } catch (e) { throw new ToolError(e2bMessage(e)); }
       try {
-        const code = `import subprocess, sys, importlib
-r = subprocess.run([sys.executable, "-m", "pip", "install", "--disable-pip-version-check", "--no-input", *${JSON.stringify(packages)}], capture_output=True, text=True)
-importlib.invalidate_caches()
-sys.stderr.write(r.stderr)
-sys.stdout.write(r.stdout)
-print("\\n${EXIT_MARK}", r.returncode)`;
+        const code = pipCode(packages);
         return await this.process(code, o);
       } finally {
         await sbx.updateNetwork({ allowInternetAccess: false }).catch(() => undefined);

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Kernel, KernelMessage, ServerConnection } from '@jupyterlab/services';
 import type { DataToolsConfig } from '../config';
-import { FIGURE_BACKEND, SCRIPT_PRELUDE } from './local';
+import { pipCode, scriptCode, scriptRunOf } from './kernelScripts';
 import { ToolError } from '../result';
 import { PathPolicy } from '../storage/paths';
 import { ENVIRONMENT_PROBE, type EnvironmentInfo, type Execution, type ExecutionBackend, type RichResult, type ScriptRun } from './types';
@@ -11,7 +11,6 @@ import { ENVIRONMENT_PROBE, type EnvironmentInfo, type Execution, type Execution
 const OUTPUT_CAP = 1024 * 1024;
 /** How long an interrupted cell may take to stop before the kernel is restarted instead. */
 const INTERRUPT_GRACE_MS = 5000;
-const EXIT_MARK = '__datatools_exit__';
 /** How often a request the kernel answered with "aborted" (it did not run the code) is sent again, and the pause. */
 const ABORT_RETRIES = 3;
 const ABORT_BACKOFF_MS = 200;
@@ -443,12 +442,7 @@ del _dt_place`)).trim();
     const started = performance.now();
     const ex = await this.run(c, code, o, false);
     const timedOut = ex.error?.name === 'TimeoutError';
-    const m = new RegExp(`\\n?${EXIT_MARK} (-?\\d+)\\s*$`).exec(ex.stdout);
-    const stdout = m ? ex.stdout.slice(0, m.index) : ex.stdout;
-    const exitCode = m ? Number(m[1]) : ex.error ? 1 : null;
-    const stderr = ex.stderr + (ex.error && !timedOut ? `${ex.error.name}: ${ex.error.value}\n${ex.error.traceback}` : '');
-    const figures = ex.results.map(r => r.png).filter((p): p is string => !!p);
-    return { stdout, stderr, exitCode, durationMs: Math.round(performance.now() - started), timedOut, droppedBytes: ex.droppedBytes, ...(figures.length ? { figures } : {}) };
+    return scriptRunOf(ex, started, timedOut);
   }
 
   runScript(file: string, args: string[], o: RunOpts): Promise<ScriptRun> {
@@ -462,22 +456,7 @@ del _dt_place`)).trim();
         // data files the script or its arguments name by absolute path travel with it, as for execute_code
         notes = await this.handOver(c, `${source.toString('utf8')}\n${args.map(a => JSON.stringify(a)).join('\n')}`);
       } catch (e) { throw e instanceof ToolError ? e : new ToolError(jupyterMessage(e, this.url)); }
-      // an interrupt (timeout) raises KeyboardInterrupt in subprocess.run, which kills the script
-      // figures the script shows or leaves open are saved by the same hook as on the local sandbox and displayed here
-      const code = `import subprocess as _dt_sp, sys as _dt_sys, os as _dt_os, tempfile as _dt_tf, shutil as _dt_sh
-_dt_fd = _dt_tf.mkdtemp(prefix="datatools-figures-")
-try:
-    _dt_r = _dt_sp.run([_dt_sys.executable, "-c", ${JSON.stringify(SCRIPT_PRELUDE)}, ${JSON.stringify(remote)}, *${JSON.stringify(args)}], capture_output=True, text=True, cwd=${JSON.stringify(path.posix.dirname(remote))},
-        env={**_dt_os.environ, "MPLBACKEND": "module://${FIGURE_BACKEND}", "DATATOOLS_FIGURE_DIR": _dt_fd})
-    _dt_sys.stderr.write(_dt_r.stderr)
-    _dt_sys.stdout.write(_dt_r.stdout)
-    from IPython.display import display as _dt_display, Image as _dt_Image
-    for _dt_f in sorted(_dt_os.listdir(_dt_fd)):
-        with open(_dt_os.path.join(_dt_fd, _dt_f), "rb") as _dt_h: _dt_display(_dt_Image(data=_dt_h.read(), format="png"))
-    print("\\n${EXIT_MARK}", _dt_r.returncode)
-finally:
-    _dt_sh.rmtree(_dt_fd, ignore_errors=True)
-del _dt_sp, _dt_sys, _dt_os, _dt_tf, _dt_sh, _dt_fd, _dt_r`;
+      const code = scriptCode(remote, args, path.posix.dirname(remote));
       const r = await this.process(c, code, o);
       return notes ? { ...r, stderr: notes + r.stderr } : r;
     });
@@ -487,13 +466,7 @@ del _dt_sp, _dt_sys, _dt_os, _dt_tf, _dt_sh, _dt_fd, _dt_r`;
   install(packages: string[], o: { timeoutMs: number; signal: AbortSignal }): Promise<ScriptRun> {
     return this.serial(async () => {
       const c = await this.ensure();
-      const code = `import subprocess as _dt_sp, sys as _dt_sys, importlib as _dt_il
-_dt_r = _dt_sp.run([_dt_sys.executable, "-m", "pip", "install", "--disable-pip-version-check", "--no-input", *${JSON.stringify(packages)}], capture_output=True, text=True)
-_dt_il.invalidate_caches()
-_dt_sys.stderr.write(_dt_r.stderr)
-_dt_sys.stdout.write(_dt_r.stdout)
-print("\\n${EXIT_MARK}", _dt_r.returncode)
-del _dt_sp, _dt_sys, _dt_il, _dt_r`;
+      const code = pipCode(packages);
       return this.process(c, code, o);
     });
   }
