@@ -21,7 +21,8 @@ export interface Limits {
   replyTextChars: number;
   /** Most bytes of structured data (MCP structuredContent: table rows, JSON) in one tool reply. */
   replyStructuredBytes: number;
-  /** Largest tool request (its arguments), bytes; bigger ones are refused with a tool error. */
+  /** Largest tool request (its arguments), bytes; bigger ones are refused with a tool error. Over MCP it is counted on
+   *  the wire (the request's JSON text, so escapes and UTF-8 count), and a bigger request is dropped unread. */
   maxRequestBytes: number;
   /** Bytes of stored results held in memory (beyond it results are spilled to <workDir>/.results), megabytes. */
   resultMemoryMb: number;

@@ -1,6 +1,7 @@
 import { ConfigError, configFromEnv } from '../core/config';
 import { ToolHost } from '../core/host';
-import { createMcpServer, oversizedReply } from './server';
+import { MAX_REQUEST_DEPTH } from '../core/bounds';
+import { ENVELOPE_DEPTH, createMcpServer, oversizedReply } from './server';
 import { BoundedStdioServerTransport } from './transport';
 
 declare const DATATOOLS_VERSION: string;
@@ -27,10 +28,12 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void shutdown());
   process.on('SIGTERM', () => void shutdown());
   process.stdin.on('end', () => void shutdown());
-  // a request line past the request limit (plus room for the JSON-RPC envelope and escaping) is dropped as it
-  // arrives and answered with a tool error; the session goes on
-  const lineLimit = config.limits.maxRequestBytes * 2 + (1 << 20);
-  await server.connect(new BoundedStdioServerTransport(lineLimit, (m, send) => oversizedReply(host, m, lineLimit, send)));
+  // a request line past the request limit (counted in bytes as sent: the JSON text, plus 64 KiB for the JSON-RPC
+  // envelope) is dropped as it arrives, never parsed, and answered with a tool error; the session goes on. Memory for
+  // a request is bounded by this line limit: a line within it is held, joined and parsed whole (a few copies of it)
+  const lineLimit = config.limits.maxRequestBytes + (1 << 16);
+  // so is a line nested deeper than any request the tools accept (their arguments' limit, plus the envelope's levels)
+  await server.connect(new BoundedStdioServerTransport(lineLimit, MAX_REQUEST_DEPTH + ENVELOPE_DEPTH, (m, send) => oversizedReply(host, m, lineLimit, send)));
   process.stderr.write(`datatools-mcp: serving ${host.available().length} tools for role ${config.role}\n`);
 }
 

@@ -11,6 +11,7 @@ import type { CallResult, ToolHost } from '../core/host';
 import { toolSchema } from '../core/host';
 import { ToolError } from '../core/result';
 import { rowsToJson } from '../core/values';
+import { MAX_REQUEST_DEPTH } from '../core/bounds';
 
 export const SERVER_NAME = 'datatools';
 export const RESULT_URI = 'datatools://results/';
@@ -173,16 +174,23 @@ export function toMcpResult(r: CallResult): CallToolResult {
   return out;
 }
 
-/** The answer to a request line too large to read: a tool error for tools/call (with an audit line), a JSON-RPC
- *  error for anything else with an id; notifications get nothing. */
+/** Levels of a JSON-RPC request around a tool's arguments ({ params: { arguments: { … } } }), with room to spare. */
+export const ENVELOPE_DEPTH = 8;
+
+/** The answer to a request line too large to read, or nested too deeply to parse: a tool error for tools/call (with an
+ *  audit line), a JSON-RPC error for anything else with an id; notifications get nothing. */
 export function oversizedReply(host: ToolHost, m: OversizedMessage, limit: number, send: (msg: JSONRPCMessage) => void): void {
-  const size = `${m.bytes.toLocaleString('en-US')}+ bytes`;
-  const text = `The request${m.tool ? ` to \`${m.tool}\`` : ''} is ${size}, over the ${limit.toLocaleString('en-US')}-byte limit on one request `
-    + '(DATATOOLS_MAX_REQUEST_BYTES, doubled for JSON escaping); it was not read. Send large data in pieces, or produce it where it is used '
-    + '(e.g. write big files from execute_code, or save query results with save_as).';
+  const size = `${m.bytes.toLocaleString('en-US')}${m.deeperThan ? '' : '+'} bytes`;
+  const text = m.deeperThan
+    ? `The ${m.tool ? `arguments of \`${m.tool}\`` : 'request'} are nested more than ${MAX_REQUEST_DEPTH} levels deep; the request was refused `
+      + "unread. Send flat arguments as the tool's schema describes."
+    : `The request${m.tool ? ` to \`${m.tool}\`` : ''} is ${size}, over the ${limit.toLocaleString('en-US')}-byte limit on one request `
+      + '(DATATOOLS_MAX_REQUEST_BYTES, counted as sent, in JSON); it was not read. Send large data in pieces, or produce it where it is used '
+      + '(e.g. write big files from execute_code, or save query results with save_as).';
   if (m.method === 'tools/call' || m.tool) {
     host.audit.record({ time: new Date().toISOString(), id: randomUUID(), role: host.config.role, caller: 'mcp', tool: m.tool ?? '(unknown)',
-      input: { refusedRequest: true, approxBytes: m.bytes, limitBytes: limit }, outcome: 'refused', error: text, durationMs: 0 });
+      input: { refusedRequest: true, approxBytes: m.bytes, ...(m.deeperThan ? { nestedDeeperThan: MAX_REQUEST_DEPTH } : { limitBytes: limit }) },
+      outcome: 'refused', error: text, durationMs: 0 });
   }
   if (m.id === undefined) return;
   if (m.method === 'tools/call') send({ jsonrpc: '2.0', id: m.id, result: { content: [{ type: 'text', text }], isError: true } });

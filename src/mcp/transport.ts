@@ -5,6 +5,8 @@ import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 /** What is known of a request line that was over the size limit: its first and last bytes and its size. */
 export interface OversizedMessage {
   bytes: number;
+  /** Refused for its nesting, not its size: it is nested deeper than this many levels (the JSON-RPC envelope counted). */
+  deeperThan?: number;
   id?: string | number;
   method?: string;
   tool?: string;
@@ -12,16 +14,36 @@ export interface OversizedMessage {
 
 const EDGE = 4096;
 
+/** How deep a line's JSON is nested, counted by its brackets outside strings, without parsing it; stops as soon as it
+ *  passes `max`. Parsing a million nested arrays costs the server over 100 MB; this scan costs nothing. */
+export function nestingDepth(b: Buffer, max: number): number {
+  let d = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < b.length; i++) {
+    const c = b[i];
+    if (inString) {
+      if (c === 92) i++;
+      else if (c === 34) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 123 || c === 91) { if (++d > deepest) { deepest = d; if (d > max) return d; } }
+    else if (c === 125 || c === 93) d--;
+  }
+  return deepest;
+}
+
 /** Splits stdin into lines like the SDK's ReadBuffer, but without its 10 MB cliff (past which the SDK closes the
  *  session) and without copying the whole buffer on every chunk: a line over `maxBytes` is dropped as it streams
- *  in (memory stays at `maxBytes`) and reported with what its first and last bytes say (id, method, tool). */
+ *  in (memory stays at `maxBytes`: its pieces are let go the moment it is over, never joined) and reported with what
+ *  its first and last bytes say (id, method, tool). A line within the limit is joined once and parsed as usual. */
 export class BoundedReadBuffer {
   private chunks: Buffer[] = [];
   private size = 0;
   private dropping?: { head: Buffer; tail: Buffer; bytes: number };
   private ready: (Buffer | OversizedMessage)[] = [];
 
-  constructor(private maxBytes: number) {}
+  /** `maxDepth`: deepest nesting of a line's JSON (brackets) that is parsed; a deeper line is refused unparsed. */
+  constructor(private maxBytes: number, private maxDepth = Number.MAX_SAFE_INTEGER) {}
 
   append(chunk: Buffer): void {
     let start = 0;
@@ -31,18 +53,20 @@ export class BoundedReadBuffer {
       const piece = chunk.subarray(start, end);
       if (this.dropping) {
         this.dropping.bytes += piece.length;
-        this.dropping.tail = Buffer.concat([this.dropping.tail, piece]).subarray(-EDGE);
+        this.dropping.tail = lastBytes([this.dropping.tail, piece]);
       } else if (this.size + piece.length > this.maxBytes) {
-        const all = Buffer.concat([...this.chunks, piece]);
-        this.dropping = { head: Buffer.from(all.subarray(0, EDGE)), tail: Buffer.from(all.subarray(-EDGE)), bytes: all.length };
+        // over the limit: keep the first and last bytes (small copies) and let every piece go
+        this.dropping = { head: firstBytes([...this.chunks, piece]), tail: lastBytes([...this.chunks, piece]), bytes: this.size + piece.length };
         this.chunks = []; this.size = 0;
       } else if (piece.length) {
-        this.chunks.push(Buffer.from(piece)); this.size += piece.length;
+        // the stream hands over a fresh chunk each time: a whole chunk is kept as is, a part of one is copied so the
+        // rest of it is not held
+        this.chunks.push(piece.length === chunk.length ? chunk : Buffer.from(piece)); this.size += piece.length;
       }
       if (nl === -1) break;
       // a whole line
       if (this.dropping) { this.ready.push(describe(this.dropping)); this.dropping = undefined; }
-      else { this.ready.push(this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks)); this.chunks = []; this.size = 0; }
+      else { this.ready.push(this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks, this.size)); this.chunks = []; this.size = 0; }
       start = nl + 1;
     }
   }
@@ -52,6 +76,9 @@ export class BoundedReadBuffer {
     const x = this.ready.shift();
     if (x === undefined) return null;
     if (!Buffer.isBuffer(x)) return x;
+    if (nestingDepth(x, this.maxDepth) > this.maxDepth) {
+      return { ...describe({ head: firstBytes([x]), tail: lastBytes([x]), bytes: x.length }), deeperThan: this.maxDepth };
+    }
     return deserializeMessage(x.toString('utf8').replace(/\r$/, ''));
   }
 
@@ -72,6 +99,22 @@ export function isOversized(m: unknown): m is OversizedMessage {
   return !!m && typeof m === 'object' && 'bytes' in m && !('jsonrpc' in m);
 }
 
+/** A copy of the first EDGE bytes of the pieces. */
+function firstBytes(pieces: Buffer[]): Buffer {
+  const out: Buffer[] = [];
+  let n = 0;
+  for (const p of pieces) { if (n >= EDGE) break; out.push(p.subarray(0, EDGE - n)); n += out[out.length - 1].length; }
+  return Buffer.concat(out, n);
+}
+
+/** A copy of the last EDGE bytes of the pieces. */
+function lastBytes(pieces: Buffer[]): Buffer {
+  const out: Buffer[] = [];
+  let n = 0;
+  for (let i = pieces.length - 1; i >= 0 && n < EDGE; i--) { const p = pieces[i]; out.unshift(p.subarray(Math.max(0, p.length - (EDGE - n)))); n += out[0].length; }
+  return Buffer.concat(out, n);
+}
+
 function describe(d: { head: Buffer; tail: Buffer; bytes: number }): OversizedMessage {
   const head = d.head.toString('utf8');
   const tail = d.tail.toString('utf8');
@@ -84,12 +127,12 @@ function describe(d: { head: Buffer; tail: Buffer; bytes: number }): OversizedMe
   return { bytes: d.bytes, id: parsedId, method, tool };
 }
 
-/** The SDK's stdio transport with a bounded read buffer: an oversized request is answered (a tool error for
+/** The SDK's stdio transport with a bounded read buffer: an oversized or too deeply nested request is answered (a tool error for
  *  tools/call, else a JSON-RPC error) and the session goes on. */
 export class BoundedStdioServerTransport extends StdioServerTransport {
-  constructor(maxBytes: number, onOversized: (m: OversizedMessage, send: (msg: JSONRPCMessage) => void) => void) {
+  constructor(maxBytes: number, maxDepth: number, onOversized: (m: OversizedMessage, send: (msg: JSONRPCMessage) => void) => void) {
     super();
-    const buf = new BoundedReadBuffer(maxBytes);
+    const buf = new BoundedReadBuffer(maxBytes, maxDepth);
     buf.onOversized = m => onOversized(m, msg => { this.send(msg).catch(() => undefined); });
     // the SDK's transport reads through this field (append, readMessage, clear)
     (this as unknown as { _readBuffer: BoundedReadBuffer })._readBuffer = buf;

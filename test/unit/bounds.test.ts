@@ -6,6 +6,7 @@ import { connectMcp, tmpDir } from '../helpers/mcp';
 import { boundReply, measureRequest } from '../../src/core/bounds';
 import { DEFAULT_LIMITS } from '../../src/core/config';
 import { columnsLine, renderRows } from '../../src/core/formats/table';
+import { BoundedReadBuffer, isOversized, nestingDepth } from '../../src/mcp/transport';
 
 // Issue 15: a reply can never end a session, limits are ceilings, oversized requests get tool errors.
 const TEXT_BUDGET = DEFAULT_LIMITS.replyTextChars;
@@ -41,6 +42,27 @@ test('unit: the text renderers bound column lists, header lines and wide rows; r
   assert.match(r.text, /1 long cell value is cut/);
   const cell = (r.parts[0] as { rows: unknown[][] }).rows[0][0] as string;
   assert.match(cell, /… \[cut: 50,000 chars in all\]$/);
+});
+
+test('unit: the MCP line reader drops an oversized line unjoined and refuses a too deeply nested one unparsed', () => {
+  // brackets inside strings (and escaped quotes) do not count
+  assert.equal(nestingDepth(Buffer.from('{"a":[1,{"b":"[[[[\\"[["}]}'), 100), 3);
+  assert.equal(nestingDepth(Buffer.from('['.repeat(1000) + ']'.repeat(1000)), 10), 11, 'stops just past the limit');
+  const buf = new BoundedReadBuffer(1000, 10);
+  const ok = '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"t","arguments":{"a":[[["x"]]]}}}';
+  const big = `{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"write_file","arguments":{"content":"${'w'.repeat(5000)}"}}}`;
+  const deep = `{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"q","arguments":{"a":${'['.repeat(20)}${']'.repeat(20)}}}}`;
+  const all = Buffer.from(`${ok}\n${big}\n${deep}\n${ok}\n`);
+  // in small chunks, as a pipe delivers them
+  for (let i = 0; i < all.length; i += 300) buf.append(all.subarray(i, i + 300));
+  const got = [buf.next(), buf.next(), buf.next(), buf.next(), buf.next()];
+  assert.deepEqual((got[0] as { id: number }).id, 1);
+  assert.ok(isOversized(got[1]));
+  assert.deepEqual({ ...got[1] }, { bytes: big.length, id: 2, method: 'tools/call', tool: 'write_file' });
+  assert.ok(isOversized(got[2]));
+  assert.deepEqual({ ...got[2] }, { bytes: deep.length, id: 3, method: 'tools/call', tool: 'q', deeperThan: 10 });
+  assert.deepEqual((got[3] as { id: number }).id, 1);
+  assert.equal(got[4], null);
 });
 
 test('MCP: pathological files, wide results and oversized requests: every reply within budget, session alive, one audit line each', async () => {
@@ -123,7 +145,7 @@ test('MCP: pathological files, wide results and oversized requests: every reply 
     // a 150 MB write_file: refused as it arrives, with a tool error naming the limit
     o = await call('write_file', { file_path: path.join(dir, 'huge.txt'), content: 'w'.repeat(150_000_000) }, '150 MB write');
     assert.equal(o.r.isError, true);
-    assert.match(o.text, /over the [\d,]+-byte limit on one request \(DATATOOLS_MAX_REQUEST_BYTES/);
+    assert.match(o.text, /over the 33,619,968-byte limit on one request \(DATATOOLS_MAX_REQUEST_BYTES, counted as sent/);
     assert.equal(o.entry.outcome, 'refused');
     assert.equal(o.entry.tool, 'write_file');
     assert.ok(!fs.existsSync(path.join(dir, 'huge.txt')));

@@ -2,7 +2,7 @@ import { test, before, after } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { connectMcp, tmpDir } from '../helpers/mcp';
+import { connectMcp, rawRequest, tmpDir } from '../helpers/mcp';
 import { psql, startPostgres, type PgCluster } from '../helpers/pg';
 
 // Issue 15, bounded memory: values and results too large for the server are stopped at the source (on the wire,
@@ -16,6 +16,20 @@ function peakMb(pid: number): number {
   return Number(m[1]) / 1024;
 }
 
+/** The server's resident memory now (VmRSS), MB. */
+function rssMb(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  assert.ok(m, 'VmRSS in /proc/<pid>/status');
+  return Number(m[1]) / 1024;
+}
+
+/** Resets the server's peak (VmHWM) to its resident memory now, so the next peak is one call's (Linux: writing 5 to
+ *  /proc/<pid>/clear_refs, allowed on our own child). */
+function resetPeak(pid: number): number {
+  fs.writeFileSync(`/proc/${pid}/clear_refs`, '5');
+  return rssMb(pid);
+}
+
 type Reply = { content: { type: string; text?: string }[]; structuredContent?: unknown; isError?: boolean };
 const textOf = (r: Reply) => r.content.filter(c => c.type === 'text').map(c => c.text ?? '').join('\n');
 
@@ -25,8 +39,10 @@ async function session(env: Record<string, string>) {
   const s = await connectMcp({ DATATOOLS_ROLE: 'ml_engineer', DATATOOLS_AUDIT_LOG: audit, DATATOOLS_ALLOWED_PATHS: dir, ...env });
   assert.ok(s.pid, 'the server process id');
   const lines = () => (fs.existsSync(audit) ? fs.readFileSync(audit, 'utf8').split('\n').filter(Boolean) : []);
-  const call = async (name: string, args: Record<string, unknown>, what: string) => {
+  const call = async (name: string, args: Record<string, unknown>, what: string, opts: { ownPeak?: boolean } = {}) => {
     const before = lines().length;
+    // the peak of this call alone (else the peak since the server started)
+    const base = opts.ownPeak ? resetPeak(s.pid!) : undefined;
     const t0 = performance.now();
     const r = await s.client.callTool({ name, arguments: args }, undefined, { timeout: 120_000 }) as Reply;
     const ms = Math.round(performance.now() - t0);
@@ -38,8 +54,9 @@ async function session(env: Record<string, string>) {
     assert.notEqual(ping.isError, true, `${what}: the session must survive (${textOf(ping).slice(0, 300)})`);
     assert.match(textOf(ping), /42/);
     const peak = peakMb(s.pid!);
-    console.log(`  ${what}: ${r.isError ? 'tool error' : 'reply'} in ${ms} ms, ${text.length} chars; server peak ${peak.toFixed(0)} MB`);
-    return { r, text, ms, entry: JSON.parse(after[after.length - 1]) as Record<string, unknown>, peak };
+    console.log(`  ${what}: ${r.isError ? 'tool error' : 'reply'} in ${ms} ms, ${text.length} chars; server peak ${peak.toFixed(0)} MB`
+      + `${base !== undefined ? ` (resident before the call ${base.toFixed(0)} MB, so ${(peak - base).toFixed(0)} MB for the call)` : ''}`);
+    return { r, text, ms, entry: JSON.parse(after[after.length - 1]) as Record<string, unknown>, peak, base: base ?? 0 };
   };
   return { ...s, dir, call };
 }
@@ -170,6 +187,81 @@ test('MCP + the embedded sample database: repeat() past its memory is a clear er
     const end = peakMb(s.pid!);
     console.log(`  server peak with the sample after its faults: ${end.toFixed(0)} MB (bound ${SAMPLE_PEAK_BOUND_MB} MB)`);
     assert.ok(end < SAMPLE_PEAK_BOUND_MB, `server peak ${end.toFixed(0)} MB is over ${SAMPLE_PEAK_BOUND_MB} MB`);
+  } finally {
+    await s.close();
+  }
+  assert.doesNotMatch(s.stderr(), /uncaught|unhandled/i);
+});
+
+/** Peak memory the server may add for one refused request, MB. The request limit is 32 MiB; a bigger line is dropped
+ *  as it streams in, and a line nested deeper than 72 levels is refused by a scan of its brackets, before parsing.
+ *  Measured: 150 MB write_file 31–34 MB (125 MB before the line was let go unjoined), a 10 MB code 40 MB (it is read
+ *  and parsed: the line, its text and the value), 2,500 levels 1 MB, a million levels sent raw 1 MB (124 MB when it
+ *  was parsed). Holding the 150 MB, or parsing the million levels, fails it. */
+const REFUSED_REQUEST_PEAK_MB = 64;
+/** Peak for the largest request the server reads (just under the 32 MiB limit, written as a file), MB: measured 52 to
+ *  123 MB (the line's chunks, joined, its text, the parsed value and the file's bytes, freed as the GC gets to them).
+ *  This is what the request limit bounds; more than five copies of the line fails it. */
+const LARGEST_REQUEST_PEAK_MB = 165;
+
+test('MCP: oversized and malformed requests (10 MB code, 150 MB write_file, arguments nested 2,500 and 1,000,000 levels): a clear tool error, one audit line, the session alive, the server\'s peak memory bounded', async () => {
+  const s = await session({ DATABASE_URL: pg.url });
+  const auditLines = () => fs.readFileSync(path.join(s.dir, 'audit.jsonl'), 'utf8').split('\n').filter(Boolean);
+  const peaks: Record<string, number> = {};
+  try {
+    console.log(`  server peak at start: ${peakMb(s.pid!).toFixed(0)} MB`);
+    // a 10 MB code argument: read (it is under the request limit), refused by the tool's own limit
+    let o = await s.call('execute_code', { code: `x = 1\n${'#'.repeat(10_000_000)}` }, '10 MB code', { ownPeak: true });
+    assert.equal(o.r.isError, true);
+    assert.match(o.text, /^Invalid input for execute_code: `code`: Too big: expected string to have <=1000000 characters\./);
+    assert.equal(o.entry.outcome, 'invalid');
+    assert.ok(JSON.stringify(o.entry).length < 6000, 'the audit line holds the start of the code, not all of it');
+    peaks['10 MB code'] = o.peak - o.base;
+
+    // a 150 MB write_file (over the 100 MB file cap and the 32 MiB request limit): dropped as it streams in, unread
+    o = await s.call('write_file', { file_path: path.join(s.dir, 'huge.txt'), content: 'w'.repeat(150_000_000) }, '150 MB write_file', { ownPeak: true });
+    assert.equal(o.r.isError, true);
+    assert.match(o.text, /^The request to `write_file` is [\d,]+\+ bytes, over the 33,619,968-byte limit on one request \(DATATOOLS_MAX_REQUEST_BYTES, counted as sent, in JSON\); it was not read\./);
+    assert.equal(o.entry.outcome, 'refused');
+    assert.equal(o.entry.tool, 'write_file');
+    assert.ok(!fs.existsSync(path.join(s.dir, 'huge.txt')));
+    peaks['150 MB write_file'] = o.peak - o.base;
+
+    // arguments 2,500 levels deep (as deep as the client SDK can send): parsed, refused by their shape
+    let deep: unknown = 1;
+    for (let i = 0; i < 2500; i++) deep = [deep];
+    o = await s.call('execute_query', { query: deep }, 'arguments 2,500 levels deep', { ownPeak: true });
+    assert.equal(o.r.isError, true);
+    assert.match(o.text, /^The arguments of `execute_query` are nested more than 64 levels deep; the request was refused/);
+    assert.equal(o.entry.outcome, 'refused');
+    assert.ok(JSON.stringify(o.entry).length < 2000, 'the audit line holds the shape of the request, not its content');
+    peaks['2,500 levels'] = o.peak - o.base;
+
+    // a million levels (2 MB of brackets; the client SDK's JSON.stringify overflows its stack, so the line is sent raw):
+    // refused before parsing, by a scan of its brackets
+    const before = auditLines().length;
+    const base = resetPeak(s.pid!);
+    const line = `{"jsonrpc":"2.0","id":990001,"method":"tools/call","params":{"name":"execute_query","arguments":{"query":${'['.repeat(1_000_000)}1${']'.repeat(1_000_000)}}}}`;
+    const m = await rawRequest(s.transport, line, 990001) as { result?: Reply };
+    peaks['1,000,000 levels'] = peakMb(s.pid!) - base;
+    assert.ok(m.result, JSON.stringify(m).slice(0, 300));
+    assert.equal(m.result.isError, true);
+    assert.match(textOf(m.result), /^The arguments of `execute_query` are nested more than 64 levels deep; the request was refused unread\./);
+    const after = auditLines();
+    assert.equal(after.length, before + 1, 'one audit line');
+    const entry = JSON.parse(after[after.length - 1]) as { tool: string; outcome: string; input: Record<string, unknown> };
+    assert.deepEqual([entry.tool, entry.outcome, entry.input.nestedDeeperThan], ['execute_query', 'refused', 64]);
+    const ping = await s.client.callTool({ name: 'execute_query', arguments: { query: 'SELECT 41 + 1 AS answer' } }) as Reply;
+    assert.match(textOf(ping), /42/, 'the session is alive');
+    console.log(`  arguments 1,000,000 levels deep (raw): ${peaks['1,000,000 levels'].toFixed(0)} MB for the call`);
+
+    for (const [what, mb] of Object.entries(peaks)) assert.ok(mb < REFUSED_REQUEST_PEAK_MB, `${what}: the server's peak grew ${mb.toFixed(0)} MB, over ${REFUSED_REQUEST_PEAK_MB} MB`);
+
+    // the largest request the server reads (just under the 32 MiB limit), as a file write: bounded by that limit
+    o = await s.call('write_file', { file_path: path.join(s.dir, 'big.txt'), content: 'w'.repeat(32 * 1024 * 1024 - 1000) }, 'a 32 MB write_file (under the limit)', { ownPeak: true });
+    assert.notEqual(o.r.isError, true, o.text.slice(0, 300));
+    assert.equal(fs.statSync(path.join(s.dir, 'big.txt')).size, 32 * 1024 * 1024 - 1000);
+    assert.ok(o.peak - o.base < LARGEST_REQUEST_PEAK_MB, `the largest accepted request: the server's peak grew ${(o.peak - o.base).toFixed(0)} MB, over ${LARGEST_REQUEST_PEAK_MB} MB`);
   } finally {
     await s.close();
   }
