@@ -120,7 +120,14 @@ for (const backend of ['postgres', 'sample'] as Backend[]) {
       const r = await call(host, 'execute_query', { query: 'SELECT * FROM raw_logs ORDER BY id', max_rows: 5000 });
       assert.equal(r.isError, undefined, r.text);
       assert.ok(r.text.length < 8000, `text is ${r.text.length} chars`);
-      assert.match(r.text, /Showing \d+ rows of 5,000 within the text budget/);
+      assert.match(r.text, /Showing \d+ rows of 5,000 within the text budget; get the rest with get_result on the result id below \(offset\/limit, order_by, where, describe, save_as\)\.\n/);
+      assert.doesNotMatch(r.text, /result view/, 'the text is for every front end, MCP included');
+      // the id it points to is on the reply's last line, and get_result pages the stored rows
+      const id = /\nResult (r[0-9a-z]+): 5,000 rows × \d+ columns stored; page, sort, filter or describe it with get_result/.exec(r.text)?.[1];
+      assert.ok(id, r.text.slice(-400));
+      const page = await call(host, 'get_result', { result_id: id, offset: 4990, limit: 10 });
+      assert.equal(page.isError, undefined, page.text);
+      assert.equal((page.parts.find(p => p.kind === 'table') as { rows: unknown[] }).rows.length, 10);
       assert.equal((r.parts[0] as { rows: unknown[] }).rows.length, 5000);
     });
 

@@ -52,7 +52,8 @@ export async function saveTable(ctx: ToolContext, target: string, columns: Colum
 export function tableResult(o: { title: string; columns: ColumnInfo[]; rows: unknown[][]; truncated: boolean; totalRows?: number; header: string; footer?: string[] }): ToolResult {
   const { text, shown } = renderRows(o.columns, o.rows, { budget: TEXT_BUDGET });
   const notes = [...(o.footer ?? [])];
-  if (shown < o.rows.length) notes.unshift(`Showing ${plural(shown, 'row')} of ${o.rows.length.toLocaleString('en-US')} within the text budget; the full result is in the result view.`);
+  // every front end stores the table under a result id named on the reply's last line (host.storeTables)
+  if (shown < o.rows.length) notes.unshift(`Showing ${plural(shown, 'row')} of ${o.rows.length.toLocaleString('en-US')} within the text budget; get the rest with get_result on the result id below (offset/limit, order_by, where, describe, save_as).`);
   const part: TablePart = { kind: 'table', title: o.title, columns: o.columns, rows: o.rows, truncated: o.truncated, totalRows: o.totalRows };
   return { text: [o.header, columnsLine(o.columns), text, ...notes].join('\n'), parts: [part], metrics: { rows: o.rows.length } };
 }
