@@ -6,6 +6,7 @@ import { connectMcp, tmpDir } from '../helpers/mcp';
 import { boundReply, measureRequest } from '../../src/core/bounds';
 import { DEFAULT_LIMITS } from '../../src/core/config';
 import { columnsLine, renderRows } from '../../src/core/formats/table';
+import { DISPLAYS_CAP_BYTES, OUTPUT_CAP_BYTES, OutputBudget } from '../../src/core/exec/output';
 import { BoundedReadBuffer, isOversized, nestingDepth } from '../../src/mcp/transport';
 
 // Issue 15: a reply can never end a session, limits are ceilings, oversized requests get tool errors.
@@ -63,6 +64,29 @@ test('unit: the MCP line reader drops an oversized line unjoined and refuses a t
   assert.deepEqual({ ...got[2] }, { bytes: deep.length, id: 3, method: 'tools/call', tool: 'q', deeperThan: 10 });
   assert.deepEqual((got[3] as { id: number }).id, 1);
   assert.equal(got[4], null);
+});
+
+test('unit: one output budget for the Jupyter and E2B backends: streams cut in UTF-8 bytes at 1 MiB together, displays bounded', () => {
+  const b = new OutputBudget();
+  assert.equal(b.stream('stdout', 'ab'), 'ab');
+  // 2-byte and 4-byte characters: never split, the bytes kept and dropped add up
+  const kept = b.stream('stderr', `${'é'.repeat(400_000)}${'😀'.repeat(100_000)}`);
+  assert.equal(b.stderr, kept);
+  assert.ok(Buffer.byteLength(kept) <= OUTPUT_CAP_BYTES - 2 && Buffer.byteLength(kept) > OUTPUT_CAP_BYTES - 6);
+  assert.doesNotMatch(kept, /[\uD800-\uDBFF]$/, 'no half of a surrogate pair');
+  assert.equal(b.dropped, 1_200_000 - Buffer.byteLength(kept));
+  assert.equal(b.stream('stdout', 'mo'), '', 'after a cut nothing more is kept, even what would fit');
+  assert.equal(b.dropped, 1_200_002 - Buffer.byteLength(kept));
+  b.result({ isMainResult: true, text: 't'.repeat(2_000_000) });
+  b.result({ isMainResult: false, png: 'A'.repeat(17 * 1024 * 1024) });
+  for (let i = 0; i < 40; i++) b.result({ isMainResult: false, html: 'h'.repeat(1_000_000) });
+  const rs = b.results();
+  assert.match(rs[0].text!, /\n… \[cut: 2,000,000 characters in all\]$/);
+  assert.equal(rs[1].png, undefined);
+  assert.match(rs[1].text!, /an image of 17,825,792 base64 characters was left out/);
+  const html = rs.filter(r => r.html).length;
+  assert.ok(html * 1_000_000 + 1024 * 1024 <= DISPLAYS_CAP_BYTES && (html + 1) * 1_000_000 + 1024 * 1024 > DISPLAYS_CAP_BYTES - 200, `${html} displays kept`);
+  assert.match(rs.at(-1)!.text!, new RegExp(`^\\[output cut: ${40 - html} more displays \\([\\d.]+ MB\\) not shown: the displays of one call are capped at 32 MB`));
 });
 
 test('MCP: pathological files, wide results and oversized requests: every reply within budget, session alive, one audit line each', async () => {

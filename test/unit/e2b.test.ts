@@ -50,6 +50,20 @@ describe('the E2B backend: the real SDK against a local E2B-protocol endpoint', 
     assert.ok(r.parts.some(p => p.kind === 'error' && /f\(\)/.test(p.traceback)), 'the traceback names the frame');
   });
 
+  test('output past the caps is cut as it arrives, as on the local sandbox (exec/output.ts): 3 MB on stderr, 40 displays of 1 MB; the sandbox stays usable', async () => {
+    // fd 2 of the kernel process reaches the endpoint whole (the local kernel caps only what Python's sys.stderr writes)
+    const r = await call('execute_code', { code: "import os\nfor _ in range(3): os.write(2, b'e' * 1_000_000)\nfrom IPython.display import display, HTML\nfor i in range(40): display(HTML('<b>' + 'h' * 1_000_000 + '</b>'))\ny = 7" });
+    assert.notEqual(r.isError, true, r.text.slice(0, 500));
+    const err = r.parts.find(p => p.kind === 'stream' && p.name === 'stderr') as { text: string };
+    assert.equal(err.text.length, 1024 * 1024, 'stderr kept up to the 1 MiB cap');
+    assert.match(r.text, new RegExp(`\\[output cap: ${(3_000_000 - 1024 * 1024).toLocaleString('en-US')} more bytes were dropped; print less\\]`));
+    const html = r.text.split('\n').filter(l => l === '[display] <IPython.core.display.HTML object>');
+    assert.ok(html.length >= 30 && html.length < 40, `${html.length} displays kept under the 32 MB cap`);
+    assert.match(r.text, new RegExp(`\\[display\\] \\[output cut: ${40 - html.length} more displays \\([\\d.]+ MB\\) not shown: the displays of one call are capped at 32 MB`));
+    const after = await call('execute_code', { code: 'y * 6' });
+    assert.match(after.text, /42/, 'the same sandbox, its state kept');
+  });
+
   test('get_environment says e2b, with the network policy', async () => {
     const r = await call('get_environment', {});
     assert.match(r.text, /Backend: e2b; isolation: E2B cloud sandbox/);

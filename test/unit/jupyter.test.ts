@@ -73,6 +73,22 @@ describe('the Jupyter backend: a kernel on a real jupyter-server, through the to
     assert.match(b.text, /\(cell 2\)/);
   });
 
+  test('output past the caps is cut as it arrives, as on the local sandbox (exec/output.ts): 3 MB printed (as jupyter-server lets it through), 40 displays of 1 MB; the kernel stays usable', async () => {
+    // printed under jupyter-server's own IOPub rate limit (1 MB/s over 3 s), which would otherwise stop the stream first
+    const r = await run("import time\nfor _ in range(12):\n    print('x' * 250_000, end='', flush=True)\n    time.sleep(0.3)\nfrom IPython.display import display, HTML\nfor i in range(40): display(HTML('<b>' + 'h' * 1_000_000 + '</b>'))\ny = 7");
+    assert.equal(r.isError, false, r.text.slice(0, 500));
+    const out = r.parts.find(p => p.kind === 'stream' && p.name === 'stdout') as { text: string };
+    assert.ok(out, r.text.slice(0, 3000));
+    assert.equal(out.text.length, 1024 * 1024, 'stdout kept up to the 1 MiB cap');
+    // 3,000,000 bytes printed, 1 MiB kept
+    assert.match(r.text, new RegExp(`\\[output cap: ${(3_000_000 - 1024 * 1024).toLocaleString('en-US')} more bytes were dropped; print less\\]`));
+    const html = r.text.split('\n').filter(l => l === '[display] <IPython.core.display.HTML object>');
+    assert.ok(html.length >= 30 && html.length < 40, `${html.length} displays kept under the 32 MB cap`);
+    assert.match(r.text, new RegExp(`\\[display\\] \\[output cut: ${40 - html.length} more displays \\([\\d.]+ MB\\) not shown: the displays of one call are capped at 32 MB`));
+    const after = await run('y * 6');
+    assert.match(after.text, /\[Out \d+\] 42/, 'the same kernel, its state kept');
+  });
+
   test('a DataFrame comes back as a table (also after a restart), a Series too', async () => {
     const f = path.join(root, 'data.csv');
     fs.writeFileSync(f, 'a,b\n1,2\n3,4\n');

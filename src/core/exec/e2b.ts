@@ -5,9 +5,9 @@ import type { DataToolsConfig } from '../config';
 import { pipCode, scriptCode, scriptRunOf } from './kernelScripts';
 import { ToolError } from '../result';
 import { PathPolicy } from '../storage/paths';
+import { OutputBudget } from './output';
 import { ENVIRONMENT_PROBE, type EnvironmentInfo, type Execution, type ExecutionBackend, type RichResult, type ScriptRun } from './types';
 
-const OUTPUT_CAP = 1024 * 1024;
 
 /** Where a local path lives in the E2B sandbox: the same path when the sandbox user may write there (/tmp,
  *  /home/user), else under /home/user/work (E2B's files API writes as that user). */
@@ -36,10 +36,6 @@ export function e2bMessage(e: unknown): string {
 function isGone(e: unknown): boolean {
   const err = e as { name?: string; message?: string };
   return err?.name === 'SandboxNotFoundError' || err?.name === 'NotFoundError' || (err?.name === 'TimeoutError' && /sandbox timeout/i.test(err.message ?? ''));
-}
-
-function clip(s: string): { text: string; dropped: number } {
-  return s.length > OUTPUT_CAP ? { text: s.slice(0, OUTPUT_CAP), dropped: Buffer.byteLength(s.slice(OUTPUT_CAP)) } : { text: s, dropped: 0 };
 }
 
 /** E2B cloud sandboxes through @e2b/code-interpreter: one sandbox per session, reused, killed when idle or on close,
@@ -129,17 +125,21 @@ export class E2BSandbox implements ExecutionBackend {
       const deadline = new Promise<never>((_r, reject) => {
         timer = setTimeout(() => { const t = new Error('Execution timed out'); t.name = 'TimeoutError'; reject(t); }, o.timeoutMs + 5000);
       });
+      // output is bounded as it arrives (the same budget as every backend); the SDK keeps its own copy of the stream
+      // lines until the call ends, but each display's data is let go as soon as its bounded copy is taken
+      const budget = new OutputBudget();
       const ex = await Promise.race([sbx.runCode(code, {
         timeoutMs: o.timeoutMs,
-        onStdout: m => o.onStream?.('stdout', m.line),
-        onStderr: m => o.onStream?.('stderr', m.line),
+        onStdout: m => { const kept = budget.stream('stdout', m.line); if (kept) o.onStream?.('stdout', kept); },
+        onStderr: m => { const kept = budget.stream('stderr', m.line); if (kept) o.onStream?.('stderr', kept); },
+        onResult: r => {
+          budget.result({ isMainResult: r.isMainResult, text: r.text, html: r.html, png: r.png, jpeg: r.jpeg, svg: r.svg, json: r.json });
+          for (const k of Object.keys(r)) if (k !== 'isMainResult') (r as unknown as Record<string, unknown>)[k] = undefined;
+        },
       }), deadline]).finally(() => clearTimeout(timer));
       void sbx.setTimeout(IDLE_MS).catch(() => undefined);
-      const out = clip(ex.logs.stdout.join(''));
-      const err = clip(ex.logs.stderr.join(''));
-      const results: RichResult[] = ex.results.map(r => ({ isMainResult: r.isMainResult, text: r.text, html: r.html, png: r.png, jpeg: r.jpeg, svg: r.svg, json: r.json }));
       return {
-        stdout: out.text, stderr: err.text, results, durationMs: ms(), droppedBytes: out.dropped + err.dropped, executionCount: ex.executionCount,
+        stdout: budget.stdout, stderr: budget.stderr, results: budget.results(), durationMs: ms(), droppedBytes: budget.dropped, executionCount: ex.executionCount,
         error: ex.error ? { name: ex.error.name, value: ex.error.value, traceback: ex.error.traceback } : undefined,
       };
     } catch (e) {

@@ -4,11 +4,11 @@ import * as path from 'node:path';
 import type { Kernel, KernelMessage, ServerConnection } from '@jupyterlab/services';
 import type { DataToolsConfig } from '../config';
 import { pipCode, scriptCode, scriptRunOf } from './kernelScripts';
+import { OutputBudget } from './output';
 import { ToolError } from '../result';
 import { PathPolicy } from '../storage/paths';
 import { ENVIRONMENT_PROBE, type EnvironmentInfo, type Execution, type ExecutionBackend, type RichResult, type ScriptRun } from './types';
 
-const OUTPUT_CAP = 1024 * 1024;
 /** How long an interrupted cell may take to stop before the kernel is restarted instead. */
 const INTERRUPT_GRACE_MS = 5000;
 /** How often a request the kernel answered with "aborted" (it did not run the code) is sent again, and the pause. */
@@ -96,19 +96,6 @@ function richResult(data: Record<string, unknown>, isMainResult: boolean): RichR
     json: data['application/json'],
     table: data['application/vnd.datatools.table+json'] as RichResult['table'],
   };
-}
-
-class Capped {
-  text = '';
-  dropped = 0;
-  add(s: string): string {
-    const room = OUTPUT_CAP - this.text.length;
-    if (room >= s.length) { this.text += s; return s; }
-    const kept = room > 0 ? s.slice(0, room) : '';
-    this.text += kept;
-    this.dropped += Buffer.byteLength(s.slice(kept.length));
-    return kept;
-  }
 }
 
 /** A kernel on a remote Jupyter Server / JupyterHub single-user server / Enterprise Gateway, through the maintained
@@ -351,9 +338,8 @@ del _dt_place`)).trim();
 
   private async runOnce(c: Conn, code: string, o: RunOpts, history: boolean, started: number): Promise<{ execution: Execution; aborted?: undefined } | { aborted: Execution }> {
     const ms = () => Math.round(performance.now() - started);
-    const out = new Capped();
-    const err = new Capped();
-    const results: RichResult[] = [];
+    // bounded as the messages arrive: the same budget as every backend
+    const budget = new OutputBudget();
     let error: Execution['error'];
     let executionCount: number | undefined;
     let died = false;
@@ -364,11 +350,11 @@ del _dt_place`)).trim();
       const t = msg.header.msg_type;
       if (t === 'stream') {
         const m = msg.content as KernelMessage.IStreamMsg['content'];
-        const kept = (m.name === 'stderr' ? err : out).add(m.text);
+        const kept = budget.stream(m.name === 'stderr' ? 'stderr' : 'stdout', m.text);
         if (kept) o.onStream?.(m.name, kept);
       } else if (t === 'execute_result' || t === 'display_data') {
         const m = msg.content as KernelMessage.IExecuteResultMsg['content'];
-        results.push(richResult(m.data as Record<string, unknown>, t === 'execute_result'));
+        budget.result(richResult(m.data as Record<string, unknown>, t === 'execute_result'));
         if (t === 'execute_result') executionCount = m.execution_count ?? executionCount;
       } else if (t === 'execute_input') {
         executionCount = (msg.content as KernelMessage.IExecuteInputMsg['content']).execution_count ?? executionCount;
@@ -378,7 +364,7 @@ del _dt_place`)).trim();
       }
     };
     const finish = (extra: Partial<Execution> = {}): Execution => ({
-      stdout: out.text, stderr: err.text, results, error, executionCount, durationMs: ms(), droppedBytes: out.dropped + err.dropped, ...extra,
+      stdout: budget.stdout, stderr: budget.stderr, results: budget.results(), error, executionCount, durationMs: ms(), droppedBytes: budget.dropped, ...extra,
     });
     let why: 'timeout' | 'cancelled' | undefined;
     let timer: NodeJS.Timeout | undefined;

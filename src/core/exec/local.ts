@@ -11,8 +11,10 @@ import { defaultPython, describeInterpreter, kernelDependencyMessage, type Inter
 import { planLimits, type LimitPlan } from './limits';
 import { seccompFilter } from './seccomp';
 import { ENVIRONMENT_PROBE, type Execution, type ExecutionBackend, type EnvironmentInfo, type RichResult, type ScriptRun } from './types';
+import { OUTPUT_CAP_BYTES } from './output';
 
-const OUTPUT_CAP = 1024 * 1024;
+/** The same cap as every backend (exec/output.ts); kernel.py applies it inside the sandbox. */
+const OUTPUT_CAP = OUTPUT_CAP_BYTES;
 
 /** kernel.py: next to the bundle (dist/sandbox) or in the source tree when run from tsc output. */
 function kernelPath(): string {
