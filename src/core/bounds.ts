@@ -173,3 +173,58 @@ function boundText(r: ToolResult, limits: Limits, notes: string[]): ToolResult {
   text += tail.slice(0, Math.max(0, limits.replyTextChars - text.length));
   return { ...r, text };
 }
+
+/** Bytes one value holds as data, as a source would send it: UTF-8 bytes of text, bytes of binary, 8 for a number
+ *  or a bigint, 1 for a boolean, nested values summed; plus 4 per value (a length word, as on PostgreSQL's wire). */
+export function dataBytes(v: unknown): number {
+  if (v === null || v === undefined) return 4;
+  switch (typeof v) {
+    case 'string': return 4 + Buffer.byteLength(v);
+    case 'boolean': return 5;
+    case 'number': case 'bigint': return 12;
+    case 'object': break;
+    default: return 12;
+  }
+  if (v instanceof Uint8Array) return 4 + v.byteLength;
+  let n = 4;
+  if (Array.isArray(v)) for (const x of v) n += dataBytes(x);
+  else for (const [k, x] of Object.entries(v as object)) n += Buffer.byteLength(k) + dataBytes(x);
+  return n;
+}
+
+/** Where and why a read stopped at a byte budget. `row` is 1-based among the rows read (the caller may renumber). */
+export interface BudgetStop { kind: 'row' | 'result'; row: number; bytes: number; limitBytes: number }
+
+/** The byte budgets on rows a file read may hold (DATATOOLS_MAX_ROW_MB per row, DATATOOLS_MAX_RESULT_MB in all), the
+ *  same budgets as a query's: count each row as it is read; the first row that does not fit is where the read stops. */
+export class RowBudget {
+  readonly maxRowBytes: number;
+  readonly maxResultBytes: number;
+  private total = 0;
+  private rows = 0;
+  constructor(l: Pick<Limits, 'maxRowMb' | 'maxResultMb'>) {
+    this.maxRowBytes = Math.round(l.maxRowMb * 1024 * 1024);
+    this.maxResultBytes = Math.round(l.maxResultMb * 1024 * 1024);
+  }
+  /** Counts the next row (its values, or its size in bytes); a stop when it does not fit (it is then not counted). */
+  add(row: unknown[] | number): BudgetStop | undefined {
+    const bytes = typeof row === 'number' ? row : row.reduce<number>((n, v) => n + dataBytes(v), 0);
+    const at = this.rows + 1;
+    if (bytes > this.maxRowBytes) return { kind: 'row', row: at, bytes, limitBytes: this.maxRowBytes };
+    if (this.total + bytes > this.maxResultBytes) return { kind: 'result', row: at, bytes: this.total, limitBytes: this.maxResultBytes };
+    this.total += bytes;
+    this.rows = at;
+    return undefined;
+  }
+}
+
+const mbText = (bytes: number) => `${(bytes / 1024 / 1024).toLocaleString('en-US', { maximumFractionDigits: 1 })} MB`;
+
+/** The sentence for a read stopped at a byte budget, e.g. "TRUNCATED: stopped at row 105, where the rows read reached
+ *  the 1 MB budget on one result (DATATOOLS_MAX_RESULT_MB)". `where` adds e.g. " (line 106)". */
+export function budgetStopText(s: BudgetStop, where = ''): string {
+  const at = `stopped at row ${fmt(s.row)}${where}`;
+  return s.kind === 'row'
+    ? `TRUNCATED: ${at}, which is ${s.bytes > s.limitBytes ? `${mbText(s.bytes)}, ` : ''}over the ${mbText(s.limitBytes)} limit on one row (DATATOOLS_MAX_ROW_MB); the rows before it are exact. Read fewer columns (columns), or the long values with execute_code.`
+    : `TRUNCATED: ${at}, where the rows read reached the ${mbText(s.limitBytes)} budget on one result (DATATOOLS_MAX_RESULT_MB); the rows before it are exact. Read fewer rows (n_rows) or columns (columns).`;
+}

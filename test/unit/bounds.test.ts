@@ -4,7 +4,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { connectMcp, tmpDir } from '../helpers/mcp';
 import { boundReply, measureRequest } from '../../src/core/bounds';
-import { DEFAULT_LIMITS } from '../../src/core/config';
+import { DEFAULT_LIMITS, configFromEnv } from '../../src/core/config';
+import { ToolHost } from '../../src/core/host';
+import { toParquetFile } from '../../src/core/formats/parquetWrite';
 import { columnsLine, renderRows } from '../../src/core/formats/table';
 import { DISPLAYS_CAP_BYTES, OUTPUT_CAP_BYTES, OutputBudget } from '../../src/core/exec/output';
 import { BoundedReadBuffer, isOversized, nestingDepth } from '../../src/mcp/transport';
@@ -87,6 +89,72 @@ test('unit: one output budget for the Jupyter and E2B backends: streams cut in U
   const html = rs.filter(r => r.html).length;
   assert.ok(html * 1_000_000 + 1024 * 1024 <= DISPLAYS_CAP_BYTES && (html + 1) * 1_000_000 + 1024 * 1024 > DISPLAYS_CAP_BYTES - 200, `${html} displays kept`);
   assert.match(rs.at(-1)!.text!, new RegExp(`^\\[output cut: ${40 - html} more displays \\([\\d.]+ MB\\) not shown: the displays of one call are capped at 32 MB`));
+});
+
+test('file reads hold at most DATATOOLS_MAX_RESULT_MB of rows and DATATOOLS_MAX_ROW_MB per row, counted in bytes: CSV, JSON Lines, Parquet stop at the row that does not fit and say so', async () => {
+  const dir = tmpDir('filebudget');
+  const host = new ToolHost(configFromEnv({ DATATOOLS_ROLE: 'data_scientist', DATATOOLS_ALLOWED_PATHS: dir, DATATOOLS_AUDIT_LOG: path.join(dir, 'audit.jsonl'),
+    DATATOOLS_MAX_RESULT_MB: '1', DATATOOLS_MAX_ROW_MB: '1' }));
+  const call = (name: string, input: unknown) => host.call(name, input, { caller: 'test' });
+  const MB = 1024 * 1024;
+  const pad = (i: number) => `${'é'.repeat(i % 7)}${'p'.repeat(5000)}`; // 2-byte characters too: bytes, not characters
+  const utf8 = (x: string) => Buffer.byteLength(x);
+  /** The first row (1-based) at which `bytes` of the rows so far (after `start`) pass 1 MB. */
+  const stopRow = (bytes: (i: number) => number, start = 0) => { let t = start; for (let i = 1; ; i++) { t += bytes(i); if (t > MB) return i; } };
+  try {
+    // CSV: each value counted as its UTF-8 bytes plus 4
+    fs.writeFileSync(path.join(dir, 'rows.csv'), `id,pad\n${Array.from({ length: 400 }, (_, k) => `${k + 1},${pad(k + 1)}`).join('\n')}\n`);
+    const k = stopRow(i => 4 + utf8(String(i)) + 4 + utf8(pad(i)), 4 + 2 + 4 + 3);
+    let r = await call('read_csv', { file_path: path.join(dir, 'rows.csv'), n_rows: 1000 });
+    assert.notEqual(r.isError, true, r.text.slice(0, 400));
+    assert.match(r.text, new RegExp(`\\nTRUNCATED: stopped at row ${k} \\(line ${k + 1}\\), where the rows read reached the 1 MB budget on one result \\(DATATOOLS_MAX_RESULT_MB\\); the rows before it are exact`));
+    assert.match(r.text, new RegExp(`^${dir.replace(/[/.]/g, '\\$&')}/rows\\.csv \\([^)]*\\): more than ${k - 1} rows, encoding`));
+    let t = r.parts.find(p => p.kind === 'table') as { rows: unknown[][]; truncated: boolean };
+    assert.equal(t.rows.length, k - 1);
+    assert.equal(t.truncated, true);
+    t.rows.forEach((row, i) => assert.deepEqual(row, [i + 1, pad(i + 1)]));
+
+    // one value over the 1 MB row limit (stopped inside the parser): the rows before it, and where
+    fs.writeFileSync(path.join(dir, 'field.csv'), `id,v\n1,a\n2,b\n3,c\n4,d\n5,${'x'.repeat(2 * MB)}\n6,f\n`);
+    r = await call('read_csv', { file_path: path.join(dir, 'field.csv') });
+    assert.notEqual(r.isError, true, r.text.slice(0, 400));
+    assert.match(r.text, /\nTRUNCATED: stopped at row 5 \(line 6\), which is over the 1 MB limit on one row \(DATATOOLS_MAX_ROW_MB\); the rows before it are exact/);
+    t = r.parts.find(p => p.kind === 'table') as typeof t;
+    assert.deepEqual(t.rows, [[1, 'a'], [2, 'b'], [3, 'c'], [4, 'd']]);
+
+    // JSON Lines: each line counted as its UTF-8 bytes
+    const line = (i: number) => JSON.stringify({ id: i, pad: pad(i) });
+    fs.writeFileSync(path.join(dir, 'rows.jsonl'), `${Array.from({ length: 400 }, (_, j) => line(j + 1)).join('\n')}\n`);
+    const kj = stopRow(i => utf8(line(i)));
+    r = await call('read_csv', { file_path: path.join(dir, 'rows.jsonl'), n_rows: 1000 });
+    assert.match(r.text, new RegExp(`\\nTRUNCATED: stopped at row ${kj} \\(line ${kj}\\), where the rows read reached the 1 MB budget`));
+    t = r.parts.find(p => p.kind === 'table') as typeof t;
+    assert.equal(t.rows.length, kj - 1);
+    t.rows.forEach((row, i) => assert.deepEqual(row, [i + 1, pad(i + 1)]));
+
+    // Parquet (two row groups, so the stop can fall in the second): values counted as in the value model
+    const cols = [{ name: 'id', type: 'int32' }, { name: 'pad', type: 'string' }];
+    const pq = await toParquetFile(cols, Array.from({ length: 400 }, (_, j) => [j + 1, pad(j + 1)]), 150);
+    fs.writeFileSync(path.join(dir, 'rows.parquet'), pq.bytes);
+    const kp = stopRow(i => 12 + 4 + utf8(pad(i)));
+    r = await call('read_parquet', { file_path: path.join(dir, 'rows.parquet'), n_rows: 1000 });
+    assert.notEqual(r.isError, true, r.text.slice(0, 400));
+    assert.match(r.text, /: 400 rows; first \d+ read/);
+    assert.match(r.text, new RegExp(`\\nTRUNCATED: stopped at row ${kp}, where the rows read reached the 1 MB budget on one result \\(DATATOOLS_MAX_RESULT_MB\\)`));
+    t = r.parts.find(p => p.kind === 'table') as typeof t;
+    assert.equal(t.rows.length, kp - 1);
+    t.rows.forEach((row, i) => assert.deepEqual(row, [i + 1, pad(i + 1)]));
+
+    // read_file streams: a 30 MB line costs a window of it, and the count is still exact
+    fs.writeFileSync(path.join(dir, 'long.txt'), `first\r\n${'L'.repeat(30 * MB)}\r\nthird\n`);
+    r = await call('read_file', { file_path: path.join(dir, 'long.txt') });
+    assert.notEqual(r.isError, true, r.text.slice(0, 400));
+    assert.match(r.text, /^\S+long\.txt: 3 lines, [\d.]+ MB\. Lines 1-2 \(more: continue with offset 2\); cut at 20,000 characters\.\nfirst\nL{10000}/);
+    r = await call('read_file', { file_path: path.join(dir, 'long.txt'), offset: 2 });
+    assert.match(r.text, /: 3 lines, [\d.]+ MB\. Lines 3-3 \(to the end\)\.\nthird$/);
+  } finally {
+    await host.dispose();
+  }
 });
 
 test('MCP: pathological files, wide results and oversized requests: every reply within budget, session alive, one audit line each', async () => {

@@ -1,4 +1,6 @@
 import type { ColumnInfo } from '../result';
+import { RowBudget, type BudgetStop } from '../bounds';
+import type { Limits } from '../config';
 import { DistinctRanges, dateString, decimalString, timestampString, type RangedSource } from './parquet';
 
 export interface ArrowHead {
@@ -10,11 +12,15 @@ export interface ArrowHead {
   more: boolean;
   bytesRead: number;
   format: 'file' | 'stream';
+  /** Set when the rows stopped at a byte budget: `row` is the row (1-based) that did not fit. */
+  stopped?: BudgetStop;
 }
 
 /** Reads the first rows of an Arrow IPC file (Feather v2) or stream through ranged reads: the footer, then
  *  record batches one by one until it has enough rows. */
-export async function readArrowHead(src: RangedSource, o: { nRows: number; columns?: string[] }): Promise<ArrowHead> {
+export async function readArrowHead(src: RangedSource, o: { nRows: number; columns?: string[]; budget?: Pick<Limits, 'maxRowMb' | 'maxResultMb'> }): Promise<ArrowHead> {
+  const budget = o.budget ? new RowBudget(o.budget) : undefined;
+  let stopped: BudgetStop | undefined;
   const A = await import('apache-arrow');
   const ranges = new DistinctRanges();
   // apache-arrow reads a FileHandle-like object with random access (it checks for `fd` and `stat`)
@@ -51,7 +57,12 @@ export async function readArrowHead(src: RangedSource, o: { nRows: number; colum
     batchNo++;
     seen += batch.numRows;
     const cols = idx.map(i => batch.getChildAt(i));
-    for (let r = 0; r < batch.numRows && rows.length < o.nRows; r++) rows.push(cols.map(c => (c ? cellOf(A, c as Vec, r) : null)));
+    for (let r = 0; r < batch.numRows && rows.length < o.nRows; r++) {
+      const row = cols.map(c => (c ? cellOf(A, c as Vec, r) : null));
+      if (budget && (stopped = budget.add(row))) break;
+      rows.push(row);
+    }
+    if (stopped) { finished = false; more = true; break; }
     if (rows.length >= o.nRows) {
       finished = false;
       // more rows exist if this batch had more, or (file format) batches remain; a stream cannot tell, so say more
@@ -60,7 +71,7 @@ export async function readArrowHead(src: RangedSource, o: { nRows: number; colum
     }
   }
   try { await reader.cancel(); } catch { /* nothing left to release */ }
-  return { columns: idx.map(i => all[i]), rows, totalRows: finished || !more ? seen : undefined, batches, more, bytesRead: ranges.total, format: isFile ? 'file' : 'stream' };
+  return { columns: idx.map(i => all[i]), rows, totalRows: finished || !more ? seen : undefined, batches, more, bytesRead: ranges.total, format: isFile ? 'file' : 'stream', ...(stopped ? { stopped } : {}) };
 }
 
 type DT = import('apache-arrow').DataType;

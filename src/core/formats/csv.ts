@@ -1,6 +1,8 @@
 import type { Readable } from 'node:stream';
 import type { ColumnInfo } from '../result';
 import { StreamDecoder, type TextEncoding } from './textDecode';
+import { RowBudget, type BudgetStop } from '../bounds';
+import type { Limits } from '../config';
 
 /**
  * CSV heads that never change a value.
@@ -29,6 +31,8 @@ export interface CsvHead {
   encoding: string;
   /** Everything the reader did that a reader of the values must know (renames, ragged rows, invalid bytes). */
   notes: string[];
+  /** Set when the rows stopped at a byte budget: `row` is the data row (1-based) that did not fit, on file line `line`. */
+  stopped?: BudgetStop & { line: number };
 }
 
 const CANDIDATES = [',', '\t', ';', '|'];
@@ -224,10 +228,15 @@ function plural(n: number, one: string, many = `${one}s`): string {
 interface Rec { fields: string[]; line: number; endLine: number }
 
 /** Parses the first rows of a CSV stream and stops reading: the cost does not grow with the file. */
-export async function readCsvHead(stream: Readable, o: { nRows: number; columns?: string[]; encoding?: TextEncoding; header?: boolean }): Promise<CsvHead> {
+export async function readCsvHead(stream: Readable, o: { nRows: number; columns?: string[]; encoding?: TextEncoding; header?: boolean; budget?: Pick<Limits, 'maxRowMb' | 'maxResultMb'> }): Promise<CsvHead> {
   const { parse } = await import('csv-parse');
   const SNIFF = 64 * 1024;
-  const MAX_RECORD = 16 * 1024 * 1024;
+  const UNCLOSED_QUOTE = 16 * 1024 * 1024;
+  // records are counted in bytes as they are read (the byte budgets of one result); a record longer than the row
+  // budget is stopped inside the parser (its characters are at most its UTF-8 bytes)
+  const budget = o.budget ? new RowBudget(o.budget) : undefined;
+  const MAX_RECORD = Math.min(UNCLOSED_QUOTE, budget?.maxRowBytes ?? Infinity);
+  let stop: (BudgetStop & { record: number; line: number }) | undefined;
   let bytesRead = 0;
   let delimiter = ',';
   let parser: ReturnType<typeof parse> | undefined;
@@ -245,12 +254,15 @@ export async function readCsvHead(stream: Readable, o: { nRows: number; columns?
     let breaks = 0;
     for (const f of fields) if (f.includes('\n') || f.includes('\r')) breaks += f.match(/\r\n|\r|\n/g)!.length;
     nextLine = line + breaks + 1;
-    if (fields.length === 1 && fields[0] === '') blank.push(line); // an empty line (said in the notes)
-    else records.push({ fields, line, endLine: line + breaks });
+    if (fields.length === 1 && fields[0] === '') { blank.push(line); return; } // an empty line (said in the notes)
+    const over = budget?.add(fields);
+    if (over) { stop = { ...over, record: records.length, line }; return; }
+    records.push({ fields, line, endLine: line + breaks });
   };
+  const full = () => !!stop || records.length >= want;
   const take = (): void => {
     let r: string[] | null;
-    while (records.length < want && (r = parser!.read() as string[] | null) !== null) accept(r);
+    while (!full() && (r = parser!.read() as string[] | null) !== null) accept(r);
   };
   const start = (text: string): void => {
     const nul = text.indexOf('\0');
@@ -261,14 +273,19 @@ export async function readCsvHead(stream: Readable, o: { nRows: number; columns?
       max_record_size: MAX_RECORD });
     parser.on('error', e => {
       // a quote that is never closed would otherwise read the rest of the file into one field
+      if ((e as { code?: string }).code === 'CSV_MAX_RECORD_SIZE' && budget && MAX_RECORD < UNCLOSED_QUOTE) {
+        // over the row budget: the read stops at this record, the ones before it are kept
+        stop ??= { kind: 'row', row: 0, bytes: 0, limitBytes: budget.maxRowBytes, record: records.length, line: nextLine };
+        return;
+      }
       failure = (e as { code?: string }).code === 'CSV_MAX_RECORD_SIZE'
-        ? new Error(`the record starting on line ${nextLine.toLocaleString('en-US')} is longer than ${MAX_RECORD / 1024 / 1024} MiB, probably because a quote on it is never closed; no rows were returned`)
+        ? new Error(`the record starting on line ${nextLine.toLocaleString('en-US')} is longer than ${UNCLOSED_QUOTE / 1024 / 1024} MiB, probably because a quote on it is never closed; no rows were returned`)
         : e;
     });
   };
   const feed = (text: string): void => {
     // in slices, so that a short head does not parse the whole first 64 KiB
-    for (let i = 0; i < text.length && records.length < want; i += 8192) {
+    for (let i = 0; i < text.length && !full(); i += 8192) {
       parser!.write(text.slice(i, i + 8192));
       take();
     }
@@ -287,13 +304,15 @@ export async function readCsvHead(stream: Readable, o: { nRows: number; columns?
         feed(text);
       } else feed(decoder.write(chunk));
       if (failure) throw failure;
-      if (records.length >= want) break;
+      if (full()) break;
     }
-    if (records.length < want) {
+    if (!full()) {
       if (!parser) { const text = decoder.write(Buffer.concat(pending)); start(text); feed(text); }
-      feed(decoder.end());
-      parser!.end();
-      for await (const r of parser! as AsyncIterable<string[]>) if (records.length < want) accept(r);
+      if (!full()) {
+        feed(decoder.end());
+        parser!.end();
+        for await (const r of parser! as AsyncIterable<string[]>) if (!full()) accept(r);
+      }
       if (failure) throw failure;
     }
   } finally {
@@ -306,11 +325,16 @@ export async function readCsvHead(stream: Readable, o: { nRows: number; columns?
     const inv = decoder.invalid;
     notes.push(`${plural(inv.count, 'invalid UTF-8 byte sequence')} on ${plural(inv.lineCount, 'line')} (${lineList(inv.lines, inv.lineCount)}) ${inv.count === 1 ? 'is' : 'are'} shown as U+FFFD (�); if the file is not UTF-8, pass encoding (e.g. "windows-1252").`);
   }
-  if (!records.length) return { columns: [], rows: [], delimiter, hasHeader: false, more: false, bytesRead, encoding, notes };
+  if (!records.length) {
+    if (stop) throw new Error(`its first record (line ${stop.line.toLocaleString('en-US')}) is over the ${(stop.limitBytes / 1024 / 1024).toLocaleString('en-US', { maximumFractionDigits: 1 })} MB limit on one row (DATATOOLS_MAX_ROW_MB); no rows were read`);
+    return { columns: [], rows: [], delimiter, hasHeader: false, more: false, bytesRead, encoding, notes };
+  }
 
   const hasHeader = o.header ?? detectHeader(records.map(r => r.fields));
   const bodyRecs = records.slice(hasHeader ? 1 : 0);
-  const more = bodyRecs.length > o.nRows;
+  const stopped = stop && stop.record - (hasHeader ? 1 : 0) < o.nRows
+    ? { kind: stop.kind, row: stop.record - (hasHeader ? 1 : 0) + 1, bytes: stop.bytes, limitBytes: stop.limitBytes, line: stop.line } : undefined;
+  const more = bodyRecs.length > o.nRows || !!stopped;
   const data = bodyRecs.slice(0, o.nRows);
 
   // width: the header's, or without one the most common field count; longer rows get added columns
@@ -380,6 +404,6 @@ export async function readCsvHead(stream: Readable, o: { nRows: number; columns?
   return {
     columns: idx.map(i => ({ name: names[i], type: types[i] })),
     rows: data.map(r => idx.map(i => convert(r.fields[i], types[i]))),
-    delimiter, hasHeader, more, bytesRead, encoding, notes,
+    delimiter, hasHeader, more, bytesRead, encoding, notes, ...(stopped ? { stopped } : {}),
   };
 }

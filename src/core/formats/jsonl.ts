@@ -1,6 +1,8 @@
 import type { Readable } from 'node:stream';
 import type { ColumnInfo } from '../result';
 import { StreamDecoder, type TextEncoding } from './textDecode';
+import { RowBudget, type BudgetStop } from '../bounds';
+import type { Limits } from '../config';
 
 /**
  * JSON Lines heads that keep every value: numbers are read from their text, not through JSON.parse, so
@@ -15,6 +17,8 @@ export interface JsonlHead {
   more: boolean;
   encoding: string;
   notes: string[];
+  /** Set when the rows stopped at a byte budget (each line counted in UTF-8 bytes): `row` is the row that did not fit. */
+  stopped?: BudgetStop & { line: number };
 }
 
 type Kind = 'null' | 'boolean' | 'number' | 'string' | 'object' | 'array';
@@ -107,7 +111,9 @@ function plural(n: number, one: string, many = `${one}s`): string {
 }
 
 /** Reads the first rows of a JSON Lines file (one object per line), stopping as soon as it has them. */
-export async function readJsonlHead(stream: Readable, o: { nRows: number; columns?: string[]; encoding?: TextEncoding }): Promise<JsonlHead> {
+export async function readJsonlHead(stream: Readable, o: { nRows: number; columns?: string[]; encoding?: TextEncoding; budget?: Pick<Limits, 'maxRowMb' | 'maxResultMb'> }): Promise<JsonlHead> {
+  const budget = o.budget ? new RowBudget(o.budget) : undefined;
+  let stopped: JsonlHead['stopped'];
   const decoder = new StreamDecoder(o.encoding ?? 'utf-8', o.encoding ? 'as requested' : '');
   const objects: Map<string, Raw>[] = [];
   const dupLines: number[] = []; const dupKeys = new Set<string>();
@@ -119,6 +125,8 @@ export async function readJsonlHead(stream: Readable, o: { nRows: number; column
     if (line.endsWith('\r')) line = line.slice(0, -1);
     if (!line.trim()) return false;
     if (objects.length >= o.nRows) { more = true; return true; }
+    const over = budget?.add(Buffer.byteLength(line));
+    if (over) { stopped = { ...over, line: lineNo }; more = true; return true; }
     try { JSON.parse(line); } catch (e) { throw new Error(`line ${lineNo} is not valid JSON (${(e as Error).message})`); }
     const row = new Map<string, Raw>();
     for (const [k, v] of members(line)) {
@@ -135,6 +143,12 @@ export async function readJsonlHead(stream: Readable, o: { nRows: number; column
       rest = parts.pop()!;
       for (const l of parts) if ((done = onLine(l))) break;
       if (done) break;
+      // a line longer than the row budget is stopped while it is read (its characters are at most its bytes)
+      if (budget && rest.length > budget.maxRowBytes && objects.length < o.nRows) {
+        stopped = { kind: 'row', row: objects.length + 1, bytes: 0, limitBytes: budget.maxRowBytes, line: lineNo + 1 };
+        more = true; done = true; rest = '';
+        break;
+      }
     }
     if (!done) { rest += decoder.end(); if (rest) onLine(rest); }
   } finally { stream.destroy(); }
@@ -177,6 +191,6 @@ export async function readJsonlHead(stream: Readable, o: { nRows: number; column
   return {
     columns,
     rows: objects.map(r => use.map((n, i) => { const v = r.get(n); return !v || v.kind === 'null' ? null : convs[i](v); })),
-    more, encoding: decoder.describe(), notes,
+    more, encoding: decoder.describe(), notes, ...(stopped ? { stopped } : {}),
   };
 }

@@ -1,4 +1,6 @@
 import type { ColumnInfo } from '../result';
+import { RowBudget, type BudgetStop } from '../bounds';
+import type { Limits } from '../config';
 
 export interface RangedSource {
   byteLength: number;
@@ -16,6 +18,8 @@ export interface ParquetHead {
   bytesRead: number;
   /** Things the model must be told about the values (e.g. invalid UTF-8 shown as bytes). */
   notes: string[];
+  /** Set when the rows stopped at a byte budget: `row` is the row (1-based) that did not fit. */
+  stopped?: BudgetStop;
 }
 
 /** An error about the file itself (corrupt, unsupported, encrypted), worded for the model. */
@@ -703,7 +707,9 @@ function friendly(e: unknown, where: string): Error {
 }
 
 /** Reads the footer and, page by page, only as much of the first row groups as the first `nRows` rows need. */
-export async function readParquetHead(src: RangedSource, o: { nRows: number; columns?: string[] }): Promise<ParquetHead> {
+export async function readParquetHead(src: RangedSource, o: { nRows: number; columns?: string[]; budget?: Pick<Limits, 'maxRowMb' | 'maxResultMb'> }): Promise<ParquetHead> {
+  const budget = o.budget ? new RowBudget(o.budget) : undefined;
+  let stopped: BudgetStop | undefined;
   const { parquetMetadataAsync, parquetRead, parquetSchema } = await import('hyparquet');
   const { compressors } = await import('hyparquet-compressors');
   const io = new FileIO(src);
@@ -751,7 +757,7 @@ export async function readParquetHead(src: RangedSource, o: { nRows: number; col
   const nextChunkStart = (m: ChunkMeta) => { const s = Number(m.dictionary_page_offset || m.data_page_offset); return Math.min(footerStart, starts.find(x => x > s) ?? footerStart); };
   let totalRows = rgs.reduce((n, g) => n + Number(g.num_rows), 0);
   const rows: unknown[][] = [];
-  for (let gi = 0; gi < rgs.length && rows.length < o.nRows; gi++) {
+  for (let gi = 0; gi < rgs.length && rows.length < o.nRows && !stopped; gi++) {
     const g = rgs[gi];
     const footerRows = Number(g.num_rows);
     const need = o.nRows - rows.length;
@@ -802,9 +808,12 @@ export async function readParquetHead(src: RangedSource, o: { nRows: number; col
         if (v === undefined) throw new ParquetFileError(`${where(sel[j].name)}: the column has fewer values than the row group has rows`);
         try { row[j] = v === null ? null : sel[j].conv(v, note); } catch (e) { throw friendly(e, where(sel[j].name)); }
       }
+      // the rows kept are counted in bytes (the decoded group is let go below): the first that does not fit stops the read
+      if (budget && (stopped = budget.add(row))) break;
       rows.push(row);
     }
+    got = [];
     io.clear();
   }
-  return { columns: sel.map(c => ({ name: c.name, type: c.type })), rows, totalRows, rowGroups: rgs.length, bytesRead: io.ranges.total, notes: [...notes] };
+  return { columns: sel.map(c => ({ name: c.name, type: c.type })), rows, totalRows, rowGroups: rgs.length, bytesRead: io.ranges.total, notes: [...notes], ...(stopped ? { stopped } : {}) };
 }

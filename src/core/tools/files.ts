@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
 import { defineTool, type ToolContext } from '../tool';
 import { ceiling, filePath } from './common';
 import { ToolError, type ColumnInfo, type ToolResult } from '../result';
@@ -14,6 +15,7 @@ import { openData, s3Store, writeData } from '../storage/data';
 import { isS3, parseS3, S3Policy } from '../storage/s3';
 import { plural } from '../formats/table';
 import { saveTable, tableResult } from './db';
+import { budgetStopText } from '../bounds';
 
 function policy(ctx: ToolContext): PathPolicy {
   return new PathPolicy(ctx.config.allowedPaths, ctx.config.limits.maxFileBytes);
@@ -114,19 +116,51 @@ export const readFile = defineTool({
     try {
       const ext = path.extname(f.display).toLowerCase();
       if (ext === '.parquet' || ext === '.arrow' || ext === '.feather') throw binaryError(i.file_path, f.size, ext);
-      const buf = await f.readAll();
-      if (looksBinary(buf)) throw binaryError(i.file_path, f.size, ext);
-      const lines = buf.toString('utf8').split(/\r?\n/);
-      if (lines[lines.length - 1] === '') lines.pop();
+      if (f.size > ctx.config.limits.maxFileBytes) await f.readAll(); // refused with the size limit's message
+      // streamed: only the lines asked for are kept (at most 20,000 characters of them), the rest is only counted, so
+      // a 100 MB file or one 50 MB line costs the server a chunk at a time, never the whole file as a string
       const offset = i.offset ?? 0;
       const length = i.length ?? 2000;
-      let chunk = lines.slice(offset, offset + length);
-      let text = chunk.join('\n');
       const CAP = 20_000;
+      const decoder = new StringDecoder('utf8');
+      let line = 0; // index of the line being read
+      let partial = false; // the current line has characters
+      let kept = '';
       let cut = false;
-      if (text.length > CAP) { text = text.slice(0, CAP); chunk = text.split('\n'); cut = true; }
-      const end = offset + chunk.length;
-      const header = `${f.display}: ${plural(lines.length, 'line')}, ${fmtBytes(f.size)}. Lines ${offset + 1}-${end}${end < lines.length ? ` (more: continue with offset ${end})` : ' (to the end)'}${cut ? '; cut at 20,000 characters' : ''}.`;
+      let seen = 0;
+      let lastKept = -1;
+      const take = (piece: string) => {
+        // a piece of line `line`, kept when the line is in the window and the text under its cap
+        if (line < offset || line >= offset + length || cut) return;
+        if (line !== lastKept && kept.length >= CAP) { cut = true; return; }
+        if (line !== lastKept) { if (lastKept >= 0) kept += '\n'; lastKept = line; }
+        const room = CAP - kept.length;
+        if (piece.length > room) { kept += piece.slice(0, Math.max(0, room)); cut = true; } else kept += piece;
+      };
+      const scan = (text: string) => {
+        let start = 0;
+        for (;;) {
+          const nl = text.indexOf('\n', start);
+          let piece = text.slice(start, nl === -1 ? text.length : nl);
+          if (nl !== -1 && piece.endsWith('\r')) piece = piece.slice(0, -1);
+          if (piece) { take(piece); partial = true; } else if (nl !== -1) take('');
+          if (nl === -1) return;
+          line++; partial = false; start = nl + 1;
+        }
+      };
+      for await (const chunk of await f.stream() as AsyncIterable<Buffer>) {
+        // NUL bytes in the first 8 KiB: binary
+        if (seen < 8192 && looksBinary(chunk.subarray(0, 8192 - seen))) throw binaryError(i.file_path, f.size, ext);
+        seen += chunk.length;
+        scan(decoder.write(chunk));
+      }
+      scan(decoder.end());
+      const total = line + (partial ? 1 : 0);
+      // CRLF files: the window's lines lose their \r as before
+      const text = kept.replace(/\r(?=\n|$)/g, '');
+      const shown = lastKept < 0 ? 0 : lastKept - offset + 1;
+      const end = offset + shown;
+      const header = `${f.display}: ${plural(total, 'line')}, ${fmtBytes(f.size)}. Lines ${offset + 1}-${end}${end < total ? ` (more: continue with offset ${end})` : ' (to the end)'}${cut ? '; cut at 20,000 characters' : ''}.`;
       return { text: `${header}\n${text}`, parts: [{ kind: 'file', path: f.display, bytes: f.size }], metrics: { bytes: f.fetched() } };
     } finally { await f.close(); }
   },
@@ -155,20 +189,22 @@ export const readCsv = defineTool({
       const n = nCap.value;
       const name = path.basename(f.display);
       if (/\.(jsonl|ndjson)$/i.test(f.display)) {
-        const head = await readJsonlHead(await f.stream(), { nRows: n, columns: i.columns, encoding: i.encoding }).catch(e => { throw formatError(e, i.file_path, 'JSON Lines'); });
+        const head = await readJsonlHead(await f.stream(), { nRows: n, columns: i.columns, encoding: i.encoding, budget: ctx.config.limits }).catch(e => { throw formatError(e, i.file_path, 'JSON Lines'); });
         const total = head.more ? `more than ${plural(head.rows.length, 'row')}` : plural(head.rows.length, 'row');
         const r = tableResult({ title: name, columns: head.columns, rows: head.rows, truncated: head.more, totalRows: head.more ? undefined : head.rows.length,
-          header: [`${f.display} (${fmtBytes(f.size)}, JSON Lines, encoding ${head.encoding}): ${total}${head.more ? ` (first ${head.rows.length} read; pass n_rows for more)` : ''}.`,
+          header: [`${f.display} (${fmtBytes(f.size)}, JSON Lines, encoding ${head.encoding}): ${total}${head.more && !head.stopped ? ` (first ${head.rows.length} read; pass n_rows for more)` : ''}.`,
+            ...(head.stopped ? [budgetStopText(head.stopped, ` (line ${head.stopped.line.toLocaleString('en-US')})`)] : []),
             ...head.notes.map(x => `Note: ${x}`), ...(nCap.note ? [`Note: ${nCap.note}`] : [])].join('\n') });
         r.metrics = { rows: head.rows.length, bytes: f.fetched() };
         return r;
       }
-      const head = await readCsvHead(await f.stream(), { nRows: n, columns: i.columns, encoding: i.encoding, header: i.header })
+      const head = await readCsvHead(await f.stream(), { nRows: n, columns: i.columns, encoding: i.encoding, header: i.header, budget: ctx.config.limits })
         .catch(e => { throw formatError(e, i.file_path, 'CSV'); });
       const d = head.delimiter === '\t' ? 'tab' : `"${head.delimiter}"`;
       const total = head.more ? `more than ${plural(head.rows.length, 'row')}` : plural(head.rows.length, 'row');
       const r = tableResult({ title: name, columns: head.columns, rows: head.rows, truncated: head.more, totalRows: head.more ? undefined : head.rows.length,
-        header: [`${f.display} (${fmtBytes(f.size)}): ${total}${head.more ? ` (first ${head.rows.length} read; pass n_rows for more)` : ''}, encoding ${head.encoding}, delimiter ${d}, ${head.hasHeader ? 'header row' : 'no header row, columns named column_N'}${i.header === undefined ? ` (detected; pass header=${!head.hasHeader} if wrong)` : ''}.`,
+        header: [`${f.display} (${fmtBytes(f.size)}): ${total}${head.more && !head.stopped ? ` (first ${head.rows.length} read; pass n_rows for more)` : ''}, encoding ${head.encoding}, delimiter ${d}, ${head.hasHeader ? 'header row' : 'no header row, columns named column_N'}${i.header === undefined ? ` (detected; pass header=${!head.hasHeader} if wrong)` : ''}.`,
+          ...(head.stopped ? [budgetStopText(head.stopped, ` (line ${head.stopped.line.toLocaleString('en-US')})`)] : []),
           ...head.notes.map(x => `Note: ${x}`), ...(nCap.note ? [`Note: ${nCap.note}`] : [])].join('\n') });
       r.metrics = { rows: head.rows.length, bytes: f.fetched() };
       return r;
@@ -195,21 +231,21 @@ export const readParquet = defineTool({
       const name = path.basename(f.display);
       const magic = f.size >= 6 ? Buffer.from(await f.ranged.read(0, 6)).toString('latin1') : '';
       if (magic === 'ARROW1' || /\.(arrow|feather|arrows|ipc)$/i.test(f.display) && !magic.startsWith('PAR1')) {
-        const head = await readArrowHead(f.ranged, { nRows: n, columns: i.columns }).catch(e => { throw formatError(e, i.file_path, 'Arrow IPC'); });
+        const head = await readArrowHead(f.ranged, { nRows: n, columns: i.columns, budget: ctx.config.limits }).catch(e => { throw formatError(e, i.file_path, 'Arrow IPC'); });
         const total = head.totalRows !== undefined ? plural(head.totalRows, 'row') : `more than ${plural(head.rows.length, 'row')}`;
         const r = tableResult({ title: name, columns: head.columns, rows: head.rows, truncated: head.more, totalRows: head.totalRows,
-          header: `${f.display} (${fmtBytes(f.size)}, Arrow IPC ${head.format}${head.batches !== undefined ? `, ${plural(head.batches, 'record batch', 'record batches')}` : ''}): ${total}; first ${head.rows.length.toLocaleString('en-US')} read (${fmtBytes(head.bytesRead)} of the file).`,
+          header: `${f.display} (${fmtBytes(f.size)}, Arrow IPC ${head.format}${head.batches !== undefined ? `, ${plural(head.batches, 'record batch', 'record batches')}` : ''}): ${total}; first ${head.rows.length.toLocaleString('en-US')} read (${fmtBytes(head.bytesRead)} of the file).${head.stopped ? `\n${budgetStopText(head.stopped)}` : ''}`,
           footer: nCap.note ? [`Note: ${nCap.note}`] : undefined });
         r.metrics = { rows: head.rows.length, bytes: head.bytesRead };
         return r;
       }
-      const head = await readParquetHead(f.ranged, { nRows: n, columns: i.columns }).catch(e => { throw parquetError(e, i.file_path); });
+      const head = await readParquetHead(f.ranged, { nRows: n, columns: i.columns, budget: ctx.config.limits }).catch(e => { throw parquetError(e, i.file_path); });
       const saved = i.save_as ? await saveTable(ctx, i.save_as, head.columns, head.rows) : undefined;
       const footer = head.notes.map(m => `Note: ${m}.`);
       if (nCap.note) footer.push(`Note: ${nCap.note}`);
       if (saved) footer.push(`Saved the ${plural(head.rows.length, 'row')} read to ${saved.path} (${fmtBytes(saved.bytes)}); read it in Python with pandas.read_${saved.path.endsWith('.csv') ? 'csv' : 'parquet'}.`);
       const r = tableResult({ title: name, columns: head.columns, rows: head.rows, truncated: head.rows.length < head.totalRows, totalRows: head.totalRows,
-        header: `${f.display} (${fmtBytes(f.size)}, ${plural(head.rowGroups, 'row group')}): ${plural(head.totalRows, 'row')}; first ${head.rows.length.toLocaleString('en-US')} read (${fmtBytes(head.bytesRead)} of the file).`,
+        header: `${f.display} (${fmtBytes(f.size)}, ${plural(head.rowGroups, 'row group')}): ${plural(head.totalRows, 'row')}; first ${head.rows.length.toLocaleString('en-US')} read (${fmtBytes(head.bytesRead)} of the file).${head.stopped ? `\n${budgetStopText(head.stopped)}` : ''}`,
         footer: footer.length ? footer : undefined });
       if (saved) r.parts.push({ kind: 'file', path: saved.path, bytes: saved.bytes });
       r.metrics = { rows: head.rows.length, bytes: head.bytesRead };
