@@ -6,6 +6,7 @@ import { resolveConfig } from '../../src/core/config';
 import { tmpDir } from '../helpers/mcp';
 import { startS3, type S3Server } from '../helpers/s3';
 import { S3Store } from '../../src/core/storage/s3';
+import { toParquetFile } from '../../src/core/formats/parquetWrite';
 
 describe('file tools on a real S3-compatible server (s3rver on loopback)', () => {
   let s3: S3Server;
@@ -40,6 +41,31 @@ describe('file tools on a real S3-compatible server (s3rver on loopback)', () =>
     // amounts written as 0.0, 1.5, 3.0 keep their one decimal: a float would print 0 and 3
     assert.match(c.text, /columns: id int32, city string, amount decimal\(2,1\)/);
     assert.match(c.text, /\n0 \| c0 \| 0\.0\n/);
+  });
+
+  test('read_csv and read_parquet on S3 hold at most DATATOOLS_MAX_RESULT_MB of rows: they stop at the row that does not fit and say so', async () => {
+    const small = new ToolHost(resolveConfig({ role: 'data_scientist', allowedPaths: [path.join(base, 'local')], auditLogPath: path.join(base, 'small.jsonl'),
+      s3: { bucket: 'lake', region: 'us-east-1', endpoint: s3.endpoint, extraBuckets: [] }, limits: { maxResultMb: 1, maxRowMb: 1 } }));
+    try {
+      const pad = (i: number) => `${'ü'.repeat(i % 5)}${'q'.repeat(4000)}`;
+      const stopRow = (bytes: (i: number) => number, start = 0) => { let t = start; for (let i = 1; ; i++) { t += bytes(i); if (t > 1024 * 1024) return i; } };
+      const csv = `id,pad\n${Array.from({ length: 600 }, (_, j) => `${j + 1},${pad(j + 1)}`).join('\n')}\n`;
+      assert.equal((await call(de, 'write_file', { file_path: 's3://lake/budget/rows.csv', content: csv })).isError, undefined);
+      const k = stopRow(i => 8 + String(i).length + Buffer.byteLength(pad(i)), 13);
+      let r = await call(small, 'read_csv', { file_path: 's3://lake/budget/rows.csv', n_rows: 1000 });
+      assert.match(r.text, new RegExp(`\\nTRUNCATED: stopped at row ${k} \\(line ${k + 1}\\), where the rows read reached the 1 MB budget on one result \\(DATATOOLS_MAX_RESULT_MB\\)`));
+      let t = r.parts.find(p => p.kind === 'table') as { rows: unknown[][] };
+      assert.equal(t.rows.length, k - 1);
+      t.rows.forEach((row, i) => assert.deepEqual(row, [i + 1, pad(i + 1)]));
+      const pq = await toParquetFile([{ name: 'id', type: 'int32' }, { name: 'pad', type: 'string' }], Array.from({ length: 600 }, (_, j) => [j + 1, pad(j + 1)]), 200);
+      assert.equal((await call(de, 'write_file', { file_path: 's3://lake/budget/rows.parquet', content: Buffer.from(pq.bytes).toString('base64'), encoding: 'base64' })).isError, undefined);
+      const kp = stopRow(i => 16 + Buffer.byteLength(pad(i)));
+      r = await call(small, 'read_parquet', { file_path: 's3://lake/budget/rows.parquet', n_rows: 1000 });
+      assert.match(r.text, new RegExp(`: 600 rows; first ${kp - 1} read .*\\nTRUNCATED: stopped at row ${kp}, where the rows read reached the 1 MB budget`));
+      t = r.parts.find(p => p.kind === 'table') as typeof t;
+      assert.equal(t.rows.length, kp - 1);
+      t.rows.forEach((row, i) => assert.deepEqual(row, [i + 1, pad(i + 1)]));
+    } finally { await small.dispose(); }
   });
 
   test('read_parquet on S3 fetches the footer and the first row group only, by explicit byte offsets', async () => {
