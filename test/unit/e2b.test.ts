@@ -56,7 +56,7 @@ describe('the E2B backend: the real SDK against a local E2B-protocol endpoint', 
     assert.notEqual(r.isError, true, r.text.slice(0, 500));
     const err = r.parts.find(p => p.kind === 'stream' && p.name === 'stderr') as { text: string };
     assert.equal(err.text.length, 1024 * 1024, 'stderr kept up to the 1 MiB cap');
-    assert.match(r.text, new RegExp(`\\[output cap: ${(3_000_000 - 1024 * 1024).toLocaleString('en-US')} more bytes were dropped; print less\\]`));
+    assert.match(r.text, new RegExp(`\\[output cut at 1 MB \\(stdout and stderr together\\): 1\\.9 MB more not shown \\(${(3_000_000 - 1024 * 1024).toLocaleString('en-US')} bytes\\); print less`));
     const html = r.text.split('\n').filter(l => l === '[display] <IPython.core.display.HTML object>');
     assert.ok(html.length >= 30 && html.length < 40, `${html.length} displays kept under the 32 MB cap`);
     assert.match(r.text, new RegExp(`\\[display\\] \\[output cut: ${40 - html.length} more displays \\([\\d.]+ MB\\) not shown: the displays of one call are capped at 32 MB`));

@@ -141,7 +141,7 @@ test('MCP + PostgreSQL: huge values, results over the byte budget, limits above 
     // 300 MB printed, and the same string as the cell's value: both cut in the sandbox, with their sizes
     o = await s.call('execute_code', { code: "s = 'x' * 300_000_000\nprint(s)\ns" }, 'execute_code: 300 MB printed and displayed');
     assert.notEqual(o.r.isError, true, o.text.slice(0, 400));
-    assert.match(o.text, /\[output cap: [\d,]+ more bytes were dropped; print less\]/);
+    assert.match(o.text, /\[output cut at 1 MB \(stdout and stderr together\): [\d.]+ MB more not shown \([\d,]+ bytes\); print less, or write big output to a file\]/);
     assert.match(o.text, /\[Out \d+\] 'x{100}/);
     const shown = JSON.stringify(o.r.structuredContent ?? '');
     assert.ok(shown.length < 4_000_000, `structured part of ${shown.length} bytes`);

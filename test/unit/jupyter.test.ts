@@ -81,7 +81,7 @@ describe('the Jupyter backend: a kernel on a real jupyter-server, through the to
     assert.ok(out, r.text.slice(0, 3000));
     assert.equal(out.text.length, 1024 * 1024, 'stdout kept up to the 1 MiB cap');
     // 3,000,000 bytes printed, 1 MiB kept
-    assert.match(r.text, new RegExp(`\\[output cap: ${(3_000_000 - 1024 * 1024).toLocaleString('en-US')} more bytes were dropped; print less\\]`));
+    assert.match(r.text, new RegExp(`\\[output cut at 1 MB \\(stdout and stderr together\\): 1\\.9 MB more not shown \\(${(3_000_000 - 1024 * 1024).toLocaleString('en-US')} bytes\\); print less`));
     const html = r.text.split('\n').filter(l => l === '[display] <IPython.core.display.HTML object>');
     assert.ok(html.length >= 30 && html.length < 40, `${html.length} displays kept under the 32 MB cap`);
     assert.match(r.text, new RegExp(`\\[display\\] \\[output cut: ${40 - html.length} more displays \\([\\d.]+ MB\\) not shown: the displays of one call are capped at 32 MB`));

@@ -16,6 +16,11 @@ export const DISPLAYS_CAP_BYTES = 32 * 1024 * 1024;
 const fmt = (n: number) => n.toLocaleString('en-US');
 const mb = (bytes: number) => `${(bytes / 1024 / 1024).toLocaleString('en-US', { maximumFractionDigits: 1 })} MB`;
 
+/** What the model is told when a call's stdout and stderr went past the cap: the same words for every backend. */
+export function outputCutNote(droppedBytes: number): string {
+  return `[output cut at ${mb(OUTPUT_CAP_BYTES)} (stdout and stderr together): ${mb(droppedBytes)} more not shown (${fmt(droppedBytes)} bytes); print less, or write big output to a file]`;
+}
+
 /** The same marker as kernel.py's cut(). */
 function cutText(text: string, cap: number): string {
   return text.length <= cap ? text : `${text.slice(0, cap)}\n… [cut: ${fmt(text.length)} characters in all]`;

@@ -5,6 +5,7 @@ import { LocalSandbox } from '../exec/local';
 import { E2BSandbox } from '../exec/e2b';
 import { JupyterKernel } from '../exec/jupyter';
 import type { Execution, ExecutionBackend } from '../exec/types';
+import { outputCutNote } from '../exec/output';
 import { PathPolicy } from '../storage/paths';
 import { renderRows, columnsLine, plural } from '../formats/table';
 import { ceiling } from './common';
@@ -34,7 +35,7 @@ export function executionResult(e: Execution): ToolResult {
   const parts: ResultPart[] = [];
   if (e.stdout) { text.push(`[stdout]\n${clipText(e.stdout, MODEL_TEXT_CAP / 2)}`); parts.push({ kind: 'stream', name: 'stdout', text: e.stdout }); }
   if (e.stderr) { text.push(`[stderr]\n${clipText(e.stderr, MODEL_TEXT_CAP / 4)}`); parts.push({ kind: 'stream', name: 'stderr', text: e.stderr }); }
-  if (e.droppedBytes) text.push(`[output cap: ${e.droppedBytes.toLocaleString('en-US')} more bytes were dropped; print less]`);
+  if (e.droppedBytes) text.push(outputCutNote(e.droppedBytes));
   let images = 0;
   for (const r of e.results) {
     if (r.png) { images++; parts.push({ kind: 'image', mimeType: 'image/png', data: r.png }); text.push(`[image] PNG figure #${images} (shown to the user in the result view)`); continue; }
@@ -152,7 +153,7 @@ export const runScript = defineTool({
     const text = [`python ${[opened.path, ...(i.args ?? [])].join(' ')}: ${r.timedOut ? `stopped after its ${timeoutSec} s timeout` : `exit code ${r.exitCode}`} in ${r.durationMs} ms.`];
     if (r.stdout) text.push(`[stdout]\n${clipText(r.stdout, MODEL_TEXT_CAP / 2)}`);
     if (r.stderr) text.push(`[stderr]\n${clipText(r.stderr, MODEL_TEXT_CAP / 2)}`);
-    if (r.droppedBytes) text.push(`[output cap: ${r.droppedBytes.toLocaleString('en-US')} bytes dropped]`);
+    if (r.droppedBytes) text.push(outputCutNote(r.droppedBytes));
     if (r.note) text.push(`[limit] ${r.note}`);
     if (cap.note) text.push(`[limit] ${cap.note}`);
     const figures = r.figures ?? [];
