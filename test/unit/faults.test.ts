@@ -200,9 +200,10 @@ test('MCP + the embedded sample database: repeat() past its memory is a clear er
  *  was parsed). Holding the 150 MB, or parsing the million levels, fails it. */
 const REFUSED_REQUEST_PEAK_MB = 64;
 /** Peak for the largest request the server reads (just under the 32 MiB limit, written as a file), MB: measured 52 to
- *  123 MB (the line's chunks, joined, its text, the parsed value and the file's bytes, freed as the GC gets to them).
- *  This is what the request limit bounds; more than five copies of the line fails it. */
-const LARGEST_REQUEST_PEAK_MB = 165;
+ *  123 MB (the line's chunks, joined, its text, the parsed value and the file's bytes: up to five copies of 32 MiB,
+ *  freed as the GC gets to them, so the figure varies with its timing). This is what the request limit bounds; six
+ *  copies or more fails it. */
+const LARGEST_REQUEST_PEAK_MB = 192;
 
 test('MCP: oversized and malformed requests (10 MB code, 150 MB write_file, arguments nested 2,500 and 1,000,000 levels): a clear tool error, one audit line, the session alive, the server\'s peak memory bounded', async () => {
   const s = await session({ DATABASE_URL: pg.url });
