@@ -129,11 +129,11 @@ describe('The result grid by mouse and keyboard (code-server)', { timeout: 15 * 
     await viewer.waitFor({ state: 'detached' });
   });
 
-  test('EXPLAIN is shown as the indented plan tree it is (monospace, not cut); EXPLAIN (FORMAT JSON) as a collapsible tree with cost bars', async () => {
+  test('EXPLAIN is shown as the plan tree it is (a node per plan line, every line kept under "The plan as rows"); EXPLAIN (FORMAT JSON) as a collapsible tree with cost bars', async () => {
     const q = 'SELECT u.plan, count(*) AS n FROM users u JOIN user_behavior b ON b.user_id = u.id WHERE u.id > 10 GROUP BY u.plan ORDER BY u.plan';
-    const view = await runSql('explain.sql', `EXPLAIN ${q};\n`, 'section.plan pre.plan-lines');
-    const pre = view.locator('section.plan pre.plan-lines');
-    await pre.waitFor();
+    const view = await runSql('explain.sql', `EXPLAIN ${q};\n`, 'section.plan ul.text-tree');
+    const textTree = view.locator('section.plan ul.text-tree');
+    await textTree.waitFor();
     await wb.shot('grid-02a-explain-text');
     // the rows as the server sent them (the grid under "The plan as rows"), against the tree shown
     await view.locator('details.plan-table > summary').click();
@@ -141,9 +141,8 @@ describe('The result grid by mouse and keyboard (code-server)', { timeout: 15 * 
     const rows = await view.locator('details.plan-table .row .cell').allTextContents();
     assert.ok(rows.length >= 3, rows.join('\n'));
     assert.ok(rows.some(r => /^ {2,}->  /.test(r)), 'the plan has indented child nodes');
-    assert.equal(await pre.textContent(), rows.join('\n'), 'every line with its indentation');
-    assert.equal(await pre.evaluate(e => getComputedStyle(e).whiteSpace), 'pre');
-    assert.match(await pre.evaluate(e => getComputedStyle(e).fontFamily), /mono|courier|consol|menlo/i);
+    assert.equal(await textTree.locator('[role=treeitem]').count(), 1 + rows.filter(r => /^\s*->/.test(r)).length, 'a tree node per plan node');
+    assert.match(await textTree.locator('.plan-cost').first().evaluate(e => getComputedStyle(e).fontFamily), /mono|courier|consol|menlo/i);
     await wb.shot('grid-02b-explain-rows');
 
     const jv = await runSql('explain-json.sql', `EXPLAIN (FORMAT JSON) ${q};\n`, 'section.plan-json .plan-tree');
