@@ -7,7 +7,7 @@ import { psql, startPostgres, type PgCluster } from '../helpers/pg';
 import { Workbench } from './workbench';
 
 // Issue 16: EXPLAIN's text plan, from a real PostgreSQL, as an indented tree a person can fold by mouse and keys.
-describe('EXPLAIN as a collapsible plan tree (code-server, real PostgreSQL)', { timeout: 15 * 60_000 }, () => {
+describe('EXPLAIN as a collapsible plan tree; completion of CTEs and subqueries (code-server, real PostgreSQL)', { timeout: 15 * 60_000 }, () => {
   const dir = tmpDir('e2e-explain');
   const workspace = path.join(dir, 'workspace');
   const wb = new Workbench(dir, workspace);
@@ -113,5 +113,44 @@ describe('EXPLAIN as a collapsible plan tree (code-server, real PostgreSQL)', { 
     assert.match(await pre.innerText(), /^- Plan:\s*\n/);
     assert.equal(await yaml.locator('ul.text-tree').count(), 0);
     await wb.shot('explain-05-yaml-as-is');
+  });
+
+  test('completion knows the statement\'s own relations: "t." after a CTE lists its columns (its "*" expanded from the catalog), "s." a FROM subquery\'s', async () => {
+    const f = path.join(workspace, 'cte.sql');
+    fs.writeFileSync(f, '-- connection: shop\nWITH t AS (SELECT region, id AS cid, count(*) FROM customers GROUP BY 1, 2), w AS (SELECT * FROM orders)\nSELECT  FROM t;\n');
+    await wb.execCommand('vscode.open', [`file://${f}`]);
+    await wb.page.locator('.tab.active', { hasText: 'cte.sql' }).first().waitFor();
+    const line = (text: string) => wb.page.locator('.editor-instance .monaco-editor .view-line', { hasText: text }).first();
+    const suggest = wb.page.locator('.suggest-widget.visible');
+    const labels = async (expect: string) => {
+      await suggest.locator('.monaco-list-row', { hasText: expect }).first().waitFor({ timeout: 30_000 });
+      return suggest.locator('.monaco-list-row .label-name').allInnerTexts();
+    };
+    await line('SELECT  FROM t;').click();
+    await wb.page.keyboard.press('Home');
+    for (let i = 0; i < 'SELECT '.length; i++) await wb.page.keyboard.press('ArrowRight');
+    // while typing: "SELECT t. FROM t" is not valid SQL yet
+    await wb.page.keyboard.type('t.');
+    await wb.page.keyboard.press('Control+Space');
+    assert.deepEqual((await labels('cid')).sort(), ['cid', 'count', 'region']);
+    await wb.shot('explain-06-completion-cte-columns');
+    await wb.page.keyboard.press('Escape');
+    // a subquery in FROM, and a CTE whose "*" is the columns of orders
+    const g = path.join(workspace, 'sub.sql');
+    fs.writeFileSync(g, '-- connection: shop\nWITH w AS (SELECT * FROM orders)\nSELECT  FROM (SELECT o.id AS oid, o.amt * 2 AS double_amt FROM orders o) s JOIN w ON w.id = s.oid;\n');
+    await wb.execCommand('vscode.open', [`file://${g}`]);
+    await wb.page.locator('.tab.active', { hasText: 'sub.sql' }).first().waitFor();
+    await line('SELECT  FROM (SELECT').click();
+    await wb.page.keyboard.press('Home');
+    for (let i = 0; i < 'SELECT '.length; i++) await wb.page.keyboard.press('ArrowRight');
+    await wb.page.keyboard.type('s.');
+    await wb.page.keyboard.press('Control+Space');
+    assert.deepEqual((await labels('double_amt')).sort(), ['double_amt', 'oid']);
+    await wb.page.keyboard.press('Escape');
+    await wb.page.keyboard.type('oid, w.');
+    await wb.page.keyboard.press('Control+Space');
+    assert.deepEqual((await labels('cust')).sort(), ['amt', 'cust', 'id']);
+    await wb.shot('explain-07-completion-cte-star');
+    await wb.page.keyboard.press('Escape');
   });
 });
