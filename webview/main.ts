@@ -53,9 +53,9 @@ function comparator(type: string): (x: unknown, y: unknown) => number {
 let shownId = '';
 let grids: Grid[] = [];
 window.addEventListener('message', (ev: MessageEvent) => {
-  const m = ev.data as ShowMessage | { type: 'table'; id: string; index: number; ipc: Uint8Array; sentAt: number } | { type: 'kept' };
+  const m = ev.data as ShowMessage | { type: 'table'; id: string; index: number; ipc: Uint8Array; sentAt: number } | { type: 'kept'; kept: boolean };
   if (m?.type === 'show') render(m);
-  else if (m?.type === 'kept') showKept();
+  else if (m?.type === 'kept') showKept(m.kept);
   else if (m?.type === 'table' && m.id === shownId) {
     // the rest of a big table, after its first rows were painted
     const g = grids.find(x => x.index === m.index);
@@ -67,9 +67,14 @@ window.addEventListener('message', (ev: MessageEvent) => {
 });
 vscode.postMessage({ type: 'ready' });
 
-function showKept(): void {
+/** The Keep button is a toggle: pressed, the tab keeps its result; pressed again, it releases it. */
+function showKept(kept: boolean): void {
   const b = document.querySelector('header.top .keep');
-  if (b) { b.textContent = 'Kept'; b.setAttribute('disabled', ''); b.setAttribute('title', 'This tab keeps its result; new results open in another tab'); }
+  if (!b) return;
+  b.textContent = kept ? 'Kept' : 'Keep';
+  b.setAttribute('aria-pressed', String(kept));
+  b.setAttribute('title', kept ? 'This tab keeps its result; new results open in another tab. Click to release it (the next result then replaces it)'
+    : 'Keep this result: the next result opens in a new tab');
 }
 
 function render(m: ShowMessage): void {
@@ -86,11 +91,11 @@ function render(m: ShowMessage): void {
   // Keep: this tab keeps this result; the next run opens a new tab instead of replacing it
   // (a data file's own editor tab has nothing to keep)
   if (!m.editor) {
-    const keep = custom('vscode-button', { secondary: '', class: 'keep', title: 'Keep this result: the next result opens in a new tab' }, 'Keep');
-    keep.addEventListener('click', () => vscode.postMessage({ type: 'keep' }));
+    const keep = custom('vscode-button', { secondary: '', class: 'keep', 'aria-pressed': 'false', title: 'Keep this result: the next result opens in a new tab' }, 'Keep');
+    keep.addEventListener('click', () => vscode.postMessage({ type: 'keep', keep: keep.getAttribute('aria-pressed') !== 'true' }));
     head.append(keep);
   }
-  if (m.kept) showKept();
+  if (m.kept) showKept(true);
   app.append(head);
 
   grids = [];

@@ -118,12 +118,14 @@ export class ResultPanel implements vscode.Disposable {
       this.painted.fire(report);
       return;
     }
-    if (m.type === 'keep') {
-      // this tab keeps its result; the next one opens a new tab
-      v.kept = true;
-      if (this.live === v) this.live = undefined;
-      v.panel.title = `Kept: ${v.panel.title.replace(/^Kept: /, '')}`;
-      await v.panel.webview.postMessage({ type: 'kept' });
+    if (m.type === 'keep' && !v.editor) {
+      // Keep: this tab keeps its result and the next one opens a new tab; a second click releases it, and it becomes
+      // the tab the next result replaces
+      v.kept = m.keep !== false;
+      if (v.kept && this.live === v) this.live = undefined;
+      if (!v.kept) this.live = v;
+      v.panel.title = `${v.kept ? 'Kept: ' : ''}${v.panel.title.replace(/^Kept: /, '')}`;
+      await v.panel.webview.postMessage({ type: 'kept', kept: v.kept });
       return;
     }
     if (m.type === 'serverSort' && v.current.preview && this.onServerSort) {

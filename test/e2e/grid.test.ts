@@ -317,7 +317,7 @@ describe('The result grid by mouse and keyboard (code-server)', { timeout: 15 * 
     console.log(`# axe-core: ${report.join(' · ')}`);
   });
 
-  test('Run Query opens the result beside the SQL editor; Keep keeps that tab and the next run opens a new one', async () => {
+  test('Run Query opens the result beside the SQL editor; Keep keeps that tab and the next run opens a new one; a second click releases it', async () => {
     // a fresh layout: one editor group
     await wb.execCommand('workbench.action.closeAllEditors');
     await wb.execCommand('workbench.action.closeAllGroups');
@@ -341,5 +341,21 @@ describe('The result grid by mouse and keyboard (code-server)', { timeout: 15 * 
     await runSql('third.sql', 'SELECT 3 AS third_result;\n', /^third_result$/);
     assert.equal(await resultTabs.count(), 2);
     await wb.shot('grid-05c-live-replaced');
+    // Kept is a toggle: a click releases the tab, which the next result then replaces (no third tab)
+    await wb.page.locator('.tab', { hasText: 'Kept: execute_query' }).first().click();
+    const kept = await webviewWith(/^first_result$/);
+    const toggle = kept.locator('header.top .keep');
+    assert.equal(await toggle.getAttribute('aria-pressed'), 'true');
+    await toggle.click();
+    await kept.locator('header.top .keep[aria-pressed="false"]', { hasText: 'Keep' }).waitFor();
+    assert.equal(await wb.page.locator('.tab', { hasText: 'Kept: execute_query' }).count(), 0, 'the tab title no longer says Kept');
+    await wb.shot('grid-05d-released');
+    await runSql('fourth.sql', 'SELECT 4 AS fourth_result;\n', /^fourth_result$/);
+    await webviewWith(/^fourth_result$/);
+    let showingFirst = 0;
+    const frames = await wb.page.locator('iframe.webview.ready').count();
+    for (let i = 0; i < frames; i++) showingFirst += await wb.page.frameLocator('iframe.webview.ready').nth(i).frameLocator('iframe').locator('.hname', { hasText: /^first_result$/ }).count();
+    assert.equal(showingFirst, 0, 'the released tab was replaced by the next result');
+    assert.equal(await resultTabs.count(), 2, 'no new tab');
   });
 });
