@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { FrameLocator } from 'playwright-core';
 import { DuckDBInstance } from '@duckdb/node-api';
+import { tableFromArrays, tableToIPC } from 'apache-arrow';
 import { tmpDir } from '../helpers/mcp';
 import { Workbench } from './workbench';
 
@@ -63,8 +64,12 @@ describe('Data files in the grid editor (code-server)', { timeout: 15 * 60_000 }
     expected = ref.getRows().map(r => r.join('\t'));
     duck.closeSync();
     fs.writeFileSync(path.join(workspace, 'broken.parquet'), Buffer.concat([Buffer.from('PAR1'), Buffer.alloc(200, 7), Buffer.from('PAR1')]));
+    // an Arrow IPC file (apache-arrow's writer): 64-bit integers past 2^53, a float, a string with a NULL
+    fs.writeFileSync(path.join(workspace, 'events.arrow'), tableToIPC(tableFromArrays({
+      n: BigInt64Array.from([9007199254740993n, -9223372036854775808n, 0n]), x: Float64Array.from([0.1, -2.5e-300, 1e21]), s: ['a', 'ü', 'z'] }), 'file'));
     fs.writeFileSync(path.join(workspace, 'zips.csv'), 'zip,id,city\n00501,9007199254740993,Holtsville\n02134,12345678901234567890,"Boston, MA"\n');
-    await wb.start({ 'datatools.role': 'data_scientist', 'datatools.allowedPaths': [path.join(dir, 'agent-data')], 'datatools.auditLog.path': path.join(dir, 'audit.jsonl') });
+    // the server and the browser in Tokyo: dates and timestamps must not move with the host's zone
+    await wb.start({ 'datatools.role': 'data_scientist', 'datatools.allowedPaths': [path.join(dir, 'agent-data')], 'datatools.auditLog.path': path.join(dir, 'audit.jsonl') }, { TZ: 'Asia/Tokyo' });
     await wb.execCommand('workbench.action.closeAuxiliaryBar');
   }, { timeout: 5 * 60_000 });
 
@@ -103,6 +108,19 @@ describe('Data files in the grid editor (code-server)', { timeout: 15 * 60_000 }
     const audit = fs.readFileSync(path.join(dir, 'audit.jsonl'), 'utf8').trim().split('\n').map(l => JSON.parse(l) as { tool: string; caller: string; outcome: string });
     const e = audit.filter(x => x.tool === 'read_parquet').at(-1)!;
     assert.deepEqual([e.caller, e.outcome], ['command', 'ok'], 'read as the person\'s own action, audited');
+    await closeEditors();
+  });
+
+  test('an Arrow IPC file opens in the grid on a double-click too, its 64-bit integers and floats exact', async () => {
+    await explorerRow('events.arrow').dblclick();
+    const view = await webviewWith('.hname', /^n$/);
+    const rows = view.locator('.row');
+    await rows.nth(2).waitFor();
+    const got = [];
+    for (let i = 0; i < 3; i++) got.push(await rows.nth(i).locator('.cell').allInnerTexts());
+    assert.deepEqual(got, [['9007199254740993', '0.1', 'a'], ['-9223372036854775808', '-2.5e-300', 'ü'], ['0', '1e+21', 'z']]);
+    assert.deepEqual(await view.locator('.htype').allInnerTexts(), ['int64', 'float64', 'string']);
+    await wb.shot('dataeditor-05-arrow-grid');
     await closeEditors();
   });
 
