@@ -101,6 +101,24 @@ function selectColumns(body: string): { columns: string[]; stars: { qualifier?: 
   return { columns, stars };
 }
 
+/** Whether the "(" at `open` is an item of a FROM clause: the nearest clause keyword before it at its own nesting
+ *  level is FROM, JOIN or LATERAL. */
+function inFromClause(stmt: string, open: number): boolean {
+  let depth = 0;
+  for (let k = open - 1; k >= 0; k--) {
+    const c = stmt[k];
+    if (c === ')') depth++;
+    else if (c === '(') { if (depth === 0) return false; depth--; }
+    else if (depth === 0 && /[A-Za-z]/.test(c) && (k === 0 || !/[\w$]/.test(stmt[k - 1]))) {
+      const w = /^[A-Za-z_]+/.exec(stmt.slice(k))![0].toLowerCase();
+      if (w === 'from' || w === 'join' || w === 'lateral') return true;
+      if (CLAUSE.has(w)) return false;
+    }
+  }
+  return false;
+}
+const CLAUSE = new Set(['select', 'where', 'group', 'having', 'order', 'limit', 'offset', 'on', 'using', 'returning', 'values', 'set', 'window', 'with']);
+
 /** The CTEs and FROM subqueries of a statement with their columns, read with PostgreSQL's own parser body by body,
  *  so a statement still being typed (`SELECT t. FROM t`) keeps what can be read; a body that does not parse yet is
  *  left out. */
@@ -125,8 +143,8 @@ export async function derivedRelations(stmt: string): Promise<DerivedRelation[]>
     if (close < 0) continue;
     const after = new RegExp(`^\\s*(?:as\\s+)?(${IDENT})(\\s*\\([^()]*\\))?`, 'i').exec(stmt.slice(close + 1));
     if (!after || DERIVED_NOT_ALIAS.has(after[1].toLowerCase())) continue;
-    // a CTE's own body is followed by "," or the main SELECT, not an alias: only subqueries in FROM / JOIN have one
-    if (!/(\bfrom|\bjoin|,|\blateral)\s*$/i.test(stmt.slice(0, i))) continue;
+    // only a subquery in FROM / JOIN is a relation (not one in the select list or WHERE, nor a CTE's body)
+    if (!inFromClause(stmt, i)) continue;
     const body = stmt.slice(i + 1, close);
     const listed = after[2] ? after[2].trim().slice(1, -1).split(',').map(x => unquote(x.trim())).filter(Boolean) : undefined;
     const read = selectColumns(body);

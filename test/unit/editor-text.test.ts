@@ -68,5 +68,8 @@ test('derivedRelations: CTE names and FROM-subquery aliases with their columns, 
   // a body still being typed is left out, the others stay; IN (SELECT …) and a CTE body are not subqueries
   assert.deepEqual((await derivedRelations('WITH a AS (SELECT id FROM x), b AS (SELECT FROM WHERE) SELECT a. FROM a WHERE id IN (SELECT id FROM y)')).map(r => r.name), ['a']);
   assert.deepEqual(await derivedRelations('WITH a AS (SELECT id FROM x'), []);
+  // a scalar subquery in the select list is not a relation, even with an alias
+  assert.deepEqual(await derivedRelations('SELECT a, (SELECT max(x) FROM y) AS m FROM t AS tt, (SELECT 1 AS one) o'), [
+    { name: 'o', kind: 'subquery', columns: ['one'], stars: [], tables: [] }]);
   assert.deepEqual(await derivedRelations('SELECT 1'), []);
 });
