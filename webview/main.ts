@@ -21,7 +21,7 @@ type Part =
   | { kind: 'table'; index: number };
 /** A table preview: the first rows of a relation; a sort re-runs it with ORDER BY on the server. */
 interface PreviewMeta { relation: string; rows: number; orderBy?: { column: string; desc: boolean } }
-interface ShowMessage { type: 'show'; id: string; kept?: boolean; preview?: PreviewMeta; tool: string; title: string; context?: string; text: string; isError: boolean; durationMs?: number; parts: Part[]; tables: TableMeta[]; ipc: Uint8Array[]; sentAt: number }
+interface ShowMessage { type: 'show'; id: string; kept?: boolean; editor?: boolean; file?: string; preview?: PreviewMeta; tool: string; title: string; context?: string; text: string; isError: boolean; durationMs?: number; parts: Part[]; tables: TableMeta[]; ipc: Uint8Array[]; sentAt: number }
 
 declare function acquireVsCodeApi(): { postMessage(m: unknown): void };
 const vscode = acquireVsCodeApi();
@@ -53,9 +53,9 @@ function comparator(type: string): (x: unknown, y: unknown) => number {
 let shownId = '';
 let grids: Grid[] = [];
 window.addEventListener('message', (ev: MessageEvent) => {
-  const m = ev.data as ShowMessage | { type: 'table'; id: string; index: number; ipc: Uint8Array; sentAt: number } | { type: 'kept' };
+  const m = ev.data as ShowMessage | { type: 'table'; id: string; index: number; ipc: Uint8Array; sentAt: number } | { type: 'kept'; kept: boolean };
   if (m?.type === 'show') render(m);
-  else if (m?.type === 'kept') showKept();
+  else if (m?.type === 'kept') showKept(m.kept);
   else if (m?.type === 'table' && m.id === shownId) {
     // the rest of a big table, after its first rows were painted
     const g = grids.find(x => x.index === m.index);
@@ -67,9 +67,14 @@ window.addEventListener('message', (ev: MessageEvent) => {
 });
 vscode.postMessage({ type: 'ready' });
 
-function showKept(): void {
+/** The Keep button is a toggle: pressed, the tab keeps its result; pressed again, it releases it. */
+function showKept(kept: boolean): void {
   const b = document.querySelector('header.top .keep');
-  if (b) { b.textContent = 'Kept'; b.setAttribute('disabled', ''); b.setAttribute('title', 'This tab keeps its result; new results open in another tab'); }
+  if (!b) return;
+  b.textContent = kept ? 'Kept' : 'Keep';
+  b.setAttribute('aria-pressed', String(kept));
+  b.setAttribute('title', kept ? 'This tab keeps its result; new results open in another tab. Click to release it (the next result then replaces it)'
+    : 'Keep this result: the next result opens in a new tab');
 }
 
 function render(m: ShowMessage): void {
@@ -84,10 +89,13 @@ function render(m: ShowMessage): void {
   if (m.durationMs !== undefined) meta.append(el('span', 'dim', `${fmt(Math.round(m.durationMs))} ms`));
   head.append(meta);
   // Keep: this tab keeps this result; the next run opens a new tab instead of replacing it
-  const keep = custom('vscode-button', { secondary: '', class: 'keep', title: 'Keep this result: the next result opens in a new tab' }, 'Keep');
-  keep.addEventListener('click', () => vscode.postMessage({ type: 'keep' }));
-  head.append(keep);
-  if (m.kept) showKept();
+  // (a data file's own editor tab has nothing to keep)
+  if (!m.editor) {
+    const keep = custom('vscode-button', { secondary: '', class: 'keep', 'aria-pressed': 'false', title: 'Keep this result: the next result opens in a new tab' }, 'Keep');
+    keep.addEventListener('click', () => vscode.postMessage({ type: 'keep', keep: keep.getAttribute('aria-pressed') !== 'true' }));
+    head.append(keep);
+  }
+  if (m.kept) showKept(true);
   app.append(head);
 
   grids = [];
@@ -122,7 +130,7 @@ function render(m: ShowMessage): void {
       app.append(el('pre', 'json', JSON.stringify(p.value, null, 2)));
     } else if (p.kind === 'table') {
       const t = tableFromIPC(m.ipc[p.index]);
-      const g = new Grid(t, m.tables[p.index], p.index, m.parts.length > 1, p.index === 0 ? m.preview : undefined);
+      const g = new Grid(t, m.tables[p.index], p.index, m.parts.length > 1, p.index === 0 ? m.preview : undefined, !!m.file);
       grids.push(g);
       const names = t.schema.fields.map(f => f.name);
       const plan = isPlan(names) && t.numRows > 0 ? planView(t, m.tables[p.index]) : undefined;
@@ -140,9 +148,11 @@ function render(m: ShowMessage): void {
     // a text-only result (describe_table, get_schema, errors): the text is the content
     app.append(el('pre', `text${m.isError ? ' bad' : ''}`, m.text));
   }
-  const model = el('details', 'model');
-  model.append(el('summary', '', 'What the model received'), el('pre', '', m.text));
-  app.append(model);
+  if (!m.editor) {
+    const model = el('details', 'model');
+    model.append(el('summary', '', 'What the model received'), el('pre', '', m.text));
+    app.append(model);
+  }
   requestAnimationFrame(() => {
     for (const g of grids) g.paint();
     vscode.postMessage({ type: 'painted', id: m.id, rows: grids.reduce((s, g) => s + g.table.numRows, 0), total: m.tables.reduce((s, t) => s + t.rowCount, 0), ms: Date.now() - m.sentAt, complete: !m.tables.some(t => t.partial) });
@@ -204,7 +214,8 @@ class Grid {
   /** A preview that holds only the first rows of its table: sorting asks the server (the whole table). */
   private readonly serverSort: PreviewMeta | undefined;
 
-  constructor(public table: Table, private readonly meta: TableMeta, readonly index: number, compact: boolean, preview?: PreviewMeta) {
+  /** The first rows of a data file (its custom editor): the status says so, and what a sort or filter covers. */
+  constructor(public table: Table, private readonly meta: TableMeta, readonly index: number, compact: boolean, preview?: PreviewMeta, private readonly filePreview = false) {
     this.cols = table.schema.fields.map((_, i) => table.getChildAt(i)!);
     this.names = table.schema.fields.map(f => f.name);
     this.serverSort = preview && meta.truncated ? preview : undefined;
@@ -676,6 +687,12 @@ class Grid {
       this.status.textContent = `First ${fmt(total)} of ${all} rows (preview)${shown === total ? '' : ` · ${fmt(shown)} of these match the filter`}`
         + (ob ? ` · sorted by ${ob.column}${ob.desc ? ' descending' : ''} over all ${all} rows on the server` : ' · a click on a column sorts the whole table on the server')
         + ` · the filter and the column statistics cover these ${fmt(total)} rows`;
+      return;
+    }
+    if (this.filePreview && this.meta.truncated) {
+      const all = this.meta.totalRows !== undefined ? fmt(this.meta.totalRows) : 'more';
+      const scope = this.sortCol < 0 ? '' : ` · sorted by ${this.names[this.sortCol]}${this.sortDir < 0 ? ' descending' : ''} over these ${fmt(total)} rows, not the whole file`;
+      this.status.textContent = `First ${fmt(total)} of ${all} rows (preview)${shown === total ? '' : ` · ${fmt(shown)} of these match the filter`} · ${this.cols.length} columns${scope} · the filter and the column statistics cover these ${fmt(total)} rows`;
       return;
     }
     const more = this.meta.truncated ? (this.meta.totalRows !== undefined ? ` of ${fmt(this.meta.totalRows)} (truncated)` : ` (truncated: the first ${fmt(total)} of at least ${fmt(total + 1)})`) : '';

@@ -12,6 +12,7 @@ import { QueryHistory, type QueryRun } from './history';
 import { SqlCompletion, SqlDiagnostics } from './sqlAssist';
 import { CellLenses, cellsOf } from './cells';
 import { ROLE_LABELS, rolesWith, type Capability } from '../core/roles';
+import { GRID_EDITOR, GRID_EDITOR_TEXT } from './dataEditor';
 
 const DOING: Record<Capability, string> = {
   'code.execute': 'run Python code', 'code.install': 'install Python packages', 'code.script': 'run Python files',
@@ -109,6 +110,24 @@ export async function statementsOf(text: string): Promise<{ sql: string; start: 
     const m = /^(\s*--\s*connection:.*(\r?\n|$)\s*)/i.exec(x.sql);
     return m ? { sql: x.sql.slice(m[1].length), start: x.start + m[1].length } : x;
   }).filter(x => x.sql.trim());
+}
+
+/** Like "Reopen Editor With…": the file's tab in the active group is replaced by one of the other editor (a tab with
+ *  unsaved changes stays). */
+async function reopenWith(uri: vscode.Uri, viewType: string): Promise<void> {
+  const group = vscode.window.tabGroups.activeTabGroup;
+  const old = group.tabs.filter(t => !t.isDirty && (t.input instanceof vscode.TabInputText || t.input instanceof vscode.TabInputCustom)
+    && (t.input as { uri: vscode.Uri }).uri.toString() === uri.toString());
+  await vscode.commands.executeCommand('vscode.openWith', uri, viewType, group.viewColumn);
+  const now = vscode.window.tabGroups.activeTabGroup.activeTab;
+  const stale = old.filter(t => t !== now && t.isActive === false);
+  if (stale.length) await vscode.window.tabGroups.close(stale, true);
+}
+
+/** The file of the active custom editor tab (the data grid), if any. */
+function activeCustomEditorUri(): vscode.Uri | undefined {
+  const input = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
+  return input instanceof vscode.TabInputCustom ? input.uri : undefined;
 }
 
 export const activeConnection = (host: ToolHost) => host.config.activeConnection ?? (host.config.databaseUrl ? 'default' : 'sample');
@@ -271,6 +290,29 @@ export function registerCommands(context: vscode.ExtensionContext, host: ToolHos
     if (!target) return;
     const columnar = /\.(parquet|arrow|feather|ipc|arrows)$/i.test(target);
     return run(columnar ? 'read_parquet' : 'read_csv', { file_path: target, n_rows: 10_000 }, `Reading ${path.basename(target)}`);
+  }));
+
+  // a data file in the grid editor (CSV/TSV/JSON Lines are text files by default; Parquet/Arrow open in the grid)
+  sub(vscode.commands.registerCommand('datatools.openInGrid', async (uri?: vscode.Uri) => {
+    const target = uri ?? vscode.window.activeTextEditor?.document.uri;
+    if (!target || !DATA_FILE.test(target.fsPath)) { void vscode.window.showInformationMessage('Open or select a data file (CSV, TSV, JSON Lines, Parquet, Arrow) first.'); return; }
+    const doc = vscode.workspace.textDocuments.find(d => d.uri.toString() === target.toString());
+    if (doc?.isDirty) await doc.save();
+    await reopenWith(target, /\.(parquet|arrow|feather|ipc|arrows)$/i.test(target.fsPath) ? GRID_EDITOR : GRID_EDITOR_TEXT);
+  }));
+  sub(vscode.commands.registerCommand('datatools.openAsText', async (uri?: vscode.Uri) => {
+    const target = uri ?? activeCustomEditorUri();
+    if (target) await reopenWith(target, 'default');
+  }));
+  /** From a data file's editor: the person allows the file's folder (for agents too, as the page says). */
+  sub(vscode.commands.registerCommand('datatools.allowFolder', async (dir: string) => {
+    if (typeof dir !== 'string' || !path.isAbsolute(dir)) return;
+    const c = vscode.workspace.getConfiguration('datatools');
+    const info = c.inspect<string[]>('allowedPaths');
+    // where the setting is set now (a workspace's value wins over the user's)
+    const inWorkspace = info?.workspaceValue !== undefined;
+    const now = (inWorkspace ? info?.workspaceValue : info?.globalValue) ?? info?.defaultValue ?? [];
+    if (!now.includes(dir)) await c.update('allowedPaths', [...now, dir], inWorkspace ? vscode.ConfigurationTarget.Workspace : vscode.ConfigurationTarget.Global);
   }));
 
   sub(vscode.commands.registerCommand('datatools.runPythonFile', async (uri?: vscode.Uri) => {

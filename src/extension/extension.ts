@@ -10,6 +10,7 @@ import { ResultPanel } from './resultPanel';
 import { registerCommands } from './commands';
 import { registerConnectionCommands } from './connections';
 import { DataExplorer, RunsView } from './explorer';
+import { DataGridEditor, GRID_EDITOR, GRID_EDITOR_TEXT } from './dataEditor';
 
 declare const DATATOOLS_VERSION: string;
 
@@ -52,6 +53,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<DataTo
   updateStatus();
   sub(status);
 
+  let grid: DataGridEditor | undefined;
   const mcpChanged = new vscode.EventEmitter<void>();
   sub(mcpChanged);
   const reload = async () => {
@@ -59,6 +61,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<DataTo
     tools.refresh();
     updateStatus();
     explorer.refresh();
+    grid?.refresh();
     mcpChanged.fire();
   };
   sub(vscode.workspace.onDidChangeConfiguration(e => { if (e.affectsConfiguration(SECTION)) void reload(); }));
@@ -138,6 +141,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<DataTo
   sub(vscode.window.createTreeView('datatools.runs', { treeDataProvider: runs }));
   results.onAdd(() => runs.refresh());
   registerCommands(context, h, results, panel, output, explorer);
+  // data files open in the grid as a read-only editor
+  grid = new DataGridEditor(h, results, panel, context.extensionUri);
+  const editorOptions = { webviewOptions: { retainContextWhenHidden: true }, supportsMultipleEditorsPerDocument: true };
+  sub(vscode.window.registerCustomEditorProvider(GRID_EDITOR, grid, editorOptions));
+  sub(vscode.window.registerCustomEditorProvider(GRID_EDITOR_TEXT, grid, editorOptions));
   registerConnectionCommands(context, h, reload);
   registerParticipant(context, h, results, tools);
   output.info(`Data Tools ${DATATOOLS_VERSION} active: role ${config.role}, ${h.available().length} tools, audit log ${config.auditLogPath}`);

@@ -9,10 +9,12 @@ import { toParquet } from '../core/formats/parquetWrite';
 import { PathPolicy } from '../core/storage/paths';
 import type { StoredResult } from './results';
 
+const PAGE_TITLE = 'Data Tools Result';
+
 export interface PaintReport { id: string; rows: number; ms: number; complete?: boolean }
 
 /** One result tab. A kept (pinned) tab holds its result; the next result opens a new tab instead of replacing it. */
-interface View { panel: vscode.WebviewPanel; current: StoredResult; ready: boolean; kept: boolean }
+interface View { panel: vscode.WebviewPanel; current: StoredResult; ready: boolean; kept: boolean; editor?: boolean }
 
 /** The result view: one webview panel type for every tool result (grid, images, output, errors). New results go to
  *  the live tab (opened beside the editor the person runs from, so the SQL stays visible); "Keep" in a result's
@@ -60,6 +62,31 @@ export class ResultPanel implements vscode.Disposable {
     if (v.ready) await this.post(v);
   }
 
+  /** Renders a result in a webview panel the caller owns (a data file's custom editor): the same page and messages
+   *  as a result tab, without Keep (it is the file's own tab) and without "What the model received" (no model saw it).
+   *  Called again with a new result (the file changed), it shows that one. */
+  async showIn(panel: vscode.WebviewPanel, r: StoredResult): Promise<void> {
+    let v = [...this.views].find(x => x.panel === panel);
+    if (!v) {
+      const view: View = { panel, current: r, ready: false, kept: true, editor: true };
+      v = view;
+      this.views.add(view);
+      panel.webview.options = { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(this.context.extensionUri, 'dist'), vscode.Uri.joinPath(this.context.extensionUri, 'media')] };
+      panel.webview.html = this.html(panel.webview);
+      panel.webview.onDidReceiveMessage(m => void this.onMessage(view, m));
+      panel.onDidDispose(() => this.views.delete(view));
+    } else {
+      v.current = r;
+      if (!panel.webview.html.includes(PAGE_TITLE)) {
+        // the editor showed a message page in between: the grid's page loads again and asks for the result
+        v.ready = false;
+        panel.webview.options = { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(this.context.extensionUri, 'dist'), vscode.Uri.joinPath(this.context.extensionUri, 'media')] };
+        panel.webview.html = this.html(panel.webview);
+      }
+    }
+    if (v.ready) await this.post(v);
+  }
+
   private async post(v: View): Promise<void> {
     const r = v.current;
     const tables = r.result.parts.filter((p): p is TablePart => p.kind === 'table');
@@ -70,7 +97,7 @@ export class ResultPanel implements vscode.Disposable {
     const parts = r.result.parts.map(p => (p.kind === 'table' ? { kind: 'table', index: ti++ } : p));
     await v.panel.webview.postMessage({
       type: 'show', id: r.id, tool: r.tool, title: shortTitle(r), context: r.context, text: r.result.text, isError: !!r.result.isError,
-      durationMs: r.result.durationMs, parts, kept: v.kept, preview: r.preview ? { relation: r.preview.relation, rows: r.preview.rows, orderBy: r.preview.orderBy } : undefined,
+      durationMs: r.result.durationMs, parts, kept: v.kept, editor: v.editor, file: r.file, preview: r.preview ? { relation: r.preview.relation, rows: r.preview.rows, orderBy: r.preview.orderBy } : undefined,
       tables: tables.map(t => ({ title: t.title, columns: t.columns, rowCount: t.rows.length, totalRows: t.totalRows, truncated: t.truncated, partial: t.rows.length > HEAD * 2 })),
       ipc, sentAt: Date.now(),
     });
@@ -91,12 +118,14 @@ export class ResultPanel implements vscode.Disposable {
       this.painted.fire(report);
       return;
     }
-    if (m.type === 'keep') {
-      // this tab keeps its result; the next one opens a new tab
-      v.kept = true;
-      if (this.live === v) this.live = undefined;
-      v.panel.title = `Kept: ${v.panel.title.replace(/^Kept: /, '')}`;
-      await v.panel.webview.postMessage({ type: 'kept' });
+    if (m.type === 'keep' && !v.editor) {
+      // Keep: this tab keeps its result and the next one opens a new tab; a second click releases it, and it becomes
+      // the tab the next result replaces
+      v.kept = m.keep !== false;
+      if (v.kept && this.live === v) this.live = undefined;
+      if (!v.kept) this.live = v;
+      v.panel.title = `${v.kept ? 'Kept: ' : ''}${v.panel.title.replace(/^Kept: /, '')}`;
+      await v.panel.webview.postMessage({ type: 'kept', kept: v.kept });
       return;
     }
     if (m.type === 'serverSort' && v.current.preview && this.onServerSort) {
@@ -135,7 +164,7 @@ export class ResultPanel implements vscode.Disposable {
     return `<!DOCTYPE html><html lang="en"><head><meta charset="UTF-8">
 <meta http-equiv="Content-Security-Policy" content="${csp}">
 <meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link rel="stylesheet" href="${css}" nonce="${nonce}"><title>Data Tools Result</title></head>
+<link rel="stylesheet" href="${css}" nonce="${nonce}"><title>${PAGE_TITLE}</title></head>
 <body><div id="app"><p>Loading…</p></div><script nonce="${nonce}" src="${js}"></script></body></html>`;
   }
 

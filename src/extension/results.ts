@@ -9,6 +9,8 @@ export interface StoredResult {
   context?: string;
   /** A table preview (Data Explorer): it holds the first rows of the relation; a sort re-runs it on the server. */
   preview?: Preview;
+  /** A data file's first rows, opened in its custom editor (the grid says they are a preview of the file). */
+  file?: string;
 }
 
 /** What a table preview needs to re-run itself sorted on the server, so a sort orders the whole table. */

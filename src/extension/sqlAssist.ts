@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
 import type { ToolHost, CallResult } from '../core/host';
 export { errorPosition, fromTables, statementAround } from './parse';
-import { errorPosition, fromTables, statementAround, unquote } from './parse';
+import { derivedRelations, errorPosition, fromTables, statementAround, unquote, type DerivedRelation } from './parse';
 import { listColumns, listRelations, listSchemas, type ColumnDetail, type RelationInfo, type SchemaInfo } from '../core/db/explore';
 
 /** Query errors as squiggles at the position the server named; cleared by the next successful run or an edit. */
@@ -70,6 +70,21 @@ export class SqlCompletion implements vscode.CompletionItemProvider {
     return undefined;
   }
 
+  /** The columns of a CTE or subquery: its named outputs, and for its `*` items the catalog columns of its tables. */
+  private async derivedColumns(conn: string, d: DerivedRelation, all: DerivedRelation[]): Promise<ColumnDetail[]> {
+    const cols: ColumnDetail[] = d.columns.map(name => ({ name, type: d.kind === 'cte' ? 'CTE column' : 'subquery column', nullable: true, primaryKey: false, foreignKey: null, comment: null }));
+    for (const star of d.stars) {
+      for (const t of d.tables.filter(x => !star.qualifier || x.alias === star.qualifier || (!x.alias && x.table === star.qualifier))) {
+        // a CTE read by another CTE's "*" (not itself)
+        const inner = !t.schema ? all.find(x => x.name === t.table && x !== d) : undefined;
+        if (inner) { cols.push(...(await this.derivedColumns(conn, inner, all.filter(x => x !== inner)))); continue; }
+        const target = await this.resolve(conn, t);
+        if (target) cols.push(...(await this.columns(conn, target.schema, target.table)));
+      }
+    }
+    return cols;
+  }
+
   private columnItems(cols: ColumnDetail[], table: string, range?: vscode.Range): vscode.CompletionItem[] {
     return cols.map(c => {
       const item = new vscode.CompletionItem({ label: c.name, description: `${c.type}${c.primaryKey ? ' · key' : ''}`, detail: ` ${table}` }, vscode.CompletionItemKind.Field);
@@ -89,6 +104,9 @@ export class SqlCompletion implements vscode.CompletionItemProvider {
     const before = text.slice(stmt.start, offset);
     try {
       const tables = fromTables(stmt.text);
+      // the statement's own relations (CTEs, subqueries in FROM) come before the catalog's
+      const derived = await derivedRelations(stmt.text).catch(() => [] as DerivedRelation[]);
+      const own = (t: { schema?: string; table: string; alias?: string }) => (t.schema ? undefined : derived.find(d => d.name === t.table));
       const dotted = /("(?:[^"]|"")+"|[A-Za-z_][\w$]*)\s*\.\s*([A-Za-z_][\w$]*)?$/.exec(before);
       if (dotted) {
         const q = unquote(dotted[1]);
@@ -96,6 +114,8 @@ export class SqlCompletion implements vscode.CompletionItemProvider {
         const range = new vscode.Range(pos.translate(0, -typed.length), pos);
         // an alias or a table of this statement: its columns
         const byAlias = tables.find(t => t.alias === q) ?? tables.find(t => t.table === q && !t.alias) ?? tables.find(t => t.table === q);
+        const d = derived.find(x => x.kind === 'subquery' && x.name === q) ?? (byAlias ? own(byAlias) : undefined) ?? (!byAlias ? derived.find(x => x.name === q) : undefined);
+        if (d) return this.columnItems(await this.derivedColumns(conn, d, derived), d.name, range);
         const target = byAlias ? await this.resolve(conn, byAlias) : await this.resolve(conn, { table: q });
         if (target) return this.columnItems(await this.columns(conn, target.schema, target.table), `${target.schema}.${target.table}`, range);
         // a schema: its tables and views
@@ -112,8 +132,17 @@ export class SqlCompletion implements vscode.CompletionItemProvider {
       const items: vscode.CompletionItem[] = [];
       // columns of the statement's tables (after SELECT, in WHERE, ...)
       for (const t of tables) {
+        const d = own(t);
+        if (d) { items.push(...this.columnItems(await this.derivedColumns(conn, d, derived), t.alias ?? d.name)); continue; }
         const target = await this.resolve(conn, t);
         if (target) items.push(...this.columnItems(await this.columns(conn, target.schema, target.table), t.alias ?? target.table));
+      }
+      for (const d of derived.filter(x => x.kind === 'subquery')) items.push(...this.columnItems(await this.derivedColumns(conn, d, derived), d.name));
+      for (const d of derived.filter(x => x.kind === 'cte')) {
+        const item = new vscode.CompletionItem({ label: d.name, description: 'CTE' }, vscode.CompletionItemKind.Struct);
+        item.insertText = quoteIfNeeded(d.name);
+        item.sortText = `1${d.name}`;
+        items.push(item);
       }
       const schemas = await this.schemas(conn);
       for (const s of schemas) {

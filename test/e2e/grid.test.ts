@@ -129,11 +129,11 @@ describe('The result grid by mouse and keyboard (code-server)', { timeout: 15 * 
     await viewer.waitFor({ state: 'detached' });
   });
 
-  test('EXPLAIN is shown as the indented plan tree it is (monospace, not cut); EXPLAIN (FORMAT JSON) as a collapsible tree with cost bars', async () => {
+  test('EXPLAIN is shown as the plan tree it is (a node per plan line, every line kept under "The plan as rows"); EXPLAIN (FORMAT JSON) as a collapsible tree with cost bars', async () => {
     const q = 'SELECT u.plan, count(*) AS n FROM users u JOIN user_behavior b ON b.user_id = u.id WHERE u.id > 10 GROUP BY u.plan ORDER BY u.plan';
-    const view = await runSql('explain.sql', `EXPLAIN ${q};\n`, 'section.plan pre.plan-lines');
-    const pre = view.locator('section.plan pre.plan-lines');
-    await pre.waitFor();
+    const view = await runSql('explain.sql', `EXPLAIN ${q};\n`, 'section.plan ul.text-tree');
+    const textTree = view.locator('section.plan ul.text-tree');
+    await textTree.waitFor();
     await wb.shot('grid-02a-explain-text');
     // the rows as the server sent them (the grid under "The plan as rows"), against the tree shown
     await view.locator('details.plan-table > summary').click();
@@ -141,9 +141,8 @@ describe('The result grid by mouse and keyboard (code-server)', { timeout: 15 * 
     const rows = await view.locator('details.plan-table .row .cell').allTextContents();
     assert.ok(rows.length >= 3, rows.join('\n'));
     assert.ok(rows.some(r => /^ {2,}->  /.test(r)), 'the plan has indented child nodes');
-    assert.equal(await pre.textContent(), rows.join('\n'), 'every line with its indentation');
-    assert.equal(await pre.evaluate(e => getComputedStyle(e).whiteSpace), 'pre');
-    assert.match(await pre.evaluate(e => getComputedStyle(e).fontFamily), /mono|courier|consol|menlo/i);
+    assert.equal(await textTree.locator('[role=treeitem]').count(), 1 + rows.filter(r => /^\s*->/.test(r)).length, 'a tree node per plan node');
+    assert.match(await textTree.locator('.plan-cost').first().evaluate(e => getComputedStyle(e).fontFamily), /mono|courier|consol|menlo/i);
     await wb.shot('grid-02b-explain-rows');
 
     const jv = await runSql('explain-json.sql', `EXPLAIN (FORMAT JSON) ${q};\n`, 'section.plan-json .plan-tree');
@@ -318,7 +317,7 @@ describe('The result grid by mouse and keyboard (code-server)', { timeout: 15 * 
     console.log(`# axe-core: ${report.join(' · ')}`);
   });
 
-  test('Run Query opens the result beside the SQL editor; Keep keeps that tab and the next run opens a new one', async () => {
+  test('Run Query opens the result beside the SQL editor; Keep keeps that tab and the next run opens a new one; a second click releases it', async () => {
     // a fresh layout: one editor group
     await wb.execCommand('workbench.action.closeAllEditors');
     await wb.execCommand('workbench.action.closeAllGroups');
@@ -342,5 +341,21 @@ describe('The result grid by mouse and keyboard (code-server)', { timeout: 15 * 
     await runSql('third.sql', 'SELECT 3 AS third_result;\n', /^third_result$/);
     assert.equal(await resultTabs.count(), 2);
     await wb.shot('grid-05c-live-replaced');
+    // Kept is a toggle: a click releases the tab, which the next result then replaces (no third tab)
+    await wb.page.locator('.tab', { hasText: 'Kept: execute_query' }).first().click();
+    const kept = await webviewWith(/^first_result$/);
+    const toggle = kept.locator('header.top .keep');
+    assert.equal(await toggle.getAttribute('aria-pressed'), 'true');
+    await toggle.click();
+    await kept.locator('header.top .keep[aria-pressed="false"]', { hasText: 'Keep' }).waitFor();
+    assert.equal(await wb.page.locator('.tab', { hasText: 'Kept: execute_query' }).count(), 0, 'the tab title no longer says Kept');
+    await wb.shot('grid-05d-released');
+    await runSql('fourth.sql', 'SELECT 4 AS fourth_result;\n', /^fourth_result$/);
+    await webviewWith(/^fourth_result$/);
+    let showingFirst = 0;
+    const frames = await wb.page.locator('iframe.webview.ready').count();
+    for (let i = 0; i < frames; i++) showingFirst += await wb.page.frameLocator('iframe.webview.ready').nth(i).frameLocator('iframe').locator('.hname', { hasText: /^first_result$/ }).count();
+    assert.equal(showingFirst, 0, 'the released tab was replaced by the next result');
+    assert.equal(await resultTabs.count(), 2, 'no new tab');
   });
 });

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
-import { cellsOf, errorPosition, fromTables, statementAround } from '../../src/extension/parse';
+import { cellsOf, derivedRelations, errorPosition, fromTables, statementAround } from '../../src/extension/parse';
 import { ToolHost } from '../../src/core/host';
 import { resolveConfig } from '../../src/core/config';
 import { tmpDir } from '../helpers/mcp';
@@ -50,4 +50,26 @@ test('errorPosition reads the position core puts in a query error, from the real
   } finally {
     await h.dispose();
   }
+});
+
+test('derivedRelations: CTE names and FROM-subquery aliases with their columns, read by PostgreSQL\'s parser, while the statement is still being typed', async () => {
+  // the cursor after "t." makes the whole statement invalid SQL: the CTE body alone still parses
+  const [t] = await derivedRelations('WITH t AS (SELECT a, b FROM x) SELECT t. FROM t');
+  assert.deepEqual(t, { name: 't', kind: 'cte', columns: ['a', 'b'], stars: [], tables: [{ table: 'x', alias: undefined }] });
+  const s = await derivedRelations('SELECT s. FROM (SELECT u.id, u.name AS who, count(*), price::numeric, upper(city) FROM users u GROUP BY 1, 2, 4, 5) AS s JOIN orders o ON o.uid = s.id');
+  assert.deepEqual(s.map(r => [r.name, r.kind, r.columns]), [['s', 'subquery', ['id', 'who', 'count', 'price', 'upper']]]);
+  // several CTEs, RECURSIVE, a column list, MATERIALIZED, quoted names, a UNION (names from its first SELECT), VALUES
+  const many = await derivedRelations(`WITH RECURSIVE "Big T"(x, "Y") AS (SELECT 1, 2), m AS MATERIALIZED (SELECT k FROM a UNION SELECT j FROM b),
+    v AS (VALUES (1, 'a')) SELECT * FROM "Big T", m, v, (SELECT * FROM users) star, LATERAL (SELECT e.* FROM events e) ev`);
+  assert.deepEqual(many.map(r => [r.name, r.kind, r.columns, r.stars]), [
+    ['Big T', 'cte', ['x', 'Y'], []], ['m', 'cte', ['k'], []], ['v', 'cte', ['column1', 'column2'], []],
+    ['star', 'subquery', [], [{}]], ['ev', 'subquery', [], [{ qualifier: 'e' }]]]);
+  assert.deepEqual(many.find(r => r.name === 'star')!.tables, [{ table: 'users', alias: undefined }]);
+  // a body still being typed is left out, the others stay; IN (SELECT …) and a CTE body are not subqueries
+  assert.deepEqual((await derivedRelations('WITH a AS (SELECT id FROM x), b AS (SELECT FROM WHERE) SELECT a. FROM a WHERE id IN (SELECT id FROM y)')).map(r => r.name), ['a']);
+  assert.deepEqual(await derivedRelations('WITH a AS (SELECT id FROM x'), []);
+  // a scalar subquery in the select list is not a relation, even with an alias
+  assert.deepEqual(await derivedRelations('SELECT a, (SELECT max(x) FROM y) AS m FROM t AS tt, (SELECT 1 AS one) o'), [
+    { name: 'o', kind: 'subquery', columns: ['one'], stars: [], tables: [] }]);
+  assert.deepEqual(await derivedRelations('SELECT 1'), []);
 });
