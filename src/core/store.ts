@@ -275,6 +275,9 @@ export class ResultStore {
 
   has(id: string): boolean { this.sweep(); return this.entries.has(id); }
 
+  /** Drops a result now (as eviction would); false when it was not held. */
+  remove(id: string): boolean { const had = this.entries.has(id); this.drop(id); return had; }
+
   private chunkCount(e: Entry): number { return e.mem ? Math.ceil(e.mem.length / MEMORY_CHUNK_ROWS) : e.chunks!.length; }
   private chunkFirst(e: Entry, i: number): number { return e.mem ? i * MEMORY_CHUNK_ROWS : e.chunks![i].first; }
 

@@ -9,6 +9,8 @@ export interface StoredResult {
   context?: string;
   /** A table preview (Data Explorer): it holds the first rows of the relation; a sort re-runs it on the server. */
   preview?: Preview;
+  /** Runs the same tool call again (the result view offers it when the stored rows are gone). */
+  rerun?: () => Promise<unknown>;
 }
 
 /** What a table preview needs to re-run itself sorted on the server, so a sort orders the whole table. */
