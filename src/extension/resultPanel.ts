@@ -11,7 +11,11 @@ import { valueText } from '../core/values';
 import type { StoredResult } from './results';
 
 /** A paint of the grid: `rows` it holds, `total` it covers (a paged grid holds windows of a stored result). */
-export interface PaintReport { id: string; rows: number; ms: number; complete?: boolean; total?: number }
+export interface PaintReport {
+  id: string; rows: number; ms: number; complete?: boolean; total?: number;
+  /** When the report arrived and when the tool call that made the result started (extension host clock, ms). */
+  at?: number; started?: number;
+}
 
 /** A table up to this many rows goes to the grid whole; a bigger one as its first rows, then windows on request. */
 const WHOLE = 10_000;
@@ -74,6 +78,12 @@ export class ResultPanel implements vscode.Disposable {
     const tables = r.result.parts.filter((p): p is TablePart => p.kind === 'table');
     // a table held in the result store is paged from it: a small one goes whole, a big one its first rows; the grid
     // asks for other windows (and sorts, filters, statistics over the whole result) as the person uses it
+    for (const t of tables) {
+      // a result the store dropped while this view still holds its rows (reopened from the history): stored again
+      if (t.resultId && t.rows.length > WHOLE && t.rows.length === t.storedRows && !this.host.results.has(t.resultId)) {
+        try { t.resultId = (await this.host.results.put(r.tool, t)).id; } catch { /* sent whole below */ }
+      }
+    }
     const paged = tables.map(t => !!t.resultId && t.rows.length > WHOLE && this.host.results.has(t.resultId));
     const ipc = await Promise.all(tables.map((t, i) => toArrowIPC(t.columns, paged[i] ? t.rows.slice(0, FIRST) : t.rows)));
     let ti = 0;
@@ -128,7 +138,8 @@ export class ResultPanel implements vscode.Disposable {
   private async onMessage(v: View, m: { type: string; [k: string]: unknown }): Promise<void> {
     if (m.type === 'ready') { v.ready = true; await this.post(v); return; }
     if (m.type === 'painted') {
-      const report = m as unknown as PaintReport;
+      const report = { ...(m as unknown as PaintReport), at: Date.now() };
+      if (report.id === v.current.id) report.started = v.current.time - v.current.result.durationMs;
       this.paints.push(report);
       if (this.paints.length > 20) this.paints.shift();
       this.painted.fire(report);

@@ -222,7 +222,19 @@ describe('Big results in the grid (code-server)', { timeout: 15 * 60_000 }, () =
     await status.filter({ hasText: /^50,000 rows · 2 columns/ }).waitFor({ timeout: 120_000 });
     await view.locator('.row').nth(0).locator('.cell').nth(0).click();
     await wb.page.keyboard.press('Control+End');
-    assert.deepEqual(await rowTexts(view, 50_000), sql('SELECT id, v FROM big ORDER BY id DESC LIMIT 1')[0].split('|'));
+    const lastRow = sql('SELECT id, v FROM big ORDER BY id DESC LIMIT 1')[0].split('|');
+    assert.deepEqual(await rowTexts(view, 50_000), lastRow);
     await wb.shot('paging-12-run-again');
+    // reopened from the Query History after the store dropped it: the view still holds the rows, so it stores them
+    // again and pages as before
+    const id = (await wb.execCommand('workbench.action.focusActiveEditorGroup')).paints!.at(-1)!.id;
+    assert.ok(Number((await wb.execCommand('datatoolsTest.dropResults')).value) >= 1);
+    await wb.execCommand('datatools.history.open', [{ id, sql: 'SELECT id, v FROM big ORDER BY id', connection: 'bigpg', time: new Date().toISOString(), outcome: 'ok' }]);
+    // (paged from the store again, not sent whole: the status names the store's whole-result scope)
+    await status.filter({ hasText: /^50,000 rows · 2 columns · sort, filter and statistics over all 50,000 rows/ }).waitFor({ timeout: 60_000 });
+    await view.locator('[role=grid]').focus();
+    await wb.page.keyboard.press('Control+End');
+    assert.deepEqual(await rowTexts(view, 50_000), lastRow);
+    assert.equal(await view.locator('.gone').count(), 0);
   });
 });
