@@ -326,36 +326,40 @@ if (want('vscode')) {
   const ws = path.join(dir, 'ws');
   fs.mkdirSync(ws, { recursive: true });
   const wb = new Workbench(path.join(dir, 'vscode'), ws);
-  await wb.start({ 'datatools.role': 'ml_engineer', 'datatools.allowedPaths': [dir], 'datatools.limits.maxRows': 1_000_000, 'datatools.limits.queryTimeoutSeconds': 300 });
+  // a real PostgreSQL server (the embedded sample database caps its memory well under a million rows)
+  const { startPostgres } = require(path.join(root, 'out/test/helpers/pg.js'));
+  const pg = await startPostgres();
+  await wb.start({ 'datatools.role': 'ml_engineer', 'datatools.allowedPaths': [dir], 'datatools.limits.maxRows': 1_000_000, 'datatools.limits.queryTimeoutSeconds': 300,
+    'datatools.connections': [{ name: 'benchpg', host: '127.0.0.1', port: pg.port, database: 'postgres', user: 'postgres', ssl: 'disable' }] });
   try {
     const helper = JSON.parse(fs.readFileSync(path.join(wb.io, 'activated.json'), 'utf8'));
     const first = await wb.execCommand('workbench.action.focusActiveEditorGroup');
     row('extension activation vs the test helper extension\'s', first.activationMs, helper.activationMs);
     const paint = async n => {
       const sql = path.join(ws, `q${n}.sql`);
-      fs.writeFileSync(sql, `SELECT g AS id, g * 0.5 AS x, md5(g::text) AS s FROM generate_series(1, ${n}) g`);
+      fs.writeFileSync(sql, `-- connection: benchpg\nSELECT g AS id, g * 0.5 AS x, md5(g::text) AS s FROM generate_series(1, ${n}) g`);
       await wb.execCommand('vscode.open', [`file://${sql}`]);
       const before = (await wb.execCommand('workbench.action.focusActiveEditorGroup')).paint?.id;
-      const t = performance.now();
       await wb.execCommand('datatools.runQuery', [], 600_000);
       for (const end = Date.now() + 600_000; ;) {
         if (Date.now() > end) throw new Error(`no complete paint of ${n} rows within 10 minutes`);
         const ps = (await wb.execCommand('workbench.action.focusActiveEditorGroup')).paints ?? [];
         const mine = ps.filter(p => p.id !== before && p.id === ps[ps.length - 1].id);
-        const done = mine.find(p => p.complete);
-        if (done) {
-          if (done.rows !== n) throw new Error(`painted ${done.rows} rows, expected ${n}`);
-          return { first: mine[0].ms, full: done === mine[0] ? done.ms : mine[0].ms + done.ms, total: performance.now() - t };
-        }
+        // the grid covers the whole result when a paint reports `total` n (a paged grid holds windows of the store)
+        const done = mine.find(p => p.complete && (p.total ?? p.rows) === n);
+        if (mine.length && !done && mine.some(p => p.complete)) throw new Error(`painted ${JSON.stringify(mine)}, expected ${n} rows in all`);
+        if (done) return { first: mine[0].ms, firstAt: mine[0].at - mine[0].started, allAt: done.at - mine[0].started, held: done.rows };
         await new Promise(r => setTimeout(r, 200));
       }
     };
     await paint(1000); // warm-up: the panel, the webview bundle, the database
     const small = await paint(1000);
     const large = await paint(1_000_000);
+    console.log(`# the webview held ${large.held.toLocaleString('en-US')} of 1,000,000 rows at its first paint (the rest is paged from the result store)`);
     row('result view first paint: 1,000,000 rows vs 1,000 (post -> rows on screen)', large.first, small.first);
-    row('  all 1,000,000 rows in the grid (sort/filter/stats ready) vs 1,000', large.full, small.full);
-    row('  Run Query end to end: 1,000,000 rows vs 1,000', large.total, small.total);
-  } catch (e) { await wb.shot('bench-failure').catch(() => undefined); throw e; } finally { await wb.stop(); }
+    // from the start of the tool call (execute_query) to the paint reports, on the extension host's clock
+    row('  Run Query -> first rows on screen: 1,000,000 rows vs 1,000', large.firstAt, small.firstAt);
+    row('  Run Query -> all rows stored (the grid covers all): 1,000,000 rows vs 1,000', large.allAt, small.allAt);
+  } catch (e) { await wb.shot('bench-failure').catch(() => undefined); throw e; } finally { await wb.stop(); pg.stop(); }
 }
 fs.rmSync(dir, { recursive: true, force: true });

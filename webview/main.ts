@@ -10,7 +10,9 @@ import { isPlan, jsonPlanView, textPlanView } from './plan';
 import { drawChart, toNumber, type ChartKind } from './chart';
 
 interface Column { name: string; type: string }
-interface TableMeta { title?: string; columns: Column[]; rowCount: number; totalRows?: number; truncated: boolean; partial?: boolean }
+/** `paged`: the grid holds windows of a result in the extension's result store (rowCount rows in all) and asks for
+ *  others as the person scrolls; sort, filter and statistics then run there, over the whole result. */
+interface TableMeta { title?: string; columns: Column[]; rowCount: number; totalRows?: number; truncated: boolean; paged?: boolean }
 type Part =
   | { kind: 'image'; mimeType: string; data: string; title?: string }
   | { kind: 'stream'; name: string; text: string; droppedBytes?: number }
@@ -21,7 +23,7 @@ type Part =
   | { kind: 'table'; index: number };
 /** A table preview: the first rows of a relation; a sort re-runs it with ORDER BY on the server. */
 interface PreviewMeta { relation: string; rows: number; orderBy?: { column: string; desc: boolean } }
-interface ShowMessage { type: 'show'; id: string; kept?: boolean; editor?: boolean; file?: string; preview?: PreviewMeta; tool: string; title: string; context?: string; text: string; isError: boolean; durationMs?: number; parts: Part[]; tables: TableMeta[]; ipc: Uint8Array[]; sentAt: number }
+interface ShowMessage { type: 'show'; id: string; kept?: boolean; editor?: boolean; file?: string; canRerun?: boolean; preview?: PreviewMeta; tool: string; title: string; context?: string; text: string; isError: boolean; durationMs?: number; parts: Part[]; tables: TableMeta[]; ipc: Uint8Array[]; sentAt: number }
 
 declare function acquireVsCodeApi(): { postMessage(m: unknown): void };
 const vscode = acquireVsCodeApi();
@@ -51,18 +53,25 @@ function comparator(type: string): (x: unknown, y: unknown) => number {
 }
 
 let shownId = '';
+let canRerun = false;
 let grids: Grid[] = [];
+/** An answer from the extension to a window or statistics request. */
+interface Reply { type: 'page' | 'stats'; id: string; req: number; error?: string; ipc?: Uint8Array; offset?: number; matched?: number; total?: number; stats?: Stats[] }
+const pending = new Map<number, (m: Reply) => void>();
+let reqSeq = 0;
+/** Asks the extension (the result store) for a window of rows or the column statistics of the shown result. */
+function ask(m: Record<string, unknown>): Promise<Reply> {
+  const req = ++reqSeq;
+  return new Promise(resolve => { pending.set(req, resolve); vscode.postMessage({ ...m, id: shownId, req }); });
+}
 window.addEventListener('message', (ev: MessageEvent) => {
-  const m = ev.data as ShowMessage | { type: 'table'; id: string; index: number; ipc: Uint8Array; sentAt: number } | { type: 'kept'; kept: boolean };
+  const m = ev.data as ShowMessage | Reply | { type: 'kept'; kept: boolean };
   if (m?.type === 'show') render(m);
   else if (m?.type === 'kept') showKept(m.kept);
-  else if (m?.type === 'table' && m.id === shownId) {
-    // the rest of a big table, after its first rows were painted
-    const g = grids.find(x => x.index === m.index);
-    if (g) {
-      g.replace(tableFromIPC(m.ipc));
-      vscode.postMessage({ type: 'painted', id: m.id, rows: g.table.numRows, ms: Date.now() - m.sentAt, complete: true });
-    }
+  else if ((m?.type === 'page' || m?.type === 'stats') && pending.has(m.req)) {
+    const done = pending.get(m.req)!;
+    pending.delete(m.req);
+    if (m.id === shownId) done(m);
   }
 });
 vscode.postMessage({ type: 'ready' });
@@ -80,6 +89,8 @@ function showKept(kept: boolean): void {
 function render(m: ShowMessage): void {
   app.replaceChildren();
   shownId = m.id;
+  canRerun = !!m.canRerun;
+  pending.clear();
   const head = el('header', 'top');
   head.append(el('h1', '', m.title));
   const meta = el('div', 'meta');
@@ -155,7 +166,8 @@ function render(m: ShowMessage): void {
   }
   requestAnimationFrame(() => {
     for (const g of grids) g.paint();
-    vscode.postMessage({ type: 'painted', id: m.id, rows: grids.reduce((s, g) => s + g.table.numRows, 0), total: m.tables.reduce((s, t) => s + t.rowCount, 0), ms: Date.now() - m.sentAt, complete: !m.tables.some(t => t.partial) });
+    // a paged grid covers its whole result from here on (other windows come as the person scrolls)
+    vscode.postMessage({ type: 'painted', id: m.id, rows: grids.reduce((s, g) => s + g.table.numRows, 0), total: m.tables.reduce((s, t) => s + t.rowCount, 0), ms: Date.now() - m.sentAt, complete: true });
     for (const g of grids) g.computeStatsLater();
   });
 }
@@ -181,6 +193,14 @@ function textWidth(s: string, font: string): number {
 }
 
 let gridSeq = 0;
+/** A paged grid loads its rows in windows of this many. */
+const BLOCK = 500;
+/** A value of a row whose window has not arrived yet. */
+const MISSING = Symbol('missing');
+/** The scroll height at most: past it a pixel of scrollbar stands for more than a row (browsers cap element height). */
+const MAX_PX = 10_000_000;
+/** A chart of a paged result is drawn from its first rows (in the grid's order). */
+const CHART_ROWS = 10_000;
 
 /** The table grid (ARIA grid pattern). The focus stays on the grid element; the active cell is named by
  *  aria-activedescendant. Keys: arrows, Home/End (row), Ctrl+Home/End (table), PageUp/PageDown; with Shift they
@@ -214,11 +234,116 @@ class Grid {
   /** A preview that holds only the first rows of its table: sorting asks the server (the whole table). */
   private readonly serverSort: PreviewMeta | undefined;
 
+  /** Paged (a result in the store bigger than what is sent at once): the rows the view covers (after the filter),
+   *  its loaded windows of BLOCK rows, and its filter text; `viewGen` counts sort/filter changes. */
+  private readonly paged: boolean;
+  private matched = 0;
+  private blocks = new Map<number, Vector[]>();
+  private loading = new Set<number>();
+  private search = '';
+  private viewGen = 0;
+  private gone: string | undefined;
+
+  /** Rows in the view (after the filter). */
+  private get n(): number { return this.paged ? this.matched : this.order.length; }
+  /** Rows of the result the grid covers. */
+  private get held(): number { return this.paged ? this.meta.rowCount : this.table.numRows; }
+  /** A paged grid in the result's own order, unfiltered: its first rows are the table it came with. */
+  private get stored(): boolean { return this.sortCol < 0 && !this.search; }
+
+  /** The value at view row r, column c (MISSING: its window is on its way). */
+  private value(r: number, c: number): unknown {
+    if (!this.paged) return this.cols[c].get(this.order[r]);
+    if (this.stored && r < this.table.numRows) return this.cols[c].get(r);
+    const b = this.blocks.get(Math.floor(r / BLOCK));
+    return b ? b[c].get(r % BLOCK) : MISSING;
+  }
+
+  private pageRequest(offset: number, limit: number): Record<string, unknown> {
+    return { type: 'page', table: this.index, offset, limit, search: this.search || undefined,
+      ...(this.sortCol >= 0 ? { column: this.names[this.sortCol], desc: this.sortDir < 0 } : {}) };
+  }
+
+  /** Asks for window b of the view; it is painted when it arrives. */
+  private load(b: number): void {
+    if (this.blocks.has(b) || this.loading.has(b) || this.gone) return;
+    this.loading.add(b);
+    const gen = this.viewGen;
+    void ask(this.pageRequest(b * BLOCK, BLOCK)).then(m => {
+      if (gen !== this.viewGen) return;
+      this.loading.delete(b);
+      if (m.error) { this.showGone(m.error); return; }
+      const t = tableFromIPC(m.ipc!);
+      this.blocks.set(b, t.schema.fields.map((_, i) => t.getChildAt(i)!));
+      this.matched = m.matched!;
+      this.version++;
+      this.paint();
+    });
+  }
+
+  /** A new sort or filter: its first window and the number of rows it covers, from the store. */
+  private async reload(): Promise<boolean> {
+    const gen = ++this.viewGen;
+    this.blocks.clear();
+    this.loading.clear();
+    const m = await ask(this.pageRequest(0, BLOCK));
+    if (gen !== this.viewGen) return false;
+    if (m.error) { this.showGone(m.error); return false; }
+    const t = tableFromIPC(m.ipc!);
+    this.blocks.set(0, t.schema.fields.map((_, i) => t.getChildAt(i)!));
+    this.matched = m.matched!;
+    this.version++;
+    return true;
+  }
+
+  /** Rows r0..r1, columns c0..c1 of the view (loaded windows, or asked for), or undefined when the result is gone. */
+  private async rowsOf(r0: number, r1: number, c0: number, c1: number): Promise<unknown[][] | undefined> {
+    const out: unknown[][] = [];
+    let complete = true;
+    for (let r = r0; r <= r1 && complete; r++) {
+      const row: unknown[] = [];
+      for (let c = c0; c <= c1; c++) { const v = this.value(r, c); if (v === MISSING) { complete = false; break; } row.push(v); }
+      out.push(row);
+    }
+    if (complete) return out;
+    const rows: unknown[][] = [];
+    const gen = this.viewGen;
+    for (let o = r0; o <= r1; o += 100_000) {
+      const m = await ask(this.pageRequest(o, Math.min(100_000, r1 - o + 1)));
+      if (m.error) { this.showGone(m.error); return undefined; }
+      if (gen !== this.viewGen) return undefined;
+      const t = tableFromIPC(m.ipc!);
+      const cols = t.schema.fields.map((_, i) => t.getChildAt(i)!);
+      for (let i = 0; i < t.numRows; i++) { const row: unknown[] = []; for (let c = c0; c <= c1; c++) row.push(cols[c].get(i)); rows.push(row); }
+    }
+    return rows;
+  }
+
+  /** The result is no longer in the store: said in the grid, with a button to run it again. */
+  private showGone(msg: string): void {
+    if (this.gone) return;
+    this.gone = msg;
+    const box = el('div', 'gone');
+    box.setAttribute('role', 'alert');
+    box.append(el('span', '', msg));
+    if (canRerun) {
+      const b = custom('vscode-button', { class: 'rerun' }, 'Run again');
+      b.addEventListener('click', () => vscode.postMessage({ type: 'rerun' }));
+      box.append(b);
+    }
+    this.root.insertBefore(box, this.viewport);
+    this.status.textContent = msg;
+    this.version++;
+    this.paint();
+  }
+
   /** The first rows of a data file (its custom editor): the status says so, and what a sort or filter covers. */
   constructor(public table: Table, private readonly meta: TableMeta, readonly index: number, compact: boolean, preview?: PreviewMeta, private readonly filePreview = false) {
     this.cols = table.schema.fields.map((_, i) => table.getChildAt(i)!);
     this.names = table.schema.fields.map(f => f.name);
     this.serverSort = preview && meta.truncated ? preview : undefined;
+    this.paged = !!meta.paged;
+    this.matched = meta.rowCount;
     if (this.serverSort?.orderBy) {
       // the rows arrived sorted by the server
       this.sortCol = this.names.indexOf(this.serverSort.orderBy.column);
@@ -226,10 +351,17 @@ class Grid {
     }
     this.order = identity(table.numRows);
     // a first width from the first rows; a column is resized by dragging its edge, fitted by a double-click there
+    // measured in the fonts the cells and headers use (a guess per character cut 20-digit integers short)
+    const css = getComputedStyle(document.body);
+    const cssVar = (k: string) => css.getPropertyValue(k).trim();
+    const cellFont = `${cssVar('--vscode-editor-font-size') || '13px'} ${cssVar('--vscode-editor-font-family') || 'monospace'}`;
+    const headFont = `600 ${css.fontSize || '13px'} ${css.fontFamily || 'sans-serif'}`;
     this.widths = this.names.map((n, j) => {
-      let w = Math.max(n.length, (meta.columns[j]?.type ?? '').length + 2);
-      for (let i = 0; i < Math.min(table.numRows, 200); i++) w = Math.max(w, cellString(this.cols[j].get(i)).length);
-      return Math.min(480, Math.max(70, w * 7.5 + 18));
+      let w = Math.max(textWidth(`${n} ▲`, headFont), textWidth(meta.columns[j]?.type ?? '', headFont) * 0.8);
+      let longest = '';
+      for (let i = 0; i < Math.min(table.numRows, 200); i++) { const v = cellString(this.cols[j].get(i)); if (v.length > longest.length) longest = v; }
+      if (longest) w = Math.max(w, textWidth(longest.length > 200 ? longest.slice(0, 200) : longest, cellFont));
+      return Math.min(480, Math.max(70, Math.ceil(w) + 18));
     });
     const bar = el('div', 'toolbar');
     if (meta.title) bar.append(el('div', 'table-title', meta.title));
@@ -267,7 +399,7 @@ class Grid {
       if (!this.frame) this.frame = requestAnimationFrame(() => { this.frame = 0; this.paint(); });
     });
     this.viewport.addEventListener('keydown', e => this.onKey(e));
-    this.viewport.addEventListener('focus', () => { lastFocused = this.viewport; if (!this.hasSel && this.order.length) { this.hasSel = true; this.paint(); } });
+    this.viewport.addEventListener('focus', () => { lastFocused = this.viewport; if (!this.hasSel && this.n) { this.hasSel = true; this.paint(); } });
     this.body.addEventListener('mousedown', e => {
       const p = this.cellAt(e.target);
       if (!p || e.button !== 0) return;
@@ -336,16 +468,31 @@ class Grid {
     const kind = (this.chartBox.querySelector<HTMLSelectElement>('.chart-kind')?.value ?? 'bar') as ChartKind;
     const xj = Number(this.chartBox.querySelector<HTMLSelectElement>('.chart-x')?.value ?? -1);
     const yj = Number(this.chartBox.querySelector<HTMLSelectElement>('.chart-y')?.value ?? 0);
-    const xs: unknown[] = []; const ys: unknown[] = [];
-    for (let r = 0; r < this.order.length; r++) {
-      const src = this.order[r];
-      xs.push(xj >= 0 ? this.cols[xj].get(src) : r + 1);
-      ys.push(this.cols[yj].get(src));
-    }
     const area = this.chartBox.querySelector('.chart-area')!;
-    const width = Math.max(360, Math.min(1100, this.viewport.clientWidth || 720));
-    const out = drawChart({ kind, xName: xj >= 0 ? this.names[xj] : '', yName: this.names[yj], x: xs, y: ys }, width);
-    area.replaceChildren(typeof out === 'string' ? el('p', 'dim', out) : out);
+    const draw = (xs: unknown[], ys: unknown[], note?: string) => {
+      const width = Math.max(360, Math.min(1100, this.viewport.clientWidth || 720));
+      const out = drawChart({ kind, xName: xj >= 0 ? this.names[xj] : '', yName: this.names[yj], x: xs, y: ys }, width);
+      area.replaceChildren(typeof out === 'string' ? el('p', 'dim', out) : out);
+      if (note) area.append(el('p', 'dim chart-note', note));
+    };
+    if (!this.paged) {
+      const xs: unknown[] = []; const ys: unknown[] = [];
+      for (let r = 0; r < this.order.length; r++) {
+        const src = this.order[r];
+        xs.push(xj >= 0 ? this.cols[xj].get(src) : r + 1);
+        ys.push(this.cols[yj].get(src));
+      }
+      draw(xs, ys);
+      return;
+    }
+    // a paged result: its first rows in the grid's order, and the chart says so
+    const n = Math.min(this.n, CHART_ROWS);
+    if (!n) { draw([], []); return; }
+    void this.rowsOf(0, n - 1, 0, this.names.length - 1).then(rows => {
+      if (!rows) return;
+      draw(rows.map((r, i) => (xj >= 0 ? r[xj] : i + 1)), rows.map(r => r[yj]),
+        n < this.n ? `Drawn from the first ${fmt(n)} of ${fmt(this.n)} rows (in the grid's order).` : undefined);
+    });
   }
 
   private cellAt(t: EventTarget | null): Pos | undefined {
@@ -366,7 +513,7 @@ class Grid {
   }
 
   private onKey(e: KeyboardEvent): void {
-    const n = this.order.length;
+    const n = this.n;
     const last = this.cols.length - 1;
     const ctrl = e.ctrlKey || e.metaKey;
     const page = Math.max(1, Math.floor((this.viewport.clientHeight - this.headRow.offsetHeight) / ROW_H) - 1);
@@ -401,7 +548,7 @@ class Grid {
       this.paint();
       return;
     }
-    if (ctrl && (e.key === 'c' || e.key === 'C')) { e.preventDefault(); this.copy('tsv'); return; }
+    if (ctrl && (e.key === 'c' || e.key === 'C')) { e.preventDefault(); void this.copy('tsv'); return; }
     if ((e.key === 'Enter' || e.key === ' ') && r < 0) { e.preventDefault(); this.sortBy(c); return; }
     if ((e.key === 'Enter' || e.key === 'F2') && this.hasSel && r >= 0) { e.preventDefault(); this.openViewer(this.cur); return; }
     if (e.key === 'ContextMenu' || (e.shiftKey && e.key === 'F10')) {
@@ -412,13 +559,26 @@ class Grid {
     if (e.key === 'Escape' && this.hasSel) { this.anchor = { ...this.cur }; this.paint(); }
   }
 
+  /** The scroll geometry: rows visible, the first (fractional) row at a scroll position, and back. Up to MAX_PX a
+   *  row is ROW_H pixels; past it the scrollbar is scaled so that it still covers every row. */
+  private geometry(): { visible: number; maxTop: number; scaled: boolean; rowAt: (top: number) => number; topOf: (row: number) => number } {
+    const n = this.n;
+    const vh = Math.max(ROW_H, (this.viewport.clientHeight || 400) - this.headRow.offsetHeight);
+    const visible = vh / ROW_H;
+    const full = n * ROW_H;
+    if (full <= MAX_PX) return { visible, maxTop: Math.max(0, full - vh), scaled: false, rowAt: t => t / ROW_H, topOf: r => r * ROW_H };
+    const maxTop = MAX_PX - vh;
+    const rows = Math.max(1, n - visible);
+    return { visible, maxTop, scaled: true, rowAt: t => (Math.min(t, maxTop) / maxTop) * rows, topOf: r => (Math.min(r, rows) / rows) * maxTop };
+  }
+
   private scrollIntoView(p: Pos): void {
     const vp = this.viewport;
-    const headH = this.headRow.offsetHeight;
     if (p.r >= 0) {
-      const top = headH + p.r * ROW_H;
-      if (top - headH < vp.scrollTop) vp.scrollTop = top - headH;
-      else if (top + ROW_H > vp.scrollTop + vp.clientHeight) vp.scrollTop = top + ROW_H - vp.clientHeight;
+      const g = this.geometry();
+      const at = g.rowAt(vp.scrollTop);
+      if (p.r < at) vp.scrollTop = g.topOf(p.r);
+      else if (p.r + 1 > at + g.visible) vp.scrollTop = g.scaled ? Math.ceil(g.topOf(p.r + 1 - g.visible)) : (p.r + 1) * ROW_H - g.visible * ROW_H;
     }
     let left = 0;
     for (let j = 0; j < p.c; j++) left += this.widths[j];
@@ -428,16 +588,13 @@ class Grid {
   }
 
   /** The selected range in display order, as text of the chosen format, to the clipboard (through the extension). */
-  private copy(format: CopyFormat): void {
-    if (!this.hasSel || !this.order.length) return;
-    const g = this.cur.r < 0 ? { r0: 0, r1: this.order.length - 1, c0: this.cur.c, c1: this.cur.c } : this.range();
-    const rows: unknown[][] = [];
-    for (let r = g.r0; r <= g.r1; r++) {
-      const src = this.order[r];
-      const row: unknown[] = [];
-      for (let c = g.c0; c <= g.c1; c++) row.push(this.cols[c].get(src));
-      rows.push(row);
-    }
+  private async copy(format: CopyFormat): Promise<void> {
+    if (!this.hasSel || !this.n) return;
+    const g = this.cur.r < 0 ? { r0: 0, r1: this.n - 1, c0: this.cur.c, c1: this.cur.c } : this.range();
+    // a paged grid: the rows not loaded come from the store first
+    if (this.paged && g.r1 - g.r0 > BLOCK) this.flash(`Copying ${fmt(g.r1 - g.r0 + 1)} rows…`);
+    const rows = await this.rowsOf(g.r0, g.r1, g.c0, g.c1);
+    if (!rows) return;
     const text = formatRange(format, this.names.slice(g.c0, g.c1 + 1), rows);
     vscode.postMessage({ type: 'copy', text, format, rows: rows.length, columns: g.c1 - g.c0 + 1 });
     this.flash(`Copied ${fmt(rows.length)} × ${g.c1 - g.c0 + 1} as ${format === 'markdown' ? 'Markdown' : format.toUpperCase()}`);
@@ -467,7 +624,7 @@ class Grid {
       const b = el('button', 'menu-item', label);
       b.setAttribute('role', 'menuitem');
       b.tabIndex = -1;
-      b.addEventListener('click', () => { closeMenus(); this.copy(f); this.viewport.focus(); });
+      b.addEventListener('click', () => { closeMenus(); void this.copy(f); this.viewport.focus(); });
       menu.append(b);
       return b;
     });
@@ -486,8 +643,13 @@ class Grid {
 
   /** The whole value of a cell: JSON pretty-printed (exactly), binary as a hex dump, text wrapped; with Copy. */
   private openViewer(p: Pos): void {
-    if (p.r < 0 || p.r >= this.order.length) return;
-    const v = this.cols[p.c].get(this.order[p.r]);
+    if (p.r < 0 || p.r >= this.n) return;
+    const v = this.value(p.r, p.c);
+    if (v === MISSING) { void this.rowsOf(p.r, p.r, p.c, p.c).then(rows => { if (rows) this.showViewer(p, rows[0][0]); }); return; }
+    this.showViewer(p, v);
+  }
+
+  private showViewer(p: Pos, v: unknown): void {
     const type = this.meta.columns[p.c]?.type ?? String(this.table.schema.fields[p.c].type);
     const raw = v === null || v === undefined ? '' : cellString(v);
     let shown = v === null || v === undefined ? 'NULL' : raw;
@@ -575,12 +737,15 @@ class Grid {
     const head = this.headInner.children[j] as HTMLElement | undefined;
     const hfont = head ? fontOf(head.querySelector('.hname')!) : font;
     let w = Math.max(textWidth(this.names[j] + ' ▲', hfont), textWidth(this.meta.columns[j]?.type ?? '', hfont) * 0.8);
-    const n = this.table.numRows;
-    const step = n > 50_000 ? Math.ceil(n / 50_000) : 1;
     let longest = '';
-    for (let i = 0; i < n; i += step) {
-      const s = cellString(this.cols[j].get(i));
-      if (s.length > longest.length * 0.8) { const tw = textWidth(s.length > 2000 ? s.slice(0, 2000) : s, font); if (tw > w) { w = tw; longest = s; } }
+    // the rows held (a paged grid: the windows loaded)
+    for (const col of [this.cols[j], ...[...this.blocks.values()].map(b => b[j])]) {
+      const n = col.length;
+      const step = n > 50_000 ? Math.ceil(n / 50_000) : 1;
+      for (let i = 0; i < n; i += step) {
+        const s = cellString(col.get(i));
+        if (s.length > longest.length * 0.8) { const tw = textWidth(s.length > 2000 ? s.slice(0, 2000) : s, font); if (tw > w) { w = tw; longest = s; } }
+      }
     }
     let px = Math.ceil(w) + 16;
     if (longest) {
@@ -601,33 +766,34 @@ class Grid {
   private totalWidth(): number { return this.widths.reduce((a, b) => a + b, 0); }
 
   paint(): void {
-    const n = this.order.length;
+    const n = this.n;
     this.viewport.setAttribute('aria-rowcount', String(n + 1));
-    this.spacer.style.height = `${n * ROW_H}px`;
+    this.spacer.style.height = `${Math.min(n * ROW_H, MAX_PX)}px`;
     this.spacer.style.width = `${this.totalWidth()}px`;
-    const headH = this.headRow.offsetHeight;
     const top = this.viewport.scrollTop;
-    const height = this.viewport.clientHeight || 400;
-    const first = Math.max(0, Math.floor(top / ROW_H) - 5);
-    const last = Math.min(n, Math.ceil((top + height - headH) / ROW_H) + 5);
+    const g = this.geometry();
+    const at = g.rowAt(top);
+    const first = Math.max(0, Math.floor(at) - 5);
+    const last = Math.min(n, Math.ceil(at + g.visible) + 5);
     // the same rows, widths, order and selection: keep the elements (a sideways scroll must not replace the cell
     // under a double-click)
     const key = [first, last, this.version, this.hasSel, this.cur.r, this.cur.c, this.anchor.r, this.anchor.c, this.widths.join(',')].join('|');
     if (key === this.paintKey) return;
     this.paintKey = key;
-    this.body.style.transform = `translateY(${first * ROW_H}px)`;
+    // (scaled: the rows sit where the scroll position says, not at row × ROW_H)
+    this.body.style.transform = `translateY(${g.scaled ? Math.max(0, top - (at - first) * ROW_H) : first * ROW_H}px)`;
     const rows: HTMLElement[] = [];
     let active = '';
     for (let r = first; r < last; r++) {
-      const src = this.order[r];
       const row = el('div', r % 2 ? 'row odd' : 'row');
       row.dataset.row = String(r);
       row.setAttribute('role', 'row');
       row.setAttribute('aria-rowindex', String(r + 2));
       for (let c = 0; c < this.cols.length; c++) {
-        const v = this.cols[c].get(src);
-        const text = cellString(v);
-        const cell = el('div', v === null || v === undefined ? 'cell null' : typeof v === 'number' || typeof v === 'bigint' ? 'cell num' : 'cell', text);
+        const v = this.value(r, c);
+        if (v === MISSING) this.load(Math.floor(r / BLOCK));
+        const text = v === MISSING ? '' : cellString(v);
+        const cell = el('div', v === MISSING ? (this.gone ? 'cell' : 'cell loading') : v === null || v === undefined ? 'cell null' : typeof v === 'number' || typeof v === 'bigint' ? 'cell num' : 'cell', text);
         cell.style.width = `${this.widths[c]}px`;
         cell.dataset.r = String(r);
         cell.dataset.c = String(c);
@@ -657,30 +823,11 @@ class Grid {
     else this.viewport.removeAttribute('aria-activedescendant');
   }
 
-  /** Swaps in the whole table once it arrives; sorting and filtering start over on it. */
-  replace(t: Table): void {
-    this.table = t;
-    this.cols = t.schema.fields.map((_, i) => t.getChildAt(i)!);
-    this.meta.partial = false;
-    this.filtered = undefined;
-    this.sortCol = -1; this.sortDir = 0;
-    this.order = identity(t.numRows);
-    this.version++;
-    this.stats = [];
-    this.buildHeader();
-    this.updateStatus();
-    this.paint();
-    this.computeStatsLater();
-  }
-
   private updateStatus(): void {
     this.status.removeAttribute('role');
-    if (this.meta.partial) {
-      this.status.textContent = `First ${fmt(this.table.numRows)} of ${fmt(this.meta.rowCount)} rows shown · loading the rest…`;
-      return;
-    }
-    const total = this.table.numRows;
-    const shown = this.order.length;
+    if (this.gone) { this.status.textContent = this.gone; return; }
+    const total = this.held;
+    const shown = this.n;
     if (this.serverSort) {
       const all = this.meta.totalRows !== undefined ? `${fmt(this.meta.totalRows)}` : 'more';
       const ob = this.serverSort.orderBy;
@@ -697,7 +844,9 @@ class Grid {
     }
     const more = this.meta.truncated ? (this.meta.totalRows !== undefined ? ` of ${fmt(this.meta.totalRows)} (truncated)` : ` (truncated: the first ${fmt(total)} of at least ${fmt(total + 1)})`) : '';
     // which rows a sort ordered: the whole result, or only the rows a cut result holds
-    const scope = this.sortCol < 0 ? '' : ` · sorted by ${this.names[this.sortCol]}${this.sortDir < 0 ? ' descending' : ''} over ${this.meta.truncated ? `the ${fmt(total)} rows held, not the whole query` : `all ${fmt(total)} rows`}`;
+    const over = this.meta.truncated ? `the ${fmt(total)} rows held, not the whole query` : `all ${fmt(total)} rows`;
+    // a paged grid holds windows, but its sort, filter and statistics run over every row in the store
+    const scope = this.sortCol < 0 ? (this.paged ? ` · sort, filter and statistics over ${over}` : '') : ` · sorted by ${this.names[this.sortCol]}${this.sortDir < 0 ? ' descending' : ''} over ${over}`;
     this.status.textContent = `${shown === total ? fmt(total) : `${fmt(shown)} of ${fmt(total)} (filtered)`} rows${more} · ${this.cols.length} columns${scope} · arrows move, Shift extends, Ctrl+C copies (TSV), right-click for CSV/Markdown/JSON, Enter shows a value`;
   }
 
@@ -714,6 +863,19 @@ class Grid {
     this.version++;
     this.sortDir = this.sortCol === j ? (this.sortDir === 1 ? -1 : this.sortDir === -1 ? 0 : 1) : 1;
     this.sortCol = this.sortDir === 0 ? -1 : j;
+    if (this.paged) {
+      // the store sorts every row; the grid shows the first window of the new order when it arrives
+      this.buildHeader();
+      this.status.setAttribute('role', 'status');
+      this.status.textContent = this.sortDir === 0 ? 'Loading the rows in their stored order…' : `Sorting all ${fmt(this.held)} rows by ${this.names[j]}${this.sortDir < 0 ? ' descending' : ''}…`;
+      void this.reload().then(ok => {
+        if (!ok) return;
+        this.updateStatus();
+        this.paint();
+        if (!this.chartBox.hidden) this.drawChart();
+      });
+      return;
+    }
     if (this.sortDir === 0) this.order = this.filtered ?? identity(this.table.numRows);
     else {
       const col = this.cols[j];
@@ -742,6 +904,22 @@ class Grid {
   private applyFilter(q: string): void {
     this.version++;
     const needle = q.trim().toLowerCase();
+    if (this.paged) {
+      // the store filters every row (in any column, ignoring case) and keeps the sort
+      this.search = needle;
+      this.viewport.scrollTop = 0;
+      this.hasSel = false;
+      this.cur = { r: 0, c: 0 }; this.anchor = { r: 0, c: 0 };
+      this.status.setAttribute('role', 'status');
+      this.status.textContent = needle ? `Filtering all ${fmt(this.held)} rows…` : 'Loading all rows…';
+      void this.reload().then(ok => {
+        if (!ok) return;
+        this.updateStatus();
+        this.paint();
+        if (!this.chartBox.hidden) this.drawChart();
+      });
+      return;
+    }
     if (!needle) this.filtered = undefined;
     else {
       const out: number[] = [];
@@ -767,8 +945,15 @@ class Grid {
   private statsGen = 0;
 
   computeStatsLater(): void {
-    if (this.meta.partial) return; // stats of the first rows only would mislead: wait for the whole table
     const gen = ++this.statsGen;
+    if (this.paged) {
+      // over the whole result, by the store
+      void ask({ type: 'stats', table: this.index }).then(m => {
+        if (gen !== this.statsGen || !m.stats) return;
+        m.stats.forEach((s, j) => { this.stats[j] = s; this.showStats(j, s); });
+      });
+      return;
+    }
     let j = 0;
     const step = () => {
       if (gen !== this.statsGen || j >= this.cols.length) return;

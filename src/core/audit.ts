@@ -41,18 +41,33 @@ export class Redactor {
 
   /** Case-insensitive: servers echo secrets folded (PostgreSQL lower-cases an unquoted identifier in its errors). */
   text(s: string): string {
-    let out = s.replace(URL_PASSWORD, `$1:${REDACTED}@`);
-    if (!this.pattern && this.secrets.length) this.pattern = new RegExp(this.secrets.map(escapeRegExp).join('|'), 'gi');
-    return this.pattern ? out.replace(this.pattern, REDACTED) : out;
+    // (fast path for the many cell values with nothing to redact: a URL password needs "://", a secret a match)
+    let out = s.includes('://') ? s.replace(URL_PASSWORD, `$1:${REDACTED}@`) : s;
+    if (!this.pattern && this.secrets.length) {
+      this.pattern = new RegExp(this.secrets.map(escapeRegExp).join('|'), 'gi');
+      this.probe = new RegExp(this.pattern.source, 'i');
+    }
+    return this.pattern && this.probe!.test(out) ? out.replace(this.pattern, REDACTED) : out;
   }
 
   private pattern?: RegExp;
+  private probe?: RegExp;
 
   /** Strings anywhere in plain objects and arrays; typed arrays, bigints and other values pass unchanged. */
   value(v: unknown, depth = 0): unknown {
     if (typeof v === 'string') return this.text(v);
     if (depth > 64 || v === null || typeof v !== 'object') return v;
-    if (Array.isArray(v)) return v.map(x => this.value(x, depth + 1));
+    if (Array.isArray(v)) {
+      // an array with nothing to redact is returned as it is (a million rows are not copied for nothing)
+      let out: unknown[] | undefined;
+      for (let i = 0; i < v.length; i++) {
+        const x: unknown = v[i];
+        const y = this.value(x, depth + 1);
+        if (!out && !Object.is(x, y)) out = v.slice(0, i);
+        if (out) out.push(y);
+      }
+      return out ?? v;
+    }
     const proto = Object.getPrototypeOf(v);
     if (proto !== Object.prototype && proto !== null) return v;
     const out: Record<string, unknown> = {};

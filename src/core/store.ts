@@ -57,6 +57,8 @@ export interface PageRequest {
   orderBy?: OrderBy[];
   /** All must hold (AND). */
   where?: Filter[];
+  /** Rows where some column's text contains this, ignoring case (the grid's filter box); ANDed with `where`. */
+  search?: string;
 }
 
 export interface Page {
@@ -107,6 +109,8 @@ export const DISTINCT_CAP = 100_000;
 const TOP_VALUES = 5;
 
 const fmt = (n: number) => n.toLocaleString('en-US');
+/** Lets other work run between chunks of a long pass (in the extension host: the grid's next window). */
+const breathe = () => new Promise<void>(r => setImmediate(r));
 
 /** Approximate bytes a value holds in memory. */
 export function valueBytes(v: unknown): number {
@@ -271,6 +275,9 @@ export class ResultStore {
 
   has(id: string): boolean { this.sweep(); return this.entries.has(id); }
 
+  /** Drops a result now (as eviction would); false when it was not held. */
+  remove(id: string): boolean { const had = this.entries.has(id); this.drop(id); return had; }
+
   private chunkCount(e: Entry): number { return e.mem ? Math.ceil(e.mem.length / MEMORY_CHUNK_ROWS) : e.chunks!.length; }
   private chunkFirst(e: Entry, i: number): number { return e.mem ? i * MEMORY_CHUNK_ROWS : e.chunks![i].first; }
 
@@ -324,26 +331,32 @@ export class ResultStore {
     throw new ToolError(`${what}: result \`${e.info.id}\` has no column "${name}". Its columns: ${names.slice(0, 50).join(', ')}${names.length > 50 ? `, … (${fmt(names.length)} in all)` : ''}.`);
   }
 
-  private predicate(e: Entry, where: Filter[] | undefined): ((r: unknown[]) => boolean) | undefined {
-    if (!where?.length) return undefined;
-    const tests = where.map(f => {
+  private predicate(e: Entry, where: Filter[] | undefined, search?: string): ((r: unknown[]) => boolean) | undefined {
+    const needle = search?.trim().toLowerCase();
+    if (!where?.length && !needle) return undefined;
+    const tests = (where ?? []).map(f => {
       const i = this.colIndex(e, f.column, 'where');
       const col = e.info.columns[i];
       return compileFilter(f, i, logicalType(col.type).kind, col.type);
     });
+    if (needle) {
+      const types = e.info.columns.map(c => c.type);
+      tests.push(r => r.some((v, i) => v !== null && v !== undefined && valueText(v, types[i]).toLowerCase().includes(needle)));
+    }
     return r => tests.every(t => t(r));
   }
 
   /** Row numbers in the requested order (all matching rows); reads the chunks once, holds only (keys, rowNo). */
-  private async order(e: Entry, orderBy: OrderBy[], where: Filter[] | undefined): Promise<ArrayLike<number>> {
-    const key = JSON.stringify([orderBy, where ?? []]);
+  private async order(e: Entry, orderBy: OrderBy[], where: Filter[] | undefined, search?: string): Promise<ArrayLike<number>> {
+    const key = JSON.stringify([orderBy, where ?? [], search?.trim().toLowerCase() ?? '']);
     if (e.sorted?.key === key) return e.sorted.rowNos;
     const cols = orderBy.map(o => this.colIndex(e, o.column, 'order_by'));
     const kinds = cols.map(i => logicalType(e.info.columns[i].type).kind);
-    const pred = this.predicate(e, where);
+    const pred = this.predicate(e, where, search);
     const keys: unknown[][] = [];
     const nos: number[] = [];
     for (let c = 0; c < this.chunkCount(e); c++) {
+      if (c % 16 === 15) await breathe();
       const rows = await this.readChunk(e, c);
       const first = this.chunkFirst(e, c);
       for (let j = 0; j < rows.length; j++) {
@@ -383,11 +396,11 @@ export class ResultStore {
     const project = (rows: unknown[][]) => idx ? rows.map(r => idx.map(i => r[i])) : rows;
     const total = e.info.rows;
     if (req.orderBy?.length) {
-      const nos = await this.order(e, req.orderBy, req.where);
+      const nos = await this.order(e, req.orderBy, req.where, req.search);
       const window = Array.prototype.slice.call(nos, offset, offset + limit) as number[];
       return { columns: cols, rows: project(await this.rowsAt(e, window)), matched: nos.length, total, offset };
     }
-    const pred = this.predicate(e, req.where);
+    const pred = this.predicate(e, req.where, req.search);
     if (!pred) {
       const end = Math.min(total, offset + limit);
       const rows: unknown[][] = [];
@@ -419,12 +432,12 @@ export class ResultStore {
     const { idx } = this.projection(e, req.columns);
     const project = (rows: unknown[][]) => idx ? rows.map(r => idx.map(i => r[i])) : rows;
     if (req.orderBy?.length) {
-      const nos = await this.order(e, req.orderBy, req.where);
+      const nos = await this.order(e, req.orderBy, req.where, req.search);
       const step = 10_000;
       for (let i = 0; i < nos.length; i += step) yield project(await this.rowsAt(e, Array.prototype.slice.call(nos, i, i + step) as number[]));
       return;
     }
-    const pred = this.predicate(e, req.where);
+    const pred = this.predicate(e, req.where, req.search);
     for (let c = 0; c < this.chunkCount(e); c++) {
       const rows = await this.readChunk(e, c);
       yield project(pred ? rows.filter(pred) : rows);
@@ -435,14 +448,15 @@ export class ResultStore {
   async columnsOf(id: string, columns?: string[]): Promise<ColumnInfo[]> { return this.projection(this.get(id), columns).cols; }
 
   /** Per-column statistics over the WHOLE result (after `where`). */
-  async describe(id: string, columns?: string[], where?: Filter[]): Promise<Description> {
+  async describe(id: string, columns?: string[], where?: Filter[], search?: string): Promise<Description> {
     const e = this.get(id);
     const { cols, idx } = this.projection(e, columns);
     const at = idx ?? cols.map((_, i) => i);
     const acc = cols.map(c => new StatsAcc(c, logicalType(c.type).kind));
-    const pred = this.predicate(e, where);
+    const pred = this.predicate(e, where, search);
     let matched = 0;
     for (let c = 0; c < this.chunkCount(e); c++) {
+      if (c % 4 === 3) await breathe();
       for (const r of await this.readChunk(e, c)) {
         if (pred && !pred(r)) continue;
         matched++;

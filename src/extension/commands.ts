@@ -152,6 +152,7 @@ export function registerCommands(context: vscode.ExtensionContext, host: ToolHos
       } finally { s.dispose(); }
     });
     const stored = results.add(tool, r, o.context, o.preview);
+    stored.rerun = () => run(tool, input, title, o);
     if (r.outcome === 'cancelled') {
       // the person stopped it: not a database error, nothing to open
       void vscode.window.showInformationMessage(`Cancelled: ${title}.`);

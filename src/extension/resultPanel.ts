@@ -7,11 +7,24 @@ import { toArrowIPC } from '../core/formats/arrowWrite';
 import { toCsv } from '../core/formats/csvWrite';
 import { toParquet } from '../core/formats/parquetWrite';
 import { PathPolicy } from '../core/storage/paths';
+import { valueText } from '../core/values';
 import type { StoredResult } from './results';
 
 const PAGE_TITLE = 'Data Tools Result';
 
-export interface PaintReport { id: string; rows: number; ms: number; complete?: boolean }
+/** A paint of the grid: `rows` it holds, `total` it covers (a paged grid holds windows of a stored result). */
+export interface PaintReport {
+  id: string; rows: number; ms: number; complete?: boolean; total?: number;
+  /** When the report arrived and when the tool call that made the result started (extension host clock, ms). */
+  at?: number; started?: number;
+}
+
+/** A table up to this many rows goes to the grid whole; a bigger one as its first rows, then windows on request. */
+const WHOLE = 10_000;
+const FIRST = 1_000;
+/** The most rows one window request may ask for (a copy of a large range asks for it in such windows). */
+const MAX_WINDOW = 100_000;
+const GONE = 'These rows are no longer kept: results are dropped after a while unused, or when newer results need the room. Run it again to see them.';
 
 /** One result tab. A kept (pinned) tab holds its result; the next result opens a new tab instead of replacing it. */
 interface View { panel: vscode.WebviewPanel; current: StoredResult; ready: boolean; kept: boolean; editor?: boolean }
@@ -90,29 +103,70 @@ export class ResultPanel implements vscode.Disposable {
   private async post(v: View): Promise<void> {
     const r = v.current;
     const tables = r.result.parts.filter((p): p is TablePart => p.kind === 'table');
-    // a big table is sent in two steps: its first rows at once (first paint), then the whole table
-    const HEAD = 2000;
-    const ipc = await Promise.all(tables.map(t => toArrowIPC(t.columns, t.rows.length > HEAD * 2 ? t.rows.slice(0, HEAD) : t.rows)));
+    // a table held in the result store is paged from it: a small one goes whole, a big one its first rows; the grid
+    // asks for other windows (and sorts, filters, statistics over the whole result) as the person uses it
+    for (const t of tables) {
+      // a result the store dropped while this view still holds its rows (reopened from the history): stored again
+      if (t.resultId && t.rows.length > WHOLE && t.rows.length === t.storedRows && !this.host.results.has(t.resultId)) {
+        try { t.resultId = (await this.host.results.put(r.tool, t)).id; } catch { /* sent whole below */ }
+      }
+    }
+    const paged = tables.map(t => !!t.resultId && t.rows.length > WHOLE && this.host.results.has(t.resultId));
+    const ipc = await Promise.all(tables.map((t, i) => toArrowIPC(t.columns, paged[i] ? t.rows.slice(0, FIRST) : t.rows)));
     let ti = 0;
     const parts = r.result.parts.map(p => (p.kind === 'table' ? { kind: 'table', index: ti++ } : p));
     await v.panel.webview.postMessage({
       type: 'show', id: r.id, tool: r.tool, title: shortTitle(r), context: r.context, text: r.result.text, isError: !!r.result.isError,
-      durationMs: r.result.durationMs, parts, kept: v.kept, editor: v.editor, file: r.file, preview: r.preview ? { relation: r.preview.relation, rows: r.preview.rows, orderBy: r.preview.orderBy } : undefined,
-      tables: tables.map(t => ({ title: t.title, columns: t.columns, rowCount: t.rows.length, totalRows: t.totalRows, truncated: t.truncated, partial: t.rows.length > HEAD * 2 })),
+      durationMs: r.result.durationMs, parts, kept: v.kept, editor: v.editor, file: r.file, canRerun: !!r.rerun,
+      preview: r.preview ? { relation: r.preview.relation, rows: r.preview.rows, orderBy: r.preview.orderBy } : undefined,
+      tables: tables.map((t, i) => ({ title: t.title, columns: t.columns, rowCount: t.storedRows ?? t.rows.length, totalRows: t.totalRows, truncated: t.truncated, paged: paged[i] })),
       ipc, sentAt: Date.now(),
     });
-    for (const [index, t] of tables.entries()) {
-      if (t.rows.length <= HEAD * 2) continue;
-      const full = await toArrowIPC(t.columns, t.rows);
-      if (v.current !== r || !this.views.has(v)) return;
-      await v.panel.webview.postMessage({ type: 'table', id: r.id, index, ipc: full, sentAt: Date.now() });
+  }
+
+  /** A window, the statistics or the re-run the grid asked for, answered from the result store. */
+  private async answer(v: View, m: { type: string; [k: string]: unknown }): Promise<void> {
+    const r = v.current;
+    const t = r.result.parts.filter((p): p is TablePart => p.kind === 'table')[Number(m.table)];
+    const reply = (x: Record<string, unknown>) => v.panel.webview.postMessage({ type: m.type, id: r.id, req: m.req, table: m.table, ...x });
+    if (!t?.resultId || m.id !== r.id) return;
+    const search = typeof m.search === 'string' && m.search.trim() ? m.search : undefined;
+    try {
+      if (m.type === 'page') {
+        const orderBy = typeof m.column === 'string' ? [{ column: m.column, desc: m.desc === true }] : undefined;
+        const page = await this.host.results.page(t.resultId, { offset: Number(m.offset), limit: Math.min(Number(m.limit), MAX_WINDOW), orderBy, search });
+        await reply({ ipc: await toArrowIPC(page.columns, page.rows), offset: page.offset, matched: page.matched, total: page.total, sentAt: Date.now() });
+      } else {
+        const d = await this.host.results.describe(t.resultId, undefined, undefined, search);
+        const numeric = d.columns.map(c => typeof c.min === 'number' && typeof c.max === 'number' && Number.isFinite(c.min) && Number.isFinite(c.max) && c.max > c.min);
+        // a 16-bar histogram of each numeric column, over the same rows
+        const hist = d.columns.map((_, j) => (numeric[j] ? new Array<number>(16).fill(0) : undefined));
+        if (numeric.some(Boolean)) {
+          for await (const chunk of this.host.results.scan(t.resultId, { search })) {
+            for (const row of chunk) {
+              for (let j = 0; j < hist.length; j++) {
+                const h = hist[j], x = row[j];
+                if (!h || typeof x !== 'number' || !Number.isFinite(x)) continue;
+                const lo = d.columns[j].min as number, span = (d.columns[j].max as number) - lo;
+                h[Math.min(15, Math.floor(((x - lo) / span) * 16))]++;
+              }
+            }
+          }
+        }
+        await reply({ matched: d.matched, stats: d.columns.map((c, j) => ({ nulls: c.nulls, distinct: c.distinct, distinctCapped: !c.distinctExact,
+          min: c.count ? valueText(c.min, c.type) : undefined, max: c.count ? valueText(c.max, c.type) : undefined, hist: hist[j] })) });
+      }
+    } catch (e) {
+      // evicted (or unknown): the grid says so in a person's words and offers to run it again
+      await reply({ error: this.host.results.has(t.resultId) ? `The rows could not be read: ${(e as Error).message}` : GONE });
     }
   }
 
   private async onMessage(v: View, m: { type: string; [k: string]: unknown }): Promise<void> {
     if (m.type === 'ready') { v.ready = true; await this.post(v); return; }
     if (m.type === 'painted') {
-      const report = m as unknown as PaintReport;
+      const report = { ...(m as unknown as PaintReport), at: Date.now() };
+      if (report.id === v.current.id) report.started = v.current.time - v.current.result.durationMs;
       this.paints.push(report);
       if (this.paints.length > 20) this.paints.shift();
       this.painted.fire(report);
@@ -123,9 +177,14 @@ export class ResultPanel implements vscode.Disposable {
       // the tab the next result replaces
       v.kept = m.keep !== false;
       if (v.kept && this.live === v) this.live = undefined;
-      if (!v.kept) this.live = v;
-      v.panel.title = `${v.kept ? 'Kept: ' : ''}${v.panel.title.replace(/^Kept: /, '')}`;
-      await v.panel.webview.postMessage({ type: 'kept', kept: v.kept });
+      if (!v.kept) {
+        // only one tab receives new results: a tab that was live until now keeps its result instead of being left
+        // open with no role (neither kept nor replaced)
+        const was = this.live;
+        this.live = v;
+        if (was && was !== v && this.views.has(was)) await this.setKept(was, true);
+      }
+      await this.setKept(v, v.kept);
       return;
     }
     if (m.type === 'serverSort' && v.current.preview && this.onServerSort) {
@@ -133,25 +192,51 @@ export class ResultPanel implements vscode.Disposable {
       await this.onServerSort(v.current, orderBy);
       return;
     }
+    if (m.type === 'page' || m.type === 'stats') { await this.answer(v, m); return; }
+    if (m.type === 'rerun' && v.current.rerun) { await v.current.rerun(); return; }
     if (m.type === 'copy' && typeof m.text === 'string') { await vscode.env.clipboard.writeText(m.text); return; }
     if (m.type === 'export') await this.export(v.current, Number(m.table), m.format === 'parquet' ? 'parquet' : 'csv');
   }
 
-  /** Exports a whole table through the same path policy as write_file: only inside the allowed roots. */
+  private async setKept(v: View, kept: boolean): Promise<void> {
+    v.kept = kept;
+    v.panel.title = `${kept ? 'Kept: ' : ''}${v.panel.title.replace(/^Kept: /, '')}`;
+    await v.panel.webview.postMessage({ type: 'kept', kept });
+  }
+
+  /** Exports a whole table through the same path policy as write_file: only inside the allowed roots. A stored
+   *  table is read from the result store in chunks (the CSV is built chunk by chunk, no second copy of the rows). */
   private async export(current: StoredResult, index: number, format: 'csv' | 'parquet'): Promise<void> {
     const t = current.result.parts.filter((p): p is TablePart => p.kind === 'table')[index];
     if (!t) return;
+    const n = t.storedRows ?? t.rows.length;
     const roots = this.host.config.allowedPaths;
     const base = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? roots[0];
-    const uri = await vscode.window.showSaveDialog({ title: `Export ${t.rows.length.toLocaleString('en-US')} rows as ${format.toUpperCase()}`,
+    const uri = await vscode.window.showSaveDialog({ title: `Export ${n.toLocaleString('en-US')} rows as ${format.toUpperCase()}`,
       defaultUri: vscode.Uri.file(path.join(base, `result.${format}`)), filters: format === 'csv' ? { CSV: ['csv'] } : { Parquet: ['parquet'] } });
     if (!uri) return;
     try {
-      const data = format === 'csv' ? Buffer.from(toCsv(t.columns.map(c => c.name), t.rows, t.columns.map(c => c.type))) : Buffer.from(await toParquet(t.columns, t.rows));
+      const stored = !!t.resultId && this.host.results.has(t.resultId);
+      const chunks = async function* (host: ToolHost): AsyncGenerator<unknown[][]> {
+        if (stored) yield* host.results.scan(t.resultId!);
+        else yield t.rows;
+      };
+      let data: Buffer;
+      if (format === 'csv') {
+        const names = t.columns.map(c => c.name), types = t.columns.map(c => c.type);
+        const header = toCsv(names, [], types);
+        const out: Buffer[] = [Buffer.from(header)];
+        for await (const rows of chunks(this.host)) if (rows.length) out.push(Buffer.from(toCsv(names, rows, types).slice(header.length)));
+        data = Buffer.concat(out);
+      } else {
+        const rows: unknown[][] = [];
+        for await (const c of chunks(this.host)) for (const r of c) rows.push(r);
+        data = Buffer.from(await toParquet(t.columns, rows));
+      }
       const written = await new PathPolicy(roots, this.host.config.limits.maxFileBytes).writeAtomic(uri.fsPath, data);
-      void vscode.window.showInformationMessage(`Exported ${t.rows.length.toLocaleString('en-US')} rows to ${written}.`);
+      void vscode.window.showInformationMessage(`Exported ${n.toLocaleString('en-US')} rows to ${written}.`);
     } catch (e) {
-      void vscode.window.showErrorMessage(`Export failed: ${(e as Error).message}`);
+      void vscode.window.showErrorMessage(`Export failed: ${this.host.results.has(t.resultId ?? '') || !t.resultId ? (e as Error).message : GONE}`);
     }
   }
 

@@ -9,6 +9,8 @@ export interface StoredResult {
   context?: string;
   /** A table preview (Data Explorer): it holds the first rows of the relation; a sort re-runs it on the server. */
   preview?: Preview;
+  /** Runs the same tool call again (the result view offers it when the stored rows are gone). */
+  rerun?: () => Promise<unknown>;
   /** A data file's first rows, opened in its custom editor (the grid says they are a preview of the file). */
   file?: string;
 }

@@ -111,4 +111,140 @@ describe('Big results in the grid (code-server)', { timeout: 15 * 60_000 }, () =
     assert.match(await status.innerText(), /^20,000 rows (of 50,000 \(truncated\)|\(truncated: the first 20,000 of at least 20,001\)) · 2 columns/);
     await wb.shot('paging-05-run-query-cut-sorted');
   });
+
+  /** The grid's active cell: its row (aria-rowindex: 2 is the first row) and text. */
+  const active = async (view: ReturnType<Workbench['webview']>) => {
+    const id = await view.locator('[role=grid]').getAttribute('aria-activedescendant');
+    const c = view.locator(`[id="${id}"]`);
+    return { row: Number(await c.evaluate(e => e.closest('[aria-rowindex]')!.getAttribute('aria-rowindex'))), text: await c.textContent() };
+  };
+  /** The texts of the painted row showing result row `n` (1-based), once its window has arrived. */
+  const rowTexts = async (view: ReturnType<Workbench['webview']>, n: number) => {
+    const row = view.locator(`.row[aria-rowindex="${n + 1}"]`);
+    await row.locator('.cell').first().waitFor();
+    await view.locator(`.row[aria-rowindex="${n + 1}"] .cell.loading`).first().waitFor({ state: 'detached', timeout: 60_000 });
+    return row.locator('.cell').allInnerTexts();
+  };
+
+  test('Run Query of 1,000,000 rows: the grid holds windows of the stored result, Ctrl+End shows row 1,000,000 as SQL says, a header sort and the filter cover all 1,000,000 rows', async () => {
+    assert.equal((await wb.execCommand('datatoolsTest.setSetting', ['datatools.limits.maxRows', 1_000_000])).value, 1_000_000);
+    assert.equal((await wb.execCommand('datatoolsTest.setSetting', ['datatools.limits.queryTimeoutSeconds', 600])).value, 600);
+    const before = (await wb.execCommand('workbench.action.focusActiveEditorGroup')).paints?.at(-1)?.id;
+    await runSql('million.sql', 'SELECT g AS id, g * 0.5 AS x, md5(g::text) AS s FROM generate_series(1, 1000000) g');
+    const view = wb.webview();
+    const status = view.locator('.status');
+    await status.filter({ hasText: /^1,000,000 rows · 3 columns · sort, filter and statistics over all 1,000,000 rows/ }).waitFor({ timeout: 10 * 60_000 });
+    // the paint report: the webview holds the first window only, and covers the whole result
+    let paint: { id: string; rows: number; ms: number; total?: number } | undefined;
+    for (let i = 0; i < 50 && !paint; i++) {
+      paint = (await wb.execCommand('workbench.action.focusActiveEditorGroup')).paints?.find(p => p.id !== before && p.total === 1_000_000);
+      if (!paint) await new Promise(r => setTimeout(r, 200));
+    }
+    assert.ok(paint, 'a paint report for the 1,000,000-row result');
+    assert.ok(paint.rows > 0 && paint.rows <= 1000, `the webview holds a first window (${paint.rows} rows), not the whole result`);
+    console.log(`# 1,000,000-row Run Query: first rows painted ${paint.ms} ms after the extension posted them`);
+    assert.deepEqual(await rowTexts(view, 1), sql('SELECT g, g * 0.5, md5(g::text) FROM generate_series(1, 1) g')[0].split('|'));
+    await wb.shot('paging-06-million-first-rows');
+
+    // Ctrl+End: the last cell of the last row, its window asked for and shown
+    await view.locator('.row').nth(0).locator('.cell').nth(0).click();
+    await wb.page.keyboard.press('Control+End');
+    assert.equal((await active(view)).row, 1_000_001, 'Ctrl+End: row 1,000,000');
+    const last = sql('SELECT g, g * 0.5, md5(g::text) FROM generate_series(1000000, 1000000) g')[0].split('|');
+    assert.deepEqual(await rowTexts(view, 1_000_000), last);
+    assert.deepEqual(await rowTexts(view, 999_999), sql('SELECT g, g * 0.5, md5(g::text) FROM generate_series(999999, 999999) g')[0].split('|'));
+    const bar = await view.locator('.viewport').evaluate(e => ({ top: e.scrollTop, max: e.scrollHeight - e.clientHeight }));
+    assert.ok(bar.max > 0 && Math.abs(bar.top - bar.max) <= 2, `the scrollbar is at its end (${bar.top} of ${bar.max})`);
+    await wb.shot('paging-07-million-ctrl-end');
+    // Ctrl+Home: back to the first row
+    await wb.page.keyboard.press('Control+Home');
+    assert.equal((await active(view)).row, 2);
+
+    // the column statistics are over the whole result: the largest id is 1,000,000, not the first window's
+    await view.locator('.hcell', { has: view.locator('.hname', { hasText: /^id/ }) }).locator('.hstats', { hasText: 'distinct' }).waitFor({ timeout: 120_000 });
+    assert.match(await view.locator('.hcell').nth(0).getAttribute('title') ?? '', /min: 1\nmax: 1000000\n/);
+    assert.match(await view.locator('.hstats').nth(0).innerText(), /0 null · ≥100,000 distinct/);
+
+    // a sort on s: the smallest md5 of all 1,000,000 rows first, then (descending) the largest
+    const sHead = view.locator('.hcell', { has: view.locator('.hname', { hasText: /^s$|^s / }) });
+    await sHead.click();
+    await status.filter({ hasText: /sorted by s over all 1,000,000 rows/ }).waitFor({ timeout: 120_000 });
+    const [minS, maxS] = sql('SELECT min(md5(g::text) COLLATE "C"), max(md5(g::text) COLLATE "C") FROM generate_series(1, 1000000) g')[0].split('|');
+    assert.equal((await rowTexts(view, 1))[2], minS, 'the smallest s of all rows first');
+    await wb.shot('paging-08-million-sorted-s');
+    await sHead.click();
+    await status.filter({ hasText: /sorted by s descending over all 1,000,000 rows/ }).waitFor({ timeout: 120_000 });
+    assert.equal((await rowTexts(view, 1))[2], maxS, 'the largest s of all rows first');
+    // the sorted order goes all the way: the last row holds the smallest s
+    await view.locator('[role=grid]').focus();
+    await wb.page.keyboard.press('Control+End');
+    assert.equal((await rowTexts(view, 1_000_000))[2], minS);
+    await sHead.click(); // back to the stored order
+    await status.filter({ hasText: /^1,000,000 rows · 3 columns · sort, filter/ }).waitFor({ timeout: 120_000 });
+    // x is numeric: sorted by value, not as text ("500000.0" above "99999.5")
+    const xHead = view.locator('.hcell', { has: view.locator('.hname', { hasText: /^x/ }) });
+    await xHead.click();
+    await xHead.click();
+    await status.filter({ hasText: /sorted by x descending over all 1,000,000 rows/ }).waitFor({ timeout: 120_000 });
+    // (the grid keeps the focus; a click on a cell would scroll it first)
+    await view.locator('[role=grid]').focus();
+    await wb.page.keyboard.press('Control+Home');
+    assert.deepEqual(await rowTexts(view, 1), last);
+    await wb.shot('paging-09-million-sorted-x-desc');
+
+    // the filter box: rows of the whole result whose text contains "abcde" (only s can), counted as SQL counts them
+    await view.locator('vscode-textfield.filter input').fill('abcde');
+    const n = Number(sql("SELECT count(*) FROM generate_series(1, 1000000) g WHERE md5(g::text) LIKE '%abcde%'")[0]);
+    assert.ok(n > 0);
+    await status.filter({ hasText: new RegExp(`^${n.toLocaleString('en-US')} of 1,000,000 \\(filtered\\) rows`) }).waitFor({ timeout: 120_000 });
+    const firstMatch = sql("SELECT g, g * 0.5, md5(g::text) FROM generate_series(1, 1000000) g WHERE md5(g::text) LIKE '%abcde%' ORDER BY g DESC LIMIT 1")[0].split('|');
+    assert.deepEqual(await rowTexts(view, 1), firstMatch, 'the filter keeps the sort (x descending)');
+    await wb.shot('paging-10-million-filtered');
+  });
+
+  test('a paged result: Ctrl+A Ctrl+C copies all 50,000 rows as SQL has them; dropped from the result store it says so in the grid, runs again on a click, and reopened from the history it is stored again', async () => {
+    await runSql('dropped.sql', 'SELECT id, v FROM big ORDER BY id');
+    const view = wb.webview();
+    const status = view.locator('.status');
+    await status.filter({ hasText: /^50,000 rows · 2 columns/ }).waitFor({ timeout: 120_000 });
+    // Ctrl+A, Ctrl+C copies every row, the windows the grid does not hold included (asked for from the store)
+    await view.locator('.row').nth(0).locator('.cell').nth(0).click();
+    await wb.page.keyboard.press('Control+A');
+    await wb.page.evaluate(() => navigator.clipboard.writeText('(empty)'));
+    await wb.page.keyboard.press('Control+C');
+    await status.filter({ hasText: 'Copied 50,000 × 2 as TSV' }).waitFor({ timeout: 60_000 });
+    const copied = String((await wb.execCommand('datatoolsTest.readClipboard')).value).split('\n');
+    const want = sql("SELECT id || E'\\t' || coalesce(v::text, '') FROM big ORDER BY id");
+    assert.equal(copied.length, 50_000);
+    assert.deepEqual(copied, want, 'every row copied as SQL has it');
+    assert.ok(Number((await wb.execCommand('datatoolsTest.dropResults')).value) >= 1, 'the store held the result');
+    // the person scrolls to rows not yet held by the grid: the store no longer has them
+    await view.locator('.row').nth(0).locator('.cell').nth(0).click();
+    await wb.page.keyboard.press('Control+End');
+    const gone = view.locator('.gone');
+    await gone.waitFor({ timeout: 30_000 });
+    assert.match(await gone.innerText(), /These rows are no longer kept: results are dropped after a while unused, or when newer results need the room\. Run it again to see them\./);
+    assert.match(await status.innerText(), /no longer kept/);
+    assert.ok(await view.locator('.row .cell:not(.loading)').count() > 0 || await gone.isVisible(), 'never a blank grid');
+    await wb.shot('paging-11-dropped');
+    await gone.locator('vscode-button', { hasText: 'Run again' }).click();
+    await gone.waitFor({ state: 'detached', timeout: 120_000 });
+    await status.filter({ hasText: /^50,000 rows · 2 columns/ }).waitFor({ timeout: 120_000 });
+    await view.locator('.row').nth(0).locator('.cell').nth(0).click();
+    await wb.page.keyboard.press('Control+End');
+    const lastRow = sql('SELECT id, v FROM big ORDER BY id DESC LIMIT 1')[0].split('|');
+    assert.deepEqual(await rowTexts(view, 50_000), lastRow);
+    await wb.shot('paging-12-run-again');
+    // reopened from the Query History after the store dropped it: the view still holds the rows, so it stores them
+    // again and pages as before
+    const id = (await wb.execCommand('workbench.action.focusActiveEditorGroup')).paints!.at(-1)!.id;
+    assert.ok(Number((await wb.execCommand('datatoolsTest.dropResults')).value) >= 1);
+    await wb.execCommand('datatools.history.open', [{ id, sql: 'SELECT id, v FROM big ORDER BY id', connection: 'bigpg', time: new Date().toISOString(), outcome: 'ok' }]);
+    // (paged from the store again, not sent whole: the status names the store's whole-result scope)
+    await status.filter({ hasText: /^50,000 rows · 2 columns · sort, filter and statistics over all 50,000 rows/ }).waitFor({ timeout: 60_000 });
+    await view.locator('[role=grid]').focus();
+    await wb.page.keyboard.press('Control+End');
+    assert.deepEqual(await rowTexts(view, 50_000), lastRow);
+    assert.equal(await view.locator('.gone').count(), 0);
+  });
 });

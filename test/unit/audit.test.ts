@@ -73,3 +73,19 @@ test('redaction covers every part of a reply over MCP: the structured result as 
     assert.ok(JSON.stringify(r.structuredContent ?? r.content).includes('***'));
   } finally { await close(); }
 });
+
+test('redactor: rows with nothing to redact are passed as they are (not copied); a secret in any row, even late, is still redacted', () => {
+  const r = new Redactor(['Sup3r-Secret.Pw']);
+  const rows = Array.from({ length: 20_000 }, (_, i) => [i, `row ${i}`, i % 2 ? null : 1.5]);
+  const clean = r.value(rows);
+  assert.equal(clean, rows, 'the same array: nothing was copied');
+  rows[19_999][1] = 'x SUP3R-SECRET.PW y';
+  rows[7] = [7, 'see postgresql://u:pw@h/db', null];
+  const out = r.value(rows) as unknown[][];
+  assert.notEqual(out, rows);
+  assert.equal(out.length, 20_000);
+  assert.deepEqual(out[19_999], [19_999, 'x *** y', null]);
+  assert.deepEqual(out[7], [7, 'see postgresql://u:***@h/db', null]);
+  assert.deepEqual(out[8], [8, 'row 8', 1.5]);
+  assert.equal(rows[19_999][1], 'x SUP3R-SECRET.PW y', 'the input is not changed');
+});

@@ -381,3 +381,31 @@ test('the store: older results move to disk when a new one needs the memory; pag
   assert.equal(s.usage().results, 0);
   await s.dispose();
 });
+
+test('the store: search (the grid\'s filter box) keeps rows where some column\'s text contains the needle, ignoring case, in page, sort, describe and scan (memory and spilled)', async () => {
+  const dir = tmpDir('store-search');
+  const cols = [{ name: 'i', type: 'int4' }, { name: 'city', type: 'text' }, { name: 'amount', type: 'numeric' }, { name: 'b', type: 'int8' }];
+  const rows = Array.from({ length: 30_000 }, (_, i) => [i, i % 17 === 0 ? null : `City${i % 9}`, `${(i * 37) % 1000}.${i % 10}0`, BigInt(i) * 10n ** 12n]);
+  for (const memoryBytes of [1e9, 1_000]) {
+    const s = new ResultStore({ workDir: () => dir, limits: () => ({ memoryBytes, diskBytes: 1e9, idleSeconds: 60 }) });
+    const info = await s.put('t', { kind: 'table', columns: cols, rows, truncated: false });
+    assert.equal(info.where, memoryBytes > 1e6 ? 'memory' : 'disk');
+    // 'city3' ignoring case; '99.9' in the decimals' text; '000000000000' in every bigint past 0 (…×10^12)
+    for (const needle of ['city3', 'CITY3', '99.9', '7000000000000', 'no such text']) {
+      const want = rows.filter(r => r.some(v => v !== null && String(v).toLowerCase().includes(needle.toLowerCase())));
+      const p = await s.page(info.id, { offset: 0, limit: 100_000, search: needle });
+      assert.equal(p.matched, want.length, needle);
+      assert.deepEqual(p.rows, want, needle);
+      const sorted = await s.page(info.id, { offset: 5, limit: 10, search: needle, orderBy: [{ column: 'i', desc: true }] });
+      assert.deepEqual(sorted.rows, [...want].reverse().slice(5, 15), `${needle} sorted`);
+      const d = await s.describe(info.id, ['i'], undefined, needle);
+      assert.equal(d.matched, want.length);
+      assert.equal(d.columns[0].count, want.length);
+      const scanned: unknown[][] = [];
+      for await (const c of s.scan(info.id, { search: needle })) scanned.push(...c);
+      assert.deepEqual(scanned, want);
+    }
+    assert.ok((await s.page(info.id, { search: 'city3' })).matched > 0, 'the needle matches some rows (the test can fail)');
+    await s.dispose();
+  }
+});

@@ -44,6 +44,12 @@ function activate(context) {
     write(`exec-result-${req.id}.json`, out);
   }));
 
+  // drops every result the result store holds, as eviction would (the grid must say so, not go blank)
+  context.subscriptions.push(vscode.commands.registerCommand('datatoolsTest.dropResults', () => {
+    const store = vscode.extensions.getExtension('datatools.datatools').exports.host.results;
+    return store.list().filter(r => store.remove(r.id)).length;
+  }));
+
   // what a person would get by pasting: the text the extension put on the clipboard
   context.subscriptions.push(vscode.commands.registerCommand('datatoolsTest.readClipboard', () => vscode.env.clipboard.readText()));
 
