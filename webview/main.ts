@@ -23,7 +23,7 @@ type Part =
   | { kind: 'table'; index: number };
 /** A table preview: the first rows of a relation; a sort re-runs it with ORDER BY on the server. */
 interface PreviewMeta { relation: string; rows: number; orderBy?: { column: string; desc: boolean } }
-interface ShowMessage { type: 'show'; id: string; kept?: boolean; editor?: boolean; file?: string; canRerun?: boolean; preview?: PreviewMeta; tool: string; title: string; context?: string; text: string; isError: boolean; durationMs?: number; parts: Part[]; tables: TableMeta[]; ipc: Uint8Array[]; sentAt: number }
+interface ShowMessage { type: 'show'; id: string; byModel?: boolean; kept?: boolean; editor?: boolean; file?: string; canRerun?: boolean; preview?: PreviewMeta; tool: string; title: string; context?: string; text: string; isError: boolean; durationMs?: number; parts: Part[]; tables: TableMeta[]; ipc: Uint8Array[]; sentAt: number }
 
 declare function acquireVsCodeApi(): { postMessage(m: unknown): void };
 const vscode = acquireVsCodeApi();
@@ -161,7 +161,8 @@ function render(m: ShowMessage): void {
   }
   if (!m.editor) {
     const model = el('details', 'model');
-    model.append(el('summary', '', 'What the model received'), el('pre', '', m.text));
+    // what a model called the tool with saw; a person's own run (no model saw it) offers the same text as text
+    model.append(el('summary', '', m.byModel ? 'What the model received' : 'As text (what an agent would receive)'), el('pre', '', m.text));
     app.append(model);
   }
   requestAnimationFrame(() => {

@@ -35,7 +35,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<DataTo
   const h = host;
   const results = new ResultStore(50);
 
-  const tools = new LmToolRegistry(h, (tool, _input, r) => results.add(tool, r));
+  const tools = new LmToolRegistry(h, (tool, _input, r) => results.add(tool, r, undefined, undefined, true));
   sub(tools);
   tools.refresh();
   const explorer = new DataExplorer(h);

@@ -117,7 +117,7 @@ export class ResultPanel implements vscode.Disposable {
     const parts = r.result.parts.map(p => (p.kind === 'table' ? { kind: 'table', index: ti++ } : p));
     await v.panel.webview.postMessage({
       type: 'show', id: r.id, tool: r.tool, title: shortTitle(r), context: r.context, text: r.result.text, isError: !!r.result.isError,
-      durationMs: r.result.durationMs, parts, kept: v.kept, editor: v.editor, file: r.file, canRerun: !!r.rerun,
+      durationMs: r.result.durationMs, parts, kept: v.kept, editor: v.editor, file: r.file, canRerun: !!r.rerun, byModel: !!r.byModel,
       preview: r.preview ? { relation: r.preview.relation, rows: r.preview.rows, orderBy: r.preview.orderBy } : undefined,
       tables: tables.map((t, i) => ({ title: t.title, columns: t.columns, rowCount: t.storedRows ?? t.rows.length, totalRows: t.totalRows, truncated: t.truncated, paged: paged[i] })),
       ipc, sentAt: Date.now(),

@@ -11,6 +11,8 @@ export interface StoredResult {
   preview?: Preview;
   /** Runs the same tool call again (the result view offers it when the stored rows are gone). */
   rerun?: () => Promise<unknown>;
+  /** A language model called the tool (its text is what the model received); else the person ran it. */
+  byModel?: boolean;
   /** A data file's first rows, opened in its custom editor (the grid says they are a preview of the file). */
   file?: string;
 }
@@ -24,8 +26,8 @@ export class ResultStore {
   private listeners = new Set<(r: StoredResult) => void>();
   constructor(private readonly max: number) {}
 
-  add(tool: string, result: CallResult, context?: string, preview?: Preview): StoredResult {
-    const r: StoredResult = { id: result.auditId, tool, time: Date.now(), result, ...(context ? { context } : {}), ...(preview ? { preview } : {}) };
+  add(tool: string, result: CallResult, context?: string, preview?: Preview, byModel = false): StoredResult {
+    const r: StoredResult = { id: result.auditId, tool, time: Date.now(), result, ...(context ? { context } : {}), ...(preview ? { preview } : {}), ...(byModel ? { byModel } : {}) };
     this.items.unshift(r);
     this.items.length = Math.min(this.items.length, this.max);
     for (const l of this.listeners) l(r);

@@ -322,6 +322,8 @@ describe('The result grid by mouse and keyboard (code-server)', { timeout: 15 * 
     await wb.execCommand('workbench.action.closeAllEditors');
     await wb.execCommand('workbench.action.closeAllGroups');
     const view = await runSql('first.sql', 'SELECT 1 AS first_result;\n', /^first_result$/);
+    // the person ran it: no model saw this result, so its text is not called what the model received
+    assert.equal((await view.locator('details.model summary').textContent())?.trim(), 'As text (what an agent would receive)');
     const groups = wb.page.locator('.editor-group-container');
     assert.equal(await groups.count(), 2, 'the result opened in a second group');
     assert.ok(await groups.nth(0).locator('.tab.active', { hasText: 'first.sql' }).isVisible(), 'the SQL stays visible');
