@@ -82,27 +82,64 @@ export function registerConnectionCommands(context: vscode.ExtensionContext, hos
    *  failed test says why and offers to save anyway or edit the fields (the wizard again, with what was typed). */
   const wizard = async (prev: Partial<ConnectionSetting> & { password?: string }): Promise<ConnectionReport | undefined> => {
     const total = 7;
-    const step = (n: number, prompt: string, value: string | undefined, validate?: (v: string) => string | undefined, password = false) =>
-      vscode.window.showInputBox({ title: `Add PostgreSQL connection (${n}/${total})`, prompt, value, password, ignoreFocusOut: true,
-        validateInput: v => validate?.(v) });
-    const name = await step(1, 'A name for this connection (e.g. analytics)', prev.name, v => nameProblem(v));
-    if (name === undefined) return undefined;
-    const hostName = await step(2, 'Host name or address of the PostgreSQL server', prev.host ?? 'localhost', v => v.trim() ? undefined : 'Enter a host name, e.g. localhost');
-    if (hostName === undefined) return undefined;
-    const portText = await step(3, 'Port', String(prev.port ?? 5432), v => /^\d+$/.test(v) && Number(v) >= 1 && Number(v) <= 65535 ? undefined : 'A port is a number from 1 to 65535');
-    if (portText === undefined) return undefined;
-    const database = await step(4, 'Database', prev.database ?? 'postgres', v => v.trim() ? undefined : 'Enter the database name');
-    if (database === undefined) return undefined;
-    const user = await step(5, 'User (a role with SELECT grants only is recommended)', prev.user, v => v.trim() ? undefined : 'Enter the user (login role) name');
-    if (user === undefined) return undefined;
-    const password = await step(6, 'Password (stored in SecretStorage, never in settings; leave empty if none)', prev.password, undefined, true);
-    if (password === undefined) return undefined;
+    // one input per step, numbered, validated as typed, with VS Code's Back button from the second step on
+    const BACK = Symbol('back');
+    type Answer = string | undefined | typeof BACK;
+    const ask = (n: number, prompt: string, value: string | undefined, validate?: (v: string) => string | undefined, password = false) => new Promise<Answer>(resolve => {
+      const box = vscode.window.createInputBox();
+      box.title = `Add PostgreSQL connection (${n}/${total})`;
+      box.prompt = prompt;
+      box.value = value ?? '';
+      box.password = password;
+      box.ignoreFocusOut = true;
+      if (n > 1) box.buttons = [vscode.QuickInputButtons.Back];
+      let done = false;
+      const finish = (a: Answer) => { if (done) return; done = true; resolve(a); box.dispose(); };
+      box.validationMessage = validate?.(box.value);
+      box.onDidChangeValue(v => { box.validationMessage = validate?.(v); });
+      box.onDidAccept(() => { const problem = validate?.(box.value); if (problem) box.validationMessage = problem; else finish(box.value); });
+      box.onDidTriggerButton(b => { if (b === vscode.QuickInputButtons.Back) finish(BACK); });
+      box.onDidHide(() => finish(undefined));
+      box.show();
+    });
     const modes: { label: NonNullable<ConnectionSetting['ssl']>; description: string }[] = [
       { label: 'disable', description: 'no encryption (local servers)' },
       { label: 'require', description: 'encrypted, the certificate is not checked' },
       { label: 'verify-full', description: 'encrypted, the certificate and host name are checked' }];
-    const pick = await vscode.window.showQuickPick(modes.map(m => ({ ...m, picked: m.label === (prev.ssl ?? 'disable') })), { title: `Add PostgreSQL connection (7/${total}): SSL mode`, ignoreFocusOut: true });
-    if (!pick) return undefined;
+    const askSsl = (current: string) => new Promise<Answer>(resolve => {
+      const qp = vscode.window.createQuickPick<(typeof modes)[number]>();
+      qp.title = `Add PostgreSQL connection (${total}/${total}): SSL mode`;
+      qp.items = modes;
+      qp.activeItems = modes.filter(m => m.label === current);
+      qp.ignoreFocusOut = true;
+      qp.buttons = [vscode.QuickInputButtons.Back];
+      let done = false;
+      const finish = (a: Answer) => { if (done) return; done = true; resolve(a); qp.dispose(); };
+      qp.onDidAccept(() => finish(qp.selectedItems[0]?.label ?? qp.activeItems[0]?.label));
+      qp.onDidTriggerButton(b => { if (b === vscode.QuickInputButtons.Back) finish(BACK); });
+      qp.onDidHide(() => finish(undefined));
+      qp.show();
+    });
+    const v = { name: prev.name, host: prev.host ?? 'localhost', port: String(prev.port ?? 5432), database: prev.database ?? 'postgres', user: prev.user, password: prev.password, ssl: prev.ssl ?? 'disable' };
+    const steps: (() => Promise<Answer>)[] = [
+      () => ask(1, 'A name for this connection (e.g. analytics)', v.name, x => nameProblem(x)),
+      () => ask(2, 'Host name or address of the PostgreSQL server', v.host, x => x.trim() ? undefined : 'Enter a host name, e.g. localhost'),
+      () => ask(3, 'Port', v.port, x => /^\d+$/.test(x) && Number(x) >= 1 && Number(x) <= 65535 ? undefined : 'A port is a number from 1 to 65535'),
+      () => ask(4, 'Database', v.database, x => x.trim() ? undefined : 'Enter the database name'),
+      () => ask(5, 'User (a role with SELECT grants only is recommended)', v.user, x => x.trim() ? undefined : 'Enter the user (login role) name'),
+      () => ask(6, 'Password (stored in SecretStorage, never in settings; leave empty if none)', v.password, undefined, true),
+      () => askSsl(v.ssl),
+    ];
+    const keys = ['name', 'host', 'port', 'database', 'user', 'password', 'ssl'] as const;
+    for (let i = 0; i < steps.length;) {
+      const a = await steps[i]();
+      if (a === undefined) return undefined;
+      if (a === BACK) { i = Math.max(0, i - 1); continue; }
+      (v as Record<string, string | undefined>)[keys[i]] = a;
+      i++;
+    }
+    const name = v.name ?? '', hostName = v.host, portText = v.port, database = v.database, user = v.user ?? '', password = v.password ?? '';
+    const pick = { label: v.ssl as NonNullable<ConnectionSetting['ssl']> };
     const setting: ConnectionSetting = { name: name.trim(), host: hostName.trim(), port: Number(portText), database: database.trim(), user: user.trim(), ssl: pick.label };
     const report = await test(setting, password || undefined);
     if (!report.ok) {

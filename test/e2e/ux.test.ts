@@ -73,7 +73,7 @@ describe('The VS Code experience, by clicks and keys (code-server, TZ=Asia/Tokyo
     await wb.shot('ux-01-tz-grid');
   });
 
-  test('the "+" in the Data Explorer title with a table focused starts the full wizard; a failed test says so and Edit Connection fixes it', async () => {
+  test('the "+" in the Data Explorer title with a table focused starts the full wizard; a failed test says so and Edit Connection fixes it, with Back and checks as typed', async () => {
     pg = await startPostgres();
     psql(pg.adminUrl, 'CREATE TABLE kpis (k text, v int); INSERT INTO kpis VALUES (\'a\', 1); CREATE ROLE reader LOGIN; GRANT SELECT ON kpis TO reader;');
     await wb.execCommand('workbench.view.extension.datatools');
@@ -104,8 +104,25 @@ describe('The VS Code experience, by clicks and keys (code-server, TZ=Asia/Tokyo
     await answer(/\(1\/7\)/, undefined);
     await answer(/\(2\/7\)/, undefined);
     await answer(/\(3\/7\)/, String(pg.port));
+    // Back (the quick input's own button, clicked) returns to the port with what was typed, and on from there
+    await wb.page.locator('.quick-input-title', { hasText: /\(4\/7\)/ }).waitFor();
+    await wb.page.locator('.quick-input-widget .codicon-quick-input-back').first().click();
+    await wb.page.locator('.quick-input-title', { hasText: /\(3\/7\)/ }).waitFor();
+    assert.equal(await wb.page.locator('.quick-input-widget input').first().inputValue(), String(pg.port), 'Back keeps the port typed');
+    await wb.shot('ux-02c2-back-to-port');
+    await answer(/\(3\/7\)/, undefined);
     await answer(/\(4\/7\)/, undefined);
     await answer(/\(5\/7\)/, undefined);
+    // a step's check shows as the person types: an empty user is not accepted
+    await wb.page.locator('.quick-input-title', { hasText: /\(6\/7\)/ }).waitFor();
+    await wb.page.locator('.quick-input-widget .codicon-quick-input-back').first().click();
+    await wb.page.locator('.quick-input-title', { hasText: /\(5\/7\)/ }).waitFor();
+    await wb.page.locator('.quick-input-widget input').first().fill('');
+    await wb.page.locator('.quick-input-widget', { hasText: 'Enter the user (login role) name' }).waitFor();
+    await wb.page.locator('.quick-input-widget input').first().press('Enter');
+    await new Promise(r => setTimeout(r, 700));
+    assert.equal(await wb.page.locator('.quick-input-title', { hasText: /\(5\/7\)/ }).count(), 1, 'an empty user is not accepted: the step stays');
+    await answer(/\(5\/7\)/, 'reader');
     await answer(/\(6\/7\)/, 'pw-ux-secret');
     await wb.page.locator('.quick-input-title', { hasText: /\(7\/7\)/ }).waitFor();
     await wb.page.keyboard.press('Enter');
