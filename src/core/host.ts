@@ -25,8 +25,9 @@ export interface CallOptions {
   signal?: AbortSignal;
   onProgress?: ToolContext['onProgress'];
   /** Rows of the call's table as they arrive (a streamed query): its result id is open in the store from the first
-   *  batch on (page serves the rows so far; the final CallResult names the same id). `rows`: rows so far. */
-  onRows?: (event: { resultId: string; columns: ColumnInfo[]; rows: number }) => void;
+   *  batch on (page serves the rows so far; the final CallResult names the same id). `rows`: rows so far. A returned
+   *  promise pauses the reading of more rows until it settles. */
+  onRows?: (event: { resultId: string; columns: ColumnInfo[]; rows: number }) => void | Promise<void>;
 }
 
 export interface CallResult extends ToolResult {
@@ -144,7 +145,7 @@ export class ToolHost {
             if (!streamed) streamed = this.results.open(name, e.columns).id;
             this.results.append(streamed, e.rows);
             streamedRows += e.rows.length;
-            opts.onRows!({ resultId: streamed, columns: e.columns, rows: streamedRows });
+            return opts.onRows!({ resultId: streamed, columns: e.columns, rows: streamedRows });
           });
           result = await tool.handler(parsed.data, { config: this.cfg, services: this.services, signal, caller: opts.caller, onProgress: opts.onProgress, onRows, results: this.results });
           if (result.isError) outcome = 'error';

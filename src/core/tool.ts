@@ -17,8 +17,9 @@ export interface ToolContext {
   /** Streamed output while a tool runs (stdout of code, progress), if the front end shows it. */
   onProgress?: (event: { kind: 'stdout' | 'stderr' | 'status'; text: string }) => void;
   /** Rows of a table as they arrive (a streamed query), before the call ends, if the front end shows them early.
-   *  Optional and extra: the final result still carries every row. `columns` are the table's final columns. */
-  onRows?: (event: { columns: ColumnInfo[]; rows: unknown[][] }) => void;
+   *  Optional and extra: the final result still carries every row. `columns` are the table's final columns. A returned
+   *  promise pauses the reading of more rows until it settles (e.g. while the first rows are painted). */
+  onRows?: (event: { columns: ColumnInfo[]; rows: unknown[][] }) => void | Promise<void>;
 }
 
 export interface Confirmation {

@@ -156,7 +156,15 @@ export function registerCommands(context: vscode.ExtensionContext, host: ToolHos
       streamView = { id: `stream-${e.resultId}`, tool, time: now, ...(o.context ? { context: o.context } : {}), stream: { loading: true },
         result: { text: 'Loading the rows…', auditId: `stream-${e.resultId}`, outcome: 'ok', durationMs: now - started,
           parts: [{ kind: 'table', columns: e.columns, rows: [], truncated: false, resultId: e.resultId, storedRows: e.rows }] } };
-      void panel.show(streamView);
+      const shown = streamView;
+      // the first rows go on screen before more are read (the extension host shares its thread with the reading of
+      // rows): the query waits until the view painted them, at most a second
+      return new Promise<void>(resolve => {
+        const timer = setTimeout(done, 1000);
+        const sub = panel.onDidPaint(p => { if (p.id === shown.id) done(); });
+        function done() { clearTimeout(timer); sub.dispose(); resolve(); }
+        void panel.show(shown).catch(done);
+      });
     } : undefined;
     const r = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, async (_p, token) => {
       const ac = new AbortController();

@@ -87,13 +87,31 @@ describe('streamed query rows', () => {
     } finally { await h.services.dispose(); }
   });
 
+  test('backpressure: while the consumer of the first batch is busy (a promise), no more rows are read; then all arrive, exactly', async () => {
+    const h = host();
+    try {
+      const batches: unknown[][][] = [];
+      let during = -1;
+      const out = await runQuery({ ...h.context(), onRows: e => {
+        batches.push(e.rows);
+        if (batches.length > 1) return;
+        // the first rows are being painted: a pause of 300 ms, then what arrived meanwhile is counted
+        return new Promise<void>(r => setTimeout(() => { during = batches.length - 1; r(); }, 300));
+      } }, { query: 'SELECT * FROM s ORDER BY id', maxRows: 100_000, timeoutSec: 60 });
+      assert.equal(during, 0, 'no batch arrived while the first was being consumed');
+      assert.ok(batches.length >= 3);
+      assert.deepStrictEqual(batches.flat(), out.rows);
+      assert.equal(out.rows.length, N);
+    } finally { await h.services.dispose(); }
+  });
+
   test('the byte budget mid-stream: the streamed rows are exactly the rows kept before the stop', async () => {
     const h = host({ DATATOOLS_MAX_RESULT_MB: '2' });
     try {
       const q = `SELECT g, repeat('x', 200) AS pad FROM generate_series(1, 100000) g`;
       const ctx = h.context();
       const batches: unknown[][][] = [];
-      const out = await runQuery({ ...ctx, onRows: e => batches.push(e.rows) }, { query: q, maxRows: 100_000, timeoutSec: 60 });
+      const out = await runQuery({ ...ctx, onRows: e => { batches.push(e.rows); } }, { query: q, maxRows: 100_000, timeoutSec: 60 });
       assert.ok(out.stopped, 'stopped at the byte budget');
       assert.ok(out.rows.length > 1000 && out.rows.length < 100_000, `${out.rows.length} rows`);
       assert.deepStrictEqual(batches.flat(), out.rows);

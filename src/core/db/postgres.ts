@@ -120,7 +120,13 @@ export class PostgresDatabase implements Database {
         if (!own || sent >= own.length) return;
         const batch = own.slice(sent);
         sent = own.length;
-        onRows!(batch);
+        const wait = onRows!(batch);
+        if (wait) {
+          // the consumer asks for a pause (backpressure): the socket is not read until it is done; the deadline still runs
+          const sock = (client as unknown as { connection: { stream: Readable } }).connection.stream;
+          sock.pause();
+          void wait.catch(() => undefined).finally(() => sock.resume());
+        }
       };
       if (own) {
         q.on('row', (row: unknown[]) => {

@@ -136,7 +136,7 @@ export class SampleDatabase implements Database {
       const r = await Promise.race([fn(async (sql, params, onRows) => {
         // the embedded database answers whole: one batch
         const r = await this.send(sql, params);
-        if (onRows && r.rows.length) onRows(r.rows);
+        if (onRows && r.rows.length) await onRows(r.rows);
         return r;
       }), deadline]);
       await this.send('ROLLBACK');

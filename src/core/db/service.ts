@@ -5,7 +5,7 @@ import type { ToolContext } from '../tool';
 import { DEFAULT_DENIED_FUNCTIONS, FunctionCatalog, checkFunctions, checkQuery, lineCol, loadParser, type FunctionRef } from './guard';
 import { ConnectionFailed, PostgresDatabase } from './postgres';
 import { SampleDatabase } from './sample';
-import { QueryTimeout, RowTooLarge, SampleOutOfMemory, type ByteBudget, type Database, type Field, type Run } from './types';
+import { QueryTimeout, RowTooLarge, SampleOutOfMemory, type ByteBudget, type Database, type Field, type RowSink, type Run } from './types';
 import type { Limits } from '../config';
 
 export const SAMPLE_CONNECTION = 'sample';
@@ -194,7 +194,7 @@ export async function runQuery(ctx: ToolContext, o: { query: string; params?: un
       }
       // streamed to the front end (rows as they arrive) and as progress (rows so far): the columns first, from the
       // statement with no rows (its types named now: no other statement can run on the connection mid-stream)
-      let onRows: ((batch: unknown[][]) => void) | undefined;
+      let onRows: RowSink | undefined;
       if (verdict.kind === 'select' && (ctx.onRows || ctx.onProgress)) {
         let columns: ColumnInfo[] = [];
         try {
@@ -212,8 +212,8 @@ export async function runQuery(ctx: ToolContext, o: { query: string; params?: un
           const take = n + batch.length > o.maxRows ? batch.slice(0, Math.max(0, o.maxRows - n)) : batch;
           n += take.length;
           if (!take.length) return;
-          ctx.onRows?.({ columns, rows: take });
           ctx.onProgress?.({ kind: 'status', text: `${n.toLocaleString('en-US')} rows received` });
+          return ctx.onRows?.({ columns, rows: take });
         };
       }
       let r;

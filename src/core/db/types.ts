@@ -15,7 +15,11 @@ export interface ByteBudget { maxRowBytes: number; maxResultBytes: number }
 /** Runs one statement with the extended protocol (one statement per message), rows as arrays. With `onRows`, the
  *  rows are also handed over in batches as they arrive (the first batch early, at ~1,000 rows); the batches
  *  concatenate to exactly the returned `rows` (a backend that cannot stream calls it once with all rows). */
-export type Run = (sql: string, params?: unknown[], onRows?: (batch: unknown[][]) => void) => Promise<RawResult>;
+export type Run = (sql: string, params?: unknown[], onRows?: RowSink) => Promise<RawResult>;
+
+/** Receives streamed rows; a returned promise pauses the reading of further rows until it settles (backpressure,
+ *  e.g. while the first rows are put on screen). */
+export type RowSink = (batch: unknown[][]) => void | Promise<void>;
 
 /** Rows in the first streamed batch, and in each later one. */
 export const FIRST_BATCH_ROWS = 1_000;
