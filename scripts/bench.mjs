@@ -344,22 +344,25 @@ if (want('vscode')) {
       for (const end = Date.now() + 600_000; ;) {
         if (Date.now() > end) throw new Error(`no complete paint of ${n} rows within 10 minutes`);
         const ps = (await wb.execCommand('workbench.action.focusActiveEditorGroup')).paints ?? [];
-        const mine = ps.filter(p => p.id !== before && p.id === ps[ps.length - 1].id);
+        // this run's paints: a streamed query paints its first rows (loading) under one id, then the whole result
+        const since = before === undefined ? 0 : ps.map(p => p.id).lastIndexOf(before) + 1;
+        const mine = ps.slice(since).filter(p => p.id !== before);
         // the grid covers the whole result when a paint reports `total` n (a paged grid holds windows of the store)
         const done = mine.find(p => p.complete && (p.total ?? p.rows) === n);
-        if (mine.length && !done && mine.some(p => p.complete)) throw new Error(`painted ${JSON.stringify(mine)}, expected ${n} rows in all`);
-        if (done) return { first: mine[0].ms, firstAt: mine[0].at - mine[0].started, allAt: done.at - mine[0].started, held: done.rows };
+        if (mine.length && !done && mine.some(p => p.complete && p.id === mine[mine.length - 1].id)) throw new Error(`painted ${JSON.stringify(mine)}, expected ${n} rows in all`);
+        if (done) return { first: mine[0].ms, firstAt: mine[0].at - mine[0].started, allAt: done.at - done.started, held: mine[0].rows, streamed: mine[0].loading === true };
         await new Promise(r => setTimeout(r, 200));
       }
     };
     await paint(1000); // warm-up: the panel, the webview bundle, the database
     const small = await paint(1000);
     const large = await paint(1_000_000);
-    console.log(`# the webview held ${large.held.toLocaleString('en-US')} of 1,000,000 rows at its first paint (the rest is paged from the result store)`);
+    console.log(`# the webview held ${large.held.toLocaleString('en-US')} of 1,000,000 rows at its first paint (${large.streamed ? 'streamed: painted while the rest were still arriving' : 'after every row had arrived'}; the rest is paged from the result store)`);
     row('result view first paint: 1,000,000 rows vs 1,000 (post -> rows on screen)', large.first, small.first);
     // from the start of the tool call (execute_query) to the paint reports, on the extension host's clock
     row('  Run Query -> first rows on screen: 1,000,000 rows vs 1,000', large.firstAt, small.firstAt);
     row('  Run Query -> all rows stored (the grid covers all): 1,000,000 rows vs 1,000', large.allAt, small.allAt);
+    row('  Run Query -> first rows on screen (1,000,000) vs all rows stored (1,000)', large.firstAt, small.allAt);
   } catch (e) { await wb.shot('bench-failure').catch(() => undefined); throw e; } finally { await wb.stop(); pg.stop(); }
 }
 fs.rmSync(dir, { recursive: true, force: true });

@@ -12,7 +12,9 @@ import { drawChart, toNumber, type ChartKind } from './chart';
 interface Column { name: string; type: string }
 /** `paged`: the grid holds windows of a result in the extension's result store (rowCount rows in all) and asks for
  *  others as the person scrolls; sort, filter and statistics then run there, over the whole result. */
-interface TableMeta { title?: string; columns: Column[]; rowCount: number; totalRows?: number; truncated: boolean; paged?: boolean }
+interface TableMeta { title?: string; columns: Column[]; rowCount: number; totalRows?: number; truncated: boolean; paged?: boolean;
+  /** A streamed query: its rows are still arriving (rowCount: so far), or they stopped (failed: why) after rowCount rows. */
+  loading?: boolean; failed?: string }
 type Part =
   | { kind: 'image'; mimeType: string; data: string; title?: string }
   | { kind: 'stream'; name: string; text: string; droppedBytes?: number }
@@ -65,9 +67,10 @@ function ask(m: Record<string, unknown>): Promise<Reply> {
   return new Promise(resolve => { pending.set(req, resolve); vscode.postMessage({ ...m, id: shownId, req }); });
 }
 window.addEventListener('message', (ev: MessageEvent) => {
-  const m = ev.data as ShowMessage | Reply | { type: 'kept'; kept: boolean };
+  const m = ev.data as ShowMessage | Reply | { type: 'kept'; kept: boolean } | { type: 'rows'; id: string; table: number; rows: number };
   if (m?.type === 'show') render(m);
   else if (m?.type === 'kept') showKept(m.kept);
+  else if (m?.type === 'rows') { if (m.id === shownId) grids.find(g => g.index === m.table)?.grow(m.rows); }
   else if ((m?.type === 'page' || m?.type === 'stats') && pending.has(m.req)) {
     const done = pending.get(m.req)!;
     pending.delete(m.req);
@@ -168,8 +171,11 @@ function render(m: ShowMessage): void {
   requestAnimationFrame(() => {
     for (const g of grids) g.paint();
     // a paged grid covers its whole result from here on (other windows come as the person scrolls)
-    vscode.postMessage({ type: 'painted', id: m.id, rows: grids.reduce((s, g) => s + g.table.numRows, 0), total: m.tables.reduce((s, t) => s + t.rowCount, 0), ms: Date.now() - m.sentAt, complete: true });
-    for (const g of grids) g.computeStatsLater();
+    // (a streamed query still loading: its first rows, not yet the whole result)
+    const loading = m.tables.some(t => t.loading);
+    vscode.postMessage({ type: 'painted', id: m.id, rows: grids.reduce((s, g) => s + g.table.numRows, 0), total: m.tables.reduce((s, t) => s + t.rowCount, 0), ms: Date.now() - m.sentAt, complete: !loading, loading });
+    // statistics cover the whole result: computed when it is complete (the view is then shown again)
+    if (!loading) for (const g of grids) g.computeStatsLater();
   });
 }
 
@@ -280,6 +286,20 @@ class Grid {
       this.version++;
       this.paint();
     });
+  }
+
+  /** A streamed result has `rows` rows so far: the grid covers them (a window cut at the old end is asked again). */
+  grow(rows: number): void {
+    if (!this.meta.loading || rows <= this.meta.rowCount) return;
+    const was = this.meta.rowCount;
+    this.meta.rowCount = rows;
+    if (this.stored) {
+      this.matched = rows;
+      for (const b of [...this.blocks.keys()]) if ((b + 1) * BLOCK > was) this.blocks.delete(b);
+      this.version++;
+    }
+    this.updateStatus();
+    this.paint();
   }
 
   /** A new sort or filter: its first window and the number of rows it covers, from the store. */
@@ -829,6 +849,16 @@ class Grid {
     if (this.gone) { this.status.textContent = this.gone; return; }
     const total = this.held;
     const shown = this.n;
+    if (this.meta.loading) {
+      this.status.setAttribute('role', 'status');
+      this.status.textContent = `Loading… ${fmt(total)} rows so far · ${this.cols.length} columns · a sort, filter or column statistics wait until every row has arrived, then cover them all`;
+      return;
+    }
+    if (this.meta.failed) {
+      const scope = this.sortCol < 0 ? '' : ` · sorted by ${this.names[this.sortCol]}${this.sortDir < 0 ? ' descending' : ''} over these ${fmt(total)} rows`;
+      this.status.textContent = `${shown === total ? fmt(total) : `${fmt(shown)} of ${fmt(total)} (filtered)`} rows received before the query stopped, not the whole result (${this.meta.failed}) · ${this.cols.length} columns${scope} · sort, filter and statistics cover these rows`;
+      return;
+    }
     if (this.serverSort) {
       const all = this.meta.totalRows !== undefined ? `${fmt(this.meta.totalRows)}` : 'more';
       const ob = this.serverSort.orderBy;
@@ -868,7 +898,7 @@ class Grid {
       // the store sorts every row; the grid shows the first window of the new order when it arrives
       this.buildHeader();
       this.status.setAttribute('role', 'status');
-      this.status.textContent = this.sortDir === 0 ? 'Loading the rows in their stored order…' : `Sorting all ${fmt(this.held)} rows by ${this.names[j]}${this.sortDir < 0 ? ' descending' : ''}…`;
+      this.status.textContent = this.sortDir === 0 ? 'Loading the rows in their stored order…' : this.meta.loading ? `Sorting by ${this.names[j]} when every row has arrived (${fmt(this.held)} so far)…` : `Sorting all ${fmt(this.held)} rows by ${this.names[j]}${this.sortDir < 0 ? ' descending' : ''}…`;
       void this.reload().then(ok => {
         if (!ok) return;
         this.updateStatus();
@@ -912,7 +942,7 @@ class Grid {
       this.hasSel = false;
       this.cur = { r: 0, c: 0 }; this.anchor = { r: 0, c: 0 };
       this.status.setAttribute('role', 'status');
-      this.status.textContent = needle ? `Filtering all ${fmt(this.held)} rows…` : 'Loading all rows…';
+      this.status.textContent = !needle ? 'Loading all rows…' : this.meta.loading ? `Filtering when every row has arrived (${fmt(this.held)} so far)…` : `Filtering all ${fmt(this.held)} rows…`;
       void this.reload().then(ok => {
         if (!ok) return;
         this.updateStatus();

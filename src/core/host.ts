@@ -9,7 +9,7 @@ import { formatIssues, inputJsonSchema, usageOf, type JsonSchema } from './valid
 import { CATALOG } from './catalog';
 import { boundReply, requestRefusal, requestSummary } from './bounds';
 import { ResultStore } from './store';
-import type { TablePart } from './result';
+import type { ColumnInfo, TablePart } from './result';
 
 export interface ToolInfo {
   name: string;
@@ -24,6 +24,10 @@ export interface CallOptions {
   caller: Caller;
   signal?: AbortSignal;
   onProgress?: ToolContext['onProgress'];
+  /** Rows of the call's table as they arrive (a streamed query): its result id is open in the store from the first
+   *  batch on (page serves the rows so far; the final CallResult names the same id). `rows`: rows so far. A returned
+   *  promise pauses the reading of more rows until it settles. */
+  onRows?: (event: { resultId: string; columns: ColumnInfo[]; rows: number }) => void | Promise<void>;
 }
 
 export interface CallResult extends ToolResult {
@@ -113,6 +117,9 @@ export class ToolHost {
     const signal = opts.signal ?? new AbortController().signal;
     let outcome: Outcome = 'ok';
     let result: ToolResult;
+    /** The id of the result whose rows were streamed while the call ran (opts.onRows). */
+    let streamed: string | undefined;
+    let streamedRows = 0;
     const refusal = this.refusal(name, opts.caller);
     const tool = this.find(name);
     // before validation or logging: an oversized or deeply nested request is refused by its shape alone
@@ -134,7 +141,13 @@ export class ToolHost {
       } else {
         try {
           if (signal.aborted) throw new ToolError('Cancelled before it started.');
-          result = await tool.handler(parsed.data, { config: this.cfg, services: this.services, signal, caller: opts.caller, onProgress: opts.onProgress, results: this.results });
+          const onRows: ToolContext['onRows'] = opts.onRows && (e => {
+            if (!streamed) streamed = this.results.open(name, e.columns).id;
+            this.results.append(streamed, e.rows);
+            streamedRows += e.rows.length;
+            return opts.onRows!({ resultId: streamed, columns: e.columns, rows: streamedRows });
+          });
+          result = await tool.handler(parsed.data, { config: this.cfg, services: this.services, signal, caller: opts.caller, onProgress: opts.onProgress, onRows, results: this.results });
           if (result.isError) outcome = 'error';
         } catch (e) {
           outcome = signal.aborted ? 'cancelled' : 'error';
@@ -148,12 +161,17 @@ export class ToolHost {
     result = { ...result, text: this.redactor.text(result.text), parts: this.redactor.value(result.parts) as ToolResult['parts'] };
     // every table is kept whole in the result store under an id the reply names; over MCP only a first window is inlined
     let storedText = '';
+    if (streamed && (result.isError || !result.parts.some(p => p.kind === 'table'))) {
+      // the rows that arrived before the call failed stay, labelled with what stopped them
+      this.results.fail(streamed, result.text);
+    }
     if (!result.isError && tool) {
       try {
-        const s = await this.storeTables(name, result, opts.caller === 'mcp' ? this.cfg.limits.mcpInlineRows : undefined);
+        const s = await this.storeTables(name, result, opts.caller === 'mcp' ? this.cfg.limits.mcpInlineRows : undefined, streamed);
         result = s.result;
         storedText = s.lines.join('\n');
       } catch (e) {
+        if (streamed) this.results.fail(streamed, (e as Error)?.message ?? String(e));
         storedText = `[The result could not be stored for paging (${(e as Error)?.message ?? String(e)}); it is not available to get_result.]`;
       }
     }
@@ -179,11 +197,13 @@ export class ToolHost {
 
   /** Puts each table part (not already a stored result's window) into the store, names its id in the text, and
    *  keeps only `inlineRows` rows in the part when given. */
-  private async storeTables(tool: string, r: ToolResult, inlineRows: number | undefined): Promise<{ result: ToolResult; lines: string[] }> {
+  private async storeTables(tool: string, r: ToolResult, inlineRows: number | undefined, streamed?: string): Promise<{ result: ToolResult; lines: string[] }> {
     const lines: string[] = [];
-    const parts = await Promise.all(r.parts.map(async p => {
+    const first = r.parts.findIndex(p => p.kind === 'table');
+    const parts = await Promise.all(r.parts.map(async (p, i) => {
       if (p.kind !== 'table' || p.resultId || tool === 'get_result') return p;
-      const info = await this.results.put(tool, p);
+      // the streamed table is completed under the id its first rows were shown with
+      const info = streamed && i === first ? await this.results.finish(streamed, p, tool) : await this.results.put(tool, p);
       const n = info.rows.toLocaleString('en-US');
       lines.push(`Result ${info.id}: ${n} row${info.rows === 1 ? '' : 's'} × ${info.columns.length.toLocaleString('en-US')} column${info.columns.length === 1 ? '' : 's'} stored`
         + `${p.title && r.parts.filter(x => x.kind === 'table').length > 1 ? ` (${p.title.slice(0, 60)})` : ''}; page, sort, filter or describe it with get_result, save it with get_result save_as.`);

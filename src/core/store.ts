@@ -41,6 +41,10 @@ export interface ResultInfo {
   where: 'memory' | 'disk';
   created: number;
   lastUsed: number;
+  /** The rows are still arriving (a streamed query): `rows` counts the rows so far. */
+  loading?: boolean;
+  /** The call that was filling it failed after these rows arrived: what stopped it (the rows are kept). */
+  failed?: string;
 }
 
 export type FilterOp = '=' | '!=' | '<' | '<=' | '>' | '>=' | 'contains' | 'starts_with' | 'is_null' | 'not_null' | 'in';
@@ -99,6 +103,8 @@ interface Entry {
   chunks?: Chunk[];
   /** The last sort (its key and the sorted row numbers), kept for paging through it. */
   sorted?: { key: string; rowNos: Uint32Array | number[] };
+  /** Set while the result is still growing (open/append, until finish or fail). */
+  growing?: { done: Promise<void>; resolve: () => void };
 }
 
 const MEMORY_CHUNK_ROWS = 8192;
@@ -154,10 +160,11 @@ export class ResultStore {
   private now(): number { return (this.opts.now ?? Date.now)(); }
 
   /** Stores a table part's rows; returns its info (the id to hand to the agent). */
-  async put(tool: string, part: TablePart): Promise<ResultInfo> {
+  async put(tool: string, part: TablePart, reuse?: string): Promise<ResultInfo> {
     this.sweep();
     let id: string;
-    do id = `r${randomBytes(4).readUInt32BE(0).toString(36).padStart(6, '0').slice(-6)}`; while (this.entries.has(id));
+    if (reuse) id = reuse;
+    else do id = this.newId(); while (this.entries.has(id));
     const rows = part.rows;
     let bytes = 0;
     for (const r of rows) bytes += rowBytes(r);
@@ -172,7 +179,7 @@ export class ResultStore {
       await this.spill(entry, rows);
     } else {
       // room in memory: older results in memory go to disk first (oldest first)
-      const inMem = [...this.entries.values()].filter(e => e.mem).sort((a, b) => a.info.lastUsed - b.info.lastUsed);
+      const inMem = [...this.entries.values()].filter(e => e.mem && !e.growing).sort((a, b) => a.info.lastUsed - b.info.lastUsed);
       while (this.memUsed + bytes > limits.memoryBytes && inMem.length) {
         const old = inMem.shift()!;
         // written first, then released: a page read meanwhile still finds the rows in memory
@@ -186,6 +193,68 @@ export class ResultStore {
     this.entries.set(id, entry);
     this.enforceDisk(id);
     return { ...info };
+  }
+
+  private newId(): string { return `r${randomBytes(4).readUInt32BE(0).toString(36).padStart(6, '0').slice(-6)}`; }
+
+  /** Starts a result whose rows are still arriving (a streamed query): `page` serves the rows so far at once;
+   *  sorting, filtering, statistics and scans wait until it is finished (they always cover the whole result). */
+  open(tool: string, columns: ColumnInfo[]): ResultInfo {
+    this.sweep();
+    let id: string;
+    do id = this.newId(); while (this.entries.has(id));
+    const t = this.now();
+    let resolve!: () => void;
+    const done = new Promise<void>(r => { resolve = r; });
+    const entry: Entry = {
+      info: { id, tool, columns: columns.map(c => ({ name: c.name, type: c.type })), rows: 0, sourceTruncated: false, bytes: 0, where: 'memory', created: t, lastUsed: t, loading: true },
+      mem: [], growing: { done, resolve },
+    };
+    this.entries.set(id, entry);
+    return { ...entry.info };
+  }
+
+  /** Adds rows to a result that is still growing (ignored when it was dropped meanwhile). */
+  append(id: string, rows: unknown[][]): void {
+    const e = this.entries.get(id);
+    if (!e?.growing || !e.mem) return;
+    let bytes = 0;
+    for (const r of rows) { e.mem.push(r); bytes += rowBytes(r); }
+    e.info.rows = e.mem.length;
+    e.info.bytes += bytes;
+    this.memUsed += bytes;
+    e.info.lastUsed = this.now();
+  }
+
+  /** Completes a growing result with the call's final table (the same rows, exactly): stored as `put` would,
+   *  under the same id. */
+  async finish(id: string, part: TablePart, tool: string): Promise<ResultInfo> {
+    const e = this.entries.get(id);
+    if (e) { this.memUsed -= e.info.bytes; this.entries.delete(id); }
+    try {
+      return await this.put(tool, part, id);
+    } finally {
+      e?.growing?.resolve();
+    }
+  }
+
+  /** Ends a growing result whose call failed: the rows received stay, labelled with what stopped them. */
+  fail(id: string, message: string): void {
+    const e = this.entries.get(id);
+    if (!e?.growing) return;
+    e.info.loading = false;
+    e.info.failed = message;
+    e.info.sourceTruncated = true;
+    const g = e.growing;
+    e.growing = undefined;
+    g.resolve();
+  }
+
+  /** Waits until a growing result is finished or failed (nothing to wait for otherwise). */
+  private async settled(e: Entry): Promise<Entry> {
+    if (!e.growing) return e;
+    await e.growing.done;
+    return this.get(e.info.id);
   }
 
   private async spill(entry: Entry, rows: unknown[][]): Promise<void> {
@@ -237,6 +306,7 @@ export class ResultStore {
     const e = this.entries.get(id);
     if (!e) return;
     this.entries.delete(id);
+    e.growing?.resolve();
     if (e.mem) this.memUsed -= e.info.bytes;
     if (e.file) {
       this.diskUsed -= (e as { diskBytes?: number }).diskBytes ?? 0;
@@ -389,7 +459,9 @@ export class ResultStore {
 
   /** A window of the (filtered, sorted) result. `matched` is exact. */
   async page(id: string, req: PageRequest = {}): Promise<Page> {
-    const e = this.get(id);
+    const e0 = this.get(id);
+    // rows so far for a plain window; a sorted or filtered one covers the whole result, so it waits for the rest
+    const e = req.orderBy?.length || req.where?.length || req.search?.trim() ? await this.settled(e0) : e0;
     const offset = Math.max(0, Math.floor(req.offset ?? 0));
     const limit = Math.max(0, Math.floor(req.limit ?? 100));
     const { cols, idx } = this.projection(e, req.columns);
@@ -428,7 +500,7 @@ export class ResultStore {
 
   /** Every row of the (filtered, sorted, projected) result, in chunks, for export. */
   async *scan(id: string, req: Omit<PageRequest, 'offset' | 'limit'> = {}): AsyncGenerator<unknown[][]> {
-    const e = this.get(id);
+    const e = await this.settled(this.get(id));
     const { idx } = this.projection(e, req.columns);
     const project = (rows: unknown[][]) => idx ? rows.map(r => idx.map(i => r[i])) : rows;
     if (req.orderBy?.length) {
@@ -449,7 +521,7 @@ export class ResultStore {
 
   /** Per-column statistics over the WHOLE result (after `where`). */
   async describe(id: string, columns?: string[], where?: Filter[], search?: string): Promise<Description> {
-    const e = this.get(id);
+    const e = await this.settled(this.get(id));
     const { cols, idx } = this.projection(e, columns);
     const at = idx ?? cols.map((_, i) => i);
     const acc = cols.map(c => new StatsAcc(c, logicalType(c.type).kind));

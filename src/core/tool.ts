@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import type { DataToolsConfig } from './config';
 import type { Capability } from './roles';
-import type { ToolResult } from './result';
+import type { ColumnInfo, ToolResult } from './result';
 import type { Services } from './services';
 import type { ResultStore } from './store';
 
@@ -16,6 +16,10 @@ export interface ToolContext {
   results?: ResultStore;
   /** Streamed output while a tool runs (stdout of code, progress), if the front end shows it. */
   onProgress?: (event: { kind: 'stdout' | 'stderr' | 'status'; text: string }) => void;
+  /** Rows of a table as they arrive (a streamed query), before the call ends, if the front end shows them early.
+   *  Optional and extra: the final result still carries every row. `columns` are the table's final columns. A returned
+   *  promise pauses the reading of more rows until it settles (e.g. while the first rows are painted). */
+  onRows?: (event: { columns: ColumnInfo[]; rows: unknown[][] }) => void | Promise<void>;
 }
 
 export interface Confirmation {

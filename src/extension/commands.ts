@@ -1,9 +1,9 @@
 import * as vscode from 'vscode';
 import * as path from 'node:path';
 import { loadModule, parseSync } from 'libpg-query';
-import type { CallResult, ToolHost } from '../core/host';
+import type { CallOptions, CallResult, ToolHost } from '../core/host';
 import { restartExecutors } from '../core/tools/exec';
-import type { Preview, ResultStore } from './results';
+import type { Preview, ResultStore, StoredResult } from './results';
 import { quoteIdent } from '../core/db/service';
 import type { ResultPanel } from './resultPanel';
 import { qualified, type DataExplorer, type Node } from './explorer';
@@ -135,6 +135,9 @@ export const activeConnection = (host: ToolHost) => host.config.activeConnection
 const DATA_FILE = /\.(csv|tsv|txt|jsonl|ndjson|parquet|arrow|feather|ipc|arrows)$/i;
 
 /** The command-palette front end: each command is one catalog tool call, shown in the result view. */
+/** Rows a streamed query's result view opens with (the first batch of rows). */
+const STREAM_FIRST = 1_000;
+
 export function registerCommands(context: vscode.ExtensionContext, host: ToolHost, results: ResultStore, panel: ResultPanel, output: vscode.LogOutputChannel, explorer: DataExplorer): void {
   const sub = (d: vscode.Disposable) => context.subscriptions.push(d);
   const python = vscode.window.createOutputChannel('Data Tools: Python');
@@ -142,17 +145,54 @@ export function registerCommands(context: vscode.ExtensionContext, host: ToolHos
 
   /** Runs a tool with a cancellable progress notification, then opens its result (or shows why it failed). */
   const run = async (tool: string, input: unknown, title: string, o: { stream?: boolean; context?: string; preview?: Preview } = {}): Promise<CallResult | undefined> => {
+    const started = Date.now();
+    // a query's rows are streamed into the result store: the view opens with its first rows while the rest arrive
+    // (a table preview holds its first rows only: nothing to stream)
+    let streamView: StoredResult | undefined;
+    const onRows: CallOptions['onRows'] = tool === 'execute_query' && !o.preview ? e => {
+      if (streamView) { panel.loading(streamView, e.rows); return; }
+      if (e.rows < STREAM_FIRST) return; // a small result is shown whole when the call ends
+      const now = Date.now();
+      streamView = { id: `stream-${e.resultId}`, tool, time: now, ...(o.context ? { context: o.context } : {}), stream: { loading: true },
+        result: { text: 'Loading the rows…', auditId: `stream-${e.resultId}`, outcome: 'ok', durationMs: now - started,
+          parts: [{ kind: 'table', columns: e.columns, rows: [], truncated: false, resultId: e.resultId, storedRows: e.rows }] } };
+      const shown = streamView;
+      // the first rows go on screen before more are read (the extension host shares its thread with the reading of
+      // rows): the query waits until the view painted them, at most a second
+      return new Promise<void>(resolve => {
+        const timer = setTimeout(done, 1000);
+        const sub = panel.onDidPaint(p => { if (p.id === shown.id) done(); });
+        function done() { clearTimeout(timer); sub.dispose(); resolve(); }
+        void panel.show(shown).catch(done);
+      });
+    } : undefined;
     const r = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, async (_p, token) => {
       const ac = new AbortController();
       const s = token.onCancellationRequested(() => ac.abort());
       if (o.stream) { python.show(true); python.appendLine(`── ${title} ──`); }
       try {
-        return await host.call(tool, input, { caller: 'command', signal: ac.signal,
+        return await host.call(tool, input, { caller: 'command', signal: ac.signal, onRows,
           onProgress: o.stream ? e => { if (e.kind !== 'status') python.append(e.text); } : undefined });
       } finally { s.dispose(); }
     });
     const stored = results.add(tool, r, o.context, o.preview);
     stored.rerun = () => run(tool, input, title, o);
+    const streamedId = streamView?.result.parts[0]?.kind === 'table' ? streamView.result.parts[0].resultId : undefined;
+    if (streamView && streamedId && (r.isError || r.outcome === 'cancelled') && host.results.has(streamedId)) {
+      // stopped after rows arrived (a timeout, the byte budget, an error, a cancel): the rows received stay on screen,
+      // labelled, with what stopped them
+      const info = await host.results.info(streamedId);
+      const n = info.rows.toLocaleString('en-US');
+      const why = r.outcome === 'cancelled' ? 'Cancelled' : r.text.split('\n')[0];
+      stored.stream = { loading: false, failed: why };
+      stored.result = { ...r, parts: [
+        { kind: 'error', name: r.outcome === 'cancelled' ? `Cancelled after ${n} rows` : `The query failed after ${n} rows`, value: why, traceback: '' },
+        { kind: 'table', title: `The ${n} rows received before it stopped (not the whole result)`, columns: info.columns, rows: [], truncated: true, resultId: streamedId, storedRows: info.rows },
+      ] };
+      await panel.show(stored);
+      if (r.isError) output.warn(`${tool}: ${r.text.split('\n')[0]}`);
+      return r;
+    }
     if (r.outcome === 'cancelled') {
       // the person stopped it: not a database error, nothing to open
       void vscode.window.showInformationMessage(`Cancelled: ${title}.`);

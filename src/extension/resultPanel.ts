@@ -15,6 +15,8 @@ const PAGE_TITLE = 'Data Tools Result';
 /** A paint of the grid: `rows` it holds, `total` it covers (a paged grid holds windows of a stored result). */
 export interface PaintReport {
   id: string; rows: number; ms: number; complete?: boolean; total?: number;
+  /** A streamed query's first rows, painted while the rest still arrive. */
+  loading?: boolean;
   /** When the report arrived and when the tool call that made the result started (extension host clock, ms). */
   at?: number; started?: number;
 }
@@ -27,7 +29,9 @@ const MAX_WINDOW = 100_000;
 const GONE = 'These rows are no longer kept: results are dropped after a while unused, or when newer results need the room. Run it again to see them.';
 
 /** One result tab. A kept (pinned) tab holds its result; the next result opens a new tab instead of replacing it. */
-interface View { panel: vscode.WebviewPanel; current: StoredResult; ready: boolean; kept: boolean; editor?: boolean }
+interface View { panel: vscode.WebviewPanel; current: StoredResult; ready: boolean; kept: boolean; editor?: boolean;
+  /** The result shown before `current` (its paint may be reported after it was replaced, e.g. a streamed query's first rows). */
+  previous?: StoredResult }
 
 /** The result view: one webview panel type for every tool result (grid, images, output, errors). New results go to
  *  the live tab (opened beside the editor the person runs from, so the SQL stays visible); "Keep" in a result's
@@ -68,6 +72,7 @@ export class ResultPanel implements vscode.Disposable {
       panel.webview.onDidReceiveMessage(m => void this.onMessage(view, m));
       panel.onDidDispose(() => { this.views.delete(view); if (this.live === view) this.live = undefined; });
     } else {
+      v.previous = v.current;
       v.current = r;
       v.panel.title = title;
       v.panel.reveal(column ?? v.panel.viewColumn, column === undefined);
@@ -111,17 +116,35 @@ export class ResultPanel implements vscode.Disposable {
         try { t.resultId = (await this.host.results.put(r.tool, t)).id; } catch { /* sent whole below */ }
       }
     }
-    const paged = tables.map(t => !!t.resultId && t.rows.length > WHOLE && this.host.results.has(t.resultId));
-    const ipc = await Promise.all(tables.map((t, i) => toArrowIPC(t.columns, paged[i] ? t.rows.slice(0, FIRST) : t.rows)));
+    // a streamed result (still loading, or stopped after rows arrived) holds no rows itself: paged from the store
+    const paged = tables.map(t => !!t.resultId && (t.rows.length > WHOLE || (!!r.stream && !t.rows.length)) && this.host.results.has(t.resultId));
+    const counts = tables.map(t => t.storedRows ?? t.rows.length);
+    const ipc = await Promise.all(tables.map(async (t, i) => {
+      if (!paged[i] || t.rows.length) return toArrowIPC(t.columns, paged[i] ? t.rows.slice(0, FIRST) : t.rows);
+      const page = await this.host.results.page(t.resultId!, { limit: FIRST });
+      counts[i] = page.total; // rows so far
+      return toArrowIPC(t.columns, page.rows);
+    }));
+    // a newer result replaced this one meanwhile (a streamed query's final result): it is not shown
+    if (v.current !== r) return;
     let ti = 0;
     const parts = r.result.parts.map(p => (p.kind === 'table' ? { kind: 'table', index: ti++ } : p));
     await v.panel.webview.postMessage({
       type: 'show', id: r.id, tool: r.tool, title: shortTitle(r), context: r.context, text: r.result.text, isError: !!r.result.isError,
       durationMs: r.result.durationMs, parts, kept: v.kept, editor: v.editor, file: r.file, canRerun: !!r.rerun, byModel: !!r.byModel,
       preview: r.preview ? { relation: r.preview.relation, rows: r.preview.rows, orderBy: r.preview.orderBy } : undefined,
-      tables: tables.map((t, i) => ({ title: t.title, columns: t.columns, rowCount: t.storedRows ?? t.rows.length, totalRows: t.totalRows, truncated: t.truncated, paged: paged[i] })),
+      tables: tables.map((t, i) => ({ title: t.title, columns: t.columns, rowCount: counts[i], totalRows: t.totalRows, truncated: t.truncated, paged: paged[i],
+        ...(r.stream && t.resultId && paged[i] ? { loading: r.stream.loading, failed: r.stream.failed } : {}) })),
       ipc, sentAt: Date.now(),
     });
+  }
+
+  /** A streamed result has more rows (`rows` so far): the views showing it extend their grid. */
+  loading(r: StoredResult, rows: number): void {
+    for (const v of this.views) {
+      if (v.current !== r || !v.ready) continue;
+      void v.panel.webview.postMessage({ type: 'rows', id: r.id, table: 0, rows });
+    }
   }
 
   /** A window, the statistics or the re-run the grid asked for, answered from the result store. */
@@ -167,6 +190,7 @@ export class ResultPanel implements vscode.Disposable {
     if (m.type === 'painted') {
       const report = { ...(m as unknown as PaintReport), at: Date.now() };
       if (report.id === v.current.id) report.started = v.current.time - v.current.result.durationMs;
+      else if (report.id === v.previous?.id) report.started = v.previous.time - v.previous.result.durationMs;
       this.paints.push(report);
       if (this.paints.length > 20) this.paints.shift();
       this.painted.fire(report);

@@ -15,6 +15,9 @@ export interface StoredResult {
   byModel?: boolean;
   /** A data file's first rows, opened in its custom editor (the grid says they are a preview of the file). */
   file?: string;
+  /** A query whose rows are streamed into the result store: still loading (rows so far), or stopped by an error
+   *  or a cancel after rows arrived (the rows received are shown, labelled with what stopped them). */
+  stream?: { loading: boolean; failed?: string };
 }
 
 /** What a table preview needs to re-run itself sorted on the server, so a sort orders the whole table. */

@@ -133,7 +133,17 @@ describe('Big results in the grid (code-server)', { timeout: 15 * 60_000 }, () =
     await runSql('million.sql', 'SELECT g AS id, g * 0.5 AS x, md5(g::text) AS s FROM generate_series(1, 1000000) g');
     const view = wb.webview();
     const status = view.locator('.status');
+    // streamed: the first rows are on screen while the rest arrive, and the status says how many so far
+    const loading = status.filter({ hasText: /^Loading… [\d,]+ rows so far · 3 columns/ });
+    await loading.waitFor({ timeout: 10 * 60_000 });
+    const soFar = Number((await loading.textContent())!.match(/Loading… ([\d,]+)/)![1].replace(/,/g, ''));
+    assert.ok(soFar >= 1000 && soFar < 1_000_000, `rows so far: ${soFar}`);
+    assert.deepEqual(await rowTexts(view, 1), sql('SELECT g, g * 0.5, md5(g::text) FROM generate_series(1, 1) g')[0].split('|'));
+    await wb.shot('paging-05-million-loading');
     await status.filter({ hasText: /^1,000,000 rows · 3 columns · sort, filter and statistics over all 1,000,000 rows/ }).waitFor({ timeout: 10 * 60_000 });
+    const paints = (await wb.execCommand('workbench.action.focusActiveEditorGroup')).paints ?? [];
+    const firstPaint = paints.find(p => p.id !== before && p.loading);
+    assert.ok(firstPaint && firstPaint.complete === false && firstPaint.rows === 1000, `a paint of the first rows while loading: ${JSON.stringify(paints.slice(-3))}`);
     // the paint report: the webview holds the first window only, and covers the whole result
     let paint: { id: string; rows: number; ms: number; total?: number } | undefined;
     for (let i = 0; i < 50 && !paint; i++) {
@@ -246,5 +256,20 @@ describe('Big results in the grid (code-server)', { timeout: 15 * 60_000 }, () =
     await wb.page.keyboard.press('Control+End');
     assert.deepEqual(await rowTexts(view, 50_000), lastRow);
     assert.equal(await view.locator('.gone').count(), 0);
+  });
+  test('Run Query that fails after rows arrived: the rows received stay on screen, labelled, with the error said plainly', async () => {
+    assert.equal((await wb.execCommand('datatoolsTest.setSetting', ['datatools.limits.maxRows', 1_000_000])).value, 1_000_000);
+    await runSql('fails.sql', 'SELECT g AS id, 100 / (300000 - g) AS q FROM generate_series(1, 400000) g');
+    const view = wb.webview();
+    const status = view.locator('.status');
+    await status.filter({ hasText: /rows received before the query stopped, not the whole result \(PostgreSQL ERROR 22012: division by zero/ }).waitFor({ timeout: 120_000 });
+    const n = Number((await status.innerText()).match(/^([\d,]+) rows received/)![1].replace(/,/g, ''));
+    // PostgreSQL sends rows 1..299,999 before the error; the ones that arrived are kept, none past the error
+    assert.ok(n >= 1000 && n <= 299_999, `rows kept: ${n}`);
+    assert.match(await view.locator('section.error').innerText(), new RegExp(`The query failed after ${n.toLocaleString('en-US')} rows: PostgreSQL ERROR 22012: division by zero`));
+    await view.locator('.row').nth(0).locator('.cell').nth(0).click();
+    await wb.page.keyboard.press('Control+End');
+    assert.deepEqual(await rowTexts(view, n), [String(n), String(Math.trunc(100 / (300000 - n)))]);
+    await wb.shot('paging-13-failed-mid-stream');
   });
 });

@@ -9,7 +9,7 @@ import { ROOT } from '../helpers/mcp';
 export const SHOTS = path.join(ROOT, 'test-results', 'e2e');
 
 export interface ExecResult { id: number; command: string; value?: unknown; error?: string; paint?: PaintReport; paints?: PaintReport[]; activationMs?: number }
-export interface PaintReport { id: string; rows: number; ms: number; complete?: boolean; total?: number }
+export interface PaintReport { id: string; rows: number; ms: number; complete?: boolean; total?: number; loading?: boolean }
 
 export interface InvokeResult { text?: string; error?: string; tools: string[]; images: string[] }
 

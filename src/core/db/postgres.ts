@@ -1,6 +1,6 @@
 import { Client, Pool, Query, type PoolClient, type QueryConfig } from 'pg';
 import type { Readable } from 'node:stream';
-import { QueryTimeout, RowTooLarge, type ByteBudget, type Database, type Field, type RawResult, type Run } from './types';
+import { BATCH_ROWS, FIRST_BATCH_ROWS, QueryTimeout, RowTooLarge, type ByteBudget, type Database, type Field, type RawResult, type Run } from './types';
 import { PG_SESSION_SQL, PG_TYPES } from './pgValues';
 
 /** The server could not be reached or refused the login: the only errors called connection problems. */
@@ -106,27 +106,58 @@ export class PostgresDatabase implements Database {
     const w = watch;
     const c = client;
     w.onTrip = () => { discard = true; void this.cancel(c); };
-    const run: Run = async (sql, params) => {
+    const run: Run = async (sql, params, onRows) => {
       // the extended protocol: Parse accepts exactly one statement, so text that lexes as two is a server error,
       // never a second statement; values parsed from the server's text without JS Date or float (pgValues.ts)
       w.arm(budget);
       const q = new Query({ text: sql, values: params, rowMode: 'array', queryMode: 'extended', types: PG_TYPES } as QueryConfig);
       const fieldsOf = (fs: { name: string; dataTypeID: number; dataTypeModifier: number }[]): Field[] =>
         fs.map(f => ({ name: f.name, dataTypeID: f.dataTypeID, typeMod: f.dataTypeModifier }));
+      // streamed: the rows are collected here as each DataRow is parsed (the driver then keeps none itself)
+      const own: unknown[][] | undefined = onRows ? [] : undefined;
+      let sent = 0;
+      const flush = () => {
+        if (!own || sent >= own.length) return;
+        const batch = own.slice(sent);
+        sent = own.length;
+        const wait = onRows!(batch);
+        if (wait) {
+          // the consumer asks for a pause (backpressure): the socket is not read until it is done; the deadline still runs
+          const sock = (client as unknown as { connection: { stream: Readable } }).connection.stream;
+          sock.pause();
+          void wait.catch(() => undefined).finally(() => sock.resume());
+        }
+      };
+      if (own) {
+        q.on('row', (row: unknown[]) => {
+          // rows at or past the one that tripped the byte budget are never kept (the driver may still parse the
+          // rest of the socket read in which the watch tripped)
+          if (w.tripped && own.length >= w.tripped.row - 1) return;
+          own.push(row);
+          if (own.length - sent >= (sent === 0 ? FIRST_BATCH_ROWS : BATCH_ROWS)) flush();
+        });
+      }
       try {
         const r = await new Promise<{ fields: { name: string; dataTypeID: number; dataTypeModifier: number }[]; rows: unknown[][] }>((resolve, reject) => {
           q.on('end', resolve);
           q.on('error', reject);
           client.query(q);
         });
-        return { fields: fieldsOf(r.fields), rows: r.rows };
+        flush();
+        return { fields: fieldsOf(r.fields), rows: own ?? r.rows };
       } catch (e) {
         const t = w.tripped;
-        if (!t) throw e;
+        if (!t) {
+          // the rows that arrived whole before the error are handed over too (the caller says what stopped them)
+          flush();
+          throw e;
+        }
         if (t.kind === 'row') throw new RowTooLarge(t.row, t.bytes, t.limitBytes);
         // the rows before the one that would pass the budget are whole and parsed: keep them, and say where it stopped
         const partial = (q as unknown as { _result: { fields: { name: string; dataTypeID: number; dataTypeModifier: number }[]; rows: unknown[][] } })._result;
-        const out: RawResult = { fields: fieldsOf(partial.fields), rows: partial.rows.slice(0, t.row - 1), stopped: { atRow: t.row, bytes: t.bytes, limitBytes: t.limitBytes } };
+        const rows = (own ?? partial.rows).slice(0, t.row - 1);
+        if (own) { own.length = rows.length; flush(); }
+        const out: RawResult = { fields: fieldsOf(partial.fields), rows, stopped: { atRow: t.row, bytes: t.bytes, limitBytes: t.limitBytes } };
         return out;
       } finally {
         w.arm(undefined);

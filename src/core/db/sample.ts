@@ -133,7 +133,12 @@ export class SampleDatabase implements Database {
     try {
       await this.send('BEGIN READ ONLY');
       for (const sql of PG_SESSION_SETTINGS) await this.send(sql); // the same value forms as PostgreSQL (pgValues.ts)
-      const r = await Promise.race([fn((sql, params) => this.send(sql, params)), deadline]);
+      const r = await Promise.race([fn(async (sql, params, onRows) => {
+        // the embedded database answers whole: one batch
+        const r = await this.send(sql, params);
+        if (onRows && r.rows.length) await onRows(r.rows);
+        return r;
+      }), deadline]);
       await this.send('ROLLBACK');
       return r;
     } catch (e) {

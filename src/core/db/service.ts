@@ -5,7 +5,7 @@ import type { ToolContext } from '../tool';
 import { DEFAULT_DENIED_FUNCTIONS, FunctionCatalog, checkFunctions, checkQuery, lineCol, loadParser, type FunctionRef } from './guard';
 import { ConnectionFailed, PostgresDatabase } from './postgres';
 import { SampleDatabase } from './sample';
-import { QueryTimeout, RowTooLarge, SampleOutOfMemory, type ByteBudget, type Database, type Field, type Run } from './types';
+import { QueryTimeout, RowTooLarge, SampleOutOfMemory, type ByteBudget, type Database, type Field, type RowSink, type Run } from './types';
 import type { Limits } from '../config';
 
 export const SAMPLE_CONNECTION = 'sample';
@@ -192,9 +192,33 @@ export async function runQuery(ctx: ToolContext, o: { query: string; params?: un
         sql = `${WRAP_PREFIX}${verdict.statement}\n) AS q LIMIT ${o.maxRows + 1}`;
         shift = WRAP_PREFIX.length - verdict.statementOffset;
       }
+      // streamed to the front end (rows as they arrive) and as progress (rows so far): the columns first, from the
+      // statement with no rows (its types named now: no other statement can run on the connection mid-stream)
+      let onRows: RowSink | undefined;
+      if (verdict.kind === 'select' && (ctx.onRows || ctx.onProgress)) {
+        let columns: ColumnInfo[] = [];
+        try {
+          if (ctx.onRows) columns = await typeNames(run, (await run(`${WRAP_PREFIX}${verdict.statement}\n) AS q LIMIT 0`, o.params)).fields, session.types);
+        } catch (e) {
+          const pg = e as PgErrorFields;
+          if (!pg.code) throw e;
+          let pos = pg.position ? Number(pg.position) - shift : undefined;
+          if (pos !== undefined && (pos < 1 || pos > [...o.query].length)) pos = undefined;
+          throw new QueryError(pg, pos, o.query);
+        }
+        let n = 0;
+        onRows = batch => {
+          // the row past max_rows only says there are more: never shown
+          const take = n + batch.length > o.maxRows ? batch.slice(0, Math.max(0, o.maxRows - n)) : batch;
+          n += take.length;
+          if (!take.length) return;
+          ctx.onProgress?.({ kind: 'status', text: `${n.toLocaleString('en-US')} rows received` });
+          return ctx.onRows?.({ columns, rows: take });
+        };
+      }
       let r;
       try {
-        r = await run(sql, o.params);
+        r = await run(sql, o.params, onRows);
       } catch (e) {
         const pg = e as PgErrorFields;
         if (!pg.code) throw e;

@@ -12,8 +12,18 @@ export interface RawResult {
 /** Byte budgets on what one statement may bring into this process, counted on the wire before any string is built. */
 export interface ByteBudget { maxRowBytes: number; maxResultBytes: number }
 
-/** Runs one statement with the extended protocol (one statement per message), rows as arrays. */
-export type Run = (sql: string, params?: unknown[]) => Promise<RawResult>;
+/** Runs one statement with the extended protocol (one statement per message), rows as arrays. With `onRows`, the
+ *  rows are also handed over in batches as they arrive (the first batch early, at ~1,000 rows); the batches
+ *  concatenate to exactly the returned `rows` (a backend that cannot stream calls it once with all rows). */
+export type Run = (sql: string, params?: unknown[], onRows?: RowSink) => Promise<RawResult>;
+
+/** Receives streamed rows; a returned promise pauses the reading of further rows until it settles (backpressure,
+ *  e.g. while the first rows are put on screen). */
+export type RowSink = (batch: unknown[][]) => void | Promise<void>;
+
+/** Rows in the first streamed batch, and in each later one. */
+export const FIRST_BATCH_ROWS = 1_000;
+export const BATCH_ROWS = 20_000;
 
 export interface Database extends Disposable {
   /** e.g. "sample (embedded PGlite)" or "postgres 127.0.0.1:5432/analytics". */
