@@ -137,11 +137,15 @@ describe('Data files in the grid editor (code-server)', { timeout: 15 * 60_000 }
     assert.deepEqual(await rows.nth(0).locator('.cell').allInnerTexts(), ['00501', '9007199254740993', 'Holtsville']);
     assert.deepEqual(await rows.nth(1).locator('.cell').allInnerTexts(), ['02134', '12345678901234567890', 'Boston, MA']);
     assert.match(await view.locator('.status').innerText(), /^2 rows · 3 columns/);
-    assert.equal(await wb.page.locator('.tab', { hasText: 'zips.csv' }).count(), 1, 'the grid replaced the text tab, as Reopen Editor With does');
+    // VS Code closes the text tab just after the grid opens: wait for it (a count read at once can still see both)
+    const tabs = wb.page.locator('.tab', { hasText: 'zips.csv' });
+    for (const end = Date.now() + 10_000; (await tabs.count()) !== 1 && Date.now() < end;) await new Promise(r => setTimeout(r, 200));
+    assert.equal(await tabs.count(), 1, 'the grid replaced the text tab, as Reopen Editor With does');
     await wb.shot('dataeditor-02b-csv-in-grid');
     await wb.page.locator('.editor-actions .action-label[aria-label*="Open as Text"]').first().click();
     await wb.page.locator('.editor-instance .monaco-editor .view-line', { hasText: 'Holtsville' }).first().waitFor();
-    assert.equal(await wb.page.locator('.tab', { hasText: 'zips.csv' }).count(), 1);
+    for (const end = Date.now() + 10_000; (await tabs.count()) !== 1 && Date.now() < end;) await new Promise(r => setTimeout(r, 200));
+    assert.equal(await tabs.count(), 1);
     await wb.shot('dataeditor-02c-csv-back-to-text');
     await closeEditors();
   });
