@@ -143,7 +143,8 @@ export class ToolHost {
           if (signal.aborted) throw new ToolError('Cancelled before it started.');
           const onRows: ToolContext['onRows'] = opts.onRows && (e => {
             if (!streamed) streamed = this.results.open(name, e.columns).id;
-            this.results.append(streamed, e.rows);
+            // redacted as the final reply is (the rows on screen while loading, and those kept when the call fails)
+            this.results.append(streamed, this.redactor.value(e.rows) as unknown[][]);
             streamedRows += e.rows.length;
             return opts.onRows!({ resultId: streamed, columns: e.columns, rows: streamedRows });
           });

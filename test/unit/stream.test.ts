@@ -177,6 +177,31 @@ describe('streamed query rows', () => {
     } finally { await h.services.dispose(); }
   });
 
+  test('redaction: a secret in streamed rows is redacted in the store while they arrive and in the rows kept after a failure', async () => {
+    // the connection's password is a known secret; a query that selects it (upper-cased: redaction ignores case)
+    // (the throwaway cluster trusts loopback: the password is sent only if asked, so the query runs as before)
+    const h = host({ DATABASE_URL: url.replace('://postgres@', '://postgres:Sw0rdfish-9931@') });
+    assert.match(h.config.databaseUrl ?? '', /:Sw0rdfish-9931@/, 'the password is in the connection URL');
+    try {
+      const seen: string[] = [];
+      let id: string | undefined;
+      const r = await h.call('execute_query', { query: "SELECT g, 'pw=' || upper('Sw0rdfish-9931') AS note, 100 / (30000 - g) AS x FROM generate_series(1, 40000) g" }, {
+        caller: 'test',
+        onRows: async e => {
+          id = e.resultId;
+          const p = await h.results.page(e.resultId, { offset: 0, limit: 2 });
+          seen.push(String(p.rows[0][1]));
+        },
+      });
+      assert.equal(r.isError, true);
+      assert.ok(id && seen.length >= 1);
+      for (const v of seen) { assert.doesNotMatch(v, /sw0rdfish/i); assert.match(v, /^pw=/); }
+      const kept = await h.results.page(id, { offset: 0, limit: 100_000 });
+      assert.ok(kept.rows.length >= 1000);
+      assert.equal(kept.rows.filter(x => /sw0rdfish/i.test(String(x[1]))).length, 0, 'no kept row holds the secret');
+    } finally { await h.services.dispose(); }
+  });
+
   test('MCP: execute_query sends progress notifications with the rows received so far', async () => {
     const dir = tmpDir('stream-mcp');
     const c = await connectMcp({ DATATOOLS_ROLE: 'data_scientist', DATATOOLS_AUDIT_LOG: path.join(dir, 'audit.jsonl'), DATATOOLS_ALLOWED_PATHS: dir, DATABASE_URL: url, DATATOOLS_MAX_ROWS: '100000' });

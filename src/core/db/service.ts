@@ -194,17 +194,22 @@ export async function runQuery(ctx: ToolContext, o: { query: string; params?: un
       }
       // streamed to the front end (rows as they arrive) and as progress (rows so far): the columns first, from the
       // statement with no rows (its types named now: no other statement can run on the connection mid-stream)
+      /** A PostgreSQL error as the person's query has it: its position moved back past the wrapper, and dropped when
+       *  it points outside the query (anything that is not a PostgreSQL error is passed on as is). */
+      const toQueryError = (e: unknown): unknown => {
+        const pg = e as PgErrorFields;
+        if (!pg?.code) return e;
+        let pos = pg.position ? Number(pg.position) - shift : undefined;
+        if (pos !== undefined && (pos < 1 || pos > [...o.query].length)) pos = undefined;
+        return new QueryError(pg, pos, o.query);
+      };
       let onRows: RowSink | undefined;
       if (verdict.kind === 'select' && (ctx.onRows || ctx.onProgress)) {
         let columns: ColumnInfo[] = [];
         try {
           if (ctx.onRows) columns = await typeNames(run, (await run(`${WRAP_PREFIX}${verdict.statement}\n) AS q LIMIT 0`, o.params)).fields, session.types);
         } catch (e) {
-          const pg = e as PgErrorFields;
-          if (!pg.code) throw e;
-          let pos = pg.position ? Number(pg.position) - shift : undefined;
-          if (pos !== undefined && (pos < 1 || pos > [...o.query].length)) pos = undefined;
-          throw new QueryError(pg, pos, o.query);
+          throw toQueryError(e);
         }
         let n = 0;
         onRows = batch => {
@@ -220,11 +225,7 @@ export async function runQuery(ctx: ToolContext, o: { query: string; params?: un
       try {
         r = await run(sql, o.params, onRows);
       } catch (e) {
-        const pg = e as PgErrorFields;
-        if (!pg.code) throw e;
-        let pos = pg.position ? Number(pg.position) - shift : undefined;
-        if (pos !== undefined && (pos < 1 || pos > [...o.query].length)) pos = undefined;
-        throw new QueryError(pg, pos, o.query);
+        throw toQueryError(e);
       }
       const overRows = r.rows.length > o.maxRows;
       const rows = overRows ? r.rows.slice(0, o.maxRows) : r.rows;
