@@ -14,7 +14,9 @@ interface Column { name: string; type: string }
  *  others as the person scrolls; sort, filter and statistics then run there, over the whole result. */
 interface TableMeta { title?: string; columns: Column[]; rowCount: number; totalRows?: number; truncated: boolean; paged?: boolean;
   /** A streamed query: its rows are still arriving (rowCount: so far), or they stopped (failed: why) after rowCount rows. */
-  loading?: boolean; failed?: string }
+  loading?: boolean; failed?: string;
+  /** The result store no longer holds the rows past the first ones the view has (said in the grid, with Run again). */
+  gone?: string }
 type Part =
   | { kind: 'image'; mimeType: string; data: string; title?: string }
   | { kind: 'stream'; name: string; text: string; droppedBytes?: number }
@@ -146,6 +148,8 @@ function render(m: ShowMessage): void {
       const t = tableFromIPC(m.ipc[p.index]);
       const g = new Grid(t, m.tables[p.index], p.index, m.parts.length > 1, p.index === 0 ? m.preview : undefined, !!m.file);
       grids.push(g);
+      const gone = m.tables[p.index].gone;
+      if (gone) g.showGone(gone);
       const names = t.schema.fields.map(f => f.name);
       const plan = isPlan(names) && t.numRows > 0 ? planView(t, m.tables[p.index]) : undefined;
       if (plan) {
@@ -317,6 +321,13 @@ class Grid {
     return true;
   }
 
+  /** The status, the rows on screen and an open chart, after the rows' order or filter changed. */
+  private refresh(): void {
+    this.updateStatus();
+    this.paint();
+    if (!this.chartBox.hidden) this.drawChart();
+  }
+
   /** Rows r0..r1, columns c0..c1 of the view (loaded windows, or asked for), or undefined when the result is gone. */
   private async rowsOf(r0: number, r1: number, c0: number, c1: number): Promise<unknown[][] | undefined> {
     const out: unknown[][] = [];
@@ -341,7 +352,7 @@ class Grid {
   }
 
   /** The result is no longer in the store: said in the grid, with a button to run it again. */
-  private showGone(msg: string): void {
+  showGone(msg: string): void {
     if (this.gone) return;
     this.gone = msg;
     const box = el('div', 'gone');
@@ -899,12 +910,7 @@ class Grid {
       this.buildHeader();
       this.status.setAttribute('role', 'status');
       this.status.textContent = this.sortDir === 0 ? 'Loading the rows in their stored order…' : this.meta.loading ? `Sorting by ${this.names[j]} when every row has arrived (${fmt(this.held)} so far)…` : `Sorting all ${fmt(this.held)} rows by ${this.names[j]}${this.sortDir < 0 ? ' descending' : ''}…`;
-      void this.reload().then(ok => {
-        if (!ok) return;
-        this.updateStatus();
-        this.paint();
-        if (!this.chartBox.hidden) this.drawChart();
-      });
+      void this.reload().then(ok => { if (ok) this.refresh(); });
       return;
     }
     if (this.sortDir === 0) this.order = this.filtered ?? identity(this.table.numRows);
@@ -925,9 +931,7 @@ class Grid {
       this.order = Uint32Array.from(arr);
     }
     this.buildHeader();
-    this.updateStatus();
-    this.paint();
-    if (!this.chartBox.hidden) this.drawChart();
+    this.refresh();
   }
 
   private filtered: Uint32Array | undefined;
@@ -943,12 +947,7 @@ class Grid {
       this.cur = { r: 0, c: 0 }; this.anchor = { r: 0, c: 0 };
       this.status.setAttribute('role', 'status');
       this.status.textContent = !needle ? 'Loading all rows…' : this.meta.loading ? `Filtering when every row has arrived (${fmt(this.held)} so far)…` : `Filtering all ${fmt(this.held)} rows…`;
-      void this.reload().then(ok => {
-        if (!ok) return;
-        this.updateStatus();
-        this.paint();
-        if (!this.chartBox.hidden) this.drawChart();
-      });
+      void this.reload().then(ok => { if (ok) this.refresh(); });
       return;
     }
     if (!needle) this.filtered = undefined;
@@ -967,9 +966,7 @@ class Grid {
     this.viewport.scrollTop = 0;
     this.hasSel = false;
     this.cur = { r: 0, c: 0 }; this.anchor = { r: 0, c: 0 };
-    this.updateStatus();
-    this.paint();
-    if (!this.chartBox.hidden) this.drawChart();
+    this.refresh();
   }
 
   /** Column statistics, computed after the first paint a column at a time so the grid shows at once. */

@@ -125,6 +125,18 @@ function toggle(item: HTMLElement): void {
   if (t) t.textContent = now ? '▾' : '▸';
 }
 
+/** A bar for a node's share (0..1) of the root's total cost, named for screen readers. */
+function costBar(ratio: number): HTMLElement {
+  const share = Number.isFinite(ratio) ? Math.max(0, Math.min(1, ratio)) : 0;
+  const bar = el('span', 'cost-bar');
+  bar.setAttribute('role', 'img');
+  bar.setAttribute('aria-label', `${Math.round(share * 100)}% of the total cost`);
+  const fill = el('span', 'cost-fill');
+  fill.style.width = `${(share * 100).toFixed(1)}%`;
+  bar.append(fill);
+  return bar;
+}
+
 function textNode(n: TextPlanNode, level: number, rootTotal: number): HTMLElement {
   const li = el('li', 'plan-item');
   li.setAttribute('role', 'treeitem');
@@ -135,14 +147,7 @@ function textNode(n: TextPlanNode, level: number, rootTotal: number): HTMLElemen
   toggleEl.setAttribute('aria-hidden', 'true');
   row.append(toggleEl, el('span', 'plan-label', n.label));
   if (n.total !== undefined && rootTotal > 0) {
-    const share = Math.max(0, Math.min(1, n.total / rootTotal));
-    const bar = el('span', 'cost-bar');
-    bar.setAttribute('role', 'img');
-    bar.setAttribute('aria-label', `${Math.round(share * 100)}% of the total cost`);
-    const fill = el('span', 'cost-fill');
-    fill.style.width = `${(share * 100).toFixed(1)}%`;
-    bar.append(fill);
-    row.append(bar);
+    row.append(costBar(n.total / rootTotal));
   }
   if (n.cost) row.append(el('span', 'plan-cost', n.cost));
   li.append(row);
@@ -195,13 +200,7 @@ function planNode(n: JNode, rootCost: number): HTMLElement {
   if (rel) label += ` on ${rel}${alias && alias !== rel ? ` ${alias}` : ''}`;
   const total = scalarText(field(n, 'Total Cost'));
   const startup = scalarText(field(n, 'Startup Cost'));
-  const share = rootCost > 0 ? Math.max(0, Math.min(1, Number(total) / rootCost)) : 0;
-  const bar = el('span', 'cost-bar');
-  bar.setAttribute('role', 'img');
-  bar.setAttribute('aria-label', `${Math.round(share * 100)}% of the total cost`);
-  const fill = el('span', 'cost-fill');
-  fill.style.width = `${(share * 100).toFixed(1)}%`;
-  bar.append(fill);
+  const bar = costBar(rootCost > 0 ? Number(total) / rootCost : 0);
   const rows = scalarText(field(n, 'Plan Rows'));
   const actual = scalarText(field(n, 'Actual Total Time'));
   const actualRows = scalarText(field(n, 'Actual Rows'));

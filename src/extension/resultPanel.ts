@@ -8,7 +8,7 @@ import { toCsv } from '../core/formats/csvWrite';
 import { toParquet } from '../core/formats/parquetWrite';
 import { PathPolicy } from '../core/storage/paths';
 import { valueText } from '../core/values';
-import type { StoredResult } from './results';
+import { FIRST, WHOLE, type StoredResult } from './results';
 
 const PAGE_TITLE = 'Data Tools Result';
 
@@ -21,9 +21,6 @@ export interface PaintReport {
   at?: number; started?: number;
 }
 
-/** A table up to this many rows goes to the grid whole; a bigger one as its first rows, then windows on request. */
-const WHOLE = 10_000;
-const FIRST = 1_000;
 /** The most rows one window request may ask for (a copy of a large range asks for it in such windows). */
 const MAX_WINDOW = 100_000;
 const GONE = 'These rows are no longer kept: results are dropped after a while unused, or when newer results need the room. Run it again to see them.';
@@ -109,20 +106,20 @@ export class ResultPanel implements vscode.Disposable {
     const r = v.current;
     const tables = r.result.parts.filter((p): p is TablePart => p.kind === 'table');
     // a table held in the result store is paged from it: a small one goes whole, a big one its first rows; the grid
-    // asks for other windows (and sorts, filters, statistics over the whole result) as the person uses it
-    for (const t of tables) {
-      // a result the store dropped while this view still holds its rows (reopened from the history): stored again
-      if (t.resultId && t.rows.length > WHOLE && t.rows.length === t.storedRows && !this.host.results.has(t.resultId)) {
-        try { t.resultId = (await this.host.results.put(r.tool, t)).id; } catch { /* sent whole below */ }
-      }
-    }
-    // a streamed result (still loading, or stopped after rows arrived) holds no rows itself: paged from the store
-    const paged = tables.map(t => !!t.resultId && (t.rows.length > WHOLE || (!!r.stream && !t.rows.length)) && this.host.results.has(t.resultId));
+    // asks for other windows (and sorts, filters, statistics over the whole result) as the person uses it. The view
+    // holds only a table's first rows when the store has the rest (results.ts), and a streamed result none at all.
     const counts = tables.map(t => t.storedRows ?? t.rows.length);
+    const inStore = tables.map(t => !!t.resultId && this.host.results.has(t.resultId));
+    const partial = tables.map((t, i) => t.rows.length < counts[i]);
+    const paged = tables.map((t, i) => inStore[i] && (counts[i] > WHOLE || partial[i]));
+    // the store dropped the rest of a table whose first rows the view holds: those are shown, and the grid says the
+    // others are gone, with Run again
+    const gone = tables.map((_, i) => !inStore[i] && partial[i]);
     const ipc = await Promise.all(tables.map(async (t, i) => {
-      if (!paged[i] || t.rows.length) return toArrowIPC(t.columns, paged[i] ? t.rows.slice(0, FIRST) : t.rows);
+      if (!paged[i]) return toArrowIPC(t.columns, t.rows);
+      if (t.rows.length >= Math.min(FIRST, counts[i]) && !r.stream) return toArrowIPC(t.columns, t.rows.slice(0, FIRST));
       const page = await this.host.results.page(t.resultId!, { limit: FIRST });
-      counts[i] = page.total; // rows so far
+      counts[i] = page.total; // (a streamed result: the rows so far)
       return toArrowIPC(t.columns, page.rows);
     }));
     // a newer result replaced this one meanwhile (a streamed query's final result): it is not shown
@@ -133,7 +130,8 @@ export class ResultPanel implements vscode.Disposable {
       type: 'show', id: r.id, tool: r.tool, title: shortTitle(r), context: r.context, text: r.result.text, isError: !!r.result.isError,
       durationMs: r.result.durationMs, parts, kept: v.kept, editor: v.editor, file: r.file, canRerun: !!r.rerun, byModel: !!r.byModel,
       preview: r.preview ? { relation: r.preview.relation, rows: r.preview.rows, orderBy: r.preview.orderBy } : undefined,
-      tables: tables.map((t, i) => ({ title: t.title, columns: t.columns, rowCount: counts[i], totalRows: t.totalRows, truncated: t.truncated, paged: paged[i],
+      tables: tables.map((t, i) => ({ title: t.title, columns: t.columns, rowCount: counts[i], totalRows: t.totalRows, truncated: t.truncated, paged: paged[i] || gone[i],
+        ...(gone[i] ? { gone: GONE } : {}),
         ...(r.stream && t.resultId && paged[i] ? { loading: r.stream.loading, failed: r.stream.failed } : {}) })),
       ipc, sentAt: Date.now(),
     });
@@ -234,6 +232,8 @@ export class ResultPanel implements vscode.Disposable {
     const t = current.result.parts.filter((p): p is TablePart => p.kind === 'table')[index];
     if (!t) return;
     const n = t.storedRows ?? t.rows.length;
+    // the view holds only the first rows of a stored table: with the store's copy gone, an export would be partial
+    if (t.rows.length < n && !(t.resultId && this.host.results.has(t.resultId))) { void vscode.window.showErrorMessage(`Export failed: ${GONE}`); return; }
     const roots = this.host.config.allowedPaths;
     const base = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? roots[0];
     const uri = await vscode.window.showSaveDialog({ title: `Export ${n.toLocaleString('en-US')} rows as ${format.toUpperCase()}`,

@@ -1,4 +1,16 @@
 import type { CallResult } from '../core/host';
+import type { TablePart } from '../core/result';
+import { rowBytes } from '../core/store';
+
+/** A table up to this many rows goes to the grid whole; a bigger one as its first rows, then windows on request. */
+export const WHOLE = 10_000;
+export const FIRST = 1_000;
+/** Bytes of rows the recent results hold in the extension host, all together. A table the result store holds keeps
+ *  only its first rows here (the grid pages the rest from the store); past this budget the oldest results let go of
+ *  their rows too, so the extension's memory is bounded by this and the store's own budgets, not by what was run. */
+export const HELD_BYTES = 64 * 1048576;
+/** At most this many bytes of one table's first rows are held (long values make even 1,000 rows big). */
+const TABLE_BYTES = 8 * 1048576;
 
 export interface StoredResult {
   id: string;
@@ -30,14 +42,59 @@ export class ResultStore {
   constructor(private readonly max: number) {}
 
   add(tool: string, result: CallResult, context?: string, preview?: Preview, byModel = false): StoredResult {
-    const r: StoredResult = { id: result.auditId, tool, time: Date.now(), result, ...(context ? { context } : {}), ...(preview ? { preview } : {}), ...(byModel ? { byModel } : {}) };
+    const r: StoredResult = { id: result.auditId, tool, time: Date.now(), result: holdFirst(result), ...(context ? { context } : {}), ...(preview ? { preview } : {}), ...(byModel ? { byModel } : {}) };
     this.items.unshift(r);
     this.items.length = Math.min(this.items.length, this.max);
+    this.enforce();
     for (const l of this.listeners) l(r);
     return r;
+  }
+
+  /** Bytes of rows the recent results hold. */
+  heldBytes(): number { return this.items.reduce((a, i) => a + resultBytes(i.result), 0); }
+
+  /** Past the budget, the oldest results let go of the rows the store holds for them (then of the whole entry when
+   *  its rows exist nowhere else); the newest result is never dropped. */
+  private enforce(): void {
+    let held = this.heldBytes();
+    for (let k = this.items.length - 1; k > 0 && held > HELD_BYTES; k--) {
+      const it = this.items[k];
+      const before = resultBytes(it.result);
+      const parts = it.result.parts.map(p => (p.kind === 'table' && p.resultId && p.rows.length ? { ...p, rows: [], storedRows: p.storedRows ?? p.rows.length } : p));
+      it.result = { ...it.result, parts };
+      let after = resultBytes(it.result);
+      if (after > 0) { this.items.splice(k, 1); after = 0; }
+      held -= before - after;
+    }
   }
 
   get(id: string): StoredResult | undefined { return this.items.find(i => i.id === id); }
   list(): readonly StoredResult[] { return this.items; }
   onAdd(l: (r: StoredResult) => void): () => void { this.listeners.add(l); return () => this.listeners.delete(l); }
+}
+
+/** A table the result store holds keeps only its first rows (at most FIRST rows and TABLE_BYTES) when it is bigger
+ *  than the grid takes whole: `storedRows` says how many the store has. */
+function holdFirst(result: CallResult): CallResult {
+  if (!result.parts.some(p => p.kind === 'table' && p.resultId)) return result;
+  const parts = result.parts.map(p => {
+    if (p.kind !== 'table' || !p.resultId) return p;
+    const count = p.storedRows ?? p.rows.length;
+    let keep = p.rows.length > WHOLE ? Math.min(FIRST, p.rows.length) : p.rows.length;
+    let bytes = 0;
+    for (let i = 0; i < keep; i++) { bytes += rowBytes(p.rows[i]); if (bytes > TABLE_BYTES) { keep = i; break; } }
+    return keep === p.rows.length ? p : { ...p, rows: p.rows.slice(0, keep), storedRows: count };
+  });
+  return { ...result, parts };
+}
+
+const bytesOf = new WeakMap<CallResult, number>();
+function resultBytes(r: CallResult): number {
+  let n = bytesOf.get(r);
+  if (n === undefined) {
+    n = 0;
+    for (const p of r.parts) if (p.kind === 'table') for (const row of (p as TablePart).rows) n += rowBytes(row);
+    bytesOf.set(r, n);
+  }
+  return n;
 }
