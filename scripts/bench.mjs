@@ -363,6 +363,16 @@ if (want('vscode')) {
     row('  Run Query -> first rows on screen: 1,000,000 rows vs 1,000', large.firstAt, small.firstAt);
     row('  Run Query -> all rows stored (the grid covers all): 1,000,000 rows vs 1,000', large.allAt, small.allAt);
     row('  Run Query -> first rows on screen (1,000,000) vs all rows stored (1,000)', large.firstAt, small.allAt);
+    // what storing a million rows costs beyond fetching them: the same query through the pg driver alone (rows as
+    // arrays, values parsed as pg parses them by default), in this process
+    const { Client } = require('pg');
+    const direct = new Client({ host: '127.0.0.1', port: pg.port, database: 'postgres', user: 'postgres' });
+    await direct.connect();
+    const q = { text: 'SELECT g AS id, g * 0.5 AS x, md5(g::text) AS s FROM generate_series(1, 1000000) g', rowMode: 'array' };
+    await direct.query(q);
+    const fetch = await ms(3, () => direct.query(q));
+    await direct.end();
+    row('  Run Query -> all rows stored (1,000,000) vs pg fetching the same rows', large.allAt, fetch);
   } catch (e) { await wb.shot('bench-failure').catch(() => undefined); throw e; } finally { await wb.stop(); pg.stop(); }
 }
 fs.rmSync(dir, { recursive: true, force: true });
