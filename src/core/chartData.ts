@@ -89,7 +89,8 @@ function colIndex(columns: { name: string }[], name: string | undefined): number
 /** The chart of one or two columns over every row of a stored result, in the view's order and filter. */
 export async function chartData(store: ResultStore, id: string, req: ChartRequest): Promise<ChartData> {
   const info = await store.info(id);
-  const xi = colIndex(info.columns, req.x);
+  // (a histogram has no x: the x chosen for the other kinds is not read)
+  const xi = req.kind === 'histogram' ? -1 : colIndex(info.columns, req.x);
   const yi = colIndex(info.columns, req.y);
   const view = { orderBy: req.orderBy, search: req.search };
   if (req.kind === 'bar') {
