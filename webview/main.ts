@@ -520,7 +520,9 @@ class Grid {
       if (gen !== this.chartGen) return;
       const c = m.chart;
       if (m.error || !c) { area.replaceChildren(el('p', 'dim chart-note', m.error ?? 'The chart could not be computed.')); return; }
-      const all = `all ${fmt(c.rows)} ${scope}${this.sortCol >= 0 && c.kind !== 'histogram' ? ` in the grid's order (by ${this.names[this.sortCol]})` : ''}`;
+      // (the grid's order matters where the rows' order is drawn: bars, and a line over the row number)
+      const ordered = this.sortCol >= 0 && (c.kind === 'bar' || (c.kind === 'line' && xj < 0));
+      const all = `all ${fmt(c.rows)} ${scope}${ordered ? ` in the grid's order (by ${this.names[this.sortCol]})` : ''}`;
       if (c.kind === 'histogram') {
         const out = drawChart({ kind, xName: '', yName: this.names[yj], x: [], y: [], bins: { min: c.min, max: c.max, counts: c.bins } }, this.chartWidth());
         area.replaceChildren(typeof out === 'string' ? el('p', 'dim', out) : out);
