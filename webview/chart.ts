@@ -1,6 +1,7 @@
 // A chart of a result's columns, drawn here as inline SVG (no library, nothing fetched): bar (a label column and
 // a numeric one, the first 60 rows), line (numeric y over x or the row order) and histogram (20 bins of one
-// numeric column, every row). Values are read as numbers only for drawing; decimals (exact text) and 64-bit
+// numeric column, every row). A result paged from the store comes as bins, points or its first bars computed over
+// every row there (src/core/chartData.ts). Values are read as numbers only for drawing; decimals (exact text) and 64-bit
 // integers are converted for the position of a mark, labels keep the exact text.
 
 const NS = 'http://www.w3.org/2000/svg';
@@ -22,7 +23,15 @@ function svg<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string,
 const short = (s: string) => (s.length > 14 ? `${s.slice(0, 13)}…` : s);
 const tick = (n: number) => (Math.abs(n) >= 1e6 || (Math.abs(n) < 1e-3 && n !== 0) ? n.toExponential(2) : String(Math.round(n * 1000) / 1000));
 
-export interface ChartData { kind: ChartKind; xName: string; yName: string; x: unknown[]; y: unknown[] }
+export interface ChartData {
+  kind: ChartKind; xName: string; yName: string; x: unknown[]; y: unknown[];
+  /** Computed over a whole stored result (the rows are not here): a histogram's bins over [min, max]… */
+  bins?: { min: number; max: number; counts: number[] };
+  /** …a line's points, ordered by x (every point, or the minimum and maximum of each bucket)… */
+  points?: [number, number][];
+  /** …or a bar chart's first bars of this many rows in all. */
+  total?: number;
+}
 
 /** The chart as an <svg role="img"> with a title, or a sentence saying why there is nothing to draw. */
 export function drawChart(d: ChartData, width = 720, height = 320): SVGSVGElement | string {
@@ -33,29 +42,40 @@ export function drawChart(d: ChartData, width = 720, height = 320): SVGSVGElemen
   let points: [number, number][] = [];
   let lo = 0; let hi = 0; let xlabels: string[] = []; let note = '';
   if (d.kind === 'histogram') {
-    const vals = d.y.map(toNumber).filter((v): v is number => v !== undefined);
-    if (!vals.length) return `No numeric values in ${d.yName} to draw.`;
-    let min = Infinity; let max = -Infinity;
-    for (const v of vals) { if (v < min) min = v; if (v > max) max = v; }
-    const bins = new Array(20).fill(0);
+    let min = Infinity; let max = -Infinity; let bins: number[]; let count = 0;
+    if (d.bins) {
+      ({ min, max } = d.bins);
+      bins = d.bins.counts;
+      count = bins.reduce((a, b) => a + b, 0);
+      if (!count) return `No numeric values in ${d.yName} to draw.`;
+    } else {
+      const vals = d.y.map(toNumber).filter((v): v is number => v !== undefined);
+      if (!vals.length) return `No numeric values in ${d.yName} to draw.`;
+      for (const v of vals) { if (v < min) min = v; if (v > max) max = v; }
+      bins = new Array(20).fill(0);
+      const span = max - min || 1;
+      for (const v of vals) bins[Math.min(19, Math.floor(((v - min) / span) * 20))]++;
+      count = vals.length;
+    }
     const span = max - min || 1;
-    for (const v of vals) bins[Math.min(19, Math.floor(((v - min) / span) * 20))]++;
+    const nb = bins.length;
     hi = Math.max(...bins);
-    marks = bins.map((c, i) => ({ x: (i / 20) * W, w: W / 20, y0: 0, y1: c, label: tick(min + (i * span) / 20), value: `${c} rows from ${tick(min + (i * span) / 20)} to ${tick(min + ((i + 1) * span) / 20)}` }));
+    marks = bins.map((c, i) => ({ x: (i / nb) * W, w: W / nb, y0: 0, y1: c, label: tick(min + (i * span) / nb), value: `${c} rows from ${tick(min + (i * span) / nb)} to ${tick(min + ((i + 1) * span) / nb)}` }));
     xlabels = [tick(min), tick(max)];
-    note = `${vals.length} values`;
+    note = `${count} values`;
   } else if (d.kind === 'bar') {
     const n = Math.min(60, d.y.length);
     const ys = d.y.slice(0, n).map(v => toNumber(v) ?? 0);
     if (!ys.length) return 'No rows to draw.';
     lo = Math.min(0, ...ys); hi = Math.max(0, ...ys);
     marks = ys.map((v, i) => ({ x: (i / n) * W, w: W / n, y0: 0, y1: v, label: short(d.x[i] === null || d.x[i] === undefined ? 'NULL' : String(d.x[i])), value: `${d.x[i] === null || d.x[i] === undefined ? 'NULL' : String(d.x[i])}: ${d.y[i] === null || d.y[i] === undefined ? 'NULL' : String(d.y[i])}` }));
-    if (d.y.length > n) note = `first ${n} of ${d.y.length} rows`;
+    const all = d.total ?? d.y.length;
+    if (all > n) note = `first ${n} of ${all} rows`;
   } else {
-    const pts: [number, number][] = [];
-    d.y.forEach((v, i) => { const y = toNumber(v); const x = d.xName ? toNumber(d.x[i]) : i; if (y !== undefined && x !== undefined) pts.push([x, y]); });
+    const pts: [number, number][] = d.points ?? [];
+    if (!d.points) d.y.forEach((v, i) => { const y = toNumber(v); const x = d.xName ? toNumber(d.x[i]) : i; if (y !== undefined && x !== undefined) pts.push([x, y]); });
     if (!pts.length) return `No numeric values in ${d.yName} to draw.`;
-    if (d.xName) pts.sort((a, b) => a[0] - b[0]);
+    if (d.xName && !d.points) pts.sort((a, b) => a[0] - b[0]);
     let xmin = Infinity; let xmax = -Infinity; lo = Infinity; hi = -Infinity;
     for (const [x, y] of pts) { xmin = Math.min(xmin, x); xmax = Math.max(xmax, x); lo = Math.min(lo, y); hi = Math.max(hi, y); }
     const xs = xmax - xmin || 1;

@@ -60,7 +60,13 @@ let shownId = '';
 let canRerun = false;
 let grids: Grid[] = [];
 /** An answer from the extension to a window or statistics request. */
-interface Reply { type: 'page' | 'stats'; id: string; req: number; error?: string; ipc?: Uint8Array; offset?: number; matched?: number; total?: number; stats?: Stats[] }
+interface Reply { type: 'page' | 'stats' | 'chart' | 'widest'; id: string; req: number; error?: string; ipc?: Uint8Array; offset?: number; matched?: number; total?: number; stats?: Stats[];
+  /** A chart over the whole result (src/core/chartData.ts): bins, points or the first bars. */
+  chart?: { kind: 'histogram'; rows: number; values: number; min: number; max: number; bins: number[] }
+    | { kind: 'line'; rows: number; values: number; points: [number, number][]; buckets?: number }
+    | { kind: 'bar'; rows: number; labels: (string | null)[]; values: (string | null)[] };
+  /** The longest text of a column over the whole result (cut at 2,000 characters). */
+  widest?: string }
 const pending = new Map<number, (m: Reply) => void>();
 let reqSeq = 0;
 /** Asks the extension (the result store) for a window of rows or the column statistics of the shown result. */
@@ -73,7 +79,7 @@ window.addEventListener('message', (ev: MessageEvent) => {
   if (m?.type === 'show') render(m);
   else if (m?.type === 'kept') showKept(m.kept);
   else if (m?.type === 'rows') { if (m.id === shownId) grids.find(g => g.index === m.table)?.grow(m.rows); }
-  else if ((m?.type === 'page' || m?.type === 'stats') && pending.has(m.req)) {
+  else if ((m?.type === 'page' || m?.type === 'stats' || m?.type === 'chart' || m?.type === 'widest') && pending.has(m.req)) {
     const done = pending.get(m.req)!;
     pending.delete(m.req);
     if (m.id === shownId) done(m);
@@ -210,8 +216,8 @@ const BLOCK = 500;
 const MISSING = Symbol('missing');
 /** The scroll height at most: past it a pixel of scrollbar stands for more than a row (browsers cap element height). */
 const MAX_PX = 10_000_000;
-/** A chart of a paged result is drawn from its first rows (in the grid's order). */
-const CHART_ROWS = 10_000;
+/** Bars a bar chart draws (the first rows in the grid's order). */
+const CHART_BARS = 60;
 
 /** The table grid (ARIA grid pattern). The focus stays on the grid element; the active cell is named by
  *  aria-activedescendant. Keys: arrows, Home/End (row), Ctrl+Home/End (table), PageUp/PageDown; with Shift they
@@ -501,11 +507,9 @@ class Grid {
     const xj = Number(this.chartBox.querySelector<HTMLSelectElement>('.chart-x')?.value ?? -1);
     const yj = Number(this.chartBox.querySelector<HTMLSelectElement>('.chart-y')?.value ?? 0);
     const area = this.chartBox.querySelector('.chart-area')!;
-    const draw = (xs: unknown[], ys: unknown[], note?: string) => {
-      const width = Math.max(360, Math.min(1100, this.viewport.clientWidth || 720));
-      const out = drawChart({ kind, xName: xj >= 0 ? this.names[xj] : '', yName: this.names[yj], x: xs, y: ys }, width);
+    const draw = (xs: unknown[], ys: unknown[]) => {
+      const out = drawChart({ kind, xName: xj >= 0 ? this.names[xj] : '', yName: this.names[yj], x: xs, y: ys }, this.chartWidth());
       area.replaceChildren(typeof out === 'string' ? el('p', 'dim', out) : out);
-      if (note) area.append(el('p', 'dim chart-note', note));
     };
     if (!this.paged) {
       const xs: unknown[] = []; const ys: unknown[] = [];
@@ -517,15 +521,41 @@ class Grid {
       draw(xs, ys);
       return;
     }
-    // a paged result: its first rows in the grid's order, and the chart says so
-    const n = Math.min(this.n, CHART_ROWS);
-    if (!n) { draw([], []); return; }
-    void this.rowsOf(0, n - 1, 0, this.names.length - 1).then(rows => {
-      if (!rows) return;
-      draw(rows.map((r, i) => (xj >= 0 ? r[xj] : i + 1)), rows.map(r => r[yj]),
-        n < this.n ? `Drawn from the first ${fmt(n)} of ${fmt(this.n)} rows (in the grid's order).` : undefined);
+    // a paged result: the store computes the chart over every row (in the grid's order and filter) and sends
+    // bins, points or the first bars; the note says what is drawn
+    const gen = ++this.chartGen;
+    const scope = this.search ? 'rows that match the filter' : 'rows';
+    area.replaceChildren(el('p', 'dim chart-note', `Drawing from all ${fmt(this.n)} ${scope}…`));
+    void ask({ type: 'chart', table: this.index, kind, x: xj >= 0 ? this.names[xj] : undefined, y: this.names[yj], bars: CHART_BARS,
+      search: this.search || undefined, ...(this.sortCol >= 0 ? { column: this.names[this.sortCol], desc: this.sortDir < 0 } : {}) }).then(m => {
+      if (gen !== this.chartGen) return;
+      const c = m.chart;
+      if (m.error || !c) { area.replaceChildren(el('p', 'dim chart-note', m.error ?? 'The chart could not be computed.')); return; }
+      // (the grid's order matters where the rows' order is drawn: bars, and a line over the row number)
+      const ordered = this.sortCol >= 0 && (c.kind === 'bar' || (c.kind === 'line' && xj < 0));
+      const all = `all ${fmt(c.rows)} ${scope}${ordered ? ` in the grid's order (by ${this.names[this.sortCol]})` : ''}`;
+      if (c.kind === 'histogram') {
+        const out = drawChart({ kind, xName: '', yName: this.names[yj], x: [], y: [], bins: { min: c.min, max: c.max, counts: c.bins } }, this.chartWidth());
+        area.replaceChildren(typeof out === 'string' ? el('p', 'dim', out) : out);
+        area.append(el('p', 'dim chart-note', `Over ${all}: ${fmt(c.values)} numeric values of ${this.names[yj]} in ${c.bins.length} bins (exact counts).`));
+      } else if (c.kind === 'line') {
+        const out = drawChart({ kind, xName: xj >= 0 ? this.names[xj] : '', yName: this.names[yj], x: [], y: [], points: c.points }, this.chartWidth());
+        area.replaceChildren(typeof out === 'string' ? el('p', 'dim', out) : out);
+        area.append(el('p', 'dim chart-note', c.buckets
+          ? `Over ${all}: ${fmt(c.values)} points, drawn as ${fmt(c.points.length)} points: the minimum and maximum of ${this.names[yj]} in each of ${fmt(c.buckets)} equal ranges of ${xj >= 0 ? this.names[xj] : 'the row number'}.`
+          : `Over ${all}: every one of its ${fmt(c.values)} points.`));
+      } else {
+        const out = drawChart({ kind, xName: xj >= 0 ? this.names[xj] : '', yName: this.names[yj], x: c.labels, y: c.values, total: c.rows }, this.chartWidth());
+        area.replaceChildren(typeof out === 'string' ? el('p', 'dim', out) : out);
+        area.append(el('p', 'dim chart-note', c.rows > c.labels.length
+          ? `The first ${fmt(c.labels.length)} of ${fmt(c.rows)} bars (one per row, ${this.sortCol >= 0 ? `in the grid's order by ${this.names[this.sortCol]}` : 'in the result\'s order'}${this.search ? ', of the rows that match the filter' : ''}).`
+          : `Over ${all}.`));
+      }
     });
   }
+
+  private chartGen = 0;
+  private chartWidth(): number { return Math.max(360, Math.min(1100, this.viewport.clientWidth || 720)); }
 
   private cellAt(t: EventTarget | null): Pos | undefined {
     const cell = (t as HTMLElement | null)?.closest?.('.cell') as HTMLElement | null;
@@ -761,8 +791,18 @@ class Grid {
     this.paint();
   }
 
-  /** Fits a column to its widest value (all rows up to 50,000, then a sample), header included. */
+  /** Fits a column to its widest value (all rows up to 50,000, then a sample), header included. A paged grid asks the
+   *  store for the column's longest text over the whole result (the loaded windows are a part of it). */
   private fit(j: number): void {
+    if (!this.paged || this.gone) { this.fitTo(j); return; }
+    // (over every row, whatever the filter: as a grid that holds its whole result measures all its rows)
+    void ask({ type: 'widest', table: this.index, column: this.names[j] }).then(m => {
+      if (m.error) this.showGone(m.error);
+      this.fitTo(j, m.widest);
+    });
+  }
+
+  private fitTo(j: number, widest?: string): void {
     const fontOf = (e: Element) => { const st = getComputedStyle(e); return `${st.fontStyle} ${st.fontWeight} ${st.fontSize} ${st.fontFamily}`; };
     const probe = this.body.querySelector<HTMLElement>('.cell') ?? this.viewport;
     const font = fontOf(probe);
@@ -770,7 +810,8 @@ class Grid {
     const hfont = head ? fontOf(head.querySelector('.hname')!) : font;
     let w = Math.max(textWidth(this.names[j] + ' ▲', hfont), textWidth(this.meta.columns[j]?.type ?? '', hfont) * 0.8);
     let longest = '';
-    // the rows held (a paged grid: the windows loaded)
+    // the widest value of the whole result (a paged grid), and the rows held (a paged grid: the windows loaded)
+    if (widest) { const tw = textWidth(widest, font); if (tw > w) { w = tw; longest = widest; } }
     for (const col of [this.cols[j], ...[...this.blocks.values()].map(b => b[j])]) {
       const n = col.length;
       const step = n > 50_000 ? Math.ceil(n / 50_000) : 1;

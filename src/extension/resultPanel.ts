@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { ToolHost } from '../core/host';
 import type { TablePart } from '../core/result';
+import { chartData, widestValue } from '../core/chartData';
 import { toArrowIPC } from '../core/formats/arrowWrite';
 import { toCsv } from '../core/formats/csvWrite';
 import { toParquet } from '../core/formats/parquetWrite';
@@ -157,6 +158,15 @@ export class ResultPanel implements vscode.Disposable {
         const orderBy = typeof m.column === 'string' ? [{ column: m.column, desc: m.desc === true }] : undefined;
         const page = await this.host.results.page(t.resultId, { offset: Number(m.offset), limit: Math.min(Number(m.limit), MAX_WINDOW), orderBy, search });
         await reply({ ipc: await toArrowIPC(page.columns, page.rows), offset: page.offset, matched: page.matched, total: page.total, sentAt: Date.now() });
+      } else if (m.type === 'chart') {
+        // a chart of the whole result in the grid's order and filter: bins, points or the first bars, never rows
+        const orderBy = typeof m.column === 'string' ? [{ column: m.column, desc: m.desc === true }] : undefined;
+        const kind = m.kind === 'line' || m.kind === 'histogram' ? m.kind : 'bar';
+        await reply({ chart: await chartData(this.host.results, t.resultId, { kind, x: typeof m.x === 'string' ? m.x : undefined, y: String(m.y), orderBy, search, bars: Number(m.bars) || undefined }) });
+      } else if (m.type === 'widest') {
+        // the longest text of a column over the whole result (cut), for fitting its width
+        const w = await widestValue(this.host.results, t.resultId, String(m.column));
+        await reply({ widest: w.text });
       } else {
         const d = await this.host.results.describe(t.resultId, undefined, undefined, search);
         const numeric = d.columns.map(c => typeof c.min === 'number' && typeof c.max === 'number' && Number.isFinite(c.min) && Number.isFinite(c.max) && c.max > c.min);
@@ -214,7 +224,7 @@ export class ResultPanel implements vscode.Disposable {
       await this.onServerSort(v.current, orderBy);
       return;
     }
-    if (m.type === 'page' || m.type === 'stats') { await this.answer(v, m); return; }
+    if (m.type === 'page' || m.type === 'stats' || m.type === 'chart' || m.type === 'widest') { await this.answer(v, m); return; }
     if (m.type === 'rerun' && v.current.rerun) { await v.current.rerun(); return; }
     if (m.type === 'copy' && typeof m.text === 'string') { await vscode.env.clipboard.writeText(m.text); return; }
     if (m.type === 'export') await this.export(v.current, Number(m.table), m.format === 'parquet' ? 'parquet' : 'csv');

@@ -279,4 +279,96 @@ describe('Big results in the grid (code-server)', { timeout: 15 * 60_000 }, () =
     assert.deepEqual(await rowTexts(view, n), [String(n), String(Math.trunc(100 / (300000 - n)))]);
     await wb.shot('paging-13-failed-mid-stream');
   });
+  test('a chart of a paged result covers all its rows (the histogram counts as SQL width_bucket, a line is drawn as min and max per bucket, bars say how many of all); a double-click on a column edge fits a value far beyond the loaded rows', async () => {
+    assert.equal((await wb.execCommand('datatoolsTest.setSetting', ['datatools.limits.maxRows', 1_000_000])).value, 1_000_000);
+    // s: the longest value is in row 45,000, far from the first rows the grid holds
+    await runSql('chart.sql', "SELECT id, v, CASE WHEN id = 45000 THEN repeat('w', 150) ELSE 'x' || id END AS s FROM big ORDER BY id");
+    const view = wb.webview();
+    const status = view.locator('.status');
+    await status.filter({ hasText: /^50,000 rows · 3 columns · sort, filter and statistics over all 50,000 rows/ }).waitFor({ timeout: 120_000 });
+    const note = view.locator('.chart-area .chart-note');
+    const chart = view.locator('svg.chart');
+    /** The chart's note once it says `text` (else the test fails with what the chart area shows). */
+    const waitNote = async (text: string | RegExp) => {
+      try { await note.filter({ hasText: text }).waitFor({ timeout: 60_000 }); } catch {
+        assert.fail(`the chart note never said ${String(text)}; the chart area says: ${await view.locator('.chart-area').innerText().catch(() => '(none)')}`);
+      }
+      return note.innerText();
+    };
+
+    // the fit first (before anything loads row 45,000): the column gets as wide as the widest value of all rows
+    const sHead = view.locator('.hcell').nth(2);
+    const w0 = (await sHead.boundingBox())!.width;
+    const need = await view.locator('.rows').evaluate(rows => {
+      const c = document.createElement('div');
+      c.className = 'cell';
+      c.textContent = 'w'.repeat(150);
+      c.style.cssText = 'position:absolute;visibility:hidden;width:auto;overflow:visible';
+      rows.append(c);
+      const w = c.getBoundingClientRect().width;
+      c.remove();
+      return w;
+    });
+    assert.ok(w0 < need, `the first width (${w0} px) is narrower than row 45,000's value (${need} px)`);
+    await sHead.locator('.resizer').dblclick();
+    for (let i = 0; i < 100 && (await sHead.boundingBox())!.width < need; i++) await new Promise(r => setTimeout(r, 100));
+    const w1 = (await sHead.boundingBox())!.width;
+    assert.ok(w1 >= need && w1 < need + 60, `fitted to ${w1} px for a ${need} px value`);
+    // sorted by s, the long value comes first ('w' < 'x'): it is whole in its cell
+    await sHead.click();
+    await status.filter({ hasText: /sorted by s over all 50,000 rows/ }).waitFor({ timeout: 60_000 });
+    const first = view.locator('.row[aria-rowindex="2"] .cell').nth(2);
+    assert.equal(await first.innerText(), 'w'.repeat(150));
+    assert.equal(await first.evaluate(e => e.scrollWidth > e.clientWidth + 1), false, 'after fitting, the whole value is in the cell');
+    await wb.shot('paging-14-fit-beyond-loaded-rows');
+    await sHead.click();
+    await sHead.click(); // back to the stored order
+    await status.filter({ hasText: /^50,000 rows · 3 columns · sort, filter/ }).waitFor({ timeout: 60_000 });
+
+    // bar (x: s, y: id by default): the first 60 bars, and the note says of how many
+    await view.locator('vscode-button.chart-toggle').click();
+    await waitNote(/^The first 60 of 50,000 bars/);
+    assert.equal(await chart.locator('.marks rect').count(), 60);
+    assert.deepEqual(await chart.locator('.marks rect').evaluateAll(rs => rs.slice(0, 2).map(r => r.querySelector('title')!.textContent)), ['x1: 1', 'x2: 2']);
+    await wb.shot('paging-15-chart-bars');
+
+    // histogram of v over all 50,000 rows: the bars' counts are PostgreSQL's width_bucket counts
+    await view.locator('select.chart-kind').selectOption('histogram');
+    await view.locator('select.chart-y').selectOption('1');
+    const values = Number(sql('SELECT count(v) FROM big')[0]);
+    await waitNote(`Over all 50,000 rows: ${values.toLocaleString('en-US')} numeric values of v in 20 bins (exact counts).`);
+    const counts = await chart.locator('.marks rect').evaluateAll(rs => rs.map(r => Number(/^(\d+) rows/.exec(r.querySelector('title')!.textContent!)![1])));
+    const want = new Array<number>(20).fill(0);
+    for (const line of sql(`WITH m AS (SELECT min(v)::float8 lo, max(v)::float8 hi FROM big)
+      SELECT least(width_bucket(v::float8, lo, hi, 20), 20), count(*) FROM big, m WHERE v IS NOT NULL GROUP BY 1 ORDER BY 1`)) {
+      const [b, n] = line.split('|').map(Number);
+      want[b - 1] = n;
+    }
+    assert.deepEqual(counts, want, 'every bin counts all 50,000 rows as SQL does');
+    await wb.shot('paging-16-chart-histogram-all-rows');
+
+    // line of v over the row number: every row of the result, drawn as its ends and the min and max per bucket;
+    // the y axis reaches the whole result's smallest and largest v
+    await view.locator('select.chart-kind').selectOption('line');
+    await view.locator('select.chart-x').selectOption('-1');
+    const lineNote = await waitNote(/^Over all 50,000 rows: [\d,]+ points, drawn as ([\d,]+) points: the minimum and maximum of v in each of 999 equal ranges of the row number\.$/);
+    const drawn = Number(lineNote.match(/drawn as ([\d,]+) points/)![1].replace(/,/g, ''));
+    assert.equal((await chart.locator('polyline.line').getAttribute('points'))!.split(' ').length, drawn);
+    assert.ok(drawn > 999 && drawn <= 2000, `${drawn} points`);
+    const [lo, hi] = sql('SELECT min(v), max(v) FROM big')[0].split('|');
+    const axis = await chart.locator('.axis text').allTextContents();
+    assert.equal(axis[0], lo);
+    assert.equal(axis[2], hi);
+    await wb.shot('paging-17-chart-line-downsampled');
+
+    // the chart follows the grid's filter: rows whose text contains "x4999" (x4999 and x49990..x49999)
+    await view.locator('select.chart-kind').selectOption('histogram');
+    await view.locator('vscode-textfield.filter input').fill('x4999');
+    await status.filter({ hasText: /^11 of 50,000 \(filtered\) rows/ }).waitFor({ timeout: 60_000 });
+    const nf = Number(sql("SELECT count(v) FROM big WHERE 'x' || id LIKE '%x4999%'")[0]);
+    await waitNote(`Over all 11 rows that match the filter: ${nf} numeric values of v in 20 bins (exact counts).`);
+    const fc = await chart.locator('.marks rect').evaluateAll(rs => rs.map(r => Number(/^(\d+) rows/.exec(r.querySelector('title')!.textContent!)![1])));
+    assert.equal(fc.reduce((a, b) => a + b, 0), nf);
+    await wb.shot('paging-18-chart-filtered');
+  });
 });
