@@ -86,6 +86,23 @@ function colIndex(columns: { name: string }[], name: string | undefined): number
   return i;
 }
 
+/** Calls `f` with each drawable point of the view, in its order (x: the row number when there is no x column);
+ *  returns the rows read. */
+async function eachPoint(store: ResultStore, id: string, view: { orderBy?: OrderBy[]; search?: string }, xi: number, yi: number,
+  f: (x: number, y: number) => void): Promise<number> {
+  let n = 0;
+  for await (const chunk of store.scan(id, view)) {
+    for (const r of chunk) {
+      n++;
+      const y = chartNumber(r[yi]);
+      if (y === undefined) continue;
+      const x = xi < 0 ? n : chartNumber(r[xi]);
+      if (x !== undefined) f(x, y);
+    }
+  }
+  return n;
+}
+
 /** The chart of one or two columns over every row of a stored result, in the view's order and filter. */
 export async function chartData(store: ResultStore, id: string, req: ChartRequest): Promise<ChartData> {
   const info = await store.info(id);
@@ -104,34 +121,20 @@ export async function chartData(store: ResultStore, id: string, req: ChartReques
     };
   }
   // first pass: the rows, the numeric values' range (and, for a short line, the points themselves)
-  let rows = 0, values = 0, min = Infinity, max = -Infinity, xmin = Infinity, xmax = -Infinity;
+  let values = 0, min = Infinity, max = -Infinity, xmin = Infinity, xmax = -Infinity;
   let pts: [number, number][] | undefined = req.kind === 'line' ? [] : undefined;
   let first: [number, number] | undefined, last: [number, number] | undefined;
-  for await (const chunk of store.scan(id, view)) {
-    for (const r of chunk) {
-      rows++;
-      const y = chartNumber(r[yi]);
-      if (y === undefined) continue;
-      const x = xi < 0 ? rows : chartNumber(r[xi]);
-      if (x === undefined) continue;
-      values++;
-      if (y < min) min = y;
-      if (y > max) max = y;
-      if (x < xmin) { xmin = x; first = [x, y]; }
-      if (x > xmax) { xmax = x; last = [x, y]; }
-      if (pts) { if (pts.length < LINE_POINTS) pts.push([x, y]); else pts = undefined; }
-    }
-  }
+  const rows = await eachPoint(store, id, view, xi, yi, (x, y) => {
+    values++;
+    if (y < min) min = y;
+    if (y > max) max = y;
+    if (x < xmin) { xmin = x; first = [x, y]; }
+    if (x > xmax) { xmax = x; last = [x, y]; }
+    if (pts) { if (pts.length < LINE_POINTS) pts.push([x, y]); else pts = undefined; }
+  });
   if (req.kind === 'histogram') {
     const bins = new Array<number>(HISTOGRAM_BINS).fill(0);
-    if (values) {
-      for await (const chunk of store.scan(id, view)) {
-        for (const r of chunk) {
-          const y = chartNumber(r[yi]);
-          if (y !== undefined) bins[binOf(y, min, max, HISTOGRAM_BINS)]++;
-        }
-      }
-    }
+    if (values) await eachPoint(store, id, view, xi, yi, (_x, y) => { bins[binOf(y, min, max, HISTOGRAM_BINS)]++; });
     return { kind: 'histogram', rows, values, min: values ? min : 0, max: values ? max : 0, bins };
   }
   if (pts) {
@@ -143,20 +146,12 @@ export async function chartData(store: ResultStore, id: string, req: ChartReques
   // for the whole line): the polyline through them spans the x range and reaches every extreme the series reaches
   const buckets = LINE_POINTS / 2 - 1;
   const lo = new Array<[number, number] | undefined>(buckets), hi = new Array<[number, number] | undefined>(buckets);
-  let n = 0;
-  for await (const chunk of store.scan(id, view)) {
-    for (const r of chunk) {
-      n++;
-      const y = chartNumber(r[yi]);
-      if (y === undefined) continue;
-      const x = xi < 0 ? n : chartNumber(r[xi]);
-      if (x === undefined) continue;
-      const b = binOf(x, xmin, xmax, buckets);
-      const l = lo[b], h = hi[b];
-      if (!l || y < l[1] || (y === l[1] && x < l[0])) lo[b] = [x, y];
-      if (!h || y > h[1] || (y === h[1] && x < h[0])) hi[b] = [x, y];
-    }
-  }
+  await eachPoint(store, id, view, xi, yi, (x, y) => {
+    const b = binOf(x, xmin, xmax, buckets);
+    const l = lo[b], h = hi[b];
+    if (!l || y < l[1] || (y === l[1] && x < l[0])) lo[b] = [x, y];
+    if (!h || y > h[1] || (y === h[1] && x < h[0])) hi[b] = [x, y];
+  });
   const points: [number, number][] = [];
   const same = (a: [number, number] | undefined, b: [number, number] | undefined) => !!a && !!b && a[0] === b[0] && a[1] === b[1];
   if (first && !same(first, lo[0]) && !same(first, hi[0])) points.push(first);
