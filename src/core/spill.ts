@@ -5,7 +5,8 @@
  *
  *  Exact for every value of the value model. Each column gets the Arrow type its logical type and its values allow:
  *  booleans Bool, 8/16/32-bit integers Int32, float4 Float32 (when every value is a float32), other numbers Float64
- *  (NaN, ±Infinity and -0 as they are), int64 Int64 and uint64 UInt64 (bigint), dates Date32, timestamps
+ *  (NaN, ±Infinity and -0 as they are), int64 Int64 and uint64 UInt64 (bigint; bigints past 64 bits as their decimal
+ *  text in Utf8, `datatools:encoding` = `bigint`), dates Date32, timestamps
  *  Timestamp[µs or ns] (UTC for timestamps with a zone), bytes Binary, and decimals, times, intervals, JSON, uuids
  *  and text Utf8 with their exact text. A value is only written in such a type when reading it back gives the same
  *  value (the date and timestamp text is checked by converting it back); a column with any value that does not fit
@@ -24,7 +25,7 @@ import { dateString, timestampString } from './formats/parquet';
 type Arrow = typeof import('apache-arrow');
 type Data = import('apache-arrow').Data;
 
-export type Encoding = 'bool' | 'int32' | 'float32' | 'float64' | 'int64' | 'uint64' | 'utf8' | 'binary' | 'date32'
+export type Encoding = 'bool' | 'int32' | 'float32' | 'float64' | 'int64' | 'uint64' | 'bigint' | 'utf8' | 'binary' | 'date32'
   | 'timestamp[us]' | 'timestamp[ns]' | 'timestamp[us, UTC]' | 'timestamp[ns, UTC]' | 'v8';
 
 /** The extra last field written when some row has another length than the column list: null for a row of the
@@ -83,6 +84,7 @@ function fits(enc: Encoding, v: unknown): boolean {
     case 'float64': return typeof v === 'number';
     case 'int64': return typeof v === 'bigint' && v >= I64_MIN && v < I64_END;
     case 'uint64': return typeof v === 'bigint' && v >= 0n && v < U64_END;
+    case 'bigint': return typeof v === 'bigint';
     case 'utf8': return typeof v === 'string' && isWellFormed(v);
     case 'binary': return isPlainBytes(v);
     case 'date32': return typeof v === 'string' && dateDays(v) !== undefined;
@@ -100,8 +102,8 @@ function candidates(type: string, sample: unknown): Encoding[] {
   switch (logicalType(type).kind) {
     case 'bool': out.push('bool'); break;
     case 'int32': out.push('int32', 'float64'); break;
-    case 'int64': out.push('int64'); break;
-    case 'uint64': out.push('uint64'); break;
+    case 'int64': out.push('int64', 'bigint'); break;
+    case 'uint64': out.push('uint64', 'bigint'); break;
     case 'float32': out.push('float32', 'float64'); break;
     case 'float64': out.push('float64'); break;
     case 'date': out.push('date32', 'utf8'); break;
@@ -113,7 +115,7 @@ function candidates(type: string, sample: unknown): Encoding[] {
   }
   // what the values are, whatever the column type says
   if (typeof sample === 'number') out.push('float64');
-  else if (typeof sample === 'bigint') out.push('int64', 'uint64');
+  else if (typeof sample === 'bigint') out.push('int64', 'uint64', 'bigint');
   else if (typeof sample === 'boolean') out.push('bool');
   else if (typeof sample === 'string') out.push('utf8');
   else if (isPlainBytes(sample)) out.push('binary');
@@ -156,7 +158,7 @@ function arrowType(A: Arrow, enc: Encoding): import('apache-arrow').DataType {
     case 'float64': return new A.Float64();
     case 'int64': return new A.Int64();
     case 'uint64': return new A.Uint64();
-    case 'utf8': return new A.Utf8();
+    case 'utf8': case 'bigint': return new A.Utf8();
     case 'binary': case 'v8': return new A.Binary();
     case 'date32': return new A.DateDay();
     case 'timestamp[us]': return new A.TimestampMicrosecond();
@@ -209,14 +211,15 @@ function columnData(A: Arrow, enc: Encoding, rows: unknown[][], i: number): Data
     case 'int64': return fixed(new BigInt64Array(n), v => v as bigint);
     case 'uint64': return fixed(new BigUint64Array(n), v => v as bigint);
     case 'date32': return fixed(new Int32Array(n), v => dateDays(v as string)!);
-    case 'utf8': case 'binary': case 'v8': {
+    case 'utf8': case 'bigint': case 'binary': case 'v8': {
       const parts: Uint8Array[] = [];
       const offsets = new Int32Array(n + 1);
       let len = 0;
       for (let r = 0; r < n; r++) {
         const v = at(r);
         if (v !== null) {
-          const b = enc === 'utf8' ? Buffer.from(v as string, 'utf8') : enc === 'binary' ? v as Uint8Array : v8.serialize(v);
+          const b = enc === 'utf8' ? Buffer.from(v as string, 'utf8') : enc === 'bigint' ? Buffer.from(String(v), 'latin1')
+            : enc === 'binary' ? v as Uint8Array : v8.serialize(v);
           parts.push(b);
           len += b.byteLength;
           if (len > 0x7fffffff) throw new Error('a chunk of the result holds more than 2 GB in one column');
@@ -249,7 +252,8 @@ function readColumn(enc: Encoding | 'row_shape', data: Data, out: unknown[][], i
       case 'bool': { const k = off + r; v = (((data.values as Uint8Array)[k >> 3] >> (k & 7)) & 1) === 1; break; }
       case 'int32': case 'float32': case 'float64': case 'int64': case 'uint64': v = values[off + r]; break;
       case 'date32': v = dateString(values[off + r] as number); break;
-      case 'utf8': v = Buffer.from(bytesAt(r)).toString('utf8'); break;
+      case 'utf8': { const b = bytesAt(r); v = Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('utf8'); break; }
+      case 'bigint': { const b = bytesAt(r); v = BigInt(Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1')); break; }
       case 'binary': v = new Uint8Array(bytesAt(r)); break;
       case 'v8': { const b = bytesAt(r); v = v8.deserialize(Buffer.from(b.buffer, b.byteOffset, b.byteLength)); break; }
       case 'row_shape': {
