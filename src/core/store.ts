@@ -239,10 +239,12 @@ export class ResultStore {
   }
 
   /** Adds rows to a result that is still growing (ignored when it was dropped meanwhile). When the store is over
-   *  its memory budget, the result's full chunks are written to disk in the background (in order, one at a time). */
-  append(id: string, rows: unknown[][]): void {
+   *  its memory budget, the result's full chunks are written to disk in the background (in order, one at a time).
+   *  The promise is the back-pressure: it waits while the rows not yet written are more than two chunks past the
+   *  budget, so a fast source cannot outrun the disk (a caller that does not wait still has every row stored). */
+  append(id: string, rows: unknown[][]): Promise<void> {
     const e = this.entries.get(id);
-    if (!e?.growing || !e.mem) return;
+    if (!e?.growing || !e.mem) return Promise.resolve();
     let bytes = 0;
     for (const r of rows) { e.mem.push(r); bytes += rowBytes(r); }
     e.info.rows += rows.length;
@@ -250,9 +252,22 @@ export class ResultStore {
     e.memBytes += bytes;
     this.memUsed += bytes;
     e.info.lastUsed = this.now();
-    if (this.memUsed > this.opts.limits().memoryBytes && !e.flushing && !e.flushFailed) {
-      e.flushing = this.flush(e).finally(() => { e.flushing = undefined; });
-    }
+    this.kick(e);
+    const limit = this.opts.limits().memoryBytes;
+    return e.flushing && this.memUsed > limit && e.memBytes > 2 * chunkBytes(limit) ? this.flushed(id) : Promise.resolve();
+  }
+
+  /** Starts the background spill of a growing result when the store is over its memory budget and the result
+   *  holds a full chunk (again after a spill ends, for rows that arrived meanwhile). */
+  private kick(e: Entry): void {
+    const limit = this.opts.limits().memoryBytes;
+    if (e.flushing || e.flushFailed || e.released || !e.growing || this.memUsed <= limit || e.memBytes < chunkBytes(limit)) return;
+    e.flushing = this.flush(e).finally(() => { e.flushing = undefined; this.kick(e); });
+  }
+
+  /** Waits until no background spill of the result is running (for tests and callers that read its file). */
+  async flushed(id: string): Promise<void> {
+    for (let e = this.entries.get(id); e?.flushing; e = this.entries.get(id)) await e.flushing;
   }
 
   /** Writes a growing result's full chunks (oldest rows first) to its spill file while the store is over budget. */
