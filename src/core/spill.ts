@@ -1,6 +1,6 @@
 /** Spill files of the result store (issue 15): a result that does not fit the store's memory budget is written as
  *  an Arrow IPC file (the "file" format: magic, schema, one record batch per chunk, footer), so other tools
- *  (pyarrow, DuckDB's arrow extension, arrow-rs, apache-arrow's tableFromIPC) can read it, and the store can read
+ *  (apache-arrow's tableFromIPC and arrow-rs in the tests; any Arrow IPC reader) can read it, and the store can read
  *  one chunk back without reading the rest: it keeps each batch's byte range and the schema message in memory.
  *
  *  Exact for every value of the value model. Each column gets the Arrow type its logical type and its values allow:
