@@ -49,25 +49,25 @@ function daysFromCivil(y: number, m: number, d: number): number {
 
 const DATE = /^(-?\d{4,})-(\d\d)-(\d\d)$/;
 /** Days of a value-model date string, only when dateString gives back the same text (so reading is exact). */
-function dateDays(s: string): number | undefined {
+function dateDays(s: string, verify = true): number | undefined {
   const m = DATE.exec(s);
   if (!m) return undefined;
   const days = daysFromCivil(Number(m[1]), Number(m[2]), Number(m[3]));
   if (days < -(2 ** 31) || days >= 2 ** 31) return undefined;
-  return dateString(days) === s ? days : undefined;
+  return !verify || dateString(days) === s ? days : undefined;
 }
 
 const TS = /^(-?\d{4,})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))?(Z?)$/;
 /** A value-model timestamp string in units of 1/perSecond s since the epoch, only when timestampString gives back
  *  the same text and the value fits in an int64. */
-function timestampUnits(s: string, perSecond: bigint, digits: number, utc: boolean): bigint | undefined {
+function timestampUnits(s: string, perSecond: bigint, digits: number, utc: boolean, verify = true): bigint | undefined {
   const m = TS.exec(s);
   if (!m || (m[8] === 'Z') !== utc || (m[7] ?? '').length > digits) return undefined;
   const days = daysFromCivil(Number(m[1]), Number(m[2]), Number(m[3]));
   const secs = BigInt(days) * 86400n + BigInt(Number(m[4]) * 3600 + Number(m[5]) * 60 + Number(m[6]));
   const v = secs * perSecond + BigInt((m[7] ?? '').padEnd(digits, '0') || '0');
   if (v < I64_MIN || v >= I64_END) return undefined;
-  return timestampString(v, perSecond, utc) === s ? v : undefined;
+  return !verify || timestampString(v, perSecond, utc) === s ? v : undefined;
 }
 
 const TS_UNIT: Record<string, { per: bigint; digits: number; utc: boolean }> = {
@@ -210,16 +210,34 @@ function columnData(A: Arrow, enc: Encoding, rows: unknown[][], i: number): Data
     case 'float64': return fixed(new Float64Array(n), v => v as number);
     case 'int64': return fixed(new BigInt64Array(n), v => v as bigint);
     case 'uint64': return fixed(new BigUint64Array(n), v => v as bigint);
-    case 'date32': return fixed(new Int32Array(n), v => dateDays(v as string)!);
-    case 'utf8': case 'bigint': case 'binary': case 'v8': {
+    // verified by chooseEncodings (fits) already
+    case 'date32': return fixed(new Int32Array(n), v => dateDays(v as string, false)!);
+    case 'utf8': case 'bigint': {
+      // the text of every cell into one buffer (grown as needed), no buffer per cell
+      let buf = Buffer.allocUnsafe(1024);
+      const offsets = new Int32Array(n + 1);
+      let len = 0;
+      for (let r = 0; r < n; r++) {
+        const v = at(r);
+        if (v !== null) {
+          const str = enc === 'utf8' ? v as string : String(v);
+          const need = len + str.length * 3;
+          if (need > 0x7fffffff) throw new Error('a chunk of the result holds more than 2 GB in one column');
+          if (need > buf.length) { const b = Buffer.allocUnsafe(Math.min(0x7fffffff, Math.max(need, buf.length * 2))); buf.copy(b, 0, 0, len); buf = b; }
+          len += buf.write(str, len, enc === 'utf8' ? 'utf8' : 'latin1');
+        }
+        offsets[r + 1] = len;
+      }
+      return A.makeData({ type, length: n, nullCount, nullBitmap: valid, valueOffsets: offsets, data: buf.subarray(0, len) } as never) as Data;
+    }
+    case 'binary': case 'v8': {
       const parts: Uint8Array[] = [];
       const offsets = new Int32Array(n + 1);
       let len = 0;
       for (let r = 0; r < n; r++) {
         const v = at(r);
         if (v !== null) {
-          const b = enc === 'utf8' ? Buffer.from(v as string, 'utf8') : enc === 'bigint' ? Buffer.from(String(v), 'latin1')
-            : enc === 'binary' ? v as Uint8Array : v8.serialize(v);
+          const b = enc === 'binary' ? v as Uint8Array : v8.serialize(v);
           parts.push(b);
           len += b.byteLength;
           if (len > 0x7fffffff) throw new Error('a chunk of the result holds more than 2 GB in one column');
@@ -230,7 +248,7 @@ function columnData(A: Arrow, enc: Encoding, rows: unknown[][], i: number): Data
     }
     default: {
       const u = TS_UNIT[enc];
-      return fixed(new BigInt64Array(n), v => timestampUnits(v as string, u.per, u.digits, u.utc)!);
+      return fixed(new BigInt64Array(n), v => timestampUnits(v as string, u.per, u.digits, u.utc, false)!);
     }
   }
 }
@@ -241,10 +259,11 @@ function readColumn(enc: Encoding | 'row_shape', data: Data, out: unknown[][], i
   const valid = (r: number) => data.getValid(r);
   const values = data.values as unknown as ArrayLike<number | bigint>;
   const off = data.offset;
-  const bytesAt = (r: number): Uint8Array => {
-    const o = data.valueOffsets as Int32Array;
-    return (data.values as Uint8Array).subarray(o[off + r], o[off + r + 1]);
-  };
+  const o = data.valueOffsets as Int32Array;
+  const raw = data.values as Uint8Array;
+  const bytesAt = (r: number): Uint8Array => raw.subarray(o[off + r], o[off + r + 1]);
+  // one Buffer view of a text column's bytes, sliced per cell without a Buffer per cell
+  const text = enc === 'utf8' || enc === 'bigint' ? Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength) : undefined;
   for (let r = 0; r < n; r++) {
     if (!valid(r)) { if (enc !== 'row_shape') out[r][i] = null; continue; }
     let v: unknown;
@@ -252,8 +271,8 @@ function readColumn(enc: Encoding | 'row_shape', data: Data, out: unknown[][], i
       case 'bool': { const k = off + r; v = (((data.values as Uint8Array)[k >> 3] >> (k & 7)) & 1) === 1; break; }
       case 'int32': case 'float32': case 'float64': case 'int64': case 'uint64': v = values[off + r]; break;
       case 'date32': v = dateString(values[off + r] as number); break;
-      case 'utf8': { const b = bytesAt(r); v = Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('utf8'); break; }
-      case 'bigint': { const b = bytesAt(r); v = BigInt(Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1')); break; }
+      case 'utf8': v = text!.toString('utf8', o[off + r], o[off + r + 1]); break;
+      case 'bigint': v = BigInt(text!.toString('latin1', o[off + r], o[off + r + 1])); break;
       case 'binary': v = new Uint8Array(bytesAt(r)); break;
       case 'v8': { const b = bytesAt(r); v = v8.deserialize(Buffer.from(b.buffer, b.byteOffset, b.byteLength)); break; }
       case 'row_shape': {
@@ -280,6 +299,8 @@ export class SpillFile {
   private queue: Promise<unknown> = Promise.resolve();
   private discarded = false;
   private version = 0;
+  /** The open handle for reads of the current file (one per file, not one per chunk read). */
+  private reader: { path: string; fh: Promise<fs.promises.FileHandle> } | undefined;
 
   /** `pathFor(n)` names the n-th file of this result (a rewrite writes a new file, then removes the old one). */
   constructor(private readonly pathFor: (n: number) => string, private readonly columns: ColumnInfo[]) {}
@@ -303,7 +324,26 @@ export class SpillFile {
   discard(): void {
     this.discarded = true;
     const path = this.state?.path;
-    this.queue = this.queue.then(() => { for (const p of new Set([path, this.state?.path])) if (p) fs.rmSync(p, { force: true }); });
+    this.queue = this.queue.then(async () => {
+      await this.closeReader();
+      for (const p of new Set([path, this.state?.path])) if (p) fs.rmSync(p, { force: true });
+    });
+  }
+
+  /** Closes the read handle (a read in flight finishes first: FileHandle.close waits for it). */
+  private async closeReader(): Promise<void> {
+    const r = this.reader;
+    this.reader = undefined;
+    if (r) await (await r.fh.catch(() => undefined))?.close().catch(() => undefined);
+  }
+
+  private handle(path: string): Promise<fs.promises.FileHandle> {
+    if (this.reader?.path !== path) {
+      void this.closeReader();
+      this.reader = { path, fh: fs.promises.open(path, 'r') };
+      this.reader.fh.catch(() => undefined);
+    }
+    return this.reader.fh;
   }
 
   private async doAppend(batches: unknown[][][], first: number): Promise<void> {
@@ -322,6 +362,7 @@ export class SpillFile {
         const oldState = st;
         st = await this.writeNew(A, widened, shape || st.shape, old, st.blocks[0]?.first ?? first);
         this.state = st;
+        await this.closeReader();
         fs.rmSync(oldState.path, { force: true });
       }
     } else {
@@ -391,13 +432,14 @@ export class SpillFile {
       const b = st.blocks[i];
       const buf = Buffer.allocUnsafe(st.schemaMsg.length + b.metaLength + b.bodyLength);
       buf.set(st.schemaMsg, 0);
-      let fh: fs.promises.FileHandle;
-      try { fh = await fs.promises.open(st.path, 'r'); } catch (e) {
-        // rewritten meanwhile (the old file is gone): read the same chunk from the new file
-        if ((e as NodeJS.ErrnoException).code === 'ENOENT' && this.state !== st && attempt < 3) continue;
+      try {
+        const fh = await this.handle(st.path);
+        await fh.read(buf, st.schemaMsg.length, b.metaLength + b.bodyLength, b.offset);
+      } catch (e) {
+        // rewritten meanwhile (the old file is gone or its handle closed): read the same chunk from the new file
+        if (this.state !== st && attempt < 3) continue;
         throw e;
       }
-      try { await fh.read(buf, st.schemaMsg.length, b.metaLength + b.bodyLength, b.offset); } finally { await fh.close(); }
       return decodeBatch(await import('apache-arrow'), buf, st, this.columns.length);
     }
   }

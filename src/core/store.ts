@@ -125,9 +125,9 @@ interface Entry {
 const MEMORY_CHUNK_ROWS = 8192;
 const SPILL_CHUNK_BYTES = 4 * 1024 * 1024;
 const SPILL_CHUNK_MAX_ROWS = 50_000;
-/** Bytes per spilled chunk: an eighth of the memory budget, between 64 KB and 4 MB (a growing result keeps at most
- *  about one chunk in memory past the budget). */
-const chunkBytes = (memoryBytes: number) => Math.min(SPILL_CHUNK_BYTES, Math.max(64 * 1024, Math.floor(memoryBytes / 8)));
+/** Bytes per spilled chunk: an eighth of the memory budget, between 256 KB and 4 MB (a growing result keeps about
+ *  two chunks in memory past the budget). */
+export const chunkBytes = (memoryBytes: number) => Math.min(SPILL_CHUNK_BYTES, Math.max(256 * 1024, Math.floor(memoryBytes / 8)));
 /** Distinct values counted exactly per column before `distinct` becomes a lower bound. */
 export const DISTINCT_CAP = 100_000;
 const TOP_VALUES = 5;

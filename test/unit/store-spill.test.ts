@@ -17,7 +17,7 @@ import { configFromEnv, resolveConfig } from '../../src/core/config';
 import { ToolHost } from '../../src/core/host';
 import { runQuery } from '../../src/core/db/service';
 import type { ColumnInfo, TablePart } from '../../src/core/result';
-import { ResultStore, rowBytes, type PageRequest } from '../../src/core/store';
+import { ResultStore, chunkBytes, rowBytes, type PageRequest } from '../../src/core/store';
 
 const CHILD = !!process.env.DT_TZ_CHILD;
 const needsPg = { skip: CHILD ? 'inside the TZ child run (PostgreSQL and the corpus run in the parent)' : false };
@@ -27,6 +27,8 @@ const parentOnly = { skip: CHILD ? 'inside the TZ child run (no conversion of da
 type Cols = ColumnInfo[];
 const table = (columns: Cols, rows: unknown[][]): TablePart => ({ kind: 'table', columns, rows, truncated: false });
 const col = (name: string, type: string): ColumnInfo => ({ name, type });
+/** The spill's chunk size under the tiny budgets used here. */
+const CHUNK = chunkBytes(1);
 
 function store(memoryBytes: number, dir = tmpDir('spill')): ResultStore {
   return new ResultStore({ workDir: () => dir, limits: () => ({ memoryBytes, diskBytes: 1e10, idleSeconds: 3600 }) });
@@ -95,7 +97,7 @@ function edgeRows(): unknown[][] {
       new Uint8Array(300).fill(9), Buffer.from('xyz'), '00000000-0000-0000-0000-000000000000', 'x'.repeat(2000), 'ok', [[1, 2], [3, 4]], { a: [1n] }, new Uint8Array([1]), null, Number.MAX_VALUE, 'a', 'b'],
   ];
   for (const b of base) assert.equal(b.length, EDGE_COLS.length);
-  // enough rows for several chunks (64 KB each under a tiny budget); the edge rows recur among ordinary ones
+  // enough rows for several chunks (CHUNK bytes each under a tiny budget); the edge rows recur among ordinary ones
   const rows: unknown[][] = [];
   for (let i = 0; i < 2000; i++) {
     const b = base[i % base.length];
@@ -370,9 +372,9 @@ test('a streamed result under a tiny memory budget spills while it grows; the ro
         if (i.where === 'disk') sawDisk = true;
       }
       if (step % 8 === 7) {
-        // the spill keeps up: what stays in memory is less than one chunk (64 KB at this budget) and a row
+        // the spill keeps up: what stays in memory is less than one chunk (CHUNK bytes at this budget) and a row
         await s.flushed(info.id);
-        assert.ok(s.usage().memoryBytes < 65536 + 12_000, `${s.usage().memoryBytes} bytes in memory`);
+        assert.ok(s.usage().memoryBytes < CHUNK + 12_000, `${s.usage().memoryBytes} bytes in memory`);
         assert.equal((await s.info(info.id)).where, 'disk');
         // the file on disk is a whole Arrow IPC file after every spilled chunk: its rows are the first rows
         const { t } = await arrowTable(s, info.id);
@@ -380,10 +382,10 @@ test('a streamed result under a tiny memory budget spills while it grows; the ro
       }
     }
     assert.ok(sawDisk, 'the result was on disk while it was still loading');
-    // memory stays bounded: about two chunks (64 KB each at this budget) plus the batch that just arrived
-    assert.ok(maxMem < 3 * 65536 + maxBatch && maxMem < totalBytes / 3, `at most ${maxMem} bytes in memory (${totalBytes} bytes in all, batches up to ${maxBatch})`);
+    // memory stays bounded: about two chunks (CHUNK bytes each at this budget) plus the batch that just arrived
+    assert.ok(maxMem < 3 * CHUNK + maxBatch && maxMem < totalBytes / 3, `at most ${maxMem} bytes in memory (${totalBytes} bytes in all, batches up to ${maxBatch})`);
     await s.flushed(info.id);
-    assert.ok(s.usage().memoryBytes < 65536 + 12_000, `${s.usage().memoryBytes} bytes in memory`);
+    assert.ok(s.usage().memoryBytes < CHUNK + 12_000, `${s.usage().memoryBytes} bytes in memory`);
     assertIdentical((await s.page(info.id, { offset: 0, limit: rows.length })).rows, rows, 'all rows before finish');
     const oldFile = s.spillPath(info.id)!;
     const done = await s.finish(info.id, table(EDGE_COLS, rows), 'execute_query');
@@ -411,13 +413,13 @@ test('a streamed result whose later rows need a wider encoding rewrites its file
     const info = s.open('execute_query', cols);
     void s.append(info.id, first);
     await s.flushed(info.id);
-    assert.ok(s.usage().memoryBytes < 65536 + 1000);
+    assert.ok(s.usage().memoryBytes < CHUNK + 1000);
     let { fields } = await arrowTable(s, info.id);
     assert.deepEqual(fields.map(f => f.enc), ['int64', 'int32', 'utf8']);
     void s.append(info.id, later);
     void s.append(info.id, first);
     await s.flushed(info.id);
-    assert.ok(s.usage().memoryBytes < 65536 + 1000);
+    assert.ok(s.usage().memoryBytes < CHUNK + 1000);
     ({ fields } = await arrowTable(s, info.id));
     assert.deepEqual(fields.map(f => f.enc), ['bigint', 'v8', 'v8']);
     const want = [...first, ...later, ...first];
