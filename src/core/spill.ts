@@ -301,6 +301,8 @@ export class SpillFile {
   private version = 0;
   /** The open handle for reads of the current file (one per file, not one per chunk read). */
   private reader: { path: string; fh: Promise<fs.promises.FileHandle> } | undefined;
+  /** Closes the read handle after a few idle seconds (many stored results must not hold a descriptor each). */
+  private idle: NodeJS.Timeout | undefined;
 
   /** `pathFor(n)` names the n-th file of this result (a rewrite writes a new file, then removes the old one). */
   constructor(private readonly pathFor: (n: number) => string, private readonly columns: ColumnInfo[]) {}
@@ -334,6 +336,8 @@ export class SpillFile {
   private async closeReader(): Promise<void> {
     const r = this.reader;
     this.reader = undefined;
+    if (this.idle) clearTimeout(this.idle);
+    this.idle = undefined;
     if (r) await (await r.fh.catch(() => undefined))?.close().catch(() => undefined);
   }
 
@@ -343,6 +347,9 @@ export class SpillFile {
       this.reader = { path, fh: fs.promises.open(path, 'r') };
       this.reader.fh.catch(() => undefined);
     }
+    if (this.idle) clearTimeout(this.idle);
+    this.idle = setTimeout(() => { void this.closeReader(); }, 3000);
+    this.idle.unref();
     return this.reader.fh;
   }
 
