@@ -343,6 +343,8 @@ export class ResultStore {
 
   /** Appends rows (row `first` onwards) to the entry's spill file in chunks, and counts the file's bytes. */
   private async writeRows(e: Entry, rows: unknown[][], first: number): Promise<void> {
+    // a background spill that outlived dispose() must not create the folder again
+    if (this.disposed) throw new Error('the result store was closed');
     if (!e.spill) {
       const dir = await this.spillDir();
       const k = ++this.fileNo;
