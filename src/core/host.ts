@@ -143,10 +143,12 @@ export class ToolHost {
           if (signal.aborted) throw new ToolError('Cancelled before it started.');
           const onRows: ToolContext['onRows'] = opts.onRows && (e => {
             if (!streamed) streamed = this.results.open(name, e.columns).id;
-            // redacted as the final reply is (the rows on screen while loading, and those kept when the call fails)
-            this.results.append(streamed, this.redactor.value(e.rows) as unknown[][]);
+            // redacted as the final reply is (the rows on screen while loading, and those kept when the call fails);
+            // the store's spill to disk and the consumer both hold back the next rows
+            const stored = this.results.append(streamed, this.redactor.value(e.rows) as unknown[][]);
             streamedRows += e.rows.length;
-            return opts.onRows!({ resultId: streamed, columns: e.columns, rows: streamedRows });
+            const shown = opts.onRows!({ resultId: streamed, columns: e.columns, rows: streamedRows });
+            return Promise.all([stored, shown]).then(() => undefined);
           });
           result = await tool.handler(parsed.data, { config: this.cfg, services: this.services, signal, caller: opts.caller, onProgress: opts.onProgress, onRows, results: this.results });
           if (result.isError) outcome = 'error';

@@ -3,17 +3,19 @@
  *  result without the reply carrying it.
  *
  *  Rows stay in memory up to a byte budget (rows counted in bytes); a result that does not fit is spilled to
- *  `<workDir>/.results/<store>/<id>.v8`: chunks of rows, each one `v8.serialize(rows)` (exact for every value of the
- *  value model: bigint, decimal strings, Uint8Array, nested arrays/objects, NaN/±Infinity/-0, null, JSON text),
- *  with an in-memory offset index (byte offset, length, first row, row count) so any window reads only its chunks.
+ *  `<workDir>/.results/<store>/<id>-<n>.arrow`, an Arrow IPC file with one record batch per chunk of rows (see
+ *  spill.ts: Arrow types per column where they hold the values exactly, else each value v8-serialized in a Binary
+ *  column, so every value of the value model reads back identical), with an in-memory index (byte range, first row,
+ *  row count of each batch) so any window reads only its chunks. A result that is still arriving (open/append)
+ *  spills its full chunks while it grows once the memory budget is exceeded; the rows so far stay pageable.
  *  Results are evicted when idle longer than the configured time, and oldest first past the memory or disk budget. */
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import * as v8 from 'node:v8';
 import type { ColumnInfo, TablePart } from './result';
 import { ToolError } from './result';
 import { logicalType, valueText, type LogicalKind } from './values';
+import { SpillFile } from './spill';
 
 export interface StoreLimits {
   /** Bytes of rows held in memory across all results. */
@@ -95,12 +97,25 @@ export interface ColumnStats {
 
 export interface Description { rows: number; matched: number; columns: ColumnStats[] }
 
-interface Chunk { offset: number; length: number; first: number; rows: number }
 interface Entry {
   info: ResultInfo;
+  /** Rows held in memory: rows `memFirst`.. of the result (all of them unless a growing result spilled some). */
   mem?: unknown[][];
-  file?: string;
-  chunks?: Chunk[];
+  memFirst: number;
+  /** Bytes of `mem` counted in the store's memory use. */
+  memBytes: number;
+  /** Rows 0..memFirst-1 (all rows once `mem` is gone) on disk. */
+  spill?: SpillFile;
+  /** Bytes of the spill file counted in the store's disk use. */
+  diskBytes: number;
+  /** A spill of this entry's rows in progress (growing results write full chunks while they grow). */
+  flushing?: Promise<void>;
+  /** Being moved to disk by `put` (so two puts do not both move it). */
+  moving?: boolean;
+  /** A spill while growing failed: the rows stay in memory. */
+  flushFailed?: boolean;
+  /** Dropped or replaced: its bytes are no longer counted. */
+  released?: boolean;
   /** The last sort (its key and the sorted row numbers), kept for paging through it. */
   sorted?: { key: string; rowNos: Uint32Array | number[] };
   /** Set while the result is still growing (open/append, until finish or fail). */
@@ -110,6 +125,9 @@ interface Entry {
 const MEMORY_CHUNK_ROWS = 8192;
 const SPILL_CHUNK_BYTES = 4 * 1024 * 1024;
 const SPILL_CHUNK_MAX_ROWS = 50_000;
+/** Bytes per spilled chunk: an eighth of the memory budget, between 256 KB and 4 MB (a growing result keeps about
+ *  two chunks in memory past the budget). */
+export const chunkBytes = (memoryBytes: number) => Math.min(SPILL_CHUNK_BYTES, Math.max(256 * 1024, Math.floor(memoryBytes / 8)));
 /** Distinct values counted exactly per column before `distinct` becomes a lower bound. */
 export const DISTINCT_CAP = 100_000;
 const TOP_VALUES = 5;
@@ -151,7 +169,9 @@ export class ResultStore {
   private entries = new Map<string, Entry>();
   private memUsed = 0;
   private diskUsed = 0;
-  private dir: string | undefined;
+  private dir: Promise<string> | undefined;
+  private dirPath: string | undefined;
+  private fileNo = 0;
   private disposed = false;
 
   /** `workDir` and `limits` are read on every use, so a reconfigured host applies new budgets. */
@@ -173,21 +193,24 @@ export class ResultStore {
       id, tool, title: part.title, columns: part.columns.map(c => ({ name: c.name, type: c.type })), rows: rows.length,
       sourceTruncated: part.truncated, sourceTotalRows: part.totalRows, bytes, where: 'memory', created: t, lastUsed: t,
     };
-    const entry: Entry = { info };
+    const entry: Entry = { info, memFirst: 0, memBytes: 0, diskBytes: 0 };
     const limits = this.opts.limits();
     if (bytes > limits.memoryBytes) {
-      await this.spill(entry, rows);
+      try {
+        await this.writeRows(entry, rows, 0);
+      } catch (e) {
+        this.release(entry);
+        entry.spill?.discard();
+        throw new Error(`it could not be written to the result store's spill folder (${(e as Error)?.message ?? String(e)})`);
+      }
+      entry.memFirst = rows.length;
+      info.where = 'disk';
     } else {
       // room in memory: older results in memory go to disk first (oldest first)
-      const inMem = [...this.entries.values()].filter(e => e.mem && !e.growing).sort((a, b) => a.info.lastUsed - b.info.lastUsed);
-      while (this.memUsed + bytes > limits.memoryBytes && inMem.length) {
-        const old = inMem.shift()!;
-        // written first, then released: a page read meanwhile still finds the rows in memory
-        this.memUsed -= old.info.bytes;
-        await this.spill(old, old.mem!);
-        old.mem = undefined;
-      }
+      const inMem = [...this.entries.values()].filter(e => e.mem && e.memBytes > 0 && !e.growing && !e.moving).sort((a, b) => a.info.lastUsed - b.info.lastUsed);
+      while (this.memUsed + bytes > limits.memoryBytes && inMem.length) await this.moveToDisk(inMem.shift()!);
       entry.mem = rows;
+      entry.memBytes = bytes;
       this.memUsed += bytes;
     }
     this.entries.set(id, entry);
@@ -198,7 +221,8 @@ export class ResultStore {
   private newId(): string { return `r${randomBytes(4).readUInt32BE(0).toString(36).padStart(6, '0').slice(-6)}`; }
 
   /** Starts a result whose rows are still arriving (a streamed query): `page` serves the rows so far at once;
-   *  sorting, filtering, statistics and scans wait until it is finished (they always cover the whole result). */
+   *  sorting, filtering, statistics and scans wait until it is finished (they always cover the whole result).
+   *  Past the memory budget its full chunks are written to disk while it grows. */
   open(tool: string, columns: ColumnInfo[]): ResultInfo {
     this.sweep();
     let id: string;
@@ -208,33 +232,84 @@ export class ResultStore {
     const done = new Promise<void>(r => { resolve = r; });
     const entry: Entry = {
       info: { id, tool, columns: columns.map(c => ({ name: c.name, type: c.type })), rows: 0, sourceTruncated: false, bytes: 0, where: 'memory', created: t, lastUsed: t, loading: true },
-      mem: [], growing: { done, resolve },
+      mem: [], memFirst: 0, memBytes: 0, diskBytes: 0, growing: { done, resolve },
     };
     this.entries.set(id, entry);
     return { ...entry.info };
   }
 
-  /** Adds rows to a result that is still growing (ignored when it was dropped meanwhile). */
-  append(id: string, rows: unknown[][]): void {
+  /** Adds rows to a result that is still growing (ignored when it was dropped meanwhile). When the store is over
+   *  its memory budget, the result's full chunks are written to disk in the background (in order, one at a time).
+   *  The promise is the back-pressure: it waits while the rows not yet written are more than two chunks past the
+   *  budget, so a fast source cannot outrun the disk (a caller that does not wait still has every row stored). */
+  append(id: string, rows: unknown[][]): Promise<void> {
     const e = this.entries.get(id);
-    if (!e?.growing || !e.mem) return;
+    if (!e?.growing || !e.mem) return Promise.resolve();
     let bytes = 0;
     for (const r of rows) { e.mem.push(r); bytes += rowBytes(r); }
-    e.info.rows = e.mem.length;
+    e.info.rows += rows.length;
     e.info.bytes += bytes;
+    e.memBytes += bytes;
     this.memUsed += bytes;
     e.info.lastUsed = this.now();
+    this.kick(e);
+    const limit = this.opts.limits().memoryBytes;
+    return e.flushing && this.memUsed > limit && e.memBytes > 2 * chunkBytes(limit) ? this.flushed(id) : Promise.resolve();
+  }
+
+  /** Starts the background spill of a growing result when the store is over its memory budget and the result
+   *  holds a full chunk (again after a spill ends, for rows that arrived meanwhile). */
+  private kick(e: Entry): void {
+    const limit = this.opts.limits().memoryBytes;
+    if (e.flushing || e.flushFailed || e.released || !e.growing || this.memUsed <= limit || e.memBytes < chunkBytes(limit)) return;
+    e.flushing = this.flush(e).finally(() => { e.flushing = undefined; this.kick(e); });
+  }
+
+  /** Waits until no background spill of the result is running (for tests and callers that read its file). */
+  async flushed(id: string): Promise<void> {
+    for (let e = this.entries.get(id); e?.flushing; e = this.entries.get(id)) await e.flushing;
+  }
+
+  /** Writes a growing result's full chunks (oldest rows first) to its spill file while the store is over budget. */
+  private async flush(e: Entry): Promise<void> {
+    try {
+      for (;;) {
+        const limits = this.opts.limits();
+        if (e.released || !e.mem || this.memUsed <= limits.memoryBytes) return;
+        const target = chunkBytes(limits.memoryBytes);
+        let k = 0, b = 0;
+        while (k < e.mem.length && k < SPILL_CHUNK_MAX_ROWS && b < target) b += rowBytes(e.mem[k++]);
+        if (b < target && k < SPILL_CHUNK_MAX_ROWS) return; // not a full chunk yet
+        await this.writeRows(e, e.mem.slice(0, k), e.memFirst);
+        if (e.released || !e.mem) return;
+        // written first, then released: a page read meanwhile found the rows in memory
+        e.mem.splice(0, k);
+        e.memFirst += k;
+        e.memBytes -= b;
+        this.memUsed -= b;
+        e.info.where = 'disk';
+        if (this.overDisk(e.info.id)) { this.drop(e.info.id); return; }
+      }
+    } catch {
+      // the rows stay in memory (the final put reports a spill failure the agent can see)
+      e.flushFailed = true;
+    }
   }
 
   /** Completes a growing result with the call's final table (the same rows, exactly): stored as `put` would,
-   *  under the same id. */
+   *  under the same id. The rows streamed so far stay readable until the final result replaces them. */
   async finish(id: string, part: TablePart, tool: string): Promise<ResultInfo> {
     const e = this.entries.get(id);
-    if (e) { this.memUsed -= e.info.bytes; this.entries.delete(id); }
+    if (e?.flushing) await e.flushing;
+    if (e) this.release(e);
     try {
       return await this.put(tool, part, id);
     } finally {
-      e?.growing?.resolve();
+      if (e) {
+        if (this.entries.get(id) === e) this.entries.delete(id);
+        e.spill?.discard();
+        e.growing?.resolve();
+      }
     }
   }
 
@@ -257,61 +332,93 @@ export class ResultStore {
     return this.get(e.info.id);
   }
 
-  private async spill(entry: Entry, rows: unknown[][]): Promise<void> {
+  private spillDir(): Promise<string> {
     if (!this.dir) {
-      this.dir = path.join(this.opts.workDir(), '.results', `${process.pid}-${randomBytes(3).toString('hex')}`);
-      await fs.promises.mkdir(this.dir, { recursive: true });
+      const dir = path.join(this.opts.workDir(), '.results', `${process.pid}-${randomBytes(3).toString('hex')}`);
+      this.dirPath = dir;
+      this.dir = fs.promises.mkdir(dir, { recursive: true }).then(() => dir);
     }
-    const file = path.join(this.dir, `${entry.info.id}.v8`);
-    const fh = await fs.promises.open(file, 'w', 0o600);
-    const chunks: Chunk[] = [];
-    let offset = 0;
+    return this.dir;
+  }
+
+  /** Appends rows (row `first` onwards) to the entry's spill file in chunks, and counts the file's bytes. */
+  private async writeRows(e: Entry, rows: unknown[][], first: number): Promise<void> {
+    // a background spill that outlived dispose() must not create the folder again
+    if (this.disposed) throw new Error('the result store was closed');
+    if (!e.spill) {
+      const dir = await this.spillDir();
+      const k = ++this.fileNo;
+      e.spill = new SpillFile(n => path.join(dir, `${e.info.id}-${k}${n ? `.${n}` : ''}.arrow`), e.info.columns);
+    }
+    const target = chunkBytes(this.opts.limits().memoryBytes);
+    const batches: unknown[][][] = [];
+    for (let start = 0; start < rows.length;) {
+      let end = start;
+      let b = 0;
+      while (end < rows.length && end - start < SPILL_CHUNK_MAX_ROWS && (end === start || b < target)) b += rowBytes(rows[end++]);
+      batches.push(rows.slice(start, end));
+      start = end;
+    }
+    await e.spill.append(batches, first);
+    if (e.released) return;
+    this.diskUsed += e.spill.size - e.diskBytes;
+    e.diskBytes = e.spill.size;
+  }
+
+  /** Moves an entry's rows in memory to its spill file (put makes room this way). */
+  private async moveToDisk(e: Entry): Promise<void> {
+    e.moving = true;
     try {
-      let start = 0;
-      while (start < rows.length) {
-        let end = start;
-        let b = 0;
-        while (end < rows.length && end - start < SPILL_CHUNK_MAX_ROWS && (end === start || b < SPILL_CHUNK_BYTES)) b += rowBytes(rows[end++]);
-        const buf = v8.serialize(rows.slice(start, end));
-        await fh.write(buf, 0, buf.length, offset);
-        chunks.push({ offset, length: buf.length, first: start, rows: end - start });
-        offset += buf.length;
-        start = end;
-      }
+      if (e.flushing) await e.flushing;
+      const rows = e.mem;
+      if (!rows || e.released) return;
+      await this.writeRows(e, rows, e.memFirst);
+      if (e.released) return;
+      // written first, then released: a page read meanwhile still finds the rows in memory
+      this.memUsed -= e.memBytes;
+      e.memBytes = 0;
+      e.mem = undefined;
+      e.memFirst = e.info.rows;
+      e.info.where = 'disk';
     } finally {
-      await fh.close();
+      e.moving = false;
     }
-    entry.file = file;
-    entry.chunks = chunks;
-    entry.info.where = 'disk';
-    this.diskUsed += offset;
-    (entry as { diskBytes?: number }).diskBytes = offset;
+  }
+
+  /** Past the disk budget, drops other spilled results, oldest first; true when `keep` alone is over the budget. */
+  private overDisk(keep: string): boolean {
+    const limit = this.opts.limits().diskBytes;
+    if (this.diskUsed <= limit) return false;
+    if ((this.entries.get(keep)?.diskBytes ?? 0) > limit) return true;
+    const onDisk = [...this.entries.values()].filter(e => e.diskBytes > 0 && e.info.id !== keep).sort((a, b) => a.info.lastUsed - b.info.lastUsed);
+    while (this.diskUsed > limit && onDisk.length) this.drop(onDisk.shift()!.info.id);
+    return false;
   }
 
   private enforceDisk(keep: string): void {
-    const limit = this.opts.limits().diskBytes;
-    if (this.diskUsed <= limit) return;
-    const own = (this.entries.get(keep) as { diskBytes?: number } | undefined)?.diskBytes ?? 0;
-    if (own > limit) {
-      // a single result over the whole disk budget is not kept (and evicts nothing)
-      this.drop(keep);
-      throw new Error(`it is larger than the result store's disk budget of ${fmt(Math.round(limit / 1048576))} MB (DATATOOLS_RESULT_DISK_MB)`);
-    }
-    const onDisk = [...this.entries.values()].filter(e => e.file && e.info.id !== keep).sort((a, b) => a.info.lastUsed - b.info.lastUsed);
-    while (this.diskUsed > limit && onDisk.length) this.drop(onDisk.shift()!.info.id);
+    if (!this.overDisk(keep)) return;
+    // a single result over the whole disk budget is not kept (and evicts nothing)
+    this.drop(keep);
+    throw new Error(`it is larger than the result store's disk budget of ${fmt(Math.round(this.opts.limits().diskBytes / 1048576))} MB (DATATOOLS_RESULT_DISK_MB)`);
+  }
 
+  /** Stops counting an entry's memory and disk bytes (once). */
+  private release(e: Entry): void {
+    if (e.released) return;
+    e.released = true;
+    this.memUsed -= e.memBytes;
+    this.diskUsed -= e.diskBytes;
+    e.memBytes = 0;
+    e.diskBytes = 0;
   }
 
   private drop(id: string): void {
     const e = this.entries.get(id);
     if (!e) return;
     this.entries.delete(id);
+    this.release(e);
+    e.spill?.discard();
     e.growing?.resolve();
-    if (e.mem) this.memUsed -= e.info.bytes;
-    if (e.file) {
-      this.diskUsed -= (e as { diskBytes?: number }).diskBytes ?? 0;
-      fs.rm(e.file, { force: true }, () => undefined);
-    }
   }
 
   /** Drops results idle past the configured time. */
@@ -337,6 +444,10 @@ export class ResultStore {
   /** The result's description, or a ToolError when it is unknown or evicted. */
   async info(id: string): Promise<ResultInfo> { return { ...this.get(id).info }; }
 
+  /** The Arrow IPC file a result is spilled to (for tests and tools that read it directly); undefined while the
+   *  result is in memory. Complete only when the result is wholly on disk (`where` is 'disk' and not loading). */
+  spillPath(id: string): string | undefined { return this.get(id).spill?.path; }
+
   /** Ids of the stored results, most recently used first. */
   list(): ResultInfo[] {
     this.sweep();
@@ -348,48 +459,49 @@ export class ResultStore {
   /** Drops a result now (as eviction would); false when it was not held. */
   remove(id: string): boolean { const had = this.entries.has(id); this.drop(id); return had; }
 
-  private chunkCount(e: Entry): number { return e.mem ? Math.ceil(e.mem.length / MEMORY_CHUNK_ROWS) : e.chunks!.length; }
-  private chunkFirst(e: Entry, i: number): number { return e.mem ? i * MEMORY_CHUNK_ROWS : e.chunks![i].first; }
-
-  private async readChunk(e: Entry, i: number): Promise<unknown[][]> {
-    if (e.mem) return e.mem.slice(i * MEMORY_CHUNK_ROWS, (i + 1) * MEMORY_CHUNK_ROWS);
-    const c = e.chunks![i];
-    const fh = await fs.promises.open(e.file!, 'r');
-    try {
-      const buf = Buffer.allocUnsafe(c.length);
-      await fh.read(buf, 0, c.length, c.offset);
-      return v8.deserialize(buf) as unknown[][];
-    } finally {
-      await fh.close();
+  /** The stored chunk holding row `rowNo`: its first row number and its rows. Where the row is (memory or disk) is
+   *  decided at once: a growing result moves rows to disk meanwhile, but a row's number never changes. */
+  private chunkAt(e: Entry, rowNo: number): { first: number; rows: unknown[][] } | Promise<{ first: number; rows: unknown[][] }> {
+    if (e.mem && rowNo >= e.memFirst) {
+      const k = Math.floor((rowNo - e.memFirst) / MEMORY_CHUNK_ROWS);
+      return { first: e.memFirst + k * MEMORY_CHUNK_ROWS, rows: e.mem.slice(k * MEMORY_CHUNK_ROWS, (k + 1) * MEMORY_CHUNK_ROWS) };
     }
-  }
-
-  private chunkOf(e: Entry, rowNo: number): number {
-    if (e.mem) return Math.floor(rowNo / MEMORY_CHUNK_ROWS);
-    const cs = e.chunks!;
+    const cs = e.spill?.chunks ?? [];
+    if (!cs.length) return { first: rowNo, rows: [] };
     let lo = 0, hi = cs.length - 1;
     while (lo < hi) {
       const mid = (lo + hi + 1) >> 1;
       if (cs[mid].first <= rowNo) lo = mid; else hi = mid - 1;
     }
-    return lo;
+    const first = cs[lo].first;
+    return e.spill!.read(lo).then(rows => ({ first, rows }));
+  }
+
+  /** Rows `start`..`end`-1 chunk by chunk, in order: `fn(rows, number of the first)`. */
+  private async eachChunk(e: Entry, start: number, end: number, fn: (rows: unknown[][], first: number) => void, breatheEvery = 0): Promise<void> {
+    let n = 0;
+    for (let pos = start; pos < end;) {
+      const c = await this.chunkAt(e, pos);
+      if (pos < c.first || pos >= c.first + c.rows.length) throw new Error(`row ${pos + 1} of result ${e.info.id} is missing from the store`);
+      const to = Math.min(c.rows.length, end - c.first);
+      fn(pos === c.first && to === c.rows.length ? c.rows : c.rows.slice(pos - c.first, to), pos);
+      pos = c.first + to;
+      if (breatheEvery && ++n % breatheEvery === 0) await breathe();
+    }
   }
 
   /** Rows by their row numbers, in the order given, reading each needed chunk once. */
   private async rowsAt(e: Entry, rowNos: ArrayLike<number>): Promise<unknown[][]> {
-    if (e.mem) return Array.from(rowNos, n => e.mem![n]);
-    const byChunk = new Map<number, number[]>();
-    for (let i = 0; i < rowNos.length; i++) {
-      const c = this.chunkOf(e, rowNos[i]);
-      let l = byChunk.get(c);
-      if (!l) byChunk.set(c, l = []);
-      l.push(i);
-    }
+    const mem = e.mem;
+    if (mem && e.memFirst === 0) return Array.from(rowNos, n => mem[n]);
     const out: unknown[][] = new Array(rowNos.length);
-    for (const [c, idx] of byChunk) {
-      const rows = await this.readChunk(e, c);
-      const first = this.chunkFirst(e, c);
-      for (const i of idx) out[i] = rows[rowNos[i] - first];
+    const order = Array.from({ length: rowNos.length }, (_, i) => i).sort((a, b) => rowNos[a] - rowNos[b]);
+    for (let k = 0; k < order.length;) {
+      const want = rowNos[order[k]];
+      const c = await this.chunkAt(e, want);
+      if (want < c.first || want >= c.first + c.rows.length) throw new Error(`row ${want + 1} of result ${e.info.id} is missing from the store`);
+      const end = c.first + c.rows.length;
+      for (; k < order.length && rowNos[order[k]] < end; k++) out[order[k]] = c.rows[rowNos[order[k]] - c.first];
     }
     return out;
   }
@@ -425,16 +537,13 @@ export class ResultStore {
     const pred = this.predicate(e, where, search);
     const keys: unknown[][] = [];
     const nos: number[] = [];
-    for (let c = 0; c < this.chunkCount(e); c++) {
-      if (c % 16 === 15) await breathe();
-      const rows = await this.readChunk(e, c);
-      const first = this.chunkFirst(e, c);
+    await this.eachChunk(e, 0, e.info.rows, (rows, first) => {
       for (let j = 0; j < rows.length; j++) {
         if (pred && !pred(rows[j])) continue;
         keys.push(cols.map(i => rows[j][i]));
         nos.push(first + j);
       }
-    }
+    }, 16);
     const perm = Array.from(nos.keys());
     perm.sort((a, b) => {
       for (let k = 0; k < cols.length; k++) {
@@ -476,25 +585,19 @@ export class ResultStore {
     if (!pred) {
       const end = Math.min(total, offset + limit);
       const rows: unknown[][] = [];
-      if (offset < end) {
-        for (let c = this.chunkOf(e, offset); c < this.chunkCount(e) && this.chunkFirst(e, c) < end; c++) {
-          const chunk = await this.readChunk(e, c);
-          const first = this.chunkFirst(e, c);
-          for (let j = Math.max(0, offset - first); j < chunk.length && first + j < end; j++) rows.push(chunk[j]);
-        }
-      }
+      await this.eachChunk(e, offset, end, chunk => { for (const r of chunk) rows.push(r); });
       return { columns: cols, rows: project(rows), matched: total, total, offset };
     }
     // a filter without order: one pass, counting every match and keeping the window
     let matched = 0;
     const rows: unknown[][] = [];
-    for (let c = 0; c < this.chunkCount(e); c++) {
-      for (const r of await this.readChunk(e, c)) {
+    await this.eachChunk(e, 0, total, chunk => {
+      for (const r of chunk) {
         if (!pred(r)) continue;
         if (matched >= offset && rows.length < limit) rows.push(r);
         matched++;
       }
-    }
+    });
     return { columns: cols, rows: project(rows), matched, total, offset };
   }
 
@@ -510,8 +613,12 @@ export class ResultStore {
       return;
     }
     const pred = this.predicate(e, req.where, req.search);
-    for (let c = 0; c < this.chunkCount(e); c++) {
-      const rows = await this.readChunk(e, c);
+    const total = e.info.rows;
+    for (let pos = 0; pos < total;) {
+      const c = await this.chunkAt(e, pos);
+      if (pos < c.first || pos >= c.first + c.rows.length) throw new Error(`row ${pos + 1} of result ${e.info.id} is missing from the store`);
+      const rows = pos === c.first ? c.rows : c.rows.slice(pos - c.first);
+      pos = c.first + c.rows.length;
       yield project(pred ? rows.filter(pred) : rows);
     }
   }
@@ -527,14 +634,13 @@ export class ResultStore {
     const acc = cols.map(c => new StatsAcc(c, logicalType(c.type).kind));
     const pred = this.predicate(e, where, search);
     let matched = 0;
-    for (let c = 0; c < this.chunkCount(e); c++) {
-      if (c % 4 === 3) await breathe();
-      for (const r of await this.readChunk(e, c)) {
+    await this.eachChunk(e, 0, e.info.rows, rows => {
+      for (const r of rows) {
         if (pred && !pred(r)) continue;
         matched++;
         for (let k = 0; k < at.length; k++) acc[k].add(r[at[k]]);
       }
-    }
+    }, 4);
     return { rows: e.info.rows, matched, columns: acc.map(a => a.result()) };
   }
 
@@ -542,7 +648,10 @@ export class ResultStore {
   async dispose(): Promise<void> {
     this.disposed = true;
     for (const id of [...this.entries.keys()]) this.drop(id);
-    if (this.dir) await fs.promises.rm(this.dir, { recursive: true, force: true }).catch(() => undefined);
+    if (this.dir) {
+      await this.dir.catch(() => undefined);
+      await fs.promises.rm(this.dirPath!, { recursive: true, force: true }).catch(() => undefined);
+    }
     this.dir = undefined;
   }
 
