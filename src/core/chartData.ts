@@ -2,7 +2,7 @@
  *  chart or a fitted column width computed from its loaded rows would describe only those. These helpers read every
  *  row of the result store (in the grid's order and filter) and answer with a bounded reply: bins, points or bars,
  *  never rows. */
-import type { OrderBy, ResultStore } from './store';
+import type { Description, OrderBy, ResultStore } from './store';
 import { valueText } from './values';
 
 export type ChartKind = 'bar' | 'line' | 'histogram';
@@ -182,4 +182,22 @@ export async function widestValue(store: ResultStore, id: string, column: string
     }
   }
   return { text: best.length > WIDEST_CHARS ? best.slice(0, WIDEST_CHARS) : best, length: best.length, rows };
+}
+
+/** A 16-bar histogram of each numeric column of a description (undefined for the others), over the same rows (the
+ *  filter `search`), in one scan: the column statistics of the grid. */
+export async function columnHistograms(store: ResultStore, id: string, d: Description, search?: string, bins = 16): Promise<(number[] | undefined)[]> {
+  const numeric = d.columns.map(c => typeof c.min === 'number' && typeof c.max === 'number' && Number.isFinite(c.min) && Number.isFinite(c.max) && c.max > c.min);
+  const hist = d.columns.map((_, j) => (numeric[j] ? new Array<number>(bins).fill(0) : undefined));
+  if (!numeric.some(Boolean)) return hist;
+  for await (const chunk of store.scan(id, { search })) {
+    for (const row of chunk) {
+      for (let j = 0; j < hist.length; j++) {
+        const h = hist[j], x = row[j];
+        if (!h || typeof x !== 'number' || !Number.isFinite(x)) continue;
+        h[binOf(x, d.columns[j].min as number, d.columns[j].max as number, bins)]++;
+      }
+    }
+  }
+  return hist;
 }

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { ToolHost } from '../core/host';
 import type { TablePart } from '../core/result';
-import { chartData, widestValue } from '../core/chartData';
+import { chartData, columnHistograms, widestValue } from '../core/chartData';
 import { toArrowIPC } from '../core/formats/arrowWrite';
 import { toCsv } from '../core/formats/csvWrite';
 import { toParquet } from '../core/formats/parquetWrite';
@@ -169,21 +169,7 @@ export class ResultPanel implements vscode.Disposable {
         await reply({ widest: w.text });
       } else {
         const d = await this.host.results.describe(t.resultId, undefined, undefined, search);
-        const numeric = d.columns.map(c => typeof c.min === 'number' && typeof c.max === 'number' && Number.isFinite(c.min) && Number.isFinite(c.max) && c.max > c.min);
-        // a 16-bar histogram of each numeric column, over the same rows
-        const hist = d.columns.map((_, j) => (numeric[j] ? new Array<number>(16).fill(0) : undefined));
-        if (numeric.some(Boolean)) {
-          for await (const chunk of this.host.results.scan(t.resultId, { search })) {
-            for (const row of chunk) {
-              for (let j = 0; j < hist.length; j++) {
-                const h = hist[j], x = row[j];
-                if (!h || typeof x !== 'number' || !Number.isFinite(x)) continue;
-                const lo = d.columns[j].min as number, span = (d.columns[j].max as number) - lo;
-                h[Math.min(15, Math.floor(((x - lo) / span) * 16))]++;
-              }
-            }
-          }
-        }
+        const hist = await columnHistograms(this.host.results, t.resultId, d, search);
         await reply({ matched: d.matched, stats: d.columns.map((c, j) => ({ nulls: c.nulls, distinct: c.distinct, distinctCapped: !c.distinctExact,
           min: c.count ? valueText(c.min, c.type) : undefined, max: c.count ? valueText(c.max, c.type) : undefined, hist: hist[j] })) });
       }

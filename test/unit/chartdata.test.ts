@@ -9,7 +9,7 @@ import { ToolHost } from '../../src/core/host';
 import { runQuery } from '../../src/core/db/service';
 import { ResultStore } from '../../src/core/store';
 import type { ColumnInfo } from '../../src/core/result';
-import { binOf, chartData, HISTOGRAM_BINS, LINE_POINTS, MAX_BARS, widestValue, WIDEST_CHARS, type HistogramData, type LineData } from '../../src/core/chartData';
+import { binOf, chartData, columnHistograms, HISTOGRAM_BINS, LINE_POINTS, MAX_BARS, widestValue, WIDEST_CHARS, type HistogramData, type LineData } from '../../src/core/chartData';
 
 // Issue 15: a chart or a fitted column width of a big result covers the WHOLE result held in the result store, not
 // the rows the grid has loaded. Computed over a real PostgreSQL table's rows (in the value model: bigints, decimal
@@ -62,13 +62,13 @@ async function sql(text: string): Promise<unknown[][]> {
 }
 
 /** PostgreSQL's 20 bins of `expr` over the rows `where` holds, as width_bucket counts them (the maximum in the last). */
-async function sqlBins(expr: string, where = 'true'): Promise<number[]> {
+async function sqlBins(expr: string, where = 'true', bins = HISTOGRAM_BINS): Promise<number[]> {
   const r = await sql(`WITH m AS (SELECT min(${expr})::float8 lo, max(${expr})::float8 hi FROM c WHERE ${where})
-    SELECT least(width_bucket((${expr})::float8, lo, hi, ${HISTOGRAM_BINS}), ${HISTOGRAM_BINS}) AS b, count(*)::int FROM c, m
+    SELECT least(width_bucket((${expr})::float8, lo, hi, ${bins}), ${bins}) AS b, count(*)::int FROM c, m
     WHERE ${expr} IS NOT NULL AND ${where} GROUP BY b ORDER BY b`);
-  const bins = new Array<number>(HISTOGRAM_BINS).fill(0);
-  for (const [b, n] of r) bins[Number(b) - 1] = Number(n);
-  return bins;
+  const out = new Array<number>(bins).fill(0);
+  for (const [b, n] of r) out[Number(b) - 1] = Number(n);
+  return out;
 }
 
 /** Per bucket (1-based) of x: the smallest and largest y, from PostgreSQL over a view of (x, y) rows. */
@@ -116,6 +116,14 @@ for (const where of ['memory', 'disk'] as const) {
         assert.equal(d.max, hi);
         assert.deepEqual(d.bins, await sqlBins(col), `${col}: bin counts as width_bucket`);
       }
+    });
+
+    test('column statistics: a 16-bar histogram of each float column over the filtered rows, as width_bucket counts them; none for other columns', async () => {
+      const d = await store.describe(id, undefined, undefined, 'ab');
+      const hist = await columnHistograms(store, id, d, 'ab');
+      const f = columns.findIndex(c => c.name === 'f');
+      assert.deepEqual(hist[f], await sqlBins('f', "h LIKE '%ab%'", 16));
+      assert.equal(hist[columns.findIndex(c => c.name === 'h')], undefined);
     });
 
     test('histogram in the grid\'s filter: the rows whose text contains "ab" (only md5 can), binned as PostgreSQL bins them', async () => {
