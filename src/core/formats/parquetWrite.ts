@@ -31,7 +31,9 @@ function leafFor(lt: LogicalType, facts: Facts): Leaf | undefined {
     case 'int64':
       return { element: { type: 'INT64' }, conv: v => { try { const b = typeof v === 'bigint' ? v : typeof v === 'number' && Number.isSafeInteger(v) ? BigInt(v) : typeof v === 'string' && /^-?\d+$/.test(v) ? BigInt(v) : FAIL; return typeof b === 'bigint' && b >= -(2n ** 63n) && b < 2n ** 63n ? b : FAIL; } catch { return FAIL; } }, what: 'INT64' };
     case 'uint64':
-      return { element: { type: 'INT64', converted_type: 'UINT_64', logical_type: { type: 'INTEGER', bitWidth: 64, isSigned: false } },
+      // the converted type only: hyparquet-writer writes the INTEGER logical type's bitWidth as a Thrift i32 where the
+      // format has an i8, and readers (DuckDB) refuse the whole file's metadata
+      return { element: { type: 'INT64', converted_type: 'UINT_64' },
         conv: v => { const b = typeof v === 'bigint' ? v : typeof v === 'number' && Number.isSafeInteger(v) ? BigInt(v) : FAIL; return typeof b === 'bigint' && b >= 0n && b < 2n ** 64n ? b : FAIL; }, what: 'UINT64' };
     case 'float32':
       return { element: { type: 'FLOAT' }, conv: v => (typeof v === 'number' ? v : FAIL), what: 'FLOAT' };
@@ -230,7 +232,7 @@ export type ByteSink = (bytes: Uint8Array) => Promise<void> | void;
 export interface ParquetStreamOptions {
   /** Rows per row group (default 100,000). */
   rowGroupRows?: number;
-  /** A row group is also closed when its rows reach this many bytes (as the result store counts them; default 64 MB). */
+  /** A row group is also closed when its rows reach this many bytes (as the result store counts them; default 32 MB). */
   rowGroupBytes?: number;
 }
 
@@ -248,7 +250,7 @@ export interface ParquetStreamResult {
  *  LIST; what has no exact Parquet form (timetz, interval, NaN in a numeric) is written as text and said in `notes`. */
 export async function writeParquetStream(columns: ColumnInfo[], source: RowSource, sink: ByteSink, opts: ParquetStreamOptions = {}): Promise<ParquetStreamResult> {
   const groupRows = Math.max(1, opts.rowGroupRows ?? 100_000);
-  const groupBytes = opts.rowGroupBytes ?? 64 * 1024 * 1024;
+  const groupBytes = opts.rowGroupBytes ?? 32 * 1024 * 1024;
   const { ByteWriter, ParquetWriter } = await import('hyparquet-writer');
   const names = new Set<string>();
   const notes: string[] = [];
