@@ -1,4 +1,4 @@
-import type { ColumnInfo } from '../result';
+import { ToolError, type ColumnInfo } from '../result';
 import { rowBytes } from '../store';
 import { daysFromDate, epochFromTimestamp, logicalType, microsFromTime, valueText, type LogicalType } from '../values';
 
@@ -289,7 +289,7 @@ export async function writeParquetStream(columns: ColumnInfo[], source: RowSourc
   const pq = new ParquetWriter({ writer, schema: schema as never });
   let cols: unknown[][] = plans.map(() => []);
   let n = 0, nBytes = 0, written = 0;
-  const changed = () => new Error('The result changed while it was being written to Parquet; nothing was written. Try again.');
+  const changed = () => new ToolError('The result changed while it was being written to Parquet; nothing was written. Try again.');
   const flushGroup = async () => {
     if (!n) return;
     await pq.write({ columnData: plans.map((p, i) => ({ name: p.name, data: cols[i] })) as never, rowGroupSize: n });
