@@ -5,8 +5,7 @@ import type { ToolHost } from '../core/host';
 import type { TablePart } from '../core/result';
 import { chartData, columnHistograms, widestValue } from '../core/chartData';
 import { toArrowIPC } from '../core/formats/arrowWrite';
-import { toCsv } from '../core/formats/csvWrite';
-import { toParquet } from '../core/formats/parquetWrite';
+import { writeTable } from '../core/formats/tableWrite';
 import { PathPolicy } from '../core/storage/paths';
 import { valueText } from '../core/values';
 import { FIRST, WHOLE, type StoredResult } from './results';
@@ -223,7 +222,7 @@ export class ResultPanel implements vscode.Disposable {
   }
 
   /** Exports a whole table through the same path policy as write_file: only inside the allowed roots. A stored
-   *  table is read from the result store in chunks (the CSV is built chunk by chunk, no second copy of the rows). */
+   *  table is read from the result store in chunks and written as it is read (CSV and Parquet alike). */
   private async export(current: StoredResult, index: number, format: 'csv' | 'parquet'): Promise<void> {
     const t = current.result.parts.filter((p): p is TablePart => p.kind === 'table')[index];
     if (!t) return;
@@ -241,20 +240,11 @@ export class ResultPanel implements vscode.Disposable {
         if (stored) yield* host.results.scan(t.resultId!);
         else yield t.rows;
       };
-      let data: Buffer;
-      if (format === 'csv') {
-        const names = t.columns.map(c => c.name), types = t.columns.map(c => c.type);
-        const header = toCsv(names, [], types);
-        const out: Buffer[] = [Buffer.from(header)];
-        for await (const rows of chunks(this.host)) if (rows.length) out.push(Buffer.from(toCsv(names, rows, types).slice(header.length)));
-        data = Buffer.concat(out);
-      } else {
-        const rows: unknown[][] = [];
-        for await (const c of chunks(this.host)) for (const r of c) rows.push(r);
-        data = Buffer.from(await toParquet(t.columns, rows));
-      }
-      const written = await new PathPolicy(roots, this.host.config.limits.maxFileBytes).writeAtomic(uri.fsPath, data);
-      void vscode.window.showInformationMessage(`Exported ${n.toLocaleString('en-US')} rows to ${written}.`);
+      // streamed into a temporary file beside the target, renamed when complete (the size limit checked as it grows):
+      // neither the rows nor the file are held whole
+      const written = await new PathPolicy(roots, this.host.config.limits.maxFileBytes)
+        .writeAtomicStream(uri.fsPath, write => writeTable(format, t.columns, () => chunks(this.host), write));
+      void vscode.window.showInformationMessage(`Exported ${written.value.rows.toLocaleString('en-US')} rows to ${written.path}.`);
     } catch (e) {
       void vscode.window.showErrorMessage(`Export failed: ${this.host.results.has(t.resultId ?? '') || !t.resultId ? (e as Error).message : GONE}`);
     }

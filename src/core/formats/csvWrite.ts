@@ -17,10 +17,36 @@ export function toCsv(columns: string[], rows: unknown[][], types?: string[]): s
 
 /** What the CSV text of these columns says beyond the values themselves (for the result text). */
 export function csvNotes(columns: { name: string; type: string }[], rows: unknown[][]): string[] {
-  const bin = columns.filter((c, i) => rows.some(r => r[i] instanceof Uint8Array)).map(c => c.name);
-  const empty = columns.filter((c, i) => rows.some(r => r[i] === '')).map(c => c.name);
-  const notes: string[] = [];
-  if (bin.length) notes.push(`Binary column${bin.length > 1 ? 's' : ''} ${bin.join(', ')} written as hex text ("\\x…").`);
-  if (empty.length) notes.push(`Column${empty.length > 1 ? 's' : ''} ${empty.join(', ')} ${empty.length > 1 ? 'hold' : 'holds'} empty strings, written as \"\" (NULL is an empty field); some readers (pandas) read both as NULL; .parquet keeps them apart.`);
-  return notes;
+  const scan = new CsvNoteScan(columns);
+  scan.add(rows);
+  return scan.notes();
+}
+
+/** csvNotes over rows that come in chunks. */
+export class CsvNoteScan {
+  private readonly bin: boolean[];
+  private readonly empty: boolean[];
+  constructor(private readonly columns: { name: string; type: string }[]) {
+    this.bin = columns.map(() => false);
+    this.empty = columns.map(() => false);
+  }
+
+  add(rows: unknown[][]): void {
+    for (const r of rows) {
+      for (let i = 0; i < this.columns.length; i++) {
+        const v = r[i];
+        if (v instanceof Uint8Array) this.bin[i] = true;
+        else if (v === '') this.empty[i] = true;
+      }
+    }
+  }
+
+  notes(): string[] {
+    const bin = this.columns.filter((_, i) => this.bin[i]).map(c => c.name);
+    const empty = this.columns.filter((_, i) => this.empty[i]).map(c => c.name);
+    const notes: string[] = [];
+    if (bin.length) notes.push(`Binary column${bin.length > 1 ? 's' : ''} ${bin.join(', ')} written as hex text ("\\x…").`);
+    if (empty.length) notes.push(`Column${empty.length > 1 ? 's' : ''} ${empty.join(', ')} ${empty.length > 1 ? 'hold' : 'holds'} empty strings, written as \"\" (NULL is an empty field); some readers (pandas) read both as NULL; .parquet keeps them apart.`);
+    return notes;
+  }
 }

@@ -1,4 +1,5 @@
-import type { ColumnInfo } from '../result';
+import { ToolError, type ColumnInfo } from '../result';
+import { rowBytes } from '../store';
 import { daysFromDate, epochFromTimestamp, logicalType, microsFromTime, valueText, type LogicalType } from '../values';
 
 /** A Parquet schema element as hyparquet-writer takes it (kept loose so this module needs none of its types). */
@@ -16,8 +17,12 @@ function decimalDigits(v: unknown): { sign: string; int: string; frac: string } 
   return { sign: m[1] === '-' ? '-' : '', int: m[2].replace(/^0+/, ''), frac: m[3] ?? '' };
 }
 
-/** How one logical type is stored, given every (non-null, flattened) value of the column; undefined = as text. */
-function leafFor(lt: LogicalType, values: unknown[]): Leaf | undefined {
+/** What a column's values say about how they can be stored (gathered in one pass, row by row). */
+interface Facts { scale: number; intDigits: number; nonDecimal: boolean; nanos: boolean }
+const NO_FACTS: Facts = { scale: 0, intDigits: 1, nonDecimal: false, nanos: false };
+
+/** How one logical type is stored, given what every (non-null, flattened) value of the column says; undefined = as text. */
+function leafFor(lt: LogicalType, facts: Facts): Leaf | undefined {
   switch (lt.kind) {
     case 'bool':
       return { element: { type: 'BOOLEAN' }, conv: v => (typeof v === 'boolean' ? v : FAIL), what: 'BOOLEAN' };
@@ -26,20 +31,17 @@ function leafFor(lt: LogicalType, values: unknown[]): Leaf | undefined {
     case 'int64':
       return { element: { type: 'INT64' }, conv: v => { try { const b = typeof v === 'bigint' ? v : typeof v === 'number' && Number.isSafeInteger(v) ? BigInt(v) : typeof v === 'string' && /^-?\d+$/.test(v) ? BigInt(v) : FAIL; return typeof b === 'bigint' && b >= -(2n ** 63n) && b < 2n ** 63n ? b : FAIL; } catch { return FAIL; } }, what: 'INT64' };
     case 'uint64':
-      return { element: { type: 'INT64', converted_type: 'UINT_64', logical_type: { type: 'INTEGER', bitWidth: 64, isSigned: false } },
+      // the converted type only: hyparquet-writer writes the INTEGER logical type's bitWidth as a Thrift i32 where the
+      // format has an i8, and readers (DuckDB) refuse the whole file's metadata
+      return { element: { type: 'INT64', converted_type: 'UINT_64' },
         conv: v => { const b = typeof v === 'bigint' ? v : typeof v === 'number' && Number.isSafeInteger(v) ? BigInt(v) : FAIL; return typeof b === 'bigint' && b >= 0n && b < 2n ** 64n ? b : FAIL; }, what: 'UINT64' };
     case 'float32':
       return { element: { type: 'FLOAT' }, conv: v => (typeof v === 'number' ? v : FAIL), what: 'FLOAT' };
     case 'float64':
       return { element: { type: 'DOUBLE' }, conv: v => (typeof v === 'number' ? v : FAIL), what: 'DOUBLE' };
     case 'decimal': {
-      let scale = 0; let intDigits = 1;
-      for (const v of values) {
-        const d = decimalDigits(v);
-        if (!d) return undefined; // NaN, Infinity: no DECIMAL holds them
-        scale = Math.max(scale, d.frac.length);
-        intDigits = Math.max(intDigits, d.int.length);
-      }
+      if (facts.nonDecimal) return undefined; // NaN, Infinity: no DECIMAL holds them
+      let { scale, intDigits } = facts;
       if (lt.precision !== undefined && lt.scale !== undefined && lt.scale >= scale && lt.precision - lt.scale >= intDigits && lt.precision <= 38) {
         scale = lt.scale; intDigits = lt.precision - lt.scale;
       }
@@ -48,7 +50,7 @@ function leafFor(lt: LogicalType, values: unknown[]): Leaf | undefined {
       const physical = precision <= 18 ? { type: 'INT64' } : { type: 'FIXED_LEN_BYTE_ARRAY', type_length: 16 };
       return {
         element: { ...physical, converted_type: 'DECIMAL', precision, scale, logical_type: { type: 'DECIMAL', precision, scale } },
-        conv: v => { const d = decimalDigits(v); return d ? BigInt(`${d.sign}${d.int || '0'}${d.frac.padEnd(scale, '0')}`) : FAIL; },
+        conv: v => { const d = decimalDigits(v); return d && d.frac.length <= scale ? BigInt(`${d.sign}${d.int || '0'}${d.frac.padEnd(scale, '0')}`) : FAIL; },
         what: `DECIMAL(${precision},${scale})`,
       };
     }
@@ -60,7 +62,7 @@ function leafFor(lt: LogicalType, values: unknown[]): Leaf | undefined {
         conv: v => (typeof v === 'string' ? microsFromTime(v) ?? FAIL : FAIL), what: 'TIME(MICROS)' };
     case 'timestamp': case 'timestamptz': {
       const utc = lt.kind === 'timestamptz';
-      const nanos = values.some(v => typeof v === 'string' && /\.\d{7,}/.test(v));
+      const nanos = facts.nanos;
       const unit = nanos ? 'NANOS' : 'MICROS';
       const zoneOk = (s: string) => (utc ? s.endsWith('Z') : !s.endsWith('Z'));
       return {
@@ -87,6 +89,47 @@ function leafFor(lt: LogicalType, values: unknown[]): Leaf | undefined {
   }
 }
 
+/** Reads the non-null values of one leaf, one at a time: the facts leafFor needs, and the first value each
+ *  possible conversion refuses (a timestamp column's unit, µs or ns, is known only after the last value). */
+class LeafScan {
+  private facts: Facts = { ...NO_FACTS };
+  private firstNonDecimal: { v: unknown } | undefined;
+  /** The conversions the final leaf may use, each with the first value it refused. */
+  private checks: { nanos?: boolean; conv: Conv; bad?: { v: unknown } }[];
+  constructor(private readonly lt: LogicalType) {
+    if (lt.kind === 'timestamp' || lt.kind === 'timestamptz') {
+      this.checks = [false, true].map(nanos => ({ nanos, conv: leafFor(lt, { ...NO_FACTS, nanos })!.conv }));
+    } else if (lt.kind === 'decimal') {
+      this.checks = []; // a decimal's conversion refuses exactly what is not decimal digits
+    } else {
+      const l = leafFor(lt, NO_FACTS);
+      this.checks = l ? [{ conv: l.conv }] : [];
+    }
+  }
+
+  add(v: unknown): void {
+    const f = this.facts;
+    if (this.lt.kind === 'decimal') {
+      if (f.nonDecimal) return;
+      const d = decimalDigits(v);
+      if (!d) { f.nonDecimal = true; this.firstNonDecimal = { v }; return; }
+      if (d.frac.length > f.scale) f.scale = d.frac.length;
+      if (d.int.length > f.intDigits) f.intDigits = d.int.length;
+      return;
+    }
+    if (!f.nanos && typeof v === 'string' && (this.lt.kind === 'timestamp' || this.lt.kind === 'timestamptz') && /\.\d{7,}/.test(v)) f.nanos = true;
+    for (const c of this.checks) if (!c.bad && c.conv(v) === FAIL) c.bad = { v };
+  }
+
+  /** The leaf (undefined: none fits) and the first value it refuses (undefined: it takes every value). */
+  result(): { leaf?: Leaf; bad?: { v: unknown } } {
+    const leaf = leafFor(this.lt, this.facts);
+    if (!leaf) return { bad: this.firstNonDecimal };
+    const check = this.checks.find(c => c.nanos === undefined || c.nanos === this.facts.nanos);
+    return { leaf, bad: check?.bad };
+  }
+}
+
 const TEXT_LEAF: Leaf = { element: { type: 'BYTE_ARRAY', converted_type: 'UTF8', logical_type: { type: 'STRING' } }, conv: v => valueText(v), what: 'STRING' };
 
 /** Why a kind is always written as text. */
@@ -107,42 +150,70 @@ function convertAll(values: unknown[], conv: Conv): unknown[] | undefined {
   return out;
 }
 
-interface ColumnPlan { elements: Element[]; data: unknown[]; note?: string }
+/** How a column is written: its schema elements and the conversion of each non-null value (FAIL: the value does not
+ *  fit, which a second pass over the same rows never meets). */
+interface ColumnPlan { elements: Element[]; conv: Conv; note?: string }
 
-function planColumn(name: string, type: string, values: unknown[]): ColumnPlan {
-  const lt = logicalType(type);
-  const asText = (note?: string): ColumnPlan => ({ elements: [{ name, repetition_type: 'OPTIONAL', ...TEXT_LEAF.element }], data: values.map(v => (v === null || v === undefined ? null : valueText(v, type))), note });
-  if (lt.kind === 'list') {
-    const el = lt.element ?? { kind: 'other' };
-    const lists = values.filter(v => v !== null && v !== undefined);
-    if (!lists.every(Array.isArray)) return asText(`column ${name} (${type}) written as text: not every value is a list`);
-    const flat = (lists as unknown[][]).flat();
-    if (flat.some(x => Array.isArray(x))) return asText(`column ${name} (${type}) written as JSON text: multi-dimensional arrays have no Parquet list form here`);
-    const leaf = AS_TEXT[el.kind] || el.kind === 'text' || el.kind === 'other' ? TEXT_LEAF : leafFor(el, flat.filter(x => x !== null && x !== undefined));
-    const data = leaf && values.map(v => (v === null || v === undefined ? null : convertAll(v as unknown[], leaf.conv)));
-    if (!leaf || !data || data.some((d, i) => d === undefined && values[i] !== null && values[i] !== undefined)) {
-      return asText(`column ${name} (${type}) written as JSON text: its elements do not fit a Parquet type exactly`);
+/** Reads one column's values row by row (first pass) and then says how the column is written: the same decision
+ *  for the same values whether the rows come at once or in chunks. */
+class ColumnScan {
+  private readonly lt: LogicalType;
+  private readonly leaf?: LeafScan;
+  /** list columns: a value that is not a list; a list inside a list */
+  private notList = false;
+  private nested = false;
+  private readonly elementText: boolean = false;
+  constructor(private readonly name: string, private readonly type: string) {
+    this.lt = logicalType(type);
+    if (this.lt.kind === 'list') {
+      const el = this.lt.element ?? { kind: 'other' };
+      this.elementText = !!AS_TEXT[el.kind] || el.kind === 'text' || el.kind === 'other';
+      if (!this.elementText) this.leaf = new LeafScan(el);
+    } else if (!AS_TEXT[this.lt.kind] && this.lt.kind !== 'text' && this.lt.kind !== 'other') {
+      this.leaf = new LeafScan(this.lt);
     }
-    return {
-      elements: [
-        { name, repetition_type: 'OPTIONAL', num_children: 1, converted_type: 'LIST', logical_type: { type: 'LIST' } },
-        { name: 'list', repetition_type: 'REPEATED', num_children: 1 },
-        { name: 'element', repetition_type: 'OPTIONAL', ...leaf.element },
-      ],
-      data,
-      note: AS_TEXT[el.kind] ? `column ${name} (${type}): elements written ${AS_TEXT[el.kind]}` : undefined,
-    };
   }
-  if (AS_TEXT[lt.kind]) return asText(`column ${name} (${type}) written ${AS_TEXT[lt.kind]}`);
-  if (lt.kind === 'text' || lt.kind === 'other') return asText();
-  const present = values.filter(v => v !== null && v !== undefined);
-  const leaf = leafFor(lt, present);
-  const data = leaf && convertAll(values, leaf.conv);
-  if (!leaf || !data) {
-    const bad = leaf ? present.find(v => leaf.conv(v) === FAIL) : present.find(v => !decimalDigits(v));
-    return asText(`column ${name} (${type}) written as text: ${bad !== undefined ? `the value ${JSON.stringify(valueText(bad, type)).slice(0, 60)} has no exact` : 'its values have no exact'} ${leaf?.what ?? 'Parquet DECIMAL (at most 38 digits)'} form`);
+
+  /** One non-null value. */
+  add(v: unknown): void {
+    if (this.lt.kind !== 'list') { this.leaf?.add(v); return; }
+    if (this.notList) return;
+    if (!Array.isArray(v)) { this.notList = true; return; }
+    for (let i = 0; i < v.length; i++) {
+      const x = v[i];
+      if (Array.isArray(x)) this.nested = true;
+      if (x !== null && x !== undefined && !this.nested) this.leaf?.add(x);
+    }
   }
-  return { elements: [{ name, repetition_type: 'OPTIONAL', ...leaf.element }], data };
+
+  plan(): ColumnPlan {
+    const { name, type, lt } = this;
+    const asText = (note?: string): ColumnPlan => ({ elements: [{ name, repetition_type: 'OPTIONAL', ...TEXT_LEAF.element }], conv: v => valueText(v, type), note });
+    if (lt.kind === 'list') {
+      const el = lt.element ?? { kind: 'other' };
+      if (this.notList) return asText(`column ${name} (${type}) written as text: not every value is a list`);
+      if (this.nested) return asText(`column ${name} (${type}) written as JSON text: multi-dimensional arrays have no Parquet list form here`);
+      const r = this.elementText ? { leaf: TEXT_LEAF, bad: undefined } : this.leaf!.result();
+      if (!r.leaf || r.bad) return asText(`column ${name} (${type}) written as JSON text: its elements do not fit a Parquet type exactly`);
+      const leaf = r.leaf;
+      return {
+        elements: [
+          { name, repetition_type: 'OPTIONAL', num_children: 1, converted_type: 'LIST', logical_type: { type: 'LIST' } },
+          { name: 'list', repetition_type: 'REPEATED', num_children: 1 },
+          { name: 'element', repetition_type: 'OPTIONAL', ...leaf.element },
+        ],
+        conv: v => (Array.isArray(v) ? convertAll(v, leaf.conv) ?? FAIL : FAIL),
+        note: AS_TEXT[el.kind] ? `column ${name} (${type}): elements written ${AS_TEXT[el.kind]}` : undefined,
+      };
+    }
+    if (AS_TEXT[lt.kind]) return asText(`column ${name} (${type}) written ${AS_TEXT[lt.kind]}`);
+    if (!this.leaf) return asText();
+    const { leaf, bad } = this.leaf.result();
+    if (!leaf || bad) {
+      return asText(`column ${name} (${type}) written as text: ${bad !== undefined ? `the value ${JSON.stringify(valueText(bad.v, type)).slice(0, 60)} has no exact` : 'its values have no exact'} ${leaf?.what ?? 'Parquet DECIMAL (at most 38 digits)'} form`);
+    }
+    return { elements: [{ name, repetition_type: 'OPTIONAL', ...leaf.element }], conv: leaf.conv };
+  }
 }
 
 export interface ParquetOutput {
@@ -151,26 +222,109 @@ export interface ParquetOutput {
   notes: string[];
 }
 
-/** A table as Parquet bytes (hyparquet-writer), each column in the Parquet type of its logical type
- *  (src/core/values.ts): DECIMAL, DATE, TIMESTAMP(µs/ns, UTC or not), TIME, INT64, JSON, UUID, LIST. What has no
- *  exact Parquet form (timetz, interval, NaN in a numeric) is written as text and said in `notes`. */
-export async function toParquetFile(columns: ColumnInfo[], rows: unknown[][], rowGroupSize = 100_000): Promise<ParquetOutput> {
-  const { parquetWriteBuffer } = await import('hyparquet-writer');
+/** Rows to write, in chunks; called once per pass (twice), and must give the same rows each time (a stored result's
+ *  scan does). */
+export type RowSource = () => AsyncIterable<unknown[][]> | Iterable<unknown[][]>;
+
+/** Receives the file's bytes in order; a rejection stops the write. The bytes are the sink's to keep. */
+export type ByteSink = (bytes: Uint8Array) => Promise<void> | void;
+
+export interface ParquetStreamOptions {
+  /** Rows per row group (default 100,000). */
+  rowGroupRows?: number;
+  /** A row group is also closed when its rows reach this many bytes (as the result store counts them; default 32 MB). */
+  rowGroupBytes?: number;
+}
+
+export interface ParquetStreamResult {
+  notes: string[];
+  rows: number;
+  bytes: number;
+}
+
+/** Writes a table as Parquet in bounded memory: a first pass over `source` decides each column's Parquet type from
+ *  all its values (exactly as for rows in memory: DECIMAL scale, TIMESTAMP unit, what must be text), a second pass
+ *  converts the rows and hands each row group to `sink` as soon as it is full. Memory: one row group of rows and its
+ *  encoded bytes, plus the file's metadata (one entry per row group and column). Each column is in the Parquet type
+ *  of its logical type (src/core/values.ts): DECIMAL, DATE, TIMESTAMP(µs/ns, UTC or not), TIME, INT64, JSON, UUID,
+ *  LIST; what has no exact Parquet form (timetz, interval, NaN in a numeric) is written as text and said in `notes`. */
+export async function writeParquetStream(columns: ColumnInfo[], source: RowSource, sink: ByteSink, opts: ParquetStreamOptions = {}): Promise<ParquetStreamResult> {
+  const groupRows = Math.max(1, opts.rowGroupRows ?? 100_000);
+  const groupBytes = opts.rowGroupBytes ?? 32 * 1024 * 1024;
+  const { ByteWriter, ParquetWriter } = await import('hyparquet-writer');
   const names = new Set<string>();
   const notes: string[] = [];
-  const plans = columns.map((c, i) => {
+  const scans = columns.map((c, i) => {
     let name = c.name || `column_${i + 1}`;
     while (names.has(name)) name = `${name}_`;
-    if (name !== c.name) notes.push(`column ${i + 1} "${c.name}" written as "${name}" (Parquet needs unique, non-empty names)`);
+    const renamed = name !== c.name ? `column ${i + 1} "${c.name}" written as "${name}" (Parquet needs unique, non-empty names)` : undefined;
     names.add(name);
-    const plan = planColumn(name, c.type, rows.map(r => r[i]));
-    if (plan.note) notes.push(plan.note);
-    return { name, plan };
+    return { name, renamed, scan: new ColumnScan(name, c.type) };
   });
+  // first pass: every value of every column decides its type
+  let total = 0;
+  for await (const chunk of source()) {
+    total += chunk.length;
+    for (let i = 0; i < scans.length; i++) {
+      const s = scans[i].scan;
+      for (const r of chunk) { const v = r[i]; if (v !== null && v !== undefined) s.add(v); }
+    }
+  }
+  const plans = scans.map(s => ({ name: s.name, plan: s.scan.plan() }));
+  scans.forEach((s, i) => { if (s.renamed) notes.push(s.renamed); const note = plans[i].plan.note; if (note) notes.push(note); });
   const schema = [{ name: 'root', num_children: plans.length }, ...plans.flatMap(p => p.plan.elements)];
-  const columnData = plans.map(p => ({ name: p.name, data: p.plan.data }));
-  const buf = parquetWriteBuffer({ schema: schema as never, columnData: columnData as never, rowGroupSize });
-  return { bytes: new Uint8Array(buf), notes };
+
+  // second pass: row groups as they fill, each flushed to the sink before more rows are read
+  let bytes = 0;
+  const writer = new ByteWriter() as InstanceType<typeof ByteWriter> & { flush?: () => Promise<void> };
+  const drain = async () => {
+    if (!writer.index) return;
+    const out = new Uint8Array(writer.buffer.slice(0, writer.index));
+    writer.index = 0;
+    bytes += out.byteLength;
+    await sink(out);
+  };
+  writer.flush = drain;
+  writer.finish = drain;
+  const pq = new ParquetWriter({ writer, schema: schema as never });
+  let cols: unknown[][] = plans.map(() => []);
+  let n = 0, nBytes = 0, written = 0;
+  const changed = () => new ToolError('The result changed while it was being written to Parquet; nothing was written. Try again.');
+  const flushGroup = async () => {
+    if (!n) return;
+    await pq.write({ columnData: plans.map((p, i) => ({ name: p.name, data: cols[i] })) as never, rowGroupSize: n });
+    written += n;
+    cols = plans.map(() => []);
+    n = 0; nBytes = 0;
+  };
+  for await (const chunk of source()) {
+    for (const r of chunk) {
+      for (let i = 0; i < plans.length; i++) {
+        const v = r[i];
+        if (v === null || v === undefined) { cols[i].push(null); continue; }
+        const c = plans[i].plan.conv(v);
+        if (c === FAIL) throw changed();
+        cols[i].push(c);
+      }
+      n++;
+      if (groupBytes !== Infinity) nBytes += rowBytes(r);
+      if (n >= groupRows || nBytes >= groupBytes) await flushGroup();
+    }
+  }
+  await flushGroup();
+  if (written !== total) throw changed();
+  await pq.finish();
+  return { notes, rows: written, bytes };
+}
+
+/** A table as Parquet bytes (writeParquetStream into memory, row groups of `rowGroupSize` rows). */
+export async function toParquetFile(columns: ColumnInfo[], rows: unknown[][], rowGroupSize = 100_000): Promise<ParquetOutput> {
+  const parts: Uint8Array[] = [];
+  const r = await writeParquetStream(columns, () => [rows], b => { parts.push(b); }, { rowGroupRows: rowGroupSize, rowGroupBytes: Infinity });
+  const out = new Uint8Array(r.bytes);
+  let at = 0;
+  for (const p of parts) { out.set(p, at); at += p.byteLength; }
+  return { bytes: out, notes: r.notes };
 }
 
 /** toParquetFile without the notes. */

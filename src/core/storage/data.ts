@@ -2,7 +2,7 @@ import { Transform, type Readable } from 'node:stream';
 import type { ToolContext } from '../tool';
 import type { RangedSource } from '../formats/parquet';
 import { ToolError } from '../result';
-import { PathPolicy, contentTooBig, tooBig } from './paths';
+import { PathPolicy, contentTooBig, grewTooBig, tooBig } from './paths';
 import { isS3, S3Store, s3Key, type S3Location } from './s3';
 
 /** Passes a stream through, counting its bytes; destroying the result destroys the source (stops the fetch). */
@@ -92,4 +92,26 @@ export async function writeData(ctx: ToolContext, p: string, data: Buffer, conte
     return `s3://${loc.bucket}/${loc.key}`;
   }
   return localPolicy(ctx).writeAtomic(p, data);
+}
+
+/** writeData for a file made piece by piece: locally streamed into a temporary file and renamed (PathPolicy
+ *  writeAtomicStream: bounded memory, the size limit checked as it grows); to S3 gathered up to the size limit and
+ *  PUT whole (an object is replaced whole). */
+export async function writeDataStream<T>(ctx: ToolContext, p: string, produce: (write: (bytes: Uint8Array) => Promise<void>) => Promise<T>, contentType?: string): Promise<{ path: string; bytes: number; value: T }> {
+  if (isS3(p)) {
+    const store = await s3Store(ctx);
+    const loc = store.policy.check(p);
+    if (!loc.key || loc.key.endsWith('/')) throw new ToolError(`${p} names a prefix; give an object key such as ${p.replace(/\/?$/, '/file.csv')}.`);
+    const max = ctx.config.limits.maxFileBytes;
+    const parts: Uint8Array[] = [];
+    let bytes = 0;
+    const value = await produce(async b => {
+      if (bytes + b.byteLength > max) throw grewTooBig(bytes + b.byteLength, max);
+      bytes += b.byteLength;
+      parts.push(b);
+    });
+    await store.put(loc, Buffer.concat(parts), contentType);
+    return { path: `s3://${loc.bucket}/${loc.key}`, bytes, value };
+  }
+  return localPolicy(ctx).writeAtomicStream(p, produce);
 }

@@ -157,6 +157,44 @@ export class PathPolicy {
     await fsp.rename(tmp, target);
     return target;
   }
+
+  /** writeAtomic for a file produced piece by piece: `produce` hands its bytes to `write` in order; they go to a
+   *  temporary file in the target's folder, which is renamed over the target only when `produce` has finished. A
+   *  failure, or the file growing past the size limit (refused at the write that passes it), deletes the temporary
+   *  file and leaves the old file whole. */
+  async writeAtomicStream<T>(p: string, produce: (write: (bytes: Uint8Array) => Promise<void>) => Promise<T>): Promise<{ path: string; bytes: number; value: T }> {
+    const target = await this.resolveForWrite(p);
+    const tmp = path.join(path.dirname(target), `.${path.basename(target)}.${randomBytes(6).toString('hex')}.tmp`);
+    const fh = await fsp.open(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o644);
+    let bytes = 0;
+    let value: T;
+    try {
+      value = await produce(async b => {
+        if (bytes + b.byteLength > this.maxBytes) throw grewTooBig(bytes + b.byteLength, this.maxBytes);
+        bytes += b.byteLength;
+        let at = 0;
+        while (at < b.byteLength) at += (await fh.write(b, at, b.byteLength - at)).bytesWritten;
+      });
+      await fh.sync();
+    } catch (e) {
+      await fh.close().catch(() => undefined);
+      await fsp.rm(tmp, { force: true });
+      throw e;
+    }
+    await fh.close();
+    const realParent = await fsp.realpath(path.dirname(target)).catch(() => '');
+    if (realParent !== path.dirname(target) || !this.rootOf(realParent)) {
+      await fsp.rm(tmp, { force: true });
+      throw new ToolError(`The folder of ${p} changed while writing; nothing was written.`);
+    }
+    await fsp.rename(tmp, target);
+    return { path: target, bytes, value };
+  }
+}
+
+/** The one message for a file that grew past the size limit while it was written (nothing is left of it). */
+export function grewTooBig(size: number, max: number): ToolError {
+  return new ToolError(`The file grew past the ${fmtBytes(max)} limit while it was written (${fmtBytes(size)} at that point); nothing was written. Save fewer rows or columns (get_result with where/columns), or raise the file size limit (setting datatools.limits.maxFileSizeMb, or DATATOOLS_MAX_FILE_BYTES).`);
 }
 
 export function fmtBytes(n: number): string {

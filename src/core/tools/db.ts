@@ -5,9 +5,8 @@ import { ToolError, type ColumnInfo, type TablePart, type ToolResult } from '../
 import { ceiling, connection, tableName } from './common';
 import { readCatalog, relationSql, resolveRelation, runQuery, type Relation } from '../db/service';
 import { columnsLine, plural, renderRows } from '../formats/table';
-import { csvNotes, toCsv } from '../formats/csvWrite';
-import { toParquetFile } from '../formats/parquetWrite';
-import { writeData } from '../storage/data';
+import { writeTable, type RowSource } from '../formats/tableWrite';
+import { writeDataStream } from '../storage/data';
 import { PathPolicy, fmtBytes } from '../storage/paths';
 import { grantedCapabilities } from '../roles';
 import type { Run } from '../db/types';
@@ -16,9 +15,10 @@ const TEXT_BUDGET = 6000;
 /** How long get_table_sample may count a table's rows before it gives the planner's estimate instead, ms. */
 const COUNT_BUDGET_MS = 2000;
 
-/** Writes a whole result where Python can read it. Roles that may not write files can still hand results over,
- *  but only into the results folder of the work directory, by file name. */
-export async function saveTable(ctx: ToolContext, target: string, columns: ColumnInfo[], rows: unknown[][]): Promise<{ path: string; bytes: number; notes: string[] }> {
+/** Writes a whole result where Python can read it, in bounded memory: the rows (an array, or chunks from the result
+ *  store) are written as they come into a temporary file that replaces the target when complete. Roles that may not
+ *  write files can still hand results over, but only into the results folder of the work directory, by file name. */
+export async function saveTable(ctx: ToolContext, target: string, columns: ColumnInfo[], rows: unknown[][] | RowSource): Promise<{ path: string; bytes: number; notes: string[]; rows: number }> {
   const ext = path.extname(target).toLowerCase();
   if (ext !== '.csv' && ext !== '.parquet') throw new ToolError(`save_as must end in .csv or .parquet (got "${target}").`);
   const mayWrite = grantedCapabilities({ role: ctx.config.role, trusted: true }).has('files.write');
@@ -35,18 +35,11 @@ export async function saveTable(ctx: ToolContext, target: string, columns: Colum
     await import('node:fs/promises').then(f => f.mkdir(dir, { recursive: true }));
     dest = path.join(dir, target);
   }
-  let data: Buffer;
-  let notes: string[];
-  if (ext === '.csv') {
-    data = Buffer.from(toCsv(columns.map(c => c.name), rows, columns.map(c => c.type)));
-    notes = csvNotes(columns, rows);
-  } else {
-    const pq = await toParquetFile(columns, rows);
-    data = Buffer.from(pq.bytes);
-    notes = pq.notes;
-  }
-  const written = policy ? await policy.writeAtomic(dest, data) : await writeData(ctx, dest, data, ext === '.csv' ? 'text/csv' : 'application/vnd.apache.parquet');
-  return { path: written, bytes: data.byteLength, notes };
+  const format = ext === '.csv' ? 'csv' : 'parquet';
+  const source: RowSource = Array.isArray(rows) ? () => [rows] : rows;
+  const produce = (write: (b: Uint8Array) => Promise<void>) => writeTable(format, columns, source, write);
+  const out = policy ? await policy.writeAtomicStream(dest, produce) : await writeDataStream(ctx, dest, produce, format === 'csv' ? 'text/csv' : 'application/vnd.apache.parquet');
+  return { path: out.path, bytes: out.bytes, notes: out.value.notes, rows: out.value.rows };
 }
 
 export function tableResult(o: { title: string; columns: ColumnInfo[]; rows: unknown[][]; truncated: boolean; totalRows?: number; header: string; footer?: string[] }): ToolResult {

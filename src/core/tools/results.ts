@@ -73,14 +73,13 @@ export const getResult = defineTool({
     const orderBy = i.order_by as OrderBy[] | undefined;
     if (i.save_as) {
       const columns = await store.columnsOf(info.id, i.columns);
-      const rows: unknown[][] = [];
-      for await (const chunk of store.scan(info.id, { columns: i.columns, orderBy, where })) for (const r of chunk) rows.push(r);
-      const saved = await saveTable(ctx, i.save_as, columns, rows);
+      // streamed from the store into the file: neither the rows nor the file are held whole
+      const saved = await saveTable(ctx, i.save_as, columns, () => store.scan(info.id, { columns: i.columns, orderBy, where }));
       return {
-        text: [`${label}: saved ${plural(rows.length, 'row')}${filterText ? ` matching${filterText}` : ''}${orderBy ? `, ordered by ${orderBy.map(o => `${o.column}${o.desc ? ' desc' : ''}`).join(', ')}` : ''} `
+        text: [`${label}: saved ${plural(saved.rows, 'row')}${filterText ? ` matching${filterText}` : ''}${orderBy ? `, ordered by ${orderBy.map(o => `${o.column}${o.desc ? ' desc' : ''}`).join(', ')}` : ''} `
           + `× ${plural(columns.length, 'column')} to ${saved.path} (${fmtBytes(saved.bytes)}); read it in Python with pandas.read_${saved.path.endsWith('.csv') ? 'csv' : 'parquet'}.${source}`,
         ...(saved.notes.length ? [`In the file: ${saved.notes.join('; ')}.`] : [])].join('\n'),
-        parts: [{ kind: 'file', path: saved.path, bytes: saved.bytes }], metrics: { rows: rows.length, bytes: saved.bytes },
+        parts: [{ kind: 'file', path: saved.path, bytes: saved.bytes }], metrics: { rows: saved.rows, bytes: saved.bytes },
       };
     }
 
