@@ -136,26 +136,7 @@ export class PathPolicy {
    *  leaves the old file whole. */
   async writeAtomic(p: string, data: Buffer | Uint8Array): Promise<string> {
     if (data.byteLength > this.maxBytes) throw contentTooBig(data.byteLength, this.maxBytes);
-    const target = await this.resolveForWrite(p);
-    const tmp = path.join(path.dirname(target), `.${path.basename(target)}.${randomBytes(6).toString('hex')}.tmp`);
-    const fh = await fsp.open(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o644);
-    try {
-      await fh.writeFile(data);
-      await fh.sync();
-    } catch (e) {
-      await fh.close().catch(() => undefined);
-      await fsp.rm(tmp, { force: true });
-      throw e;
-    }
-    await fh.close();
-    // the parent may have been swapped for a symlink since it was checked: check again right before the rename
-    const realParent = await fsp.realpath(path.dirname(target)).catch(() => '');
-    if (realParent !== path.dirname(target) || !this.rootOf(realParent)) {
-      await fsp.rm(tmp, { force: true });
-      throw new ToolError(`The folder of ${p} changed while writing; nothing was written.`);
-    }
-    await fsp.rename(tmp, target);
-    return target;
+    return (await this.writeAtomicStream(p, write => write(data))).path;
   }
 
   /** writeAtomic for a file produced piece by piece: `produce` hands its bytes to `write` in order; they go to a
@@ -182,6 +163,7 @@ export class PathPolicy {
       throw e;
     }
     await fh.close();
+    // the parent may have been swapped for a symlink since it was checked: check again right before the rename
     const realParent = await fsp.realpath(path.dirname(target)).catch(() => '');
     if (realParent !== path.dirname(target) || !this.rootOf(realParent)) {
       await fsp.rm(tmp, { force: true });
