@@ -42,6 +42,10 @@ export function measureRequest(v: unknown, maxBytes: number, maxDepth: number): 
 }
 
 /** Why a request is refused before validation, or undefined. */
+/** How to send what one request cannot carry (said wherever a request is refused for its size). */
+export const LARGE_DATA_HINT = 'Send large data in pieces (write_file: the first piece without append, the rest with append: true), '
+  + 'or produce it where it is used (save query results and file reads with save_as).';
+
 export function requestRefusal(name: string, input: unknown, limits: Limits): string | undefined {
   const m = measureRequest(input, limits.maxRequestBytes, MAX_REQUEST_DEPTH);
   if (m.over === 'depth') {
@@ -49,7 +53,7 @@ export function requestRefusal(name: string, input: unknown, limits: Limits): st
   }
   if (m.over === 'bytes') {
     return `The arguments of \`${name}\` are over ${fmt(limits.maxRequestBytes)} bytes (the request limit, DATATOOLS_MAX_REQUEST_BYTES); the request was refused. `
-      + 'Send large data in pieces, or produce it where it is used (e.g. write big files from execute_code, or save query results with save_as).';
+      + LARGE_DATA_HINT;
   }
   return undefined;
 }

@@ -11,7 +11,7 @@ import type { CallResult, ToolHost } from '../core/host';
 import { toolSchema } from '../core/host';
 import { ToolError } from '../core/result';
 import { rowsToJson } from '../core/values';
-import { MAX_REQUEST_DEPTH } from '../core/bounds';
+import { LARGE_DATA_HINT, MAX_REQUEST_DEPTH } from '../core/bounds';
 
 export const SERVER_NAME = 'datatools';
 export const RESULT_URI = 'datatools://results/';
@@ -185,8 +185,7 @@ export function oversizedReply(host: ToolHost, m: OversizedMessage, limit: numbe
     ? `The ${m.tool ? `arguments of \`${m.tool}\`` : 'request'} are nested more than ${MAX_REQUEST_DEPTH} levels deep; the request was refused `
       + "unread. Send flat arguments as the tool's schema describes."
     : `The request${m.tool ? ` to \`${m.tool}\`` : ''} is ${size}, over the ${limit.toLocaleString('en-US')}-byte limit on one request `
-      + '(DATATOOLS_MAX_REQUEST_BYTES, counted as sent, in JSON); it was not read. Send large data in pieces, or produce it where it is used '
-      + '(e.g. write big files from execute_code, or save query results with save_as).';
+      + `(DATATOOLS_MAX_REQUEST_BYTES, counted as sent, in JSON); it was not read. ${LARGE_DATA_HINT}`;
   if (m.method === 'tools/call' || m.tool) {
     host.audit.record({ time: new Date().toISOString(), id: randomUUID(), role: host.config.role, caller: 'mcp', tool: m.tool ?? '(unknown)',
       input: { refusedRequest: true, approxBytes: m.bytes, ...(m.deeperThan ? { nestedDeeperThan: MAX_REQUEST_DEPTH } : { limitBytes: limit }) },

@@ -103,6 +103,32 @@ describe('file tools on a real filesystem', () => {
     assert.equal(fs.readFileSync(path.join(root, 'keep.txt'), 'utf8'), 'original');
   });
 
+  test('write_file with append: pieces make the file exactly; past the size limit nothing is appended; a new file a refused append made is removed', async () => {
+    const tiny = new ToolHost(resolveConfig({ role: 'data_engineer', allowedPaths: [root], auditLogPath: path.join(base, 'ap.jsonl'), limits: { maxFileBytes: 64 } }));
+    const bytes = Buffer.from([0, 255, 10, 13, 0xe2, 0x82, 0xac, 1]);
+    assert.equal((await call(tiny, 'write_file', { file_path: 'pieces/a.bin', content: bytes.subarray(0, 3).toString('base64'), encoding: 'base64' })).isError, undefined);
+    const r2 = await call(tiny, 'write_file', { file_path: 'pieces/a.bin', content: bytes.subarray(3).toString('base64'), encoding: 'base64', append: true });
+    assert.equal(r2.isError, undefined, r2.text);
+    assert.match(r2.text, /^Appended 5 B to .*a\.bin \(now 8 B\)\.$/);
+    assert.deepEqual(fs.readFileSync(path.join(root, 'pieces', 'a.bin')), bytes);
+    // text pieces (a multi-byte character split across no boundary), the first creating the file
+    for (const piece of ['héllo ', 'wörld ', '€\n']) assert.equal((await call(tiny, 'write_file', { file_path: 'pieces/t.txt', content: piece, append: true })).isError, undefined);
+    assert.equal(fs.readFileSync(path.join(root, 'pieces', 't.txt'), 'utf8'), 'héllo wörld €\n');
+    // the whole file counts against the limit: a piece that would pass it appends nothing
+    const over = await call(tiny, 'write_file', { file_path: 'pieces/t.txt', content: 'x'.repeat(60), append: true });
+    assert.equal(over.isError, true);
+    assert.match(over.text, /would make .* over the 64 B limit; nothing was appended/);
+    assert.equal(fs.readFileSync(path.join(root, 'pieces', 't.txt'), 'utf8'), 'héllo wörld €\n');
+    const fresh = await call(tiny, 'write_file', { file_path: 'pieces/new.txt', content: 'y'.repeat(65), append: true });
+    assert.equal(fresh.isError, true);
+    assert.equal(fs.existsSync(path.join(root, 'pieces', 'new.txt')), false, 'no empty file left behind');
+    // the same walls as a write: outside the root, through a symlink, and for a role that may not write
+    assert.equal((await call(de, 'write_file', { file_path: path.join(outside, 'secret.txt'), content: 'x', append: true })).isError, true);
+    assert.equal((await call(de, 'write_file', { file_path: 'link-to-file', content: 'x', append: true })).isError, true);
+    assert.equal(fs.readFileSync(path.join(outside, 'secret.txt'), 'utf8'), 'outside secret');
+    assert.equal((await call(ds, 'write_file', { file_path: 'pieces/t.txt', content: 'x', append: true })).outcome, 'refused');
+  });
+
   test('read_csv infers delimiter, header and types, and reads only the first rows', async () => {
     const rows = ['id;name;score;day', ...Array.from({ length: 20000 }, (_, i) => `${i + 1};"n;${i}";${(i * 0.5).toFixed(1)};2025-01-${String(1 + (i % 28)).padStart(2, '0')}`)];
     fs.writeFileSync(path.join(root, 'scores.csv'), rows.join('\n'));

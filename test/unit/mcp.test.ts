@@ -97,3 +97,24 @@ test('MCP: the bundled server queries the embedded sample; tables come back as s
     assert.equal(img?.mimeType, 'image/png', JSON.stringify(py.content).slice(0, 500));
   } finally { await close(); }
 });
+
+test('MCP: content over the request limit is refused with the way to send it, then sent in pieces with append: the file is exact', async () => {
+  const dir = tmpDir('mcp-append');
+  const { client, close } = await connectMcp({ DATATOOLS_ROLE: 'data_engineer', DATATOOLS_AUDIT_LOG: path.join(dir, 'audit.jsonl'), DATATOOLS_ALLOWED_PATHS: dir,
+    DATATOOLS_MAX_REQUEST_BYTES: '65536' });
+  try {
+    const content = Array.from({ length: 12000 }, (_, i) => `${String(i).padStart(6, '0')},ü€${'x'.repeat(i % 40)}`).join('\n');
+    assert.ok(Buffer.byteLength(content) > 4 * 65536);
+    const whole = await client.callTool({ name: 'write_file', arguments: { file_path: 'big.csv', content } }) as { isError?: boolean; content: { text: string }[] };
+    assert.equal(whole.isError, true);
+    assert.match(whole.content[0].text, /over the [\d,]+-byte limit on one request .*write_file: the first piece without append, the rest with append: true/);
+    assert.equal(fs.existsSync(path.join(dir, 'big.csv')), false);
+    // pieces of 20,000 characters (up to ~60 KB of UTF-8 in JSON), cut between characters
+    const chars = [...content];
+    for (let at = 0, k = 0; at < chars.length; at += 20_000, k++) {
+      const r = await client.callTool({ name: 'write_file', arguments: { file_path: 'big.csv', content: chars.slice(at, at + 20_000).join(''), ...(k ? { append: true } : {}) } }) as { isError?: boolean; content: { text: string }[] };
+      assert.equal(r.isError, undefined, r.content[0].text);
+    }
+    assert.equal(fs.readFileSync(path.join(dir, 'big.csv'), 'utf8'), content);
+  } finally { await close(); }
+});

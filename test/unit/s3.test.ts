@@ -26,6 +26,18 @@ describe('file tools on a real S3-compatible server (s3rver on loopback)', () =>
   });
   after(async () => { await ds?.dispose(); await de?.dispose(); await s3?.close(); });
 
+  test('write_file with append to S3: the object grows by each piece exactly (created by the first)', async () => {
+    const pieces = ['id,v\n', '1,a\n', '2,€\n'];
+    for (const piece of pieces) {
+      const r = await call(de, 'write_file', { file_path: 's3://lake/pieces/p.csv', content: piece, append: true });
+      assert.equal(r.isError, undefined, r.text);
+    }
+    const back = await call(de, 'read_file', { file_path: 's3://lake/pieces/p.csv' });
+    assert.equal(back.isError, undefined, back.text);
+    assert.ok(back.text.includes(pieces.join('').trimEnd()), back.text);
+    assert.equal((await call(ds, 'write_file', { file_path: 's3://lake/pieces/p.csv', content: 'x', append: true })).outcome, 'refused');
+  });
+
   test('write_file puts an object; read_file and read_csv read it back', async () => {
     const csv = 'id,city,amount\n' + Array.from({ length: 500 }, (_, i) => `${i},c${i % 7},${(i * 1.5).toFixed(1)}`).join('\n') + '\n';
     const w = await call(de, 'write_file', { file_path: 's3://lake/sales/2026.csv', content: csv });

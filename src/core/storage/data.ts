@@ -2,7 +2,7 @@ import { Transform, type Readable } from 'node:stream';
 import type { ToolContext } from '../tool';
 import type { RangedSource } from '../formats/parquet';
 import { ToolError } from '../result';
-import { PathPolicy, contentTooBig, grewTooBig, tooBig } from './paths';
+import { PathPolicy, contentTooBig, fmtBytes, grewTooBig, tooBig } from './paths';
 import { isS3, S3Store, s3Key, type S3Location } from './s3';
 
 /** Passes a stream through, counting its bytes; destroying the result destroys the source (stops the fetch). */
@@ -92,6 +92,23 @@ export async function writeData(ctx: ToolContext, p: string, data: Buffer, conte
     return `s3://${loc.bucket}/${loc.key}`;
   }
   return localPolicy(ctx).writeAtomic(p, data);
+}
+
+/** Adds bytes to the end of a file (created when missing), all or nothing: locally in place (cut back on a failure);
+ *  to S3 by reading the object and putting it back longer (an object is replaced whole), within the size limit. */
+export async function appendData(ctx: ToolContext, p: string, data: Buffer): Promise<{ path: string; size: number }> {
+  if (isS3(p)) {
+    const store = await s3Store(ctx);
+    const loc = store.policy.check(p);
+    if (!loc.key || loc.key.endsWith('/')) throw new ToolError(`${p} names a prefix; give an object key such as ${p.replace(/\/?$/, '/file.csv')}.`);
+    const max = ctx.config.limits.maxFileBytes;
+    const old = await store.readIfExists(loc, max);
+    const size = (old?.byteLength ?? 0) + data.byteLength;
+    if (size > max) throw new ToolError(`Appending ${fmtBytes(data.byteLength)} would make ${p} ${fmtBytes(size)}, over the ${fmtBytes(max)} limit; nothing was appended.`);
+    await store.put(loc, old ? Buffer.concat([old, data]) : data);
+    return { path: `s3://${loc.bucket}/${loc.key}`, size };
+  }
+  return localPolicy(ctx).appendAtomic(p, data);
 }
 
 /** writeData for a file made piece by piece: locally streamed into a temporary file and renamed (PathPolicy

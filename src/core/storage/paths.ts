@@ -139,6 +139,31 @@ export class PathPolicy {
     return (await this.writeAtomicStream(p, write => write(data))).path;
   }
 
+  /** Adds bytes to the end of a file inside the roots (created when missing): all of them or none (a failure cuts the
+   *  file back to its old length, or removes a file it created). The size limit counts the whole file. */
+  async appendAtomic(p: string, data: Buffer | Uint8Array): Promise<{ path: string; size: number }> {
+    const target = await this.resolveForWrite(p);
+    const existed = await fsp.lstat(target).then(() => true, () => false);
+    const fh = await fsp.open(target, fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW, 0o644);
+    let before = 0;
+    try {
+      before = (await fh.stat()).size;
+      if (before + data.byteLength > this.maxBytes) {
+        throw new ToolError(`Appending ${fmtBytes(data.byteLength)} would make ${p} ${fmtBytes(before + data.byteLength)}, over the ${fmtBytes(this.maxBytes)} limit; nothing was appended.`);
+      }
+      let at = 0;
+      while (at < data.byteLength) at += (await fh.write(data, at, data.byteLength - at)).bytesWritten;
+      await fh.sync();
+    } catch (e) {
+      await fh.truncate(before).catch(() => undefined);
+      await fh.close().catch(() => undefined);
+      if (!existed) await fsp.rm(target, { force: true });
+      throw e;
+    }
+    await fh.close();
+    return { path: target, size: before + data.byteLength };
+  }
+
   /** writeAtomic for a file produced piece by piece: `produce` hands its bytes to `write` in order; they go to a
    *  temporary file in the target's folder, which is renamed over the target only when `produce` has finished. A
    *  failure, or the file growing past the size limit (refused at the write that passes it), deletes the temporary

@@ -111,6 +111,20 @@ export class S3Store {
     return buf;
   }
 
+  /** The whole object, or undefined when there is none; an object over `max` bytes is refused before it is read. */
+  async readIfExists(loc: S3Location, max: number): Promise<Buffer | undefined> {
+    let size: number;
+    try {
+      size = Number((await this.client.send(new this.mod.HeadObjectCommand({ Bucket: loc.bucket, Key: loc.key }))).ContentLength ?? 0);
+    } catch (e) {
+      const err = e as { name?: string; $metadata?: { httpStatusCode?: number } };
+      if (err.name === 'NoSuchKey' || err.name === 'NotFound' || err.$metadata?.httpStatusCode === 404) return undefined;
+      this.fail(e, loc, 'HEAD');
+    }
+    if (size > max) throw new ToolError(`s3://${loc.bucket}/${loc.key} is already ${size.toLocaleString('en-US')} bytes, over the file size limit (${max.toLocaleString('en-US')} bytes); nothing was appended.`);
+    return this.readAll(loc);
+  }
+
   /** A stream of the object; destroy it to stop fetching. */
   async stream(loc: S3Location): Promise<Readable> {
     let out;

@@ -11,7 +11,7 @@ import { TEXT_ENCODINGS } from '../formats/textDecode';
 import { ParquetFileError, readParquetHead } from '../formats/parquet';
 import { readArrowHead } from '../formats/arrow';
 import { readJsonlHead } from '../formats/jsonl';
-import { openData, s3Store, writeData } from '../storage/data';
+import { appendData, openData, s3Store, writeData } from '../storage/data';
 import { isS3, parseS3, S3Policy } from '../storage/s3';
 import { plural } from '../formats/table';
 import { saveTable, tableResult } from './db';
@@ -307,15 +307,17 @@ export const writeFile = defineTool({
   name: 'write_file',
   title: 'Write a file',
   description: 'Writes a file (local or s3://) inside the allowed roots, atomically: the old file stays whole if '
-    + 'anything fails. Content is text, or bytes in base64 with encoding "base64". Creates parent folders inside a root.',
+    + 'anything fails. Content is text, or bytes in base64 with encoding "base64". Creates parent folders inside a root. '
+    + 'For content too large for one request, send it in pieces: the first without append, the rest with append: true.',
   input: z.strictObject({
     file_path: filePath,
     content: z.string().max(150_000_000).describe('Text, or base64 when encoding is "base64".'),
     encoding: z.enum(['utf8', 'base64']).optional().describe('Default "utf8".'),
+    append: z.boolean().optional().describe('Add the content to the end of the file (created when missing) instead of replacing it. Each call appends all of its content or nothing. Default false.'),
   }),
   capability: 'files.write',
   readOnly: false,
-  confirm: i => ({ title: 'Write this file?', message: `Write ${i.content.length.toLocaleString('en-US')} ${i.encoding === 'base64' ? 'base64 characters' : 'characters'} to \`${i.file_path}\`` }),
+  confirm: i => ({ title: i.append ? 'Append to this file?' : 'Write this file?', message: `${i.append ? 'Append' : 'Write'} ${i.content.length.toLocaleString('en-US')} ${i.encoding === 'base64' ? 'base64 characters' : 'characters'} to \`${i.file_path}\`` }),
   summary: i => `Writing ${i.file_path}`,
   handler: async (i, ctx) => {
     let data: Buffer;
@@ -323,6 +325,10 @@ export const writeFile = defineTool({
       if (!/^[A-Za-z0-9+/\r\n]*={0,2}\s*$/.test(i.content)) throw new ToolError('content is not valid base64 (encoding "base64" was given).');
       data = Buffer.from(i.content, 'base64');
     } else data = Buffer.from(i.content, 'utf8');
+    if (i.append) {
+      const a = await appendData(ctx, i.file_path, data);
+      return { text: `Appended ${fmtBytes(data.byteLength)} to ${a.path} (now ${fmtBytes(a.size)}).`, parts: [{ kind: 'file', path: a.path, bytes: a.size }], metrics: { bytes: data.byteLength } };
+    }
     const written = await writeData(ctx, i.file_path, data);
     return { text: `Wrote ${fmtBytes(data.byteLength)} to ${written}.`, parts: [{ kind: 'file', path: written, bytes: data.byteLength }], metrics: { bytes: data.byteLength } };
   },
