@@ -28,13 +28,7 @@ describe('EXPLAIN as a collapsible plan tree; completion of CTEs and subqueries 
   after(async () => { await wb.stop(); pg?.stop(); });
 
   const runSql = async (name: string, query: string) => {
-    const file = path.join(workspace, name);
-    fs.writeFileSync(file, `-- connection: shop\n${query}\n`);
-    await wb.execCommand('vscode.open', [`file://${file}`]);
-    await wb.page.locator('.tab.active', { hasText: name }).first().waitFor();
-    const b = wb.page.locator('.editor-actions .action-label[aria-label*="Run Query"]').first();
-    await b.waitFor();
-    await b.click();
+    await wb.runSqlFile(name, `-- connection: shop\n${query}\n`);
     return wb.webview();
   };
 

@@ -15,13 +15,7 @@ describe('The result grid by mouse and keyboard (code-server)', { timeout: 15 * 
 
   /** Writes a .sql file, opens it (setup) and clicks the editor's Run Query button, as a person would. */
   const runSql = async (name: string, sql: string, firstHeader: RegExp | string) => {
-    const file = path.join(workspace, name);
-    fs.writeFileSync(file, sql);
-    await wb.execCommand('vscode.open', [`file://${file}`]);
-    await wb.page.locator('.tab.active', { hasText: name }).first().waitFor();
-    const b = wb.page.locator('.editor-actions .action-label[aria-label*="Run Query"]').first();
-    await b.waitFor();
-    await b.click();
+    await wb.runSqlFile(name, sql);
     return webviewWith(firstHeader);
   };
   /** The result tab showing this (a kept tab stays open beside the live one). */

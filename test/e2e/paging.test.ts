@@ -34,15 +34,7 @@ describe('Big results in the grid (code-server)', { timeout: 15 * 60_000 }, () =
   const sql = (q: string) => psql(pg.adminUrl, q).split('\n');
 
   /** Writes a .sql file that runs on bigpg, opens it and clicks the editor's Run Query button, as a person would. */
-  const runSql = async (name: string, query: string) => {
-    const file = path.join(workspace, name);
-    fs.writeFileSync(file, `-- connection: bigpg\n${query}\n`);
-    await wb.execCommand('vscode.open', [`file://${file}`]);
-    await wb.page.locator('.tab.active', { hasText: name }).first().waitFor();
-    const b = wb.page.locator('.editor-actions .action-label[aria-label*="Run Query"]').first();
-    await b.waitFor();
-    await b.click();
-  };
+  const runSql = (name: string, query: string) => wb.runSqlFile(name, `-- connection: bigpg\n${query}\n`);
 
   test('a 50,000-row table preview says it holds the first 1,000 rows; a header click sorts the whole table on the server (smallest, then largest v first, as SQL says)', async () => {
     await wb.execCommand('workbench.view.extension.datatools');

@@ -144,6 +144,17 @@ export class Workbench {
     await this.page.keyboard.press('Enter');
   }
 
+  /** Writes `text` to the workspace file `name`, opens it and clicks the editor's Run Query button, as a person would. */
+  async runSqlFile(name: string, text: string): Promise<void> {
+    const file = path.join(this.workspace, name);
+    fs.writeFileSync(file, text);
+    await this.execCommand('vscode.open', [`file://${file}`]);
+    await this.page.locator('.tab.active', { hasText: name }).first().waitFor();
+    const b = this.page.locator('.editor-actions .action-label[aria-label*="Run Query"]').first();
+    await b.waitFor();
+    await b.click();
+  }
+
   /** The result webview's document (nested iframes). */
   webview(): FrameLocator {
     return this.page.frameLocator('iframe.webview.ready').last().frameLocator('iframe');
