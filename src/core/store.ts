@@ -173,6 +173,7 @@ export class ResultStore {
   private dirPath: string | undefined;
   private fileNo = 0;
   private disposed = false;
+  private rooming: Promise<void> | undefined;
 
   /** `workDir` and `limits` are read on every use, so a reconfigured host applies new budgets. */
   constructor(private readonly opts: { workDir: () => string; limits: () => StoreLimits; now?: () => number }) {}
@@ -296,11 +297,43 @@ export class ResultStore {
     }
   }
 
-  /** Completes a growing result with the call's final table (the same rows, exactly): stored as `put` would,
-   *  under the same id. The rows streamed so far stay readable until the final result replaces them. */
+  /** Completes a growing result with the call's final table. When the rows streamed in are the final rows (the same
+   *  count and columns: the source streamed every row it returns) they are kept where they are, with the part's
+   *  title and totals: the chunks spilled while it grew stay on disk and the rest in memory (no row is written
+   *  again). A result over the memory budget that never spilled is written to disk first; past the budget, results
+   *  in memory move to disk in the background, oldest first. Otherwise the part's rows replace the streamed ones under
+   *  the same id (stored as `put` would); the rows streamed so far stay readable until then. */
   async finish(id: string, part: TablePart, tool: string): Promise<ResultInfo> {
     const e = this.entries.get(id);
-    if (e?.flushing) await e.flushing;
+    if (e) await this.flushed(id);
+    const same = !!e && !!e.growing && !e.released && !e.flushFailed && this.entries.get(id) === e && e.info.rows === part.rows.length
+      && e.info.columns.length === part.columns.length && e.info.columns.every((c, i) => c.name === part.columns[i].name && c.type === part.columns[i].type);
+    if (e && same) {
+      const info = e.info;
+      info.title = part.title;
+      info.sourceTruncated = part.truncated;
+      info.sourceTotalRows = part.totalRows;
+      delete info.loading;
+      info.lastUsed = this.now();
+      const g = e.growing!;
+      e.growing = undefined;
+      try {
+        if (!e.spill && e.memBytes > this.opts.limits().memoryBytes) {
+          try {
+            await this.moveToDisk(e);
+          } catch (err) {
+            this.drop(id);
+            throw new Error(`it could not be written to the result store's spill folder (${(err as Error)?.message ?? String(err)})`);
+          }
+          if (e.released) throw new Error('it was dropped by the store while it was written (its budgets)');
+        }
+        this.enforceDisk(id);
+      } finally {
+        g.resolve();
+      }
+      this.makeRoom(e);
+      return { ...info };
+    }
     if (e) this.release(e);
     try {
       return await this.put(tool, part, id);
@@ -385,6 +418,26 @@ export class ResultStore {
     }
   }
 
+  /** Past the memory budget, moves results in memory to disk in the background, oldest first and `last` last; a
+   *  result that cannot be written is dropped (evicted) instead. */
+  private makeRoom(last: Entry): void {
+    if (this.memUsed <= this.opts.limits().memoryBytes || this.rooming) return;
+    this.rooming = (async () => {
+      const inMem = [...this.entries.values()].filter(x => x !== last && x.mem?.length && x.memBytes > 0 && !x.growing && !x.moving)
+        .sort((a, b) => a.info.lastUsed - b.info.lastUsed);
+      if (last.mem?.length && !last.growing) inMem.push(last);
+      for (const x of inMem) {
+        if (this.memUsed <= this.opts.limits().memoryBytes || this.disposed) break;
+        if (x.released || x.moving || x.growing) continue;
+        try { await this.moveToDisk(x); } catch { this.drop(x.info.id); }
+        try { this.enforceDisk(x.info.id); } catch { /* dropped: over the disk budget alone */ }
+      }
+    })().finally(() => { this.rooming = undefined; });
+  }
+
+  /** Waits until the background moves to disk (makeRoom) are done (for tests). */
+  async settledMemory(): Promise<void> { while (this.rooming) await this.rooming; }
+
   /** Past the disk budget, drops other spilled results, oldest first; true when `keep` alone is over the budget. */
   private overDisk(keep: string): boolean {
     const limit = this.opts.limits().diskBytes;
@@ -445,7 +498,8 @@ export class ResultStore {
   async info(id: string): Promise<ResultInfo> { return { ...this.get(id).info }; }
 
   /** The Arrow IPC file a result is spilled to (for tests and tools that read it directly); undefined while the
-   *  result is in memory. Complete only when the result is wholly on disk (`where` is 'disk' and not loading). */
+   *  result is in memory. It holds the whole result only when no rows are left in memory: a streamed result
+   *  keeps the rows after its last spilled chunk in memory until the store needs the room. */
   spillPath(id: string): string | undefined { return this.get(id).spill?.path; }
 
   /** Ids of the stored results, most recently used first. */

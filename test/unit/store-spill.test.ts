@@ -387,19 +387,91 @@ test('a streamed result under a tiny memory budget spills while it grows; the ro
     await s.flushed(info.id);
     assert.ok(s.usage().memoryBytes < CHUNK + 12_000, `${s.usage().memoryBytes} bytes in memory`);
     assertIdentical((await s.page(info.id, { offset: 0, limit: rows.length })).rows, rows, 'all rows before finish');
-    const oldFile = s.spillPath(info.id)!;
-    const done = await s.finish(info.id, table(EDGE_COLS, rows), 'execute_query');
+    const streamedFile = s.spillPath(info.id)!;
+    const written = fs.statSync(streamedFile).size;
+    const done = await s.finish(info.id, { ...table(EDGE_COLS, rows), title: 'the query', truncated: true, totalRows: 7000 }, 'execute_query');
     assert.equal(done.id, info.id);
     assert.equal(done.where, 'disk');
     assert.equal(done.loading, undefined);
+    assert.equal(done.rows, rows.length);
+    // the part's title and totals; the rows streamed in are kept, not written again: the same file, as it was
+    assert.equal(done.title, 'the query');
+    assert.equal(done.sourceTruncated, true);
+    assert.equal(done.sourceTotalRows, 7000);
+    assert.equal(s.spillPath(info.id), streamedFile);
+    assert.equal(fs.statSync(streamedFile).size, written);
     assertIdentical(await allRows(s, info.id), rows, 'all rows after finish');
+    // past the memory budget, the rows left in memory move to disk in the background: then the file holds them all
+    await s.settledMemory();
+    assert.equal(s.usage().memoryBytes, 0);
+    assert.equal(s.spillPath(info.id), streamedFile);
+    assertIdentical(await allRows(s, info.id), rows, 'all rows, wholly on disk');
     const p = await s.page(info.id, { offset: 4321, limit: 5, orderBy: [{ column: 'i4', desc: true }], columns: ['i4', 'txt'] });
     assert.equal(p.rows.length, 5);
     const { t } = await arrowTable(s, info.id);
     assert.equal(t.numRows, rows.length);
-    await until(() => !fs.existsSync(oldFile), 'the streamed file was removed once the final result replaced it');
     assert.equal(s.usage().results, 1);
   } finally { await s.dispose(); }
+});
+
+test('finish keeps streamed rows that are the final rows (in memory when they fit); other final rows replace them', async () => {
+  const rows = edgeRows();
+  const big = store(1e9);
+  try {
+    // within the budget: kept in memory, nothing written
+    const a = big.open('execute_query', EDGE_COLS);
+    for (let i = 0; i < rows.length; i += 300) await big.append(a.id, rows.slice(i, i + 300));
+    const done = await big.finish(a.id, table(EDGE_COLS, rows), 'execute_query');
+    assert.equal(done.where, 'memory');
+    assert.equal(done.rows, rows.length);
+    assert.equal(big.spillPath(a.id), undefined);
+    assertIdentical(await allRows(big, a.id), rows, 'kept in memory');
+    // a final table with other rows than were streamed (a source that stopped streaming early): the final rows win
+    const b = big.open('execute_query', EDGE_COLS);
+    await big.append(b.id, rows.slice(0, 10));
+    const other = await big.finish(b.id, table(EDGE_COLS, rows.slice(0, 25)), 'execute_query');
+    assert.equal(other.id, b.id);
+    assert.equal(other.rows, 25);
+    assertIdentical(await allRows(big, b.id), rows.slice(0, 25), 'the final rows');
+    // and columns that differ (the types named otherwise at the end): the final table again
+    const c = big.open('execute_query', EDGE_COLS);
+    await big.append(c.id, rows.slice(0, 5));
+    const renamed = EDGE_COLS.map((x, i) => (i === 0 ? { ...x, type: 'oid 23' } : x));
+    assert.equal((await big.finish(c.id, table(renamed, rows.slice(0, 5)), 'execute_query')).columns[0].type, 'oid 23');
+    assert.equal((await big.info(c.id)).columns[0].type, 'oid 23');
+  } finally { await big.dispose(); }
+  // past the budget at finish (a small streamed result, less than a chunk, never spilled while it grew): the older
+  // result in memory moves to disk, in the background, and both stay exact
+  const rowsBytes = rows.reduce((n, r) => n + rowBytes(r), 0);
+  const few = rows.slice(0, 100);
+  const fewBytes = few.reduce((n, r) => n + rowBytes(r), 0);
+  const budget = rowsBytes + Math.round(fewBytes / 2);
+  assert.ok(fewBytes < chunkBytes(budget), 'the streamed rows are less than a chunk');
+  const mid = store(budget);
+  try {
+    const old = await mid.put('read_csv', table(EDGE_COLS, rows));
+    const a = mid.open('execute_query', EDGE_COLS);
+    for (let i = 0; i < few.length; i += 10) await mid.append(a.id, few.slice(i, i + 10));
+    assert.ok(mid.usage().memoryBytes > budget, 'over the budget before finish');
+    await mid.finish(a.id, table(EDGE_COLS, few), 'execute_query');
+    await mid.settledMemory();
+    assert.ok(mid.usage().memoryBytes <= budget, `${mid.usage().memoryBytes} bytes in memory`);
+    assert.equal((await mid.info(old.id)).where, 'disk');
+    assert.equal((await mid.info(a.id)).where, 'memory');
+    assertIdentical(await allRows(mid, old.id), rows, 'the older result, moved to disk');
+    assertIdentical(await allRows(mid, a.id), few, 'the streamed result');
+  } finally { await mid.dispose(); }
+  // over the memory budget without a spill yet (one append larger than the budget): written whole at finish
+  const small = store(1);
+  try {
+    const d = small.open('execute_query', EDGE_COLS);
+    void small.append(d.id, rows.slice(0, 3));
+    const done = await small.finish(d.id, table(EDGE_COLS, rows.slice(0, 3)), 'execute_query');
+    assert.equal(done.where, 'disk');
+    assert.equal(small.usage().memoryBytes, 0);
+    assert.equal((await arrowTable(small, d.id)).t.numRows, 3);
+    assertIdentical(await allRows(small, d.id), rows.slice(0, 3), 'written at finish');
+  } finally { await small.dispose(); }
 });
 
 test('a streamed result whose later rows need a wider encoding rewrites its file once and stays exact', async () => {
