@@ -16,7 +16,10 @@ interface TableMeta { title?: string; columns: Column[]; rowCount: number; total
   /** A streamed query: its rows are still arriving (rowCount: so far), or they stopped (failed: why) after rowCount rows. */
   loading?: boolean; failed?: string;
   /** The result store no longer holds the rows past the first ones the view has (said in the grid, with Run again). */
-  gone?: string }
+  gone?: string;
+  /** A query result cut at max_rows: the view offers to run the whole query sorted on the server (orderBy: these
+   *  rows came that way, the first rows of the whole query in that order). */
+  querySort?: { orderBy?: { column: string; index: number; desc: boolean } } }
 type Part =
   | { kind: 'image'; mimeType: string; data: string; title?: string }
   | { kind: 'stream'; name: string; text: string; droppedBytes?: number }
@@ -250,6 +253,11 @@ class Grid {
 
   /** A preview that holds only the first rows of its table: sorting asks the server (the whole table). */
   private readonly serverSort: PreviewMeta | undefined;
+  /** A query result cut at max_rows: a sort orders the rows held, and a button runs the whole query sorted on the
+   *  server; `serverOrder`: these rows are the first of the whole query sorted by that column (until a local sort). */
+  private readonly querySort: TableMeta['querySort'];
+  private serverOrder: { col: number; desc: boolean } | undefined;
+  private readonly serverBtn = custom('vscode-button', { secondary: '', class: 'server-sort' }, '');
 
   /** Paged (a result in the store bigger than what is sent at once): the rows the view covers (after the filter),
    *  its loaded windows of BLOCK rows, and its filter text; `viewGen` counts sort/filter changes. */
@@ -361,6 +369,7 @@ class Grid {
   showGone(msg: string): void {
     if (this.gone) return;
     this.gone = msg;
+    this.serverBtn.hidden = true;
     const box = el('div', 'gone');
     box.setAttribute('role', 'alert');
     box.append(el('span', '', msg));
@@ -380,6 +389,9 @@ class Grid {
     this.cols = table.schema.fields.map((_, i) => table.getChildAt(i)!);
     this.names = table.schema.fields.map(f => f.name);
     this.serverSort = preview && meta.truncated ? preview : undefined;
+    this.querySort = !preview && !filePreview && meta.truncated ? meta.querySort : undefined;
+    const qo = this.querySort?.orderBy;
+    if (qo && this.names[qo.index] === qo.column) this.serverOrder = { col: qo.index, desc: qo.desc };
     this.paged = !!meta.paged;
     this.matched = meta.rowCount;
     if (this.serverSort?.orderBy) {
@@ -417,6 +429,19 @@ class Grid {
     chart.addEventListener('click', () => this.toggleChart(chart));
     bar.append(filter, copyAs, chart, csv, pq);
     this.root.append(bar, this.chartBox, this.viewport, this.status);
+    if (this.querySort) {
+      this.serverBtn.hidden = true;
+      this.serverBtn.addEventListener('click', () => {
+        if (this.sortCol < 0) return;
+        const column = this.names[this.sortCol];
+        const desc = this.sortDir < 0;
+        vscode.postMessage({ type: 'serverSort', column, index: this.sortCol, desc });
+        this.serverBtn.hidden = true;
+        this.status.setAttribute('role', 'status');
+        this.status.textContent = `Running the whole query sorted by ${column}${desc ? ' descending' : ''} on the server…`;
+      });
+      this.root.append(this.serverBtn);
+    }
     this.chartBox.hidden = true;
     // the header sits in the scrolling grid (sticky), so it scrolls sideways with the rows and belongs to the grid
     this.headRow.setAttribute('role', 'rowgroup');
@@ -755,9 +780,11 @@ class Grid {
       h.id = `${this.uid}-h${j}`;
       h.setAttribute('role', 'columnheader');
       h.setAttribute('aria-colindex', String(j + 1));
-      h.setAttribute('aria-sort', this.sortCol === j ? (this.sortDir > 0 ? 'ascending' : 'descending') : 'none');
+      // (rows that came sorted from the server show that order until a sort here)
+      const on = this.sortCol === j ? this.sortDir : this.sortCol < 0 && this.serverOrder?.col === j ? (this.serverOrder.desc ? -1 : 1) : 0;
+      h.setAttribute('aria-sort', on ? (on > 0 ? 'ascending' : 'descending') : 'none');
       h.style.width = `${this.widths[j]}px`;
-      const arrow = this.sortCol === j ? (this.sortDir > 0 ? ' ▲' : ' ▼') : '';
+      const arrow = on ? (on > 0 ? ' ▲' : ' ▼') : '';
       h.append(el('div', 'hname', n + arrow), el('div', 'htype', this.meta.columns[j]?.type ?? String(this.table.schema.fields[j].type)));
       const st = el('div', 'hstats', '…');
       this.statEls.push(st);
@@ -929,7 +956,14 @@ class Grid {
     // which rows a sort ordered: the whole result, or only the rows a cut result holds
     const over = this.meta.truncated ? `the ${fmt(total)} rows held, not the whole query` : `all ${fmt(total)} rows`;
     // a paged grid holds windows, but its sort, filter and statistics run over every row in the store
-    const scope = this.sortCol < 0 ? (this.paged ? ` · sort, filter and statistics over ${over}` : '') : ` · sorted by ${this.names[this.sortCol]}${this.sortDir < 0 ? ' descending' : ''} over ${over}`;
+    let scope = this.sortCol < 0 ? (this.paged ? ` · sort, filter and statistics over ${over}` : '') : ` · sorted by ${this.names[this.sortCol]}${this.sortDir < 0 ? ' descending' : ''} over ${over}`;
+    const so = this.sortCol < 0 ? this.serverOrder : undefined;
+    if (so) scope = ` · the first ${fmt(total)} rows of the whole query sorted by ${this.names[so.col]}${so.desc ? ' descending' : ''} on the server`;
+    if (this.querySort) {
+      // a sort here ordered the rows held only: the whole query can be sorted on the server
+      this.serverBtn.hidden = this.sortCol < 0;
+      if (this.sortCol >= 0) this.serverBtn.textContent = `Sort the whole query by ${this.names[this.sortCol]}${this.sortDir < 0 ? ' descending' : ''} on the server`;
+    }
     this.status.textContent = `${shown === total ? fmt(total) : `${fmt(shown)} of ${fmt(total)} (filtered)`} rows${more} · ${this.cols.length} columns${scope} · arrows move, Shift extends, Ctrl+C copies (TSV), right-click for CSV/Markdown/JSON, Enter shows a value`;
   }
 
@@ -944,6 +978,11 @@ class Grid {
       return;
     }
     this.version++;
+    if (this.serverOrder) {
+      // rows sorted by the server: a click on that column goes on from its order (ascending, then descending)
+      if (this.sortCol < 0 && this.serverOrder.col === j) { this.sortCol = j; this.sortDir = this.serverOrder.desc ? -1 : 1; }
+      this.serverOrder = undefined;
+    }
     this.sortDir = this.sortCol === j ? (this.sortDir === 1 ? -1 : this.sortDir === -1 ? 0 : 1) : 1;
     this.sortCol = this.sortDir === 0 ? -1 : j;
     if (this.paged) {

@@ -3,8 +3,8 @@ import * as path from 'node:path';
 import { loadModule, parseSync } from 'libpg-query';
 import type { CallOptions, CallResult, ToolHost } from '../core/host';
 import { restartExecutors } from '../core/tools/exec';
-import type { Preview, ResultStore, StoredResult } from './results';
-import { quoteIdent } from '../core/db/service';
+import type { Preview, QueryOrder, ResultStore, StoredResult } from './results';
+import { quoteIdent, sortedQuery } from '../core/db/service';
 import type { ResultPanel } from './resultPanel';
 import { qualified, type DataExplorer, type Node } from './explorer';
 import type { AuditEntry } from '../core/audit';
@@ -144,7 +144,7 @@ export function registerCommands(context: vscode.ExtensionContext, host: ToolHos
   sub(python);
 
   /** Runs a tool with a cancellable progress notification, then opens its result (or shows why it failed). */
-  const run = async (tool: string, input: unknown, title: string, o: { stream?: boolean; context?: string; preview?: Preview } = {}): Promise<CallResult | undefined> => {
+  const run = async (tool: string, input: unknown, title: string, o: { stream?: boolean; context?: string; preview?: Preview; sorted?: { base: unknown; title: string; orderBy: QueryOrder } } = {}): Promise<CallResult | undefined> => {
     const started = Date.now();
     // a query's rows are streamed into the result store: the view opens with its first rows while the rest arrive
     // (a table preview holds its first rows only: nothing to stream)
@@ -177,6 +177,20 @@ export function registerCommands(context: vscode.ExtensionContext, host: ToolHos
     });
     const stored = results.add(tool, r, o.context, o.preview);
     stored.rerun = () => run(tool, input, title, o);
+    const cut = r.parts.find(p => p.kind === 'table');
+    if (tool === 'execute_query' && !o.preview && cut?.kind === 'table' && cut.truncated && !r.isError) {
+      // a sort of the rows held orders those only: the view offers the whole query sorted on the server, run again
+      // from the query as the person wrote it (and back to it unsorted)
+      const base = o.sorted?.base ?? input;
+      const baseTitle = o.sorted?.title ?? title;
+      stored.querySort = { orderBy: o.sorted?.orderBy, run: async orderBy => {
+        if (!orderBy) return run(tool, base, baseTitle, { ...o, sorted: undefined });
+        const b = base as { query: string };
+        const query = await sortedQuery(b.query, orderBy.index + 1, orderBy.desc);
+        if (!query) { void vscode.window.showErrorMessage('Only a SELECT can be sorted on the server; add ORDER BY to the query instead.'); return; }
+        return run(tool, { ...b, query }, `${baseTitle} sorted by ${orderBy.column}${orderBy.desc ? ' descending' : ''} on the server`, { ...o, sorted: { base, title: baseTitle, orderBy } });
+      } };
+    }
     const streamedId = streamView?.result.parts[0]?.kind === 'table' ? streamView.result.parts[0].resultId : undefined;
     if (streamView && streamedId && (r.isError || r.outcome === 'cancelled') && host.results.has(streamedId)) {
       // stopped after rows arrived (a timeout, the byte budget, an error, a cancel): the rows received stay on screen,

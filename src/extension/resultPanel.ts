@@ -132,6 +132,7 @@ export class ResultPanel implements vscode.Disposable {
       preview: r.preview ? { relation: r.preview.relation, rows: r.preview.rows, orderBy: r.preview.orderBy } : undefined,
       tables: tables.map((t, i) => ({ title: t.title, columns: t.columns, rowCount: counts[i], totalRows: t.totalRows, truncated: t.truncated, paged: paged[i] || gone[i],
         ...(gone[i] ? { gone: GONE } : {}),
+        ...(i === 0 && r.querySort ? { querySort: { orderBy: r.querySort.orderBy } } : {}),
         ...(r.stream && t.resultId && paged[i] ? { loading: r.stream.loading, failed: r.stream.failed } : {}) })),
       ipc, sentAt: Date.now(),
     });
@@ -207,6 +208,13 @@ export class ResultPanel implements vscode.Disposable {
     if (m.type === 'serverSort' && v.current.preview && this.onServerSort) {
       const orderBy = typeof m.column === 'string' ? { column: m.column, desc: m.desc === true } : undefined;
       await this.onServerSort(v.current, orderBy);
+      return;
+    }
+    if (m.type === 'serverSort' && v.current.querySort) {
+      // a query result cut at max_rows: the whole query, sorted on the server (the column by its position)
+      const index = Number(m.index);
+      const orderBy = typeof m.column === 'string' && Number.isInteger(index) && index >= 0 ? { column: m.column, index, desc: m.desc === true } : undefined;
+      await v.current.querySort.run(orderBy);
       return;
     }
     if (m.type === 'page' || m.type === 'stats' || m.type === 'chart' || m.type === 'widest') { await this.answer(v, m); return; }

@@ -25,12 +25,18 @@ export interface StoredResult {
   rerun?: () => Promise<unknown>;
   /** A language model called the tool (its text is what the model received); else the person ran it. */
   byModel?: boolean;
+  /** A query result cut at max_rows: a sort of its rows orders the rows held only, so the view offers to run the
+   *  query again sorted on the server (`orderBy`: this result was produced that way). */
+  querySort?: { orderBy?: QueryOrder; run: (orderBy: QueryOrder | undefined) => Promise<unknown> };
   /** A data file's first rows, opened in its custom editor (the grid says they are a preview of the file). */
   file?: string;
   /** A query whose rows are streamed into the result store: still loading (rows so far), or stopped by an error
    *  or a cancel after rows arrived (the rows received are shown, labelled with what stopped them). */
   stream?: { loading: boolean; failed?: string };
 }
+
+/** A server-side sort of a query's result by one of its columns (`index`: its position, from 0). */
+export interface QueryOrder { column: string; index: number; desc: boolean }
 
 /** What a table preview needs to re-run itself sorted on the server, so a sort orders the whole table. */
 export interface Preview { connection: string; relation: string; rows: number; orderBy?: { column: string; desc: boolean } }

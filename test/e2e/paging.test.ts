@@ -102,6 +102,31 @@ describe('Big results in the grid (code-server)', { timeout: 15 * 60_000 }, () =
     await status.filter({ hasText: /sorted by v over the 20,000 rows held, not the whole query/ }).waitFor();
     assert.match(await status.innerText(), /^20,000 rows (of 50,000 \(truncated\)|\(truncated: the first 20,000 of at least 20,001\)) · 2 columns/);
     await wb.shot('paging-05-run-query-cut-sorted');
+
+    // the rows held do not hold the query's smallest v: only a sort on the server can show it first
+    const heldMin = sql('SELECT min(v) FROM (SELECT v FROM big ORDER BY id LIMIT 20000) s')[0];
+    const [allMin, allMax] = sql('SELECT min(v), max(v) FROM big')[0].split('|');
+    assert.notEqual(heldMin, allMin);
+    const firstV = () => view.locator('.row').nth(0).locator('.cell').nth(1).innerText();
+    assert.equal(await firstV(), heldMin);
+    // a click on the button runs the whole query again, sorted on the server: its first rows are SQL's
+    const serverSort = view.locator('vscode-button.server-sort');
+    await serverSort.filter({ hasText: /Sort the whole query by v on the server/ }).click();
+    await status.filter({ hasText: /· the first 20,000 rows of the whole query sorted by v on the server/ }).waitFor({ timeout: 60_000 });
+    assert.equal(await firstV(), allMin);
+    assert.equal(await view.locator('.hcell', { has: view.locator('.hname', { hasText: /^v/ }) }).getAttribute('aria-sort'), 'ascending');
+    assert.equal(await serverSort.isVisible(), false, 'nothing more to offer: the rows are the whole query in that order');
+    await wb.shot('paging-05b-run-query-sorted-on-server');
+    // a click on v goes on from the server's order: descending over the rows held, and the button offers the same
+    // on the server, which shows the query's largest v first (NULLs last both ways)
+    await view.locator('.hcell', { has: view.locator('.hname', { hasText: /^v/ }) }).click();
+    await status.filter({ hasText: /sorted by v descending over the 20,000 rows held, not the whole query/ }).waitFor();
+    const heldNowMax = sql('SELECT max(v) FROM (SELECT v FROM big ORDER BY v NULLS LAST LIMIT 20000) s')[0];
+    assert.notEqual(heldNowMax, allMax);
+    assert.equal(await firstV(), heldNowMax);
+    await serverSort.filter({ hasText: /Sort the whole query by v descending on the server/ }).click();
+    await status.filter({ hasText: /the whole query sorted by v descending on the server/ }).waitFor({ timeout: 60_000 });
+    assert.equal(await firstV(), allMax);
   });
 
   /** The grid's active cell: its row (aria-rowindex: 2 is the first row) and text. */

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { ToolHost } from '../../src/core/host';
 import { resolveConfig } from '../../src/core/config';
 import { SAMPLE_SQL } from '../../src/core/db/sampleData';
-import { getDatabase } from '../../src/core/db/service';
+import { getDatabase, sortedQuery } from '../../src/core/db/service';
 import { tmpDir } from '../helpers/mcp';
 import { psql, startPostgres, type PgCluster } from '../helpers/pg';
 
@@ -287,5 +287,47 @@ test('a query error is reported as PostgreSQL reports it, never as a connection 
     const db = await call(host, 'execute_query', { query: "SELECT * FROM users WHERE signup_date = 'not a date'" });
     assert.match(db.text, /^PostgreSQL ERROR 22007: invalid input syntax for type date: "not a date" at character 41/);
     assert.doesNotMatch(r.text + db.text, /connect/i);
+  } finally { await host.dispose(); }
+});
+
+test('sortedQuery: the whole query sorted on the server by a column of its result equals PostgreSQL\'s own ORDER BY', async () => {
+  const { host } = makeHost('postgres');
+  const rows = async (query: string) => {
+    const r = await call(host, 'execute_query', { query, max_rows: 1000 });
+    assert.equal(r.isError, undefined, `${query}: ${r.text}`);
+    const t = r.parts.find(p => p.kind === 'table');
+    assert.ok(t?.kind === 'table');
+    return t.rows;
+  };
+  try {
+    const cases: [string, number, boolean, string][] = [
+      // trailing semicolon and comments, its own ORDER BY and LIMIT kept as written, NULLs last both ways
+      ['SELECT id, CASE WHEN id % 3 = 0 THEN NULL ELSE (id * 37) % 11 END AS v FROM users ORDER BY id DESC LIMIT 20; -- last 20',
+        2, false, 'SELECT * FROM (SELECT id, CASE WHEN id % 3 = 0 THEN NULL ELSE (id * 37) % 11 END AS v FROM users ORDER BY id DESC LIMIT 20) s ORDER BY v NULLS LAST'],
+      ['/* lead */ SELECT id, CASE WHEN id % 3 = 0 THEN NULL ELSE (id * 37) % 11 END AS v FROM users -- no newline at the end',
+        2, true, 'SELECT id, CASE WHEN id % 3 = 0 THEN NULL ELSE (id * 37) % 11 END AS v FROM users ORDER BY v DESC NULLS LAST'],
+      // duplicate column names: by position, not by name
+      ['SELECT u.id, u2.id FROM users u JOIN users u2 ON u2.id = 1 + (u.id * 7) % 20', 2, true,
+        'SELECT u.id, u2.id FROM users u JOIN users u2 ON u2.id = 1 + (u.id * 7) % 20 ORDER BY 2 DESC NULLS LAST'],
+      ['WITH w AS (SELECT id, (id * 13) % 7 AS m FROM users) SELECT m, id FROM w', 1, false, 'SELECT (id * 13) % 7 AS m, id FROM users ORDER BY m'],
+      ['VALUES (3, \'c\'), (1, NULL), (2, \'a\')', 2, false, 'SELECT * FROM (VALUES (3, \'c\'), (1, NULL), (2, \'a\')) v ORDER BY 2 NULLS LAST'],
+    ];
+    for (const [query, column, desc, reference] of cases) {
+      const sorted = await sortedQuery(query, column, desc);
+      assert.ok(sorted, query);
+      const got = await rows(sorted);
+      const want = await rows(reference);
+      assert.ok(got.length > 1, query);
+      // the sort column equal row by row (ties may come in another order), and the same rows in all
+      assert.deepEqual(got.map(r => r[column - 1]), want.map(r => r[column - 1]), query);
+      assert.deepEqual(got.map(r => JSON.stringify(r)).sort(), want.map(r => JSON.stringify(r)).sort(), query);
+    }
+    // nothing else is wrapped: not a SELECT, two statements, text that does not parse, a column that is not one
+    for (const q of ['SHOW work_mem', 'EXPLAIN SELECT 1', 'SELECT 1; SELECT 2', 'SELEC 1', 'DELETE FROM users']) assert.equal(await sortedQuery(q, 1, false), undefined, q);
+    assert.equal(await sortedQuery('SELECT 1', 0, false), undefined);
+    // the wrapped query goes through the same read-only checks: a refused function stays refused
+    const refused = await call(host, 'execute_query', { query: (await sortedQuery("SELECT pg_read_file('/etc/hostname')", 1, false))! });
+    assert.equal(refused.isError, true);
+    assert.match(refused.text, /^Refused: .*pg_read_file/);
   } finally { await host.dispose(); }
 });

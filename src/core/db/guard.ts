@@ -130,6 +130,23 @@ export function checkQuery(sql: string, policy: GuardPolicy): GuardOk | GuardRef
 
 /** "line 2, column 3" (or "column 8" on one line) of a 1-based character position, counted in code points as
  *  PostgreSQL counts them. */
+/** The text of a query's one statement when it is a SELECT (WITH, VALUES and TABLE included), as PostgreSQL's parser
+ *  delimits it (no trailing semicolon); undefined for anything else or text that does not parse. The parser must be
+ *  loaded (loadParser). */
+export function selectStatement(sql: string): string | undefined {
+  let tree: { stmts?: { stmt: Node; stmt_location?: number; stmt_len?: number }[] };
+  try {
+    tree = parseSync(sql) as unknown as typeof tree;
+  } catch {
+    return undefined;
+  }
+  const stmts = tree.stmts ?? [];
+  if (stmts.length !== 1 || Object.keys(stmts[0].stmt)[0] !== 'SelectStmt') return undefined;
+  const { stmt_location: loc = 0, stmt_len: len = 0 } = stmts[0];
+  const bytes = Buffer.from(sql, 'utf8');
+  return bytes.subarray(loc, len > 0 ? loc + len : bytes.length).toString('utf8');
+}
+
 export function lineCol(text: string, pos: number): string {
   const before = [...text].slice(0, pos - 1).join('');
   const line = before.split('\n').length;

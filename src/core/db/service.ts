@@ -2,7 +2,7 @@ import * as path from 'node:path';
 import type { DataToolsConfig } from '../config';
 import { ToolError, type ColumnInfo } from '../result';
 import type { ToolContext } from '../tool';
-import { DEFAULT_DENIED_FUNCTIONS, FunctionCatalog, checkFunctions, checkQuery, lineCol, loadParser, type FunctionRef } from './guard';
+import { DEFAULT_DENIED_FUNCTIONS, FunctionCatalog, checkFunctions, checkQuery, lineCol, loadParser, selectStatement, type FunctionRef } from './guard';
 import { ConnectionFailed, PostgresDatabase } from './postgres';
 import { SampleDatabase } from './sample';
 import { QueryTimeout, RowTooLarge, SampleOutOfMemory, type ByteBudget, type Database, type Field, type RowSink, type Run } from './types';
@@ -281,6 +281,18 @@ export async function readCatalog<T>(ctx: ToolContext, connection: string | unde
   } catch (e) {
     throw dbError(e, ctx.config.limits.queryTimeoutSec);
   }
+}
+
+/** A SELECT sorted on the server by the `column`-th column of its result (1-based), NULLs last: the result view's
+ *  "sort the whole query" for a result cut at max_rows (a sort of the rows held orders those only). The statement is
+ *  wrapped as written, its own ORDER BY, LIMIT and comments kept; the column is named by its position, so duplicate
+ *  or unusual names sort right. Undefined when the query is not one SELECT. The wrapped query runs through the same
+ *  read-only checks as any other. */
+export async function sortedQuery(query: string, column: number, desc: boolean): Promise<string | undefined> {
+  if (!Number.isInteger(column) || column < 1) return undefined;
+  await loadParser();
+  const statement = selectStatement(query);
+  return statement === undefined ? undefined : `SELECT * FROM (\n${statement}\n) AS q ORDER BY ${column}${desc ? ' DESC' : ''} NULLS LAST`;
 }
 
 export function quoteIdent(s: string): string {
