@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { connectMcp, tmpDir } from '../helpers/mcp';
 import { Redactor } from '../../src/core/audit';
+import { psql, startPostgres } from '../helpers/pg';
 
 const PASSWORD = 'S3cr3t-Pa55word!';
 
@@ -88,4 +89,47 @@ test('redactor: rows with nothing to redact are passed as they are (not copied);
   assert.deepEqual(out[7], [7, 'see postgresql://u:***@h/db', null]);
   assert.deepEqual(out[8], [8, 'row 8', 1.5]);
   assert.equal(rows[19_999][1], 'x SUP3R-SECRET.PW y', 'the input is not changed');
+});
+
+test("redaction over MCP with a real PostgreSQL: its lower-cased (and upper-cased) echo of the password in an error reaches neither the reply nor the audit log", async () => {
+  // the case issue 15 reported: an unquoted identifier is folded to lower case in PostgreSQL's error text
+  const pw = 'Sup3rSecretPw';
+  const pg = await startPostgres();
+  const dir = tmpDir('audit-pg');
+  const log = path.join(dir, 'audit.jsonl');
+  try {
+    psql(pg.adminUrl, `CREATE ROLE analyst LOGIN PASSWORD '${pw}'`);
+    const url = `postgresql://analyst:${pw}@127.0.0.1:${pg.port}/postgres`;
+    const { client, close } = await connectMcp({ DATATOOLS_ROLE: 'data_scientist', DATATOOLS_AUDIT_LOG: log, DATATOOLS_ALLOWED_PATHS: dir, DATABASE_URL: url });
+    const cases: [string, RegExp][] = [
+      [`SELECT ${pw}`, /column "\*\*\*" does not exist/],
+      [`SELECT * FROM ${pw}`, /relation "\*\*\*" does not exist/],
+      [`SELECT "${pw.toUpperCase()}"`, /column "\*\*\*" does not exist/],
+    ];
+    try {
+      // the server is really connected as that role (so the errors below come from PostgreSQL, not from a failed connection)
+      const who = await client.callTool({ name: 'execute_query', arguments: { query: 'SELECT current_user AS u' } });
+      assert.notEqual(who.isError, true, JSON.stringify(who.content));
+      assert.deepEqual((who.structuredContent as { tables: { rows: unknown[][] }[] }).tables[0].rows, [['analyst']]);
+      for (const [query, says] of cases) {
+        const r = await client.callTool({ name: 'execute_query', arguments: { query } });
+        assert.equal(r.isError, true, `${query}: an error`);
+        const text = (r.content as { type: string; text?: string }[]).filter(c => c.type === 'text').map(c => c.text).join('\n');
+        // the error still says what is wrong, with the secret masked where PostgreSQL echoed it
+        assert.match(text, says, `${query}: ${text.slice(0, 400)}`);
+        const whole = JSON.stringify(r).toLowerCase();
+        assert.ok(!whole.includes(pw.toLowerCase()), `${query}: the password (in any case) must not be in the reply: ${whole.slice(0, 600)}`);
+      }
+    } finally { await close(); }
+    const raw = fs.readFileSync(log, 'utf8');
+    assert.ok(!raw.toLowerCase().includes(pw.toLowerCase()), `the password (in any case) must not be in the audit log: ${raw.slice(0, 1000)}`);
+    const entries = raw.trim().split('\n').map(l => JSON.parse(l) as { tool: string; outcome: string; error?: string; input: { query: string } });
+    assert.equal(entries.length, 1 + cases.length);
+    for (const [i, [, says]] of cases.entries()) {
+      const e = entries[i + 1];
+      assert.equal(e.outcome, 'error');
+      assert.match(e.error ?? '', says, 'the audit line keeps the error, masked');
+      assert.match(e.input.query, /\*\*\*/, 'the query as sent is masked too');
+    }
+  } finally { pg.stop(); }
 });

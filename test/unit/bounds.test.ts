@@ -173,6 +173,22 @@ test('MCP: pathological files, wide results and oversized requests: every reply 
     assert.notEqual(ping.isError, true, `${what}: the session must survive`);
     return { r, text, entry: JSON.parse(after[after.length - 1]) };
   };
+  type Paged = { columns: { name: string }[]; rows: unknown[][]; result_id?: string; total_rows: number | null; next_offset?: number | null; truncated: boolean };
+  /** The id of the stored result a reply names, in its text, its structured table and its resource link. */
+  const resultId = (r: Reply, text: string): string => {
+    const m = /\bResult (r[0-9a-z]+): /.exec(text);
+    assert.ok(m, `the reply names its stored result: ${text.slice(-600)}`);
+    assert.equal((r.structuredContent as { tables: Paged[] }).tables[0].result_id, m[1]);
+    assert.ok((r.content as { type: string; uri?: string }[]).some(c => c.type === 'resource_link' && c.uri === `datatools://results/${m[1]}`));
+    return m[1];
+  };
+  /** One get_result window over the same session, within the same reply budget. */
+  const getResult = async (args: Record<string, unknown>, what: string): Promise<Paged> => {
+    const r = await client.callTool({ name: 'get_result', arguments: args }, undefined, { timeout: 120_000 }) as Reply;
+    const text = checkBudget(r, what);
+    assert.notEqual(r.isError, true, `${what}: ${text.slice(0, 500)}`);
+    return (r.structuredContent as { tables: Paged[] }).tables[0];
+  };
   try {
     // a 20,000-column CSV
     const wide = path.join(dir, 'wide.csv');
@@ -185,13 +201,46 @@ test('MCP: pathological files, wide results and oversized requests: every reply 
     assert.equal(t.columns.length, 1000);
     assert.equal(t.truncated, true);
     assert.match(o.text, /first 1,000 of 20,000 columns/);
+    // the whole result is stored: paging through it in slices of 1,000 columns gives every column of the data row
+    // exactly once, equal to the file
+    let id = resultId(o.r, o.text);
+    const cells = new Map<string, unknown>();
+    for (let k = 0; k < names.length; k += 1000) {
+      const slice = names.slice(k, k + 1000);
+      const p = await getResult({ result_id: id, columns: slice }, `get_result columns ${k}-${k + 999} of 20,000`);
+      assert.deepEqual(p.columns.map(c => c.name), slice);
+      assert.equal(p.total_rows, 1);
+      assert.equal(p.next_offset, null);
+      assert.equal(p.rows.length, 1);
+      p.columns.forEach((c, j) => { assert.ok(!cells.has(c.name), `${c.name} once`); cells.set(c.name, p.rows[0][j]); });
+    }
+    assert.equal(cells.size, 20_000);
+    names.forEach((n, i) => assert.equal(cells.get(n), i, n));
 
     // a 5 MB single line (about 870,000 columns)
     const line = path.join(dir, 'line.csv');
-    fs.writeFileSync(line, `${Array.from({ length: 870_000 }, (_, i) => `c${i % 100}`).join(',')}\n`);
-    assert.ok(fs.statSync(line).size > 3_000_000);
+    fs.writeFileSync(line, `${Array.from({ length: 870_000 }, (_, i) => `cc${i % 1000}x`).join(',')}\n`);
+    assert.ok(fs.statSync(line).size >= 5_000_000, `${fs.statSync(line).size} bytes`);
     o = await call('read_csv', { file_path: line }, '5 MB line');
-    if (!o.r.isError) assert.match(o.text, /columns in all/);
+    // read as a header (detected): a bounded reply of no rows that names the 870,000 columns, all of them stored
+    assert.notEqual(o.r.isError, true, o.text.slice(0, 500));
+    assert.match(o.text, /line\.csv \([\d.]+ MB\): 0 rows, .*header row \(detected; pass header=false if wrong\)/);
+    assert.match(o.text, /… \[line cut; 870,000 columns in all\]/);
+    assert.match(o.text, /holds the first 1,000 of 870,000 columns; pass `columns` to choose others/);
+    assert.match(o.text, /Result r[0-9a-z]+: 0 rows × 870,000 columns stored/);
+    t = (o.r.structuredContent as { tables: typeof t[] }).tables[0];
+    assert.equal(t.columns.length, 1000);
+    assert.equal(t.rows.length, 0);
+    assert.equal(t.truncated, true);
+    // the same line as data: one row of 870,000 values, the first 1,000 in the reply, exact
+    o = await call('read_csv', { file_path: line, header: false }, '5 MB line as data');
+    assert.notEqual(o.r.isError, true, o.text.slice(0, 500));
+    assert.match(o.text, /line\.csv \([\d.]+ MB\): 1 row, /);
+    assert.match(o.text, /870,000 columns in all/);
+    assert.match(o.text, /Result r[0-9a-z]+: 1 row × 870,000 columns stored/);
+    t = (o.r.structuredContent as { tables: typeof t[] }).tables[0];
+    assert.equal(t.columns.length, 1000);
+    assert.deepEqual(t.rows, [Array.from({ length: 1000 }, (_, i) => `cc${i}x`)]);
 
     // one 12 MB field
     const field = path.join(dir, 'field.csv');
@@ -216,6 +265,21 @@ test('MCP: pathological files, wide results and oversized requests: every reply 
     assert.equal(t.rows.length, 100);
     assert.match(o.text, /Result r[0-9a-z]+: 10,000 rows × 21 columns stored; page, sort, filter or describe it with get_result/);
     assert.match(o.text, /save_as/);
+    // paging through the stored result with get_result gives every row exactly once, every cell equal to the source
+    id = resultId(o.r, o.text);
+    const wideRow = (g: number) => [g, ...Array.from({ length: 20 }, (_, j) => String.fromCharCode(97 + j).repeat(100))];
+    const paged: unknown[][] = [];
+    for (let offset: number | null | undefined = 0; offset !== null && offset !== undefined;) {
+      const p: Paged = await getResult({ result_id: id, offset, limit: 800 }, `get_result offset ${offset}`);
+      assert.equal(p.total_rows, 10_000);
+      assert.equal(p.columns.length, 21);
+      assert.ok(p.rows.length > 0, `rows at offset ${offset}`);
+      paged.push(...p.rows);
+      if (p.next_offset !== null) assert.equal(p.next_offset, offset + p.rows.length, 'the next window starts after the last row given');
+      offset = p.next_offset;
+    }
+    assert.equal(paged.length, 10_000);
+    paged.forEach((row, i) => assert.deepEqual(row, wideRow(i + 1), `row ${i + 1}`));
 
     // max_rows above the ceiling (10,000 by default): lowered to it, and said
     o = await call('execute_query', { query: 'SELECT g FROM generate_series(1, 30000) g', max_rows: 20_000 }, 'max_rows above the ceiling');

@@ -47,6 +47,8 @@ async function session(env: Record<string, string>) {
     const r = await s.client.callTool({ name, arguments: args }, undefined, { timeout: 120_000 }) as Reply;
     const ms = Math.round(performance.now() - t0);
     const text = textOf(r);
+    // the size of the whole reply as the client got it (text, structured data, links)
+    const bytes = Buffer.byteLength(JSON.stringify(r));
     const after = lines();
     assert.equal(after.length, before + 1, `${what}: exactly one audit line`);
     // the session is alive: a following call answers
@@ -54,9 +56,9 @@ async function session(env: Record<string, string>) {
     assert.notEqual(ping.isError, true, `${what}: the session must survive (${textOf(ping).slice(0, 300)})`);
     assert.match(textOf(ping), /42/);
     const peak = peakMb(s.pid!);
-    console.log(`  ${what}: ${r.isError ? 'tool error' : 'reply'} in ${ms} ms, ${text.length} chars; server peak ${peak.toFixed(0)} MB`
+    console.log(`  ${what}: ${r.isError ? 'tool error' : 'reply'} in ${ms} ms, ${text.length} chars, ${bytes} bytes in all; server peak ${peak.toFixed(0)} MB`
       + `${base !== undefined ? ` (resident before the call ${base.toFixed(0)} MB, so ${(peak - base).toFixed(0)} MB for the call)` : ''}`);
-    return { r, text, ms, entry: JSON.parse(after[after.length - 1]) as Record<string, unknown>, peak, base: base ?? 0 };
+    return { r, text, ms, bytes, entry: JSON.parse(after[after.length - 1]) as Record<string, unknown>, peak, base: base ?? 0 };
   };
   return { ...s, dir, call };
 }
@@ -81,12 +83,14 @@ test('MCP + PostgreSQL: huge values, results over the byte budget, limits above 
     assert.match(o.text, /row 1 of the result is 286\.1 MB, over the 64 MB limit on one row \(DATATOOLS_MAX_ROW_MB\)/);
     assert.match(o.text, /left\(col, n\).*octet_length/);
     assert.ok(o.ms < 15_000, `answered in ${o.ms} ms, before the 20 s timeout`);
+    assert.ok(o.bytes < 64 * 1024, `the reply is ${o.bytes} bytes in all`);
 
     // two such values in one row: 600 MB, more than a JavaScript string can hold; the same clear refusal
     o = await s.call('execute_query', { query: "SELECT repeat('x', 300000000) AS a, repeat('y', 300000000) AS b" }, 'two 300 MB values in one row');
     assert.equal(o.r.isError, true);
     assert.match(o.text, /row 1 of the result is 572\.2 MB, over the 64 MB limit on one row/);
     assert.ok(o.ms < 15_000, `answered in ${o.ms} ms`);
+    assert.ok(o.bytes < 64 * 1024, `the reply is ${o.bytes} bytes in all`);
 
     // a result over the (test's) 8 MB budget: the rows so far, exact, and where and why it stopped
     o = await s.call('execute_query', { query: "SELECT g, repeat('z', 1000) AS pad FROM generate_series(1, 100000) g" }, 'a result over the 8 MB budget');
@@ -181,9 +185,11 @@ test('MCP + the embedded sample database: repeat() past its memory is a clear er
     o = await s.call('execute_query', { query: "SELECT repeat('x', 300000000) AS big" }, "sample: repeat('x', 300000000)");
     assert.equal(o.r.isError, true);
     assert.match(o.text, /^Refused: the sample database ran out of memory \(PostgreSQL: out of memory\); the query was stopped\. The embedded sample database is small: its memory is capped at 256 MB/);
+    assert.ok(o.bytes < 64 * 1024, `the reply is ${o.bytes} bytes in all`);
     o = await s.call('execute_query', { query: "SELECT repeat('x', 300000000) AS a, repeat('y', 300000000) AS b" }, 'sample: two 300 MB values');
     assert.equal(o.r.isError, true);
     assert.match(o.text, /sample database ran out of memory/);
+    assert.ok(o.bytes < 64 * 1024, `the reply is ${o.bytes} bytes in all`);
     const end = peakMb(s.pid!);
     console.log(`  server peak with the sample after its faults: ${end.toFixed(0)} MB (bound ${SAMPLE_PEAK_BOUND_MB} MB)`);
     assert.ok(end < SAMPLE_PEAK_BOUND_MB, `server peak ${end.toFixed(0)} MB is over ${SAMPLE_PEAK_BOUND_MB} MB`);
