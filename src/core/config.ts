@@ -109,7 +109,11 @@ export interface DataToolsConfig {
 
 export class ConfigError extends Error {}
 
-function num(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
+/** A number from the environment. `name` may list a former name after the current one (read when the current one is
+ *  not set): the timeouts were once named without their unit. */
+function num(env: NodeJS.ProcessEnv, names: string | [string, string], fallback: number, min: number, max: number): number {
+  const [current, former] = typeof names === 'string' ? [names, undefined] : names;
+  const name = env[current] === undefined && former !== undefined && env[former] !== undefined ? former : current;
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const v = Number(raw);
@@ -214,9 +218,9 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): DataToolsCo
     pythonSource: env.DATATOOLS_PYTHON_SOURCE || 'DATATOOLS_PYTHON',
     workspaceDir: env.DATATOOLS_WORKSPACE,
     limits: {
-      codeTimeoutSec: num(env, 'DATATOOLS_CODE_TIMEOUT', DEFAULT_LIMITS.codeTimeoutSec, 1, 3600),
+      codeTimeoutSec: num(env, ['DATATOOLS_CODE_TIMEOUT_SECONDS', 'DATATOOLS_CODE_TIMEOUT'], DEFAULT_LIMITS.codeTimeoutSec, 1, 3600),
       memoryMb: num(env, 'DATATOOLS_MEMORY_MB', DEFAULT_LIMITS.memoryMb, 64, 1 << 20),
-      queryTimeoutSec: num(env, 'DATATOOLS_QUERY_TIMEOUT', DEFAULT_LIMITS.queryTimeoutSec, 1, 3600),
+      queryTimeoutSec: num(env, ['DATATOOLS_QUERY_TIMEOUT_SECONDS', 'DATATOOLS_QUERY_TIMEOUT'], DEFAULT_LIMITS.queryTimeoutSec, 1, 3600),
       maxRows: num(env, 'DATATOOLS_MAX_ROWS', DEFAULT_LIMITS.maxRows, 1, 10_000_000),
       maxFileBytes: num(env, 'DATATOOLS_MAX_FILE_BYTES', DEFAULT_LIMITS.maxFileBytes, 1, 2 ** 40),
       replyTextChars: num(env, 'DATATOOLS_REPLY_TEXT_CHARS', DEFAULT_LIMITS.replyTextChars, 1000, 1_000_000),

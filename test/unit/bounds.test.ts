@@ -252,6 +252,24 @@ test('MCP: pathological files, wide results and oversized requests: every reply 
     assert.equal(t.rows[1][1], 'small', 'values under the cell limit are exact');
     assert.match(o.text, /long cell value is cut/);
 
+    // read_parquet at its default n_rows on a small file of long strings (the issue's 760 KB file made a reply over
+    // the client's 10 MB limit): a bounded reply, the cut said, and the stored result holds every value whole
+    const longCols = [{ name: 'id', type: 'int32' }, { name: 's', type: 'string' }];
+    const longVal = (i: number) => `${i}:`.padEnd(6000, String.fromCharCode(97 + (i % 26)));
+    const longPq = path.join(dir, 'long.parquet');
+    fs.writeFileSync(longPq, (await toParquetFile(longCols, Array.from({ length: 2000 }, (_, i) => [i, longVal(i)]))).bytes);
+    assert.ok(fs.statSync(longPq).size < 1_000_000, `${fs.statSync(longPq).size} bytes on disk, 12 MB of text`);
+    o = await call('read_parquet', { file_path: longPq }, 'read_parquet of long strings');
+    assert.notEqual(o.r.isError, true, o.text.slice(0, 500));
+    assert.match(o.text, /: 2,000 rows; first 100 read/);
+    t = (o.r.structuredContent as { tables: typeof t[] }).tables[0];
+    assert.equal(t.rows.length, 100);
+    // each long value cut with its full length said; the stored result pages back the same rows
+    t.rows.forEach((row, i) => { assert.equal(row[0], i); assert.equal(String(row[1]), `${longVal(i).slice(0, String(row[1]).indexOf('…'))}… [cut: 6,000 chars in all]`); });
+    const back = await getResult({ result_id: resultId(o.r, o.text), offset: 42, limit: 1 }, 'get_result of one long row');
+    assert.equal(back.total_rows, 100);
+    assert.deepEqual(back.rows, [t.rows[42]]);
+
     // 10,000 wide rows from execute_query (the embedded sample)
     const cols = Array.from({ length: 20 }, (_, i) => `repeat(chr(97 + ${i}), 100) AS c${i}`).join(', ');
     o = await call('execute_query', { query: `SELECT g, ${cols} FROM generate_series(1, 10000) g` }, '10,000 wide rows');

@@ -93,8 +93,15 @@ test('MCP: the bundled server queries the embedded sample; tables come back as s
     assert.deepEqual(sc.tables[0].columns, [{ name: 'id', type: 'integer' }, { name: 'email', type: 'text' }]);
     assert.deepEqual(sc.tables[0].rows[0], [1, 'user1@example.com']);
     const py = await client.callTool({ name: 'execute_code', arguments: { code: 'import matplotlib.pyplot as plt\nplt.plot([3, 1, 2])' } });
-    const img = (py.content as { type: string; mimeType?: string }[]).find(c => c.type === 'image');
+    const img = (py.content as { type: string; mimeType?: string; data?: string; text?: string }[]).find(c => c.type === 'image');
     assert.equal(img?.mimeType, 'image/png', JSON.stringify(py.content).slice(0, 500));
+    // the image is the image part's data (a real PNG), never base64 in the text or the structured result
+    assert.equal(Buffer.from(img!.data!, 'base64').subarray(1, 4).toString(), 'PNG');
+    const texts = (py.content as { type: string; text?: string }[]).filter(c => c.type === 'text').map(c => c.text ?? '').join('\n');
+    const probe = img!.data!.slice(100, 160);
+    assert.ok(!texts.includes(probe), 'no image data in the text');
+    assert.ok(!/[A-Za-z0-9+/]{200,}/.test(texts), 'no long base64 run in the text');
+    assert.ok(!JSON.stringify(py.structuredContent ?? {}).includes(probe), 'nor in the structured result');
   } finally { await close(); }
 });
 

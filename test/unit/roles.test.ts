@@ -29,12 +29,28 @@ test('environment configuration: executor follows E2B_API_KEY, paths split on th
   assert.deepEqual(configFromEnv({ DATATOOLS_ALLOWED_PATHS: `/a${path.delimiter}/b` }).allowedPaths, ['/a', '/b']);
   assert.throws(() => configFromEnv({ DATATOOLS_MAX_ROWS: 'lots' }), /DATATOOLS_MAX_ROWS/);
   assert.throws(() => configFromEnv({ DATATOOLS_EXECUTOR: 'docker' }), /DATATOOLS_EXECUTOR/);
-  // every limit accepts its own default and a larger value (1 << 40 is 256 in JavaScript: it once capped files at 256 bytes)
+  // every limit accepts its own default, given back unchanged (1 << 40 is 256 in JavaScript: it once capped files at
+  // 256 bytes), and each is named in the unit it takes
   const d = configFromEnv({}).limits;
-  for (const [k, v] of [['DATATOOLS_MAX_FILE_BYTES', d.maxFileBytes], ['DATATOOLS_MEMORY_MB', d.memoryMb], ['DATATOOLS_MAX_ROWS', d.maxRows],
-    ['DATATOOLS_CODE_TIMEOUT', d.codeTimeoutSec], ['DATATOOLS_QUERY_TIMEOUT', d.queryTimeoutSec]] as const) {
-    assert.doesNotThrow(() => configFromEnv({ [k]: String(v) }), k);
+  const names: Record<keyof typeof d, string> = {
+    codeTimeoutSec: 'DATATOOLS_CODE_TIMEOUT_SECONDS', memoryMb: 'DATATOOLS_MEMORY_MB', queryTimeoutSec: 'DATATOOLS_QUERY_TIMEOUT_SECONDS',
+    maxRows: 'DATATOOLS_MAX_ROWS', maxFileBytes: 'DATATOOLS_MAX_FILE_BYTES', replyTextChars: 'DATATOOLS_REPLY_TEXT_CHARS',
+    replyStructuredBytes: 'DATATOOLS_REPLY_STRUCTURED_BYTES', maxRequestBytes: 'DATATOOLS_MAX_REQUEST_BYTES',
+    resultMemoryMb: 'DATATOOLS_RESULT_MEMORY_MB', resultDiskMb: 'DATATOOLS_RESULT_DISK_MB', resultIdleSeconds: 'DATATOOLS_RESULT_IDLE_SECONDS',
+    mcpInlineRows: 'DATATOOLS_MCP_INLINE_ROWS', maxRowMb: 'DATATOOLS_MAX_ROW_MB', maxResultMb: 'DATATOOLS_MAX_RESULT_MB',
+  };
+  assert.deepEqual(Object.keys(names).sort(), Object.keys(d).sort(), 'every limit has its variable here');
+  for (const [key, env] of Object.entries(names) as [keyof typeof d, string][]) {
+    assert.match(env, /_(SECONDS|MB|BYTES|CHARS|ROWS)$/, `${env} says its unit`);
+    assert.equal(configFromEnv({ [env]: String(d[key]) }).limits[key], d[key], env);
+    // and it is read: another value within its range is taken
+    assert.equal(configFromEnv({ [env]: String(d[key] + 1) }).limits[key], d[key] + 1, env);
   }
+  // the timeouts' former names (no unit) are still read; the named unit wins when both are set
+  assert.equal(configFromEnv({ DATATOOLS_QUERY_TIMEOUT: '12' }).limits.queryTimeoutSec, 12);
+  assert.equal(configFromEnv({ DATATOOLS_CODE_TIMEOUT: '13' }).limits.codeTimeoutSec, 13);
+  assert.equal(configFromEnv({ DATATOOLS_QUERY_TIMEOUT: '12', DATATOOLS_QUERY_TIMEOUT_SECONDS: '14' }).limits.queryTimeoutSec, 14);
+  assert.throws(() => configFromEnv({ DATATOOLS_CODE_TIMEOUT: '0' }), /DATATOOLS_CODE_TIMEOUT=/);
   assert.equal(configFromEnv({ DATATOOLS_MAX_FILE_BYTES: String(2 ** 31) }).limits.maxFileBytes, 2 ** 31);
 });
 
