@@ -117,10 +117,7 @@ export function checkQuery(sql: string, policy: GuardPolicy): GuardOk | GuardRef
     const kind = classify(stmt);
     const refs: FunctionRef[] = [];
     walk(stmt, refs, policy, kind === 'explain' && !explainAnalyzes(stmt));
-    // byte offsets (the parser's) to the statement's text
-    const bytes = Buffer.from(sql, 'utf8');
-    const statement = bytes.subarray(loc, len > 0 ? loc + len : bytes.length).toString('utf8');
-    const statementOffset = [...bytes.subarray(0, loc).toString('utf8')].length;
+    const { statement, statementOffset } = statementText(sql, loc, len);
     return { ok: true, kind, functions: refs.filter(r => r.kind === 'function').map(fullName), refs, statement, statementOffset };
   } catch (e) {
     if (e instanceof Refused) return { ok: false, class: e.cls, reason: e.message };
@@ -128,8 +125,13 @@ export function checkQuery(sql: string, policy: GuardPolicy): GuardOk | GuardRef
   }
 }
 
-/** "line 2, column 3" (or "column 8" on one line) of a 1-based character position, counted in code points as
- *  PostgreSQL counts them. */
+/** The text of the statement the parser found at byte `loc` (length `len`, 0: to the end), and its offset in
+ *  characters (the parser counts bytes). */
+function statementText(sql: string, loc: number, len: number): { statement: string; statementOffset: number } {
+  const bytes = Buffer.from(sql, 'utf8');
+  return { statement: bytes.subarray(loc, len > 0 ? loc + len : bytes.length).toString('utf8'), statementOffset: [...bytes.subarray(0, loc).toString('utf8')].length };
+}
+
 /** The text of a query's one statement when it is a SELECT (WITH, VALUES and TABLE included), as PostgreSQL's parser
  *  delimits it (no trailing semicolon); undefined for anything else or text that does not parse. The parser must be
  *  loaded (loadParser). */
@@ -142,11 +144,11 @@ export function selectStatement(sql: string): string | undefined {
   }
   const stmts = tree.stmts ?? [];
   if (stmts.length !== 1 || Object.keys(stmts[0].stmt)[0] !== 'SelectStmt') return undefined;
-  const { stmt_location: loc = 0, stmt_len: len = 0 } = stmts[0];
-  const bytes = Buffer.from(sql, 'utf8');
-  return bytes.subarray(loc, len > 0 ? loc + len : bytes.length).toString('utf8');
+  return statementText(sql, stmts[0].stmt_location ?? 0, stmts[0].stmt_len ?? 0).statement;
 }
 
+/** "line 2, column 3" (or "column 8" on one line) of a 1-based character position, counted in code points as
+ *  PostgreSQL counts them. */
 export function lineCol(text: string, pos: number): string {
   const before = [...text].slice(0, pos - 1).join('');
   const line = before.split('\n').length;
