@@ -3,9 +3,11 @@ import * as path from 'node:path';
 import { ROOT } from './mcp';
 import { psql } from './pg';
 
-/** The external corpora: ../shared/corpora beside the clone (as in CI); DATATOOLS_CORPORA points elsewhere (e.g.
- *  from a git worktree). A missing folder fails the tests that need it, never skips them. */
-export const CORPORA = process.env.DATATOOLS_CORPORA ?? path.resolve(ROOT, '..', 'shared', 'corpora');
+/** The external corpora (inputs nobody on this project wrote), kept in the repository under test/corpora with their
+ *  origins and licences, so a plain clone runs every test; DATATOOLS_CORPORA points at another folder of the same
+ *  layout. A missing folder fails the tests that need it, never skips them. */
+export const REPO_CORPORA = path.join(ROOT, 'test', 'corpora');
+export const CORPORA = process.env.DATATOOLS_CORPORA || REPO_CORPORA;
 export const TPCH = path.join(CORPORA, 'tpch');
 export const TPCH_TABLES = ['region', 'nation', 'supplier', 'customer', 'part', 'partsupp', 'orders', 'lineitem'];
 

@@ -1,4 +1,4 @@
-// read_csv never changes a value. csv-spectrum (../shared/corpora) goes through the real tool path (ToolHost) and is
+// read_csv never changes a value. csv-spectrum (test/corpora) goes through the real tool path (ToolHost) and is
 // compared cell by cell with its expected JSON and with DuckDB's read_csv (all values as text); the edge cases of
 // issue 12 (leading zeros, 64-bit and 20-digit ids, numeric header names, duplicate names, Latin-1, ragged rows,
 // mixed columns) are checked one by one. The whole file runs itself again under TZ=Asia/Tokyo and

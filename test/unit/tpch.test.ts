@@ -1,4 +1,4 @@
-// TPC-H SF0.01 (../shared/corpora/tpch) in a real PostgreSQL: the 22 queries through execute_query (the MCP server
+// TPC-H SF0.01 (test/corpora/tpch) in a real PostgreSQL: the 22 queries through execute_query (the MCP server
 // spawned under TZ=Asia/Tokyo and TZ=America/New_York) equal the same queries run directly with `pg` reading the
 // server's raw text, cell by cell: in the structured result, and in the model's text for the rows it shows.
 import { after, before, describe, test } from 'node:test';
