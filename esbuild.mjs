@@ -40,3 +40,4 @@ for (const f of ['node_modules/libpg-query/wasm/libpg-query.wasm', 'node_modules
 }
 fs.mkdirSync('dist/sandbox', { recursive: true });
 fs.copyFileSync('src/core/exec/python/kernel.py', 'dist/sandbox/kernel.py');
+fs.copyFileSync('src/core/exec/python/rootwrap.py', 'dist/sandbox/rootwrap.py');

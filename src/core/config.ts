@@ -1,3 +1,5 @@
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
@@ -35,6 +37,9 @@ export interface Limits {
   /** Largest single row a query may bring back, megabytes (counted on the wire, before it is read into memory);
    *  a larger row stops the query with an error. */
   maxRowMb: number;
+  /** Most bytes one code run may add to the data roots' file systems (net), and the largest file it may write
+   *  anywhere, megabytes; see exec/quota.ts. */
+  sandboxWriteMb: number;
   /** Most bytes one query result may bring back, megabytes; the rows stop there and the reply says so. */
   maxResultMb: number;
 }
@@ -54,6 +59,7 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   mcpInlineRows: 100,
   maxRowMb: 64,
   maxResultMb: 256,
+  sandboxWriteMb: 10240,
 });
 
 export const DEFAULT_DATA_ROOT = '/tmp/agent-data';
@@ -94,8 +100,14 @@ export interface DataToolsConfig {
   auditLogPath: string;
   /** Run the local sandbox without bubblewrap isolation (explicit opt-in only). */
   allowUnisolatedSandbox: boolean;
-  /** Where query results and other hand-over files are written (inside the first allowed root by default). */
+  /** The host's own working folder: saved results (results/), the result store's spill (.results/), the venv and
+   *  installed packages. Never inside a data root (the sandbox may write there): by default
+   *  ~/.cache/datatools/work/<hash of the first root> (XDG_CACHE_HOME), see defaultWorkDir. */
   workDir: string;
+  /** Said once when a configured workDir lay inside a data root and the default was used instead. */
+  workDirNote?: string;
+  /** Root hosts: the unprivileged host uid of the sandbox's processes (DATATOOLS_SANDBOX_UID); default 60999. */
+  sandboxUid?: number;
   /** The per-workspace virtual environment (--system-site-packages) that install_package installs into. */
   venvDir: string;
   /** The user's Python interpreter (VS Code: the Python extension's selection or datatools.python.interpreter;
@@ -131,6 +143,55 @@ export function defaultAuditLogPath(): string {
   return path.join(os.homedir(), '.datatools', 'audit.jsonl');
 }
 
+const insideAny = (p: string, roots: string[]) => roots.some(r => p === r || p.startsWith(r.endsWith('/') ? r : `${r}/`));
+/** The real path of p, or of its nearest existing ancestor joined with the rest (p need not exist yet). */
+function realish(p: string): string {
+  const abs = path.resolve(p);
+  let head = abs;
+  const tail: string[] = [];
+  for (;;) {
+    try { return path.join(fs.realpathSync(head), ...tail.reverse()); } catch { /* not there yet */ }
+    const up = path.dirname(head);
+    if (up === head) return abs;
+    tail.push(path.basename(head));
+    head = up;
+  }
+}
+
+/** Whether p lies inside one of the data roots (both compared by real path). */
+export function insideDataRoots(p: string, roots: string[]): boolean {
+  const real = roots.map(realish);
+  return insideAny(realish(p), real) || insideAny(path.resolve(p), roots.map(r => path.resolve(r)));
+}
+
+/** The host's working folder for these roots: outside every data root, so that nothing the sandbox writes is
+ *  ever run or followed by the host. ~/.cache/datatools/work/<hash> (XDG_CACHE_HOME), else the temp dir's
+ *  datatools-<uid>/work/<hash> (the hash of the first root), else /var/tmp's (a root that holds the home and the temp dir). */
+export function defaultWorkDir(allowedPaths: string[], env: NodeJS.ProcessEnv = process.env): string {
+  const roots = (allowedPaths.length ? allowedPaths : [DEFAULT_DATA_ROOT]).map(p => path.resolve(p));
+  const key = crypto.createHash('sha256').update(realish(roots[0])).digest('hex').slice(0, 16);
+  const uid = process.getuid?.() ?? 'u';
+  const cache = env.XDG_CACHE_HOME && path.isAbsolute(env.XDG_CACHE_HOME) ? env.XDG_CACHE_HOME : path.join(os.homedir(), '.cache');
+  const candidates = [path.join(cache, 'datatools', 'work', key), path.join(os.tmpdir(), `datatools-${uid}`, 'work', key), path.join('/var/tmp', `datatools-${uid}`, 'work', key)];
+  return candidates.find(c => !insideDataRoots(c, roots)) ?? candidates[candidates.length - 1];
+}
+
+function workDirs(partial: Pick<Partial<DataToolsConfig>, 'workDir' | 'venvDir'>, allowedPaths: string[]): Pick<DataToolsConfig, 'workDir' | 'venvDir' | 'workDirNote'> {
+  const notes: string[] = [];
+  let workDir = partial.workDir ? path.resolve(partial.workDir) : undefined;
+  if (workDir && insideDataRoots(workDir, allowedPaths)) {
+    notes.push(`the work folder ${workDir} lies inside a data root, where sandboxed code may write; ${defaultWorkDir(allowedPaths)} is used instead`);
+    workDir = undefined;
+  }
+  workDir ??= defaultWorkDir(allowedPaths);
+  let venvDir = partial.venvDir ? path.resolve(partial.venvDir) : undefined;
+  if (venvDir && insideDataRoots(venvDir, allowedPaths)) {
+    notes.push(`the venv folder ${venvDir} lies inside a data root, where sandboxed code may write; ${path.join(workDir, 'venv')} is used instead`);
+    venvDir = undefined;
+  }
+  return { workDir, venvDir: venvDir ?? path.join(workDir, 'venv'), ...(notes.length ? { workDirNote: notes.join('; ') } : {}) };
+}
+
 /** Resolves the settings that every front end shares; `overrides` win over the environment. */
 export function resolveConfig(partial: Partial<Omit<DataToolsConfig, 'limits'>> & { limits?: Partial<Limits> }): DataToolsConfig {
   const allowedPaths = (partial.allowedPaths?.length ? partial.allowedPaths : [DEFAULT_DATA_ROOT]).map(p => path.resolve(p));
@@ -152,8 +213,8 @@ export function resolveConfig(partial: Partial<Omit<DataToolsConfig, 'limits'>> 
     s3: partial.s3 ?? { extraBuckets: [] },
     auditLogPath: partial.auditLogPath || defaultAuditLogPath(),
     allowUnisolatedSandbox: partial.allowUnisolatedSandbox ?? false,
-    workDir: partial.workDir || path.join(allowedPaths[0], '.datatools'),
-    venvDir: partial.venvDir || path.join(partial.workDir || path.join(allowedPaths[0], '.datatools'), 'venv'),
+    ...workDirs(partial, allowedPaths),
+    sandboxUid: partial.sandboxUid || undefined,
     python: partial.python || undefined,
     pythonSource: partial.python ? partial.pythonSource : undefined,
     workspaceDir: partial.workspaceDir ? path.resolve(partial.workspaceDir) : undefined,
@@ -214,6 +275,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): DataToolsCo
     allowUnisolatedSandbox: env.DATATOOLS_ALLOW_UNISOLATED === '1',
     workDir: env.DATATOOLS_WORK_DIR,
     venvDir: env.DATATOOLS_VENV_DIR,
+    sandboxUid: env.DATATOOLS_SANDBOX_UID ? num(env, 'DATATOOLS_SANDBOX_UID', 0, 1, 4294967294) : undefined,
     python: env.DATATOOLS_PYTHON,
     pythonSource: env.DATATOOLS_PYTHON_SOURCE || 'DATATOOLS_PYTHON',
     workspaceDir: env.DATATOOLS_WORKSPACE,
@@ -232,6 +294,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): DataToolsCo
       mcpInlineRows: num(env, 'DATATOOLS_MCP_INLINE_ROWS', DEFAULT_LIMITS.mcpInlineRows, 0, 100_000),
       maxRowMb: num(env, 'DATATOOLS_MAX_ROW_MB', DEFAULT_LIMITS.maxRowMb, 1, 1024),
       maxResultMb: num(env, 'DATATOOLS_MAX_RESULT_MB', DEFAULT_LIMITS.maxResultMb, 1, 16 * 1024),
+      sandboxWriteMb: num(env, 'DATATOOLS_SANDBOX_WRITE_MB', DEFAULT_LIMITS.sandboxWriteMb, 1, 1 << 30),
     },
   });
 }
@@ -256,4 +319,15 @@ export function configSecrets(cfg: DataToolsConfig): string[] {
     if (v) out.push(v);
   }
   return out.filter(s => s.length >= 4);
+}
+
+/** Where a plain save_as name is written (any role): the results folder of the host's work folder. */
+export function resultsDir(cfg: Pick<DataToolsConfig, 'workDir'>): string {
+  return path.join(cfg.workDir, 'results');
+}
+
+/** Folders whose files code may read as data: the data roots and the results folder (mounted read-only in the
+ *  local sandbox; uploaded when named, by the remote backends). */
+export function handoverRoots(cfg: Pick<DataToolsConfig, 'allowedPaths' | 'workDir'>): string[] {
+  return [...cfg.allowedPaths, resultsDir(cfg)];
 }

@@ -1,4 +1,5 @@
 import { after, before, describe, test } from 'node:test';
+import { defaultWorkDir } from '../../src/core/config';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -293,7 +294,8 @@ describe('Data Tools in a real VS Code (code-server + Playwright + chromium)', {
       { name: 'order_id', type: 'INT32', data: Array.from({ length: n }, (_, i) => i + 1) },
       { name: 'amount', type: 'DOUBLE', data: Array.from({ length: n }, (_, i) => ((i * 37) % 200) + 0.5) },
     ] })));
-    const csv = path.join(data, '.datatools', 'results', 'orders.csv');
+    // the extension host's work folder: under code-server's own HOME (scripts/vscode-server.mjs)
+    const csv = path.join(defaultWorkDir([data], { XDG_CACHE_HOME: process.env.XDG_CACHE_HOME || path.join(dir, 'home', '.cache') }), 'results', 'orders.csv');
     wb.setModelScript({ 'orders.parquet': [
       { tool: 'read_parquet', input: { file_path: file, n_rows: 500, save_as: 'orders.csv' } },
       { tool: 'execute_code', input: { code: `import pandas as pd, matplotlib.pyplot as plt\ndf = pd.read_csv(${JSON.stringify(csv)})\nprint(df.shape, int(df.amount.isna().sum()))\ndf.amount.plot.hist(bins=20)\nplt.title("amount")` } },

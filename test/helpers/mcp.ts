@@ -12,7 +12,7 @@ export async function connectMcp(env: Record<string, string>): Promise<{ client:
   const transport = new StdioClientTransport({
     command: process.execPath,
     args: [MCP_JS],
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', ...env },
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', ...(process.env.XDG_CACHE_HOME ? { XDG_CACHE_HOME: process.env.XDG_CACHE_HOME } : {}), ...env },
     stderr: 'pipe',
   });
   let err = '';

@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ToolHost } from '../../src/core/host';
-import { resolveConfig } from '../../src/core/config';
+import { defaultWorkDir, resolveConfig } from '../../src/core/config';
 import { SAMPLE_SQL } from '../../src/core/db/sampleData';
 import { getDatabase, sortedQuery } from '../../src/core/db/service';
 import { tmpDir } from '../helpers/mcp';
@@ -211,7 +211,7 @@ for (const backend of ['postgres', 'sample'] as Backend[]) {
     test('save_as hands the whole result to Python as CSV or Parquet', async () => {
       const csv = await call(host, 'execute_query', { query: 'SELECT id, email FROM users ORDER BY id', save_as: 'users.csv' });
       assert.equal(csv.isError, undefined, csv.text);
-      const csvPath = path.join(dir, '.datatools', 'results', 'users.csv');
+      const csvPath = path.join(defaultWorkDir([dir]), 'results', 'users.csv');
       assert.match(csv.text, /Saved all 2,000 rows to .*users\.csv/);
       const lines = fs.readFileSync(csvPath, 'utf8').trim().split('\r\n');
       assert.equal(lines.length, 2001);
@@ -219,7 +219,7 @@ for (const backend of ['postgres', 'sample'] as Backend[]) {
       const pq = await call(host, 'execute_query', { query: 'SELECT id, user_id, duration_seconds, occurred_at FROM user_behavior ORDER BY id LIMIT 1000', save_as: 'behavior.parquet' });
       assert.equal(pq.isError, undefined, pq.text);
       const { parquetReadObjects } = await import('hyparquet');
-      const buf = fs.readFileSync(path.join(dir, '.datatools', 'results', 'behavior.parquet'));
+      const buf = fs.readFileSync(path.join(defaultWorkDir([dir]), 'results', 'behavior.parquet'));
       const rows = await parquetReadObjects({ file: buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer });
       assert.equal(rows.length, 1000);
       assert.equal(Number(rows[0].id), 1);

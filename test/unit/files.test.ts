@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { ToolHost } from '../../src/core/host';
-import { resolveConfig } from '../../src/core/config';
+import { defaultWorkDir, resolveConfig } from '../../src/core/config';
 import { tmpDir } from '../helpers/mcp';
 
 describe('file tools on a real filesystem', () => {
@@ -164,7 +164,7 @@ describe('file tools on a real filesystem', () => {
     assert.match(rf.text, /binary file .* Use read_parquet/);
     // the sandbox has no Parquet reader: the rows read are handed over as CSV
     const saved = await call(ds, 'read_parquet', { file_path: 'big.parquet', n_rows: 3, save_as: 'head.csv' });
-    const csvPath = path.join(root, '.datatools', 'results', 'head.csv');
+    const csvPath = path.join(defaultWorkDir([root]), 'results', 'head.csv');
     assert.match(saved.text, new RegExp(`Saved the 3 rows read to ${csvPath.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}`));
     assert.equal(fs.readFileSync(csvPath, 'utf8'), 'id,label\r\n0,row-0\r\n1,row-1\r\n2,row-2\r\n');
   });

@@ -2,6 +2,7 @@
 // into a temporary file that replaces the target only when complete. Checked against DuckDB cell by cell (a 70,000-row
 // stored result of every value kind, spilled to disk; TPC-H lineitem through read_csv and read_parquet), memory measured
 // in a child process (1,000,000 rows vs 100,000), and the file size cap refused mid-write with nothing left behind.
+import { defaultWorkDir } from '../../src/core/config';
 import { after, before, describe, test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -220,7 +221,7 @@ describe('TPC-H lineitem through read_csv and read_parquet, saved as Parquet fro
       const s = await call('get_result', { result_id: t.result_id, save_as: out });
       assert.notEqual(s.isError, true, s.text);
       assert.match(s.text, /saved 60,175 rows × 16 columns/);
-      const saved = path.join(dir, '.datatools', 'results', out);
+      const saved = path.join(defaultWorkDir([dir]), 'results', out);
       const types = (await con.runAndReadAll(`DESCRIBE SELECT * FROM ${sq(saved)}`)).getRowsJS().map(x => String(x[1]));
       assert.ok(types.includes('DATE') && types.some(x => /^(DECIMAL|BIGINT|INTEGER)/.test(x)), `typed columns: ${types.join(', ')}`);
       const back = (await con.runAndReadAll(`SELECT COLUMNS(*)::VARCHAR FROM ${sq(saved)}`)).getRowsJS() as (string | null)[][];
@@ -347,7 +348,7 @@ test('save_as past the file size cap: a clear tool error, no file and no tempora
     const r = await call('read_csv', { file_path: path.join(dir, 'big.csv'), n_rows: 30_000 });
     assert.notEqual(r.isError, true, r.text);
     const id = r.structuredContent!.tables[0].result_id;
-    const results = path.join(dir, '.datatools', 'results');
+    const results = path.join(defaultWorkDir([dir]), 'results');
     // under the cap: written (the cap refuses only what passes it)
     const ok = await call('get_result', { result_id: id, where: [{ column: 'id', op: '<=', value: 1000 }], save_as: 'keep.parquet' });
     assert.notEqual(ok.isError, true, ok.text);

@@ -5,7 +5,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { ToolHost } from '../../src/core/host';
-import { resolveConfig } from '../../src/core/config';
+import { defaultWorkDir, resolveConfig } from '../../src/core/config';
 import { tmpDir } from '../helpers/mcp';
 
 function requireSandboxDeps(): void {
@@ -85,8 +85,13 @@ describe('the local Python sandbox (real Python in bubblewrap)', () => {
     const net1 = await run(`import socket\ntry:\n    socket.create_connection(("127.0.0.1", ${port}), timeout=3).recv(5)\n    print("CONNECTED")\nexcept OSError as e:\n    print("blocked", type(e).__name__)`);
     assert.match(net1.text, /blocked/);
     assert.doesNotMatch(net1.text, /CONNECTED/);
-    const read = await run(`import os\nprint(os.path.exists(${JSON.stringify(path.join(outside, 'secret.txt'))}), os.path.exists('/work'), os.listdir('/root'), os.path.exists(${JSON.stringify(process.cwd())}))`);
-    assert.match(read.text, /False False \[\] False/);
+    const read = await run(`import os\nprint(os.path.exists(${JSON.stringify(path.join(outside, 'secret.txt'))}), os.path.exists('/work'), os.path.exists(${JSON.stringify(process.cwd())}))\nprint(sorted(os.path.join(d, f) for d, _, fs in os.walk('/root') for f in fs))`);
+    assert.match(read.text, /False False False/);
+    // of the host's /root (the home when the tests run as root) only the host's work folder for these roots is
+    // there (its venv and saved results, mounted read-only), nothing else of the home
+    const files = JSON.parse(/\[.*\]/.exec(read.text.split('\n').slice(-2).join('\n'))![0].replace(/'/g, '"')) as string[];
+    const work = defaultWorkDir([root]);
+    assert.deepEqual(files.filter(f => !f.startsWith(`${work}/`)), [], read.text);
     const env = await run('import os\nprint(sorted(k for k in os.environ if "SECRET" in k or "KEY" in k or "AWS" in k), os.environ.get("DT_HOST_SECRET"))');
     assert.match(env.text, /\[\] None/);
     const marker = `/tmp/dt-escape-${process.pid}.txt`;
@@ -163,7 +168,7 @@ with zipfile.ZipFile(out, 'w') as z:
       // the running session imports it at once, from the venv (not the system site-packages)
       const after = await run('import dtwheel, sys\nprint(dtwheel.hello(), dtwheel.__file__.startswith(sys.prefix), sys.prefix != sys.base_prefix)');
       assert.match(after.text, /hello from a wheel True True/);
-      const venv = path.join(root, '.datatools', 'venv');
+      const venv = path.join(defaultWorkDir([root]), 'venv');
       assert.ok(fs.readdirSync(path.join(venv, 'lib')).length, `installed into ${venv}`);
       // pandas still comes from the system through --system-site-packages
       assert.match((await run('import pandas; print(pandas.__version__)')).text, /\d+\.\d+/);

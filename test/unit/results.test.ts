@@ -1,4 +1,5 @@
 import { after, before, describe, test } from 'node:test';
+import { defaultWorkDir } from '../../src/core/config';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -106,7 +107,7 @@ for (const mode of ['memory', 'spilled'] as const) {
       assert.equal(t.next_offset, 100);
       assert.ok(r.content.some(x => x.type === 'resource_link' && x.uri === `datatools://results/${id}`));
       if (mode === 'spilled') {
-        const spill = path.join(c.dir, '.datatools', '.results');
+        const spill = path.join(defaultWorkDir([c.dir]), '.results');
         assert.ok(fs.existsSync(spill) && fs.readdirSync(spill).some(d => fs.readdirSync(path.join(spill, d)).some(f => f.startsWith(id))), 'spilled to <workDir>/.results');
       }
     });
@@ -207,13 +208,13 @@ for (const mode of ['memory', 'spilled'] as const) {
       try {
         const csv = await call(c, 'get_result', { ...args, save_as: `neg-${mode}.csv` });
         assert.notEqual(csv.isError, true, csv.text);
-        const file = path.join(c.dir, '.datatools', 'results', `neg-${mode}.csv`);
+        const file = path.join(defaultWorkDir([c.dir]), 'results', `neg-${mode}.csv`);
         assert.match(csv.text, new RegExp(`saved ${exp.length.toLocaleString('en-US')} rows`));
         const back = await con.runAndReadAll(`SELECT * FROM read_csv('${file}', all_varchar = true, header = true)`);
         assert.deepEqual(back.getRows().map(r => r.map(v => v === null ? null : String(v))), exp);
         const pq = await call(c, 'get_result', { ...args, columns: ['id', 'big', 'txt'], save_as: `neg-${mode}.parquet` });
         assert.notEqual(pq.isError, true, pq.text);
-        const pback = await con.runAndReadAll(`SELECT id::VARCHAR, big::VARCHAR, txt FROM read_parquet('${path.join(c.dir, '.datatools', 'results', `neg-${mode}.parquet`)}')`);
+        const pback = await con.runAndReadAll(`SELECT id::VARCHAR, big::VARCHAR, txt FROM read_parquet('${path.join(defaultWorkDir([c.dir]), 'results', `neg-${mode}.parquet`)}')`);
         assert.deepEqual(pback.getRows().map(r => r.map(v => v === null ? null : String(v))), exp.map(r => [r[0], r[1], r[3]]));
         // a role without files.write saves only plain names into the results folder
         const refused = await call(c, 'get_result', { result_id: id, save_as: path.join(c.dir, 'x.csv') });
@@ -279,7 +280,7 @@ describe('results from files, eviction, MCP protocol', () => {
     } finally {
       await d.close();
       await new Promise(res => setTimeout(res, 300));
-      assert.deepEqual(fs.existsSync(path.join(d.dir, '.datatools', '.results')) ? fs.readdirSync(path.join(d.dir, '.datatools', '.results')) : [], [], 'spill files removed on exit');
+      assert.deepEqual(fs.existsSync(path.join(defaultWorkDir([d.dir]), '.results')) ? fs.readdirSync(path.join(defaultWorkDir([d.dir]), '.results')) : [], [], 'spill files removed on exit');
     }
   });
 

@@ -38,6 +38,7 @@ test('environment configuration: executor follows E2B_API_KEY, paths split on th
     replyStructuredBytes: 'DATATOOLS_REPLY_STRUCTURED_BYTES', maxRequestBytes: 'DATATOOLS_MAX_REQUEST_BYTES',
     resultMemoryMb: 'DATATOOLS_RESULT_MEMORY_MB', resultDiskMb: 'DATATOOLS_RESULT_DISK_MB', resultIdleSeconds: 'DATATOOLS_RESULT_IDLE_SECONDS',
     mcpInlineRows: 'DATATOOLS_MCP_INLINE_ROWS', maxRowMb: 'DATATOOLS_MAX_ROW_MB', maxResultMb: 'DATATOOLS_MAX_RESULT_MB',
+    sandboxWriteMb: 'DATATOOLS_SANDBOX_WRITE_MB',
   };
   assert.deepEqual(Object.keys(names).sort(), Object.keys(d).sort(), 'every limit has its variable here');
   for (const [key, env] of Object.entries(names) as [keyof typeof d, string][]) {

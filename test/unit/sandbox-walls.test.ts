@@ -5,7 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { ToolHost } from '../../src/core/host';
-import { configFromEnv, resolveConfig } from '../../src/core/config';
+import { defaultWorkDir, configFromEnv, resolveConfig } from '../../src/core/config';
 import { X86_64_DENIED, seccompFilter } from '../../src/core/exec/seccomp';
 import { tmpDir } from '../helpers/mcp';
 import { runWallChecks, type WallsInput, type WallsReport } from '../helpers/walls';
@@ -181,7 +181,7 @@ with zipfile.ZipFile(out, 'w') as z:
       const r = await host.call('install_package', { packages: ['dtoverlay==0.2.0'] }, { caller: 'test' });
       assert.notEqual(r.isError, true, r.text);
       const after = await host.call('execute_code', { code: 'import dtoverlay, sys\nprint(dtoverlay.hello(), dtoverlay.__file__)\nprint(sys.prefix)' }, { caller: 'test' });
-      assert.ok(after.text.includes(`hello from the overlay ${path.join(root, '.datatools', 'packages')}`), after.text);
+      assert.ok(after.text.includes(`hello from the overlay ${path.join(defaultWorkDir([root]), 'packages')}`), after.text);
       assert.ok(after.text.includes(venv), `still the user's venv: ${after.text}`);
       assert.equal(listing(), before, 'nothing was written into the user\'s venv');
     } finally {

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Sandbox } from '@e2b/code-interpreter';
-import type { DataToolsConfig } from '../config';
+import { handoverRoots, type DataToolsConfig } from '../config';
 import { pipCode, scriptCode, scriptRunOf } from './kernelScripts';
 import { ToolError } from '../result';
 import { PathPolicy } from '../storage/paths';
@@ -85,7 +85,7 @@ export class E2BSandbox implements ExecutionBackend {
    *  relative to the working directory) are uploaded to their mirror path in the sandbox first, so code reads
    *  them as it would locally. */
   private async handOver(sbx: Sandbox, code: string, localCwd = this.localCwd()): Promise<void> {
-    const policy = new PathPolicy(this.cfg.allowedPaths, this.cfg.limits.maxFileBytes);
+    const policy = new PathPolicy(handoverRoots(this.cfg), this.cfg.limits.maxFileBytes);
     const literals = new Set([...code.matchAll(/(["'])([^"'\n]{1,1024})\1/g)].map(m => m[2]).filter(l => l.startsWith('/') || /[./]/.test(l)));
     for (const lit of literals) {
       const local = path.resolve(localCwd, lit);

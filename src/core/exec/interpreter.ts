@@ -89,3 +89,50 @@ export function kernelDependencyMessage(it: Interpreter): string | undefined {
   if (it.ipython) return undefined;
   return `IPython is not installed in ${it.executable} (Python ${it.version}), so execute_code runs cells with plain exec (no magics, no rich display). Install it in that environment: \`${it.executable} -m pip install ipykernel\`${it.venv ? '' : ' (or apt-get install python3-ipykernel for the system Python)'}.`;
 }
+
+/** The per-workspace venv that the host made itself (`python -m venv --system-site-packages` from `base`),
+ *  described without running anything in it: install_package's pip writes into it from inside the sandbox, so its
+ *  bin/python, pyvenv.cfg and .pth files are never executed or read on the host. It runs inside the sandbox only. */
+export function venvInterpreter(venvDir: string, base: Interpreter): Interpreter {
+  return { requested: path.join(venvDir, 'bin', 'python'), executable: path.join(venvDir, 'bin', 'python'), version: base.version,
+    venv: true, prefix: venvDir, mounts: [...base.mounts, venvDir], ipython: base.ipython, ipykernel: base.ipykernel };
+}
+
+const insideAnyRoot = (p: string, roots: string[]) => roots.some(r => inside(p, r));
+const realOrSelf = (p: string) => { try { return fs.realpathSync(p); } catch { return path.resolve(p); } };
+
+/** Whether an interpreter lies where sandboxed code may have written (inside a data root): the path chosen, the
+ *  file it resolves to, or its environment's folder (a workspace .venv: its pyvenv.cfg and site-packages .pth files
+ *  run when Python starts). Such an interpreter never runs on the host. */
+export function interpreterInRoots(requested: string, roots: string[]): boolean {
+  const real = roots.map(realOrSelf);
+  const prefix = path.dirname(path.dirname(path.resolve(requested)));
+  return [path.resolve(requested), realOrSelf(requested), prefix, realOrSelf(prefix)].some(p => insideAnyRoot(p, real) || insideAnyRoot(p, roots));
+}
+
+/** An interpreter inside a data root, described without running it on the host: what its environment needs from
+ *  outside the roots comes from the `home` of its pyvenv.cfg (read as text), and only when that names a Python
+ *  installation outside the roots, which is then probed as any interpreter outside the roots is. The rest (its
+ *  packages, IPython) is seen by the kernel inside the sandbox. */
+export function describeInRoots(requested: string, roots: string[]): Interpreter {
+  const exe = path.resolve(requested);
+  if (!fs.existsSync(exe)) {
+    throw new ToolError(`The Python interpreter ${requested} does not exist. Select another one (VS Code: "Python: Select Interpreter" or the setting datatools.python.interpreter; MCP: DATATOOLS_PYTHON).`);
+  }
+  const prefix = path.dirname(path.dirname(exe));
+  let cfg = '';
+  try {
+    const fd = fs.openSync(path.join(prefix, 'pyvenv.cfg'), fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+    try { if (fs.fstatSync(fd).isFile()) cfg = fs.readFileSync(fd, 'utf8').slice(0, 64 * 1024); } finally { fs.closeSync(fd); }
+  } catch { /* not a venv */ }
+  const home = /^home\s*=\s*(.+)$/m.exec(cfg)?.[1]?.trim();
+  let base: Interpreter | undefined;
+  if (home && path.isAbsolute(home) && !interpreterInRoots(path.join(home, 'python3'), roots)) {
+    const candidate = ['python3', 'python'].map(n => path.join(home, n)).find(p => { try { return fs.statSync(p).isFile(); } catch { return false; } });
+    if (candidate) { try { base = describeInterpreter(candidate); } catch { /* said when the sandbox starts */ } }
+  }
+  const version = /^version(?:_info)?\s*=\s*([0-9][0-9.]*)/m.exec(cfg)?.[1] ?? base?.version ?? 'unknown';
+  return { requested, executable: exe, version, venv: !!cfg, prefix, mounts: base?.mounts ?? [],
+    // unknown until the kernel starts inside the sandbox (it reports whether IPython imported)
+    ipython: true, ipykernel: true };
+}

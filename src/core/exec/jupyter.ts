@@ -2,7 +2,7 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Kernel, KernelMessage, ServerConnection } from '@jupyterlab/services';
-import type { DataToolsConfig } from '../config';
+import { handoverRoots, type DataToolsConfig } from '../config';
 import { pipCode, scriptCode, scriptRunOf } from './kernelScripts';
 import { OutputBudget } from './output';
 import { ToolError } from '../result';
@@ -270,7 +270,7 @@ export class JupyterKernel implements ExecutionBackend {
    *  session's folder and linked at the same absolute path on the server, so code reads them as it would locally.
    *  A different file that already exists at that path on the server is left alone, and the code is told so. */
   private async handOver(c: Conn, code: string): Promise<string> {
-    const policy = new PathPolicy(this.cfg.allowedPaths, this.cfg.limits.maxFileBytes);
+    const policy = new PathPolicy(handoverRoots(this.cfg), this.cfg.limits.maxFileBytes);
     const literals = new Set([...code.matchAll(/(["'])(\/[^"'\n]{1,1024})\1/g)].map(m => m[2]));
     const notes: string[] = [];
     for (const lit of literals) {

@@ -12,6 +12,8 @@ import * as path from 'node:path';
 export interface SessionLimits {
   memoryMb: number;
   maxProcs: number;
+  /** The host uid the sandbox's processes run as (a root host runs them as an unprivileged uid); default ours. */
+  processUid?: number;
 }
 
 export interface LimitPlan {
@@ -241,15 +243,16 @@ export function planLimits(l: SessionLimits): LimitPlan {
   // only the sandbox's own processes. Older kernels count every process of the user.
   const perNs = kernelAtLeast(5, 14);
   const own = 2; // bubblewrap's init and the Python process itself
-  const nproc = uid > 0 ? (perNs ? l.maxProcs + own : userProcessCount(uid) + l.maxProcs + own) : 0;
+  const puid = l.processUid ?? uid;
+  const nproc = puid > 0 ? (perNs ? l.maxProcs + own : userProcessCount(puid) + l.maxProcs + own) : 0;
   return {
     memory: `${l.memoryMb} MB of address space (RLIMIT_AS fallback: ${why}; thread-heavy code may fail to start threads)`,
-    processes: uid === 0 ? `none: no cgroup available (${why}) and RLIMIT_NPROC does not apply to root`
+    processes: puid === 0 ? `none: no cgroup available (${why}) and RLIMIT_NPROC does not apply to root`
       : perNs ? `${l.maxProcs} processes and threads (RLIMIT_NPROC fallback: ${why}; counted in the sandbox's own user namespace, so the user's other processes do not count)`
         : `RLIMIT_NPROC ${nproc} (fallback: ${why}): this kernel counts all of this user's processes (${nproc - l.maxProcs - own} now), so the sandbox may start about ${l.maxProcs} more`,
-    memoryByCgroup: false, processesLimited: uid > 0,
+    memoryByCgroup: false, processesLimited: puid > 0,
     wrap: (cmd, args) => ({ cmd, args }),
-    env: { DATATOOLS_RLIMIT_AS: bytes, ...(uid > 0 ? { DATATOOLS_RLIMIT_NPROC: String(nproc) } : {}) }, spawnEnv: {},
+    env: { DATATOOLS_RLIMIT_AS: bytes, ...(puid > 0 ? { DATATOOLS_RLIMIT_NPROC: String(nproc) } : {}) }, spawnEnv: {},
     started: () => undefined, oomKills: () => undefined, release: () => undefined,
   };
 }

@@ -4,12 +4,13 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { createInterface } from 'node:readline';
-import type { DataToolsConfig } from '../config';
+import { insideDataRoots, resultsDir, type DataToolsConfig } from '../config';
 import { ToolError } from '../result';
 import { grantedCapabilities } from '../roles';
-import { defaultPython, describeInterpreter, kernelDependencyMessage, type Interpreter } from './interpreter';
+import { defaultPython, describeInRoots, describeInterpreter, interpreterInRoots, kernelDependencyMessage, venvInterpreter, type Interpreter } from './interpreter';
 import { planLimits, type LimitPlan } from './limits';
 import { seccompFilter } from './seccomp';
+import { WriteWatch } from './quota';
 import { ENVIRONMENT_PROBE, type Execution, type ExecutionBackend, type EnvironmentInfo, type RichResult, type ScriptRun } from './types';
 import { OUTPUT_CAP_BYTES } from './output';
 
@@ -55,6 +56,10 @@ export interface Launch {
   limits: LimitPlan;
   /** Each wall and limit, as get_environment reports it. */
   walls: Record<string, string>;
+  /** Root hosts: what rootwrap.py reports on its fd before it starts bubblewrap. */
+  report?: (r: { not_idmapped?: { src: string; reason: string }[] }) => void;
+  /** Removes what the launch made on the host (the staging folder), after the process ended. */
+  cleanup?: () => void;
 }
 
 /** The command that starts Python inside bubblewrap: no network, read-only system, private /tmp, the data
@@ -104,11 +109,14 @@ export function sandboxLaunch(cfg: DataToolsConfig, pythonArgs: string[], kernel
     PATH: '/usr/local/bin:/usr/bin:/bin', HOME: '/home/sandbox', LANG: 'C.UTF-8', MPLBACKEND: 'Agg', MPLCONFIGDIR: '/tmp/.mpl',
     PYTHONDONTWRITEBYTECODE: '1', PYTHONUNBUFFERED: '1', OPENBLAS_NUM_THREADS: '1', OMP_NUM_THREADS: '1',
     DATATOOLS_MEMORY_MB: String(cfg.limits.memoryMb), DATATOOLS_OUTPUT_CAP: String(OUTPUT_CAP),
+    DATATOOLS_RLIMIT_FSIZE: String(cfg.limits.sandboxWriteMb * 1024 * 1024),
     ...limits.env, ...lo.env,
   };
   const walls: Record<string, string> = {
     memory: limits.memory, processes: limits.processes, tmp: `${tmpMb} MB (tmpfs /tmp and /dev/shm)`, home: `${homeMb} MB (tmpfs /home/sandbox)`,
     cwd: wantCwd && cwd !== wantCwd ? `${cwd} (${wantCwd} is outside the data roots)` : cwd,
+    writes: writable ? `${cfg.limits.sandboxWriteMb.toLocaleString('en-US')} MB per file (RLIMIT_FSIZE), and per run at most that much growth of the data roots' file systems and never their last 5% or 1 GB (DATATOOLS_SANDBOX_WRITE_MB)`
+      : `data roots read-only; ${cfg.limits.sandboxWriteMb.toLocaleString('en-US')} MB per file elsewhere (RLIMIT_FSIZE)`,
   };
   const bwrap = findBwrap();
   if (!bwrap) {
@@ -122,11 +130,18 @@ export function sandboxLaunch(cfg: DataToolsConfig, pythonArgs: string[], kernel
   const has = (o: string) => bwrapHas(bwrap, o);
   const sized = (mb: number, dir: string) => [...(has('--size') ? ['--size', String(mb * 1024 * 1024)] : []), '--tmpfs', dir];
   if (!has('--size')) { walls.tmp = `none: bubblewrap ${bwrap} has no --size (needs 0.7 or newer)`; walls.home = walls.tmp; }
+  // As root, bubblewrap's own user namespace would map the sandbox's uid to host uid 0, and root-owned files
+  // (/proc/sys, /etc/shadow) would check the sandbox as their owner: rootwrap.py maps it to an unprivileged uid.
+  const asRoot = process.getuid?.() === 0;
+  if (asRoot && !rootWrap) { limits.release(); throw new ToolError('rootwrap.py is missing beside kernel.py: the sandbox will not start as root without it (reinstall the extension).'); }
+  const hostUid = asRoot ? sandboxHostUid(cfg) : process.getuid?.() ?? -1;
+  const userArgs = asRoot
+    ? ['--unshare-ipc', '--unshare-pid', '--unshare-uts', '--unshare-cgroup-try', ...(lo.network ? [] : ['--unshare-net']), '--userns', '@USERNS@']
+    : ['--unshare-all', '--unshare-user', ...(has('--disable-userns') ? ['--disable-userns'] : []), ...(lo.network ? ['--share-net'] : [])];
   // a user namespace with an unprivileged uid and no capabilities, whoever starts it (root keeps them otherwise)
-  const args = ['--unshare-all', '--unshare-user', '--uid', String(SANDBOX_UID), '--gid', String(SANDBOX_UID),
-    ...(has('--disable-userns') ? ['--disable-userns'] : []), '--cap-drop', 'ALL',
-    ...(lo.network ? ['--share-net'] : []), '--die-with-parent', '--new-session', '--clearenv',
-    '--ro-bind', '/usr', '/usr', '--ro-bind', '/etc', '/etc', '--proc', '/proc', '--dev', '/dev',
+  const args = [...userArgs, '--uid', String(SANDBOX_UID), '--gid', String(SANDBOX_UID), '--cap-drop', 'ALL',
+    '--die-with-parent', '--new-session', '--clearenv',
+    '--ro-bind', '/usr', '/usr', '--ro-bind', '/etc', '/etc', '--proc', '/proc', '--ro-bind', '/proc/sys', '/proc/sys', '--dev', '/dev',
     ...sized(tmpMb, '/tmp'), ...sized(tmpMb, '/dev/shm'), ...sized(homeMb, '/home'), '--dir', '/home/sandbox',
     ...sized(16, '/root'), ...sized(64, '/var'), ...sized(16, '/run')];
   for (const d of ['/bin', '/lib', '/lib64', '/lib32', '/sbin']) {
@@ -134,35 +149,94 @@ export function sandboxLaunch(cfg: DataToolsConfig, pythonArgs: string[], kernel
     const st = fs.lstatSync(d);
     if (st.isSymbolicLink()) args.push('--symlink', fs.readlinkSync(d), d); else args.push('--ro-bind', d, d);
   }
-  // the interpreter's folders first, read-only; those inside a data root again after it (a venv in the workspace)
+  // Everything from outside the system folders, in mount order (a later mount goes over an earlier one): the
+  // interpreter's folders first, read-only; those inside a data root again after it (a venv in the workspace).
+  const mounts: { src: string; dst: string; rw: boolean }[] = [];
   const pyMounts = (lo.pythonMounts ?? []).map(realOr).filter((m): m is string => !!m);
   const pyOutside = pyMounts.filter(m => !roots.some(r => inside(m, r)));
-  for (const m of pyOutside) args.push('--ro-bind', m, m);
-  for (const [src, dst] of lo.binds ?? []) args.push('--bind', src, dst);
-  for (const real of roots) args.push(writable ? '--bind' : '--ro-bind', real, real);
-  for (const m of pyMounts.filter(x => !pyOutside.includes(x))) args.push('--ro-bind', m, m);
-  for (const d of lo.ro ?? []) { const r = realOr(d); if (r) args.push('--ro-bind', r, r); }
-  for (const d of lo.rw ?? []) { const r = realOr(d); if (r) args.push('--bind', r, r); }
-  args.push('--ro-bind', kernelDir, '/opt/datatools', '--chdir', cwd);
+  for (const m of pyOutside) mounts.push({ src: m, dst: m, rw: false });
+  for (const [src, dst] of lo.binds ?? []) mounts.push({ src, dst, rw: true });
+  for (const real of roots) mounts.push({ src: real, dst: real, rw: writable });
+  for (const m of pyMounts.filter(x => !pyOutside.includes(x))) mounts.push({ src: m, dst: m, rw: false });
+  for (const d of lo.ro ?? []) { const r = realOr(d); if (r) mounts.push({ src: r, dst: r, rw: false }); }
+  for (const d of lo.rw ?? []) { const r = realOr(d); if (r) mounts.push({ src: r, dst: r, rw: true }); }
+  mounts.push({ src: kernelDir, dst: '/opt/datatools', rw: false });
+  // as root each is mounted first under a staging folder that the unprivileged uid can reach (rootwrap.py)
+  const stage = asRoot ? fs.mkdtempSync(path.join(os.tmpdir(), 'datatools-stage-')) : undefined;
+  mounts.forEach((m, i) => args.push(m.rw ? '--bind' : '--ro-bind', stage ? `${stage}/${i}` : m.src, m.dst));
+  args.push('--chdir', cwd);
   const sc = has('--seccomp') ? seccompFilter() : { description: 'no seccomp filter: this bubblewrap has no --seccomp' };
   if (sc.program) args.push('--seccomp', '3');
   for (const [k, v] of Object.entries(env)) args.push('--setenv', k, String(v));
   args.push(python, ...pythonArgs.map(a => (a.startsWith(kernelDir) ? a.replace(kernelDir, '/opt/datatools') : a)));
-  walls.user = `uid ${SANDBOX_UID} in its own user namespace, no capabilities (--cap-drop ALL), no_new_privs${has('--disable-userns') ? ', no nested user namespaces' : ''}`;
+  walls.user = asRoot
+    ? `uid ${SANDBOX_UID} in its own user namespace, which is host uid ${hostUid}, an unprivileged uid no account uses (the host runs as root; DATATOOLS_SANDBOX_UID changes it), no capabilities (--cap-drop ALL), no_new_privs, no nested user namespaces (seccomp)`
+    : `uid ${SANDBOX_UID} in its own user namespace, no capabilities (--cap-drop ALL), no_new_privs${has('--disable-userns') ? ', no nested user namespaces' : ''}`;
+  if (asRoot) walls['data roots'] = 'id-mapped: files of each root\'s owner are the sandbox\'s own, and what the sandbox writes there belongs to that owner';
   walls.seccomp = sc.description;
-  const w = limits.wrap(bwrap, args);
-  return { cmd: w.cmd, args: w.args, env: { ...limits.spawnEnv }, seccomp: sc.program, limits, walls,
-    isolation: `bubblewrap (no network, read-only system, private /tmp, data roots ${writable ? 'read-write' : 'read-only'}, unprivileged user namespace, ${sc.program ? 'seccomp' : 'no seccomp'})` };
+  walls.sysctl = '/proc/sys read-only';
+  const inner = asRoot
+    ? { cmd: hostPython(), args: ['-I', '-S', rootWrap!, JSON.stringify({ uid: hostUid, stage, mounts: mounts.map(m => ({ src: m.src, idmap: true })), report_fd: REPORT_FD }), bwrap, ...args] }
+    : { cmd: bwrap, args };
+  const w = limits.wrap(inner.cmd, inner.args);
+  const launch: Launch = { cmd: w.cmd, args: w.args, env: { ...limits.spawnEnv }, seccomp: sc.program, limits, walls,
+    isolation: `bubblewrap (no network, read-only system, private /tmp, data roots ${writable ? 'read-write' : 'read-only'}, unprivileged user namespace${asRoot ? ` as host uid ${hostUid}` : ''}, ${sc.program ? 'seccomp' : 'no seccomp'})` };
+  if (stage) {
+    launch.report = (r: { not_idmapped?: { src: string; reason: string }[] }) => {
+      const missed = (r.not_idmapped ?? []).filter(n => roots.includes(n.src) || (lo.rw ?? []).some(d => realOr(d) === n.src));
+      if (missed.length) walls['data roots'] = `not id-mapped (${missed.map(n => `${n.src}: ${n.reason}`).join('; ')}): the sandbox reaches files there by their modes, as host uid ${hostUid}`;
+    };
+    launch.cleanup = () => { try { fs.rmdirSync(stage); } catch { /* not empty or gone: a stale empty folder in the temp dir */ } };
+  }
+  return launch;
 }
 
-/** Spawns a launch: the seccomp program goes in on fd 3, the limits learn the pid. */
+/** The fd on which rootwrap.py reports what it could not id-map. */
+const REPORT_FD = 4;
+
+/** rootwrap.py beside kernel.py (dist/sandbox or the source tree). */
+const rootWrap = (() => { try { const p = path.join(path.dirname(kernelPath()), 'rootwrap.py'); return fs.existsSync(p) ? p : undefined; } catch { return undefined; } })();
+
+/** The system's own interpreter runs rootwrap.py (never the user's or a venv's: it runs as root on the host). */
+function hostPython(): string {
+  for (const p of ['/usr/bin/python3', '/bin/python3']) if (fs.existsSync(p)) return p;
+  throw new ToolError('The host runs as root and the sandbox needs /usr/bin/python3 to start as an unprivileged uid (apt-get install python3).');
+}
+
+/** The host uid of the sandbox's processes when the host runs as root: DATATOOLS_SANDBOX_UID, else 60999, or the
+ *  next lower one that no account or group in /etc/passwd and /etc/group uses. Never 0. */
+export function sandboxHostUid(cfg: Pick<DataToolsConfig, 'sandboxUid'>): number {
+  if (cfg.sandboxUid) return cfg.sandboxUid;
+  const used = new Set<number>();
+  for (const f of ['/etc/passwd', '/etc/group']) {
+    let text = '';
+    try { text = fs.readFileSync(f, 'utf8'); } catch { continue; }
+    for (const line of text.split('\n')) { const id = Number(line.split(':')[2]); if (Number.isInteger(id)) used.add(id); }
+  }
+  let uid = DEFAULT_SANDBOX_HOST_UID;
+  while (used.has(uid) && uid > 1000) uid--;
+  return uid;
+}
+export const DEFAULT_SANDBOX_HOST_UID = 60999;
+
+/** Spawns a launch: the seccomp program goes in on fd 3, rootwrap.py reports on fd 4 (root hosts), the limits
+ *  learn the pid, and what the launch made on the host is removed when the process has ended. */
 function spawnLaunch(launch: Launch, stdin: 'pipe' | 'ignore'): ChildProcess {
-  const p = spawn(launch.cmd, launch.args, { env: launch.env, stdio: [stdin, 'pipe', 'pipe', ...(launch.seccomp ? ['pipe' as const] : [])], detached: true });
+  const extra: ('pipe' | 'ignore')[] = launch.report ? [launch.seccomp ? 'pipe' : 'ignore', 'pipe'] : launch.seccomp ? ['pipe'] : [];
+  const p = spawn(launch.cmd, launch.args, { env: launch.env, stdio: [stdin, 'pipe', 'pipe', ...extra], detached: true });
   if (launch.seccomp) {
     const s = p.stdio[3] as NodeJS.WritableStream & { on: (e: string, f: () => void) => void };
     s.on('error', () => undefined);
     s.end(launch.seccomp);
   }
+  if (launch.report) {
+    let text = '';
+    const r = p.stdio[REPORT_FD] as NodeJS.ReadableStream;
+    r.on('data', (d: Buffer) => { text += d.toString(); });
+    r.on('error', () => undefined);
+    r.on('end', () => { try { launch.report!(JSON.parse(text)); } catch { /* it failed before reporting: its stderr says why */ } });
+  }
+  p.on('close', () => launch.cleanup?.());
   if (p.pid) launch.limits.started(p.pid);
   return p;
 }
@@ -312,11 +386,25 @@ export function explainLimitError(err: { name: string; value: string }, walls: R
     return `hit the address-space limit (each thread reserves its stack there: ${walls.memory}) or the process limit (${walls.processes})`;
   }
   if (/\[Errno 11\] Resource temporarily unavailable|can't start new thread|EAGAIN/.test(v)) return `hit the process limit: ${walls.processes}`;
+  if (/\[Errno 27\] File too large/.test(v)) return `hit the size cap on one file: ${walls.writes}`;
   if (/\[Errno 28\] No space left on device/.test(v)) return `hit a size cap (or a full disk): /tmp ${walls.tmp}; home ${walls.home}. Write large files into the data roots instead`;
   return undefined;
 }
 
 const PNG_MAGIC = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+const FIGURE_MAX_BYTES = 16 * 1024 * 1024;
+
+/** A file the sandbox wrote into a folder of the host's, read without following a link it may have planted there
+ *  (O_NOFOLLOW), only if it is a regular file within `max` bytes; undefined otherwise. */
+export function readOwnFile(file: string, max: number): Buffer | undefined {
+  let fd: number;
+  try { fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK); } catch { return undefined; }
+  try {
+    const st = fs.fstatSync(fd);
+    if (!st.isFile() || st.size > max) return undefined;
+    return fs.readFileSync(fd);
+  } catch { return undefined; } finally { fs.closeSync(fd); }
+}
 export const FIGURE_BACKEND = 'datatools_figures';
 /** Python run before a script: a matplotlib backend (Agg underneath) whose show() saves every open figure as a PNG
  *  into DATATOOLS_FIGURE_DIR and closes it, as a window closed by the person would be; when the script ends (also by
@@ -374,45 +462,55 @@ export class LocalSandbox implements ExecutionBackend {
   constructor(private readonly cfg: DataToolsConfig, private readonly extra: LaunchOptions = {}) {}
 
   /** The per-workspace virtual environment: created on first use (fast: no pip copy, the system's data stack
-   *  stays visible through --system-site-packages), mounted read-only into the sandbox. */
+   *  stays visible through --system-site-packages) in the host's work folder, outside every data root, and mounted
+   *  read-only into the sandbox (read-write for install_package's pip, inside the sandbox). The host never runs its
+   *  python: it is described from the interpreter it was made from (venvInterpreter). */
   private venvPython(): string | undefined {
     const dir = this.cfg.venvDir;
     const py = path.join(dir, 'bin', 'python');
+    if (insideDataRoots(dir, this.cfg.allowedPaths)) { this.venvError = `${dir} lies inside a data root`; return undefined; }
     if (fs.existsSync(py)) return py;
     try {
-      fs.mkdirSync(path.dirname(dir), { recursive: true });
-      const r = spawnSync(findPython(), ['-m', 'venv', '--without-pip', '--system-site-packages', dir], { encoding: 'utf8', timeout: 60_000 });
+      fs.mkdirSync(path.dirname(dir), { recursive: true, mode: 0o700 });
+      const r = spawnSync(findPython(), ['-I', '-m', 'venv', '--without-pip', '--system-site-packages', dir], { encoding: 'utf8', timeout: 60_000 });
       if (r.status === 0 && fs.existsSync(py)) return py;
       this.venvError = (r.stderr || r.error?.message || 'unknown error').trim().split('\n').pop();
     } catch (e) { this.venvError = (e as Error).message; }
     return undefined;
   }
   private venvError: string | undefined;
+  /** What the kernel reported at its last start: whether IPython imported inside the sandbox. */
+  private engine: string | undefined;
 
   /** The user's interpreter when one is selected (packages that install_package adds go to a folder of their
    *  own, on PYTHONPATH: the user's environment is never written); otherwise the system python3 through the
-   *  per-workspace venv. */
+   *  per-workspace venv. An interpreter inside a data root (a workspace .venv) is never run on the host. */
   private interpreter(): { it: Interpreter; source: string; overlay?: string } {
     const chosen = this.extra.python ?? this.cfg.python;
     if (chosen) {
-      const it = describeInterpreter(chosen);
-      return { it, source: this.extra.python ? 'launch option' : (this.cfg.pythonSource ?? 'configured'),
+      const inRoots = interpreterInRoots(chosen, this.cfg.allowedPaths);
+      const it = inRoots ? describeInRoots(chosen, this.cfg.allowedPaths) : describeInterpreter(chosen);
+      return { it, source: `${this.extra.python ? 'launch option' : (this.cfg.pythonSource ?? 'configured')}${inRoots ? '; inside a data root, so it runs only in the sandbox' : ''}`,
         overlay: path.join(this.cfg.workDir, 'packages', `py${it.version}-${hash(it.executable)}`) };
     }
+    const base = describeInterpreter(findPython());
     const venv = this.venvPython();
-    if (venv) return { it: describeInterpreter(venv), source: `system python3 with the per-workspace venv ${this.cfg.venvDir}` };
-    return { it: describeInterpreter(findPython()), source: `system python3 (no per-workspace venv: ${this.venvError})` };
+    if (venv) return { it: venvInterpreter(this.cfg.venvDir, base), source: `system python3 with the per-workspace venv ${this.cfg.venvDir}` };
+    return { it: base, source: `system python3 (no per-workspace venv: ${this.venvError})` };
   }
 
   private launchOptions(o: LaunchOptions = {}): LaunchOptions & { python: string } {
     const { it, overlay } = this.interpreter();
     // made up front so that the session started now sees what install_package adds later
-    if (overlay) { try { fs.mkdirSync(overlay, { recursive: true }); } catch { /* a read-only workspace: no installs */ } }
+    if (overlay) { try { fs.mkdirSync(overlay, { recursive: true }); } catch { /* no installs */ } }
     const hasOverlay = !!overlay && fs.existsSync(overlay);
+    // results saved by name (save_as "x.parquet") are read by code at the path the reply names, read-only
+    const results = resultsDir(this.cfg);
+    try { fs.mkdirSync(results, { recursive: true }); } catch { /* not mounted then */ }
     return {
       ...this.extra, ...o, python: it.executable,
       pythonMounts: [...it.mounts, ...(this.extra.pythonMounts ?? [])],
-      ro: [...(hasOverlay ? [overlay] : []), ...(this.extra.ro ?? []), ...(o.ro ?? [])],
+      ro: [...(hasOverlay ? [overlay] : []), ...(fs.existsSync(results) ? [results] : []), ...(this.extra.ro ?? []), ...(o.ro ?? [])],
       env: { ...(hasOverlay ? { PYTHONPATH: overlay } : {}), ...this.extra.env, ...o.env },
     };
   }
@@ -424,8 +522,9 @@ export class LocalSandbox implements ExecutionBackend {
     this.kernel = k;
     try {
       const ready = await k.ready;
+      this.engine = ready.engine;
       // no IPython in the user's interpreter: the session runs with plain exec, and the first result says so
-      if (ready.engine !== 'ipython') this.note = kernelDependencyMessage(this.interpreter().it);
+      if (ready.engine !== 'ipython') this.note = kernelDependencyMessage({ ...this.interpreter().it, ipython: false });
     } catch (e) {
       const msg = (e as Error).message;
       if (/bwrap: .*(namespace|uid map|setting up uid map|Operation not permitted)/i.test(msg)) {
@@ -451,6 +550,8 @@ export class LocalSandbox implements ExecutionBackend {
     const onAbort = () => stop('cancelled');
     o.signal.addEventListener('abort', onAbort, { once: true });
     timer = setTimeout(() => stop('timeout'), o.timeoutMs);
+    let overWrite: string | undefined;
+    const unwatch = this.writeWatch()?.start(why => { overWrite = why; stop('writes'); }) ?? (() => undefined);
     try {
       const exec = await k.execute(code, o.onStream);
       if (this.note) { exec.stderr = `[note] ${this.note}\n${exec.stderr}`; this.note = undefined; }
@@ -466,6 +567,10 @@ export class LocalSandbox implements ExecutionBackend {
         return { ...base, restarted: 'timeout', error: { name: 'TimeoutError', value: `Execution stopped after its ${o.timeoutMs / 1000} s timeout`, traceback: '' } };
       }
       if (reason === 'cancelled') return { ...base, restarted: 'cancelled', error: { name: 'Cancelled', value: 'Execution was cancelled', traceback: '' } };
+      if (reason === 'writes') {
+        return { ...base, restarted: 'write limit', error: { name: 'WriteLimitExceeded', traceback: '',
+          value: `The code ${overWrite}; it was stopped and the session restarted. What it wrote is still there: delete what is not needed, or write less at once.` } };
+      }
       const mb = this.cfg.limits.memoryMb;
       if (k.diedOfOom || (k.diedOfOom === undefined && k.launch.limits.memoryByCgroup && k.exitSignal === 'SIGKILL')) {
         return { ...base, restarted: 'memory limit', error: { name: 'MemoryLimitExceeded', traceback: '',
@@ -474,8 +579,15 @@ export class LocalSandbox implements ExecutionBackend {
       return { ...base, restarted: 'crash', error: { name: 'SandboxCrash', value: `${(e as Error).message}. The session was restarted.`, traceback: '' } };
     } finally {
       clearTimeout(timer);
+      unwatch();
       o.signal.removeEventListener('abort', onAbort);
     }
+  }
+
+  /** The watch on what code writes into the data roots, when the role mounts them read-write. */
+  private writeWatch(): WriteWatch | undefined {
+    if (!grantedCapabilities({ role: this.cfg.role, trusted: true }).has('files.write')) return undefined;
+    return new WriteWatch(this.cfg.allowedPaths, this.cfg.limits.sandboxWriteMb * 1024 * 1024);
   }
 
   async runScript(file: string, args: string[], o: { timeoutMs: number; signal: AbortSignal; onStream?: (name: 'stdout' | 'stderr', text: string) => void }): Promise<ScriptRun> {
@@ -486,6 +598,8 @@ export class LocalSandbox implements ExecutionBackend {
       + 'if m: resource.setrlimit(resource.RLIMIT_AS, (m, m))\n'
       + 'n = int(os.environ.get("DATATOOLS_RLIMIT_NPROC", "0"))\n'
       + 'if n: resource.setrlimit(resource.RLIMIT_NPROC, (n, n))\n'
+      + 'f = int(os.environ.get("DATATOOLS_RLIMIT_FSIZE", "0"))\n'
+      + 'if f: resource.setrlimit(resource.RLIMIT_FSIZE, (f, f))\n'
       + 'resource.setrlimit(resource.RLIMIT_CORE, (0, 0))\n'
       + 'c = os.environ.get("DATATOOLS_CWD")\nif c: os.chdir(c)\n'
       + FIGURE_HOOK
@@ -500,8 +614,8 @@ export class LocalSandbox implements ExecutionBackend {
         env: { MPLBACKEND: `module://${FIGURE_BACKEND}`, DATATOOLS_FIGURE_DIR: figureDir } }));
       const r = await this.runScriptLaunch(launch, o);
       const figures = fs.readdirSync(figureDir).filter(f => /^figure-\d+\.png$/.test(f)).sort()
-        .map(f => fs.readFileSync(path.join(figureDir, f)))
-        .filter(b => b.subarray(0, 8).equals(PNG_MAGIC)).map(b => b.toString('base64'));
+        .map(f => readOwnFile(path.join(figureDir, f), FIGURE_MAX_BYTES))
+        .filter((b): b is Buffer => !!b && b.subarray(0, 8).equals(PNG_MAGIC)).map(b => b.toString('base64'));
       return figures.length ? { ...r, figures } : r;
     } finally {
       fs.rmSync(figureDir, { recursive: true, force: true });
@@ -510,11 +624,19 @@ export class LocalSandbox implements ExecutionBackend {
 
   private async runScriptLaunch(launch: Launch, o: { timeoutMs: number; signal: AbortSignal; onStream?: (name: 'stdout' | 'stderr', text: string) => void }): Promise<ScriptRun> {
     const oomBefore = launch.limits.oomKills();
-    const { oomKills, ...r } = await runProcess(launch, o);
+    // the write watch stops the script as a cancel would, and says why
+    const ac = new AbortController();
+    const forward = () => ac.abort();
+    o.signal.addEventListener('abort', forward, { once: true });
+    let overWrite: string | undefined;
+    const unwatch = this.writeWatch()?.start(why => { overWrite = why; ac.abort(); }) ?? (() => undefined);
+    const { oomKills, ...r } = await runProcess(launch, { ...o, signal: ac.signal }).finally(() => { unwatch(); o.signal.removeEventListener('abort', forward); });
     const oom = oomKills !== undefined && oomBefore !== undefined ? oomKills > oomBefore : undefined;
     const tail = r.stderr.split('\n').filter(Boolean).pop() ?? '';
     const m = /^(\w+(?:Error|Exception)?): (.*)$/.exec(tail);
-    if (oom || (oom === undefined && launch.limits.memoryByCgroup && r.exitCode === null && !r.timedOut && !o.signal.aborted)) {
+    if (overWrite) {
+      r.note = `the script ${overWrite}, and was stopped; what it wrote is still there`;
+    } else if (oom || (oom === undefined && launch.limits.memoryByCgroup && r.exitCode === null && !r.timedOut && !o.signal.aborted)) {
       r.note = `the script hit the memory limit of ${this.cfg.limits.memoryMb} MB (${launch.walls.memory}) and was killed`;
     } else if (m) {
       const hit = explainLimitError({ name: m[1], value: m[2] }, launch.walls);
@@ -555,7 +677,7 @@ export class LocalSandbox implements ExecutionBackend {
     const info = JSON.parse(exec.stdout.trim().split('\n').pop() ?? '{}') as { python: string; packages: Record<string, string | null> };
     const k = this.kernel!;
     const { it, source } = this.interpreter();
-    const dep = kernelDependencyMessage(it);
+    const dep = kernelDependencyMessage({ ...it, ipython: this.engine ? this.engine === 'ipython' : it.ipython });
     return { backend: 'local', isolation: k.launch.isolation, python: info.python, packages: info.packages, network: 'none (the sandbox has no network namespace access)',
       interpreter: `${it.executable} (${source}${it.venv ? `, virtual environment at ${it.prefix}` : ''})`,
       cwd: k.launch.walls.cwd, walls: { ...k.launch.walls }, notes: dep ? [dep] : [] };

@@ -28,7 +28,11 @@ export const X86_64_DENIED: Readonly<Record<string, number>> = Object.freeze({
   open_by_handle_at: 304, name_to_handle_at: 303,
 });
 
-const NR = { ioctl: 16, clone: 56, clone3: 435 };
+const NR = { ioctl: 16, clone: 56, clone3: 435, personality: 135 };
+/** personality(2): only the default persona (PER_LINUX) and the query (0xffffffff), as in Flatpak's filter:
+ *  ADDR_NO_RANDOMIZE, READ_IMPLIES_EXEC, MMAP_PAGE_ZERO and the rest change how memory is laid out. */
+const PER_LINUX = 0;
+const PER_QUERY = 0xffffffff;
 const AUDIT_ARCH_X86_64 = 0xc000003e;
 const X32_SYSCALL_BIT = 0x40000000;
 /** CLONE_NEWNS | NEWCGROUP | NEWUTS | NEWIPC | NEWUSER | NEWPID | NEWNET */
@@ -85,7 +89,12 @@ export function seccompFilter(arch: string = os.arch()): SeccompFilter {
     { code: BPF_JEQ_K, k: NR.clone3, jt: 'enosys' },
     { code: BPF_JEQ_K, k: NR.clone, jt: 'clone' },
     { code: BPF_JEQ_K, k: NR.ioctl, jt: 'ioctl' },
+    { code: BPF_JEQ_K, k: NR.personality, jt: 'personality' },
     { code: BPF_RET_K, k: RET_ALLOW },
+    { label: 'personality', code: BPF_LD_W_ABS, k: 16 },            // args[0], low word: the kernel takes an unsigned int
+    { code: BPF_JEQ_K, k: PER_LINUX, jt: 'allow' },
+    { code: BPF_JEQ_K, k: PER_QUERY, jt: 'allow' },
+    { code: BPF_RET_K, k: RET_ERRNO | EPERM },
     { label: 'clone', code: BPF_LD_W_ABS, k: 16 },                  // args[0], low word: the flags
     { code: BPF_JSET_K, k: CLONE_NS_FLAGS, jt: 'eperm' },
     { code: BPF_RET_K, k: RET_ALLOW },
@@ -93,11 +102,12 @@ export function seccompFilter(arch: string = os.arch()): SeccompFilter {
     { code: BPF_JEQ_K, k: TIOCSTI, jt: 'eperm' },
     { code: BPF_JEQ_K, k: TIOCLINUX, jt: 'eperm' },
     { code: BPF_RET_K, k: RET_ALLOW },
+    { label: 'allow', code: BPF_RET_K, k: RET_ALLOW },
     { label: 'eperm', code: BPF_RET_K, k: RET_ERRNO | EPERM },
     { label: 'enosys', code: BPF_RET_K, k: RET_ERRNO | ENOSYS },
   ];
   return {
     program: assemble(prog),
-    description: `seccomp filter (x86_64): ${Object.keys(X86_64_DENIED).length} system calls refused with EPERM (mount family, unshare/setns, ptrace, process_vm_*, keyctl, bpf, perf_event_open, modules, kexec, userfaultfd, io_uring, ...), namespace flags on clone, TIOCSTI`,
+    description: `seccomp filter (x86_64): ${Object.keys(X86_64_DENIED).length} system calls refused with EPERM (mount family, unshare/setns, ptrace, process_vm_*, keyctl, bpf, perf_event_open, modules, kexec, userfaultfd, io_uring, ...), namespace flags on clone, TIOCSTI, personality other than the default`,
   };
 }

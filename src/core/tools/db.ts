@@ -8,6 +8,7 @@ import { columnsLine, plural, renderRows } from '../formats/table';
 import { writeTable, type RowSource } from '../formats/tableWrite';
 import { writeDataStream } from '../storage/data';
 import { PathPolicy, fmtBytes } from '../storage/paths';
+import { resultsDir } from '../config';
 import { grantedCapabilities } from '../roles';
 import type { Run } from '../db/types';
 
@@ -26,11 +27,11 @@ export async function saveTable(ctx: ToolContext, target: string, columns: Colum
   let policy: PathPolicy | undefined;
   const plainName = !target.includes('/') && !target.includes(path.sep);
   if (!mayWrite && !plainName) {
-    throw new ToolError(`The role ${ctx.config.role} cannot write files; save_as takes a plain file name (e.g. "result.parquet"), saved under ${path.join(ctx.config.workDir, 'results')}.`);
+    throw new ToolError(`The role ${ctx.config.role} cannot write files; save_as takes a plain file name (e.g. "result.parquet"), saved under ${resultsDir(ctx.config)}.`);
   }
   if (plainName) {
     // a plain name always goes to the results folder, whatever the role
-    const dir = path.join(ctx.config.workDir, 'results');
+    const dir = resultsDir(ctx.config);
     policy = new PathPolicy([dir], ctx.config.limits.maxFileBytes);
     await import('node:fs/promises').then(f => f.mkdir(dir, { recursive: true }));
     dest = path.join(dir, target);

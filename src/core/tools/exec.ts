@@ -1,3 +1,4 @@
+import { resultsDir } from '../config';
 import { z } from 'zod';
 import { defineTool, type ToolContext } from '../tool';
 import { ToolError, type ResultPart, type ToolResult } from '../result';
@@ -182,10 +183,14 @@ export const getEnvironment = defineTool({
     const text = [`Backend: ${env.backend}; isolation: ${env.isolation}.`, `Python ${env.python}${env.interpreter ? `: ${env.interpreter}` : ''}.`, `Packages: ${pk}.`,
       `Limits: ${l.codeTimeoutSec} s per call, ${l.memoryMb} MB memory, output capped at 1 MB per call.`,
       ...(w ? [`Memory: ${w.memory}.`, `Processes: ${w.processes}.`, `/tmp: ${w.tmp}; home: ${w.home}.`,
-        ...(w.user ? [`User: ${w.user}.`] : []), ...(w.seccomp ? [`System calls: ${w.seccomp}.`] : [])] : []),
+        ...(w.user ? [`User: ${w.user}.`] : []), ...(w.seccomp ? [`System calls: ${w.seccomp}.`] : []),
+        ...(w.writes ? [`Writes: ${w.writes}.`] : []), ...(w['data roots'] ? [`Data roots: ${w['data roots']}.`] : []),
+        ...(w.sysctl ? [`Kernel settings: ${w.sysctl}.`] : [])] : []),
       `Network: ${env.network}.`,
       ...(env.cwd ? [`Working directory (relative paths start here): ${env.cwd}.`] : []),
-      `Data roots visible to code: ${ctx.config.allowedPaths.join(', ')}.`, ...(env.notes ?? [])].join('\n');
+      `Data roots visible to code: ${ctx.config.allowedPaths.join(', ')}.`,
+      `Results saved by plain name (save_as "x.parquet") are in ${resultsDir(ctx.config)}, which code can read.`, ...(env.notes ?? []),
+      ...(ctx.config.workDirNote ? [`Note: ${ctx.config.workDirNote}.`] : [])].join('\n');
     return { text, parts: [{ kind: 'json', value: { ...env, limits: l, roots: ctx.config.allowedPaths } }] };
   },
 });

@@ -31,6 +31,10 @@ def set_limits():
             resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
         except (ValueError, OSError):
             pass
+    fsize = int(os.environ.get("DATATOOLS_RLIMIT_FSIZE", "0"))
+    if fsize:
+        # no file grows past this (data roots included); Python ignores SIGXFSZ, so the write fails with EFBIG
+        resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     cwd = os.environ.get("DATATOOLS_CWD")
     if cwd:
