@@ -58,7 +58,7 @@ export async function startFakeE2B(): Promise<FakeE2B> {
         const tmp = path.join(dir, 'fs', 'tmp');
         fs.mkdirSync(home, { recursive: true });
         fs.mkdirSync(tmp, { recursive: true });
-        const kernel = new LocalSandbox(resolveConfig({ role: 'ml_engineer', allowedPaths: [dir], workDir: path.join(dir, '.w'), auditLogPath: path.join(root, 'audit.jsonl') }),
+        const kernel = new LocalSandbox(resolveConfig({ role: 'ml_engineer', allowedPaths: [dir], auditLogPath: path.join(root, 'audit.jsonl') }),
           { binds: [[home, '/home/user'], [tmp, '/tmp']] });
         sandboxes.set(id, { kernel, dir, files: new Map(), internet: [body.allow_internet_access !== false], alive: true });
         return json(res, 201, { sandboxID: id, templateID: body.templateID, clientID: 'local', alias: 'code-interpreter-v1', envdVersion: '0.5.4', envdAccessToken: null, domain: null });
