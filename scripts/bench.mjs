@@ -11,6 +11,10 @@ if (spawnSync('npx', ['tsc', '-p', '.'], { stdio: 'inherit' }).status !== 0) pro
 const require = createRequire(import.meta.url);
 const { ToolHost } = require(path.join(root, 'out/src/core/host.js'));
 const { resolveConfig } = require(path.join(root, 'out/src/core/config.js'));
+/** The throwaway PostgreSQL cluster the db and ui sections start (the tests' own helper). */
+const pgHelper = () => require(path.join(root, 'out/test/helpers/pg.js'));
+/** The middle value of a list of numbers (every figure below that is a median is this one). */
+const median = xs => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dt-bench-'));
 // npm run bench -- [sections...]: host, python, jupyter, csv, parquet, s3, db, db-parallel (default: all). BENCH_MB sets the big files' size.
@@ -208,7 +212,7 @@ if (want('s3')) {
 //    memory of the whole process), the same on a 50,000-row table, and the model's text against the reference
 //    PostgreSQL MCP server's output (JSON.stringify(rows, null, 2) of every row)
 if (want('db')) {
-  const { startPostgres, psql } = require(path.join(root, 'out/test/helpers/pg.js'));
+  const { startPostgres, psql } = pgHelper();
   const pg = await startPostgres();
   try {
     psql(pg.adminUrl, `CREATE TABLE big AS SELECT g AS id, 'user' || (g % 9973) AS name, (g * 0.37)::float8 AS score, now() - (g || ' s')::interval AS seen FROM generate_series(1, 5000000) g;
@@ -248,7 +252,7 @@ const { resolveConfig } = require(${JSON.stringify(path.join(root, 'out/src/core
 // 6b. (part of db; alone: npm run bench -- db-parallel) queries PostgreSQL plans in parallel, and SELECT * of a
 //     5,000,000-row table with max_rows 10
 if (want('db') || want('db-parallel')) {
-  const { startPostgres, psql } = require(path.join(root, 'out/test/helpers/pg.js'));
+  const { startPostgres, psql } = pgHelper();
   const pg = await startPostgres();
   try {
     psql(pg.adminUrl, `CREATE TABLE big AS SELECT g AS id, 'user' || (g % 9973) AS name, (g * 0.37)::float8 AS score, now() - (g || ' s')::interval AS seen FROM generate_series(1, 5000000) g; ANALYZE big;`);
@@ -284,7 +288,6 @@ if (want('db') || want('db-parallel')) {
         let t = performance.now(); await host.call('execute_query', { query: sql }, { caller: 'test' }); tOurs.push(performance.now() - t);
         t = performance.now(); await direct.query(sql); tPg.push(performance.now() - t);
       }
-      const median = xs => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)];
       const par = p => (/Gather/.test(p) ? 'parallel' : 'NOT parallel');
       row(`${name}: execute_query (${par(wrapped)}) vs pg (${par(plan)})`, median(tOurs), median(tPg));
     }
@@ -327,7 +330,7 @@ if (want('vscode')) {
   fs.mkdirSync(ws, { recursive: true });
   const wb = new Workbench(path.join(dir, 'vscode'), ws);
   // a real PostgreSQL server (the embedded sample database caps its memory well under a million rows)
-  const { startPostgres } = require(path.join(root, 'out/test/helpers/pg.js'));
+  const { startPostgres, psql } = pgHelper();
   const pg = await startPostgres();
   await wb.start({ 'datatools.role': 'ml_engineer', 'datatools.allowedPaths': [dir], 'datatools.limits.maxRows': 1_000_000, 'datatools.limits.queryTimeoutSeconds': 300,
     'datatools.connections': [{ name: 'benchpg', host: '127.0.0.1', port: pg.port, database: 'postgres', user: 'postgres', ssl: 'disable' }] });
@@ -338,7 +341,6 @@ if (want('vscode')) {
     // The query reads a table of n rows (what a person runs: rows PostgreSQL sends as it reads them). A second case
     // runs the same rows from generate_series in FROM, which PostgreSQL materializes whole before its first row: that
     // case is reported beside PostgreSQL's own time to its first rows, so the tool's share is seen apart from it.
-    const { psql } = require(path.join(root, 'out/test/helpers/pg.js'));
     const rowsSql = n => `SELECT g AS id, g * 0.5 AS x, md5(g::text) AS s FROM generate_series(1, ${n}) g`;
     psql(pg.adminUrl, `CREATE TABLE rows_1000 AS ${rowsSql(1000)}; CREATE TABLE rows_1000000 AS ${rowsSql(1_000_000)};`);
     psql(pg.adminUrl, `VACUUM ANALYZE rows_1000, rows_1000000`);
@@ -361,8 +363,7 @@ if (want('vscode')) {
         await new Promise(r => setTimeout(r, 200));
       }
     };
-    const median = (xs, key) => xs.map(x => x[key]).sort((a, b) => a - b)[xs.length >> 1];
-    const summary = xs => ({ first: median(xs, 'first'), firstAt: median(xs, 'firstAt'), allAt: median(xs, 'allAt'), held: xs[0].held, streamed: xs.every(x => x.streamed) });
+    const summary = xs => ({ first: median(xs.map(x => x.first)), firstAt: median(xs.map(x => x.firstAt)), allAt: median(xs.map(x => x.allAt)), held: xs[0].held, streamed: xs.every(x => x.streamed) });
     /** After a warm-up run of each size (the panel, the webview bundle, the table in PostgreSQL's cache, the code
      *  paths of a big result), five runs of each size, alternating; each figure is the median of its five (one run
      *  swings with the load). */
@@ -403,7 +404,7 @@ if (want('vscode')) {
       await direct.query('ROLLBACK');
       return d;
     };
-    const medianOf3 = async fn => { const xs = []; for (let k = 0; k < 3; k++) xs.push(await fn()); return xs.sort((x, y) => x - y)[1]; };
+    const medianOf3 = async fn => { const xs = []; for (let k = 0; k < 3; k++) xs.push(await fn()); return median(xs); };
     await firstRows(1_000_000);
     const pgFirst = await medianOf3(() => firstRows(1_000_000));
     const pgFirstSmall = await medianOf3(() => firstRows(1000));

@@ -208,7 +208,7 @@ export class ResultStore {
       info.where = 'disk';
     } else {
       // room in memory: older results in memory go to disk first (oldest first)
-      const inMem = [...this.entries.values()].filter(e => e.mem && e.memBytes > 0 && !e.growing && !e.moving).sort((a, b) => a.info.lastUsed - b.info.lastUsed);
+      const inMem = this.movable();
       while (this.memUsed + bytes > limits.memoryBytes && inMem.length) await this.moveToDisk(inMem.shift()!);
       entry.mem = rows;
       entry.memBytes = bytes;
@@ -418,13 +418,19 @@ export class ResultStore {
     }
   }
 
+  /** The finished results held in memory that may move to disk, in the one order both paths use (put making room
+   *  for a new result, makeRoom after a result grew): least recently used first. */
+  private movable(except?: Entry): Entry[] {
+    return [...this.entries.values()].filter(x => x !== except && x.mem?.length && x.memBytes > 0 && !x.growing && !x.moving && !x.released)
+      .sort((a, b) => a.info.lastUsed - b.info.lastUsed);
+  }
+
   /** Past the memory budget, moves results in memory to disk in the background, oldest first and `last` last; a
    *  result that cannot be written is dropped (evicted) instead. */
   private makeRoom(last: Entry): void {
     if (this.memUsed <= this.opts.limits().memoryBytes || this.rooming) return;
     this.rooming = (async () => {
-      const inMem = [...this.entries.values()].filter(x => x !== last && x.mem?.length && x.memBytes > 0 && !x.growing && !x.moving)
-        .sort((a, b) => a.info.lastUsed - b.info.lastUsed);
+      const inMem = this.movable(last);
       if (last.mem?.length && !last.growing) inMem.push(last);
       for (const x of inMem) {
         if (this.memUsed <= this.opts.limits().memoryBytes || this.disposed) break;
