@@ -84,20 +84,31 @@ export class Workbench {
     throw new Error(`timed out waiting for ${f}`);
   }
 
-  /** Runs a command through the command palette, as a user would. */
+  /** Runs a command through the command palette, as a user would. A palette that closes under the typing (the
+   *  focus moved to a webview or a notification) is opened again, up to three times; a modal dialog in the way is
+   *  an error that quotes the dialog. */
   async runCommand(title: string): Promise<void> {
-    await this.page.keyboard.press('Escape');
-    await this.page.keyboard.press('F1');
     const input = this.page.locator('.quick-input-widget input');
-    // a focused webview can keep F1 to itself: give the workbench the focus back and try again
-    if (!(await input.waitFor({ state: 'visible', timeout: 3000 }).then(() => true, () => false))) {
-      await this.page.locator('.part.statusbar').click({ position: { x: 3, y: 3 } });
+    for (let attempt = 1; ; attempt++) {
+      await this.page.keyboard.press('Escape');
+      // a focused webview can keep F1 to itself: give the workbench the focus back first on a retry
+      if (attempt > 1) await this.page.locator('.part.statusbar').click({ position: { x: 3, y: 3 } }).catch(() => undefined);
       await this.page.keyboard.press('F1');
-      await input.waitFor({ state: 'visible' });
+      try {
+        await input.waitFor({ state: 'visible', timeout: 3000 });
+        await input.fill('>' + title, { timeout: 10_000 });
+        await this.page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first().waitFor({ timeout: 15_000 });
+        await this.page.keyboard.press('Enter');
+        return;
+      } catch (e) {
+        const dialog = this.page.locator('.monaco-dialog-box');
+        if (await dialog.isVisible().catch(() => false)) {
+          await this.shot(`dialog-in-the-way-${Date.now()}`).catch(() => undefined);
+          throw new Error(`a dialog is in the way of the command palette ("${title}"): ${((await dialog.textContent()) ?? '').trim()}`);
+        }
+        if (attempt >= 3) throw e;
+      }
     }
-    await input.fill('>' + title);
-    await this.page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first().waitFor();
-    await this.page.keyboard.press('Enter');
   }
 
   /** vscode.lm.invokeTool inside the real extension host (through the helper extension). */
