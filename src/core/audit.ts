@@ -18,6 +18,9 @@ export interface AuditEntry {
   bytes?: number;
   /** An id the Runs view uses to reopen the result. */
   id: string;
+  /** Over MCP HTTP: the MCP session and the subject of its token (a token's name or a JWT's `sub`; never the token). */
+  session?: string;
+  subject?: string;
 }
 
 const SECRET_KEY = /pass(word)?|secret|token|api[_-]?key|credential|authorization/i;

@@ -57,8 +57,12 @@ export class ToolHost {
   readonly results: ResultStore;
   private trusted: boolean;
 
-  constructor(private cfg: DataToolsConfig, opts: { trusted?: boolean; tools?: readonly AnyTool[] } = {}) {
+  /** Who calls, for the audit log (an MCP HTTP session and its token's subject). */
+  private readonly identity?: { session?: string; subject?: string };
+
+  constructor(private cfg: DataToolsConfig, opts: { trusted?: boolean; tools?: readonly AnyTool[]; identity?: { session?: string; subject?: string } } = {}) {
     this.trusted = opts.trusted ?? true;
+    this.identity = opts.identity;
     this.tools = opts.tools ?? CATALOG;
     this.redactor = new Redactor(configSecrets(cfg));
     this.audit = new AuditLog(cfg.auditLogPath, this.redactor);
@@ -192,7 +196,7 @@ export class ToolHost {
     const entry: AuditEntry = {
       time: new Date().toISOString(), id, role: this.cfg.role, caller: opts.caller, tool: name, input: auditInput,
       outcome, error: result.isError ? result.text.slice(0, 2000) : undefined,
-      durationMs: Math.round(performance.now() - started), rows: result.metrics?.rows, bytes: result.metrics?.bytes,
+      durationMs: Math.round(performance.now() - started), rows: result.metrics?.rows, bytes: result.metrics?.bytes, ...this.identity,
     };
     this.audit.record(entry);
     return { ...result, auditId: id, outcome, durationMs: entry.durationMs };

@@ -1,4 +1,6 @@
-import { ConfigError, configFromEnv } from '../core/config';
+import { ConfigError, ROLES, configFromEnv, isRole } from '../core/config';
+import { newToken } from './auth';
+import { httpSettingsFromEnv, serveHttp, type HttpSettings } from './http';
 import { ToolHost } from '../core/host';
 import { MAX_REQUEST_DEPTH } from '../core/bounds';
 import { ENVELOPE_DEPTH, createMcpServer, oversizedReply } from './server';
@@ -8,15 +10,43 @@ declare const DATATOOLS_VERSION: string;
 
 /** `datatools-mcp`: the catalog over MCP stdio, configured by environment variables (see README). */
 async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  if (argv[0] === 'token') {
+    // datatools-mcp token <role> [name]: a new static token (shown once) and its line for DATATOOLS_MCP_TOKENS_FILE
+    if (!isRole(argv[1])) { process.stderr.write(`usage: datatools-mcp token <${ROLES.join('|')}> [name]\n`); process.exit(2); }
+    const { token, line } = newToken(argv[1], argv.slice(2).join('_') || undefined);
+    process.stdout.write(`token (give it to its user; it is not stored anywhere): ${token}\nline for DATATOOLS_MCP_TOKENS_FILE:\n${line}\n`);
+    return;
+  }
+  const httpAt = argv[0] === '--http' ? argv[1] ?? '' : process.env.DATATOOLS_MCP_HTTP;
   let config;
+  let http: HttpSettings | undefined;
   try {
     config = configFromEnv(process.env);
+    if (httpAt !== undefined && httpAt !== '') http = httpSettingsFromEnv(httpAt, process.env);
+    else if (argv[0] === '--http') throw new ConfigError('--http needs [HOST:]PORT, e.g. --http 8808 (127.0.0.1) or --http 0.0.0.0:8808.');
   } catch (e) {
     if (e instanceof ConfigError) { process.stderr.write(`datatools-mcp: ${e.message}\n`); process.exit(2); }
     throw e;
   }
+  const version = typeof DATATOOLS_VERSION === 'string' ? DATATOOLS_VERSION : '0.0.0';
+  if (http) {
+    let served;
+    try {
+      served = await serveHttp(config, http, version, line => process.stderr.write(`datatools-mcp: ${line}\n`));
+    } catch (e) {
+      if (e instanceof ConfigError) { process.stderr.write(`datatools-mcp: ${e.message}\n`); process.exit(2); }
+      throw e;
+    }
+    const stop = () => void served.close().finally(() => process.exit(0));
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+    const who = http.tokensFile ? 'bearer tokens from DATATOOLS_MCP_TOKENS_FILE' : http.oauth ? `OAuth access tokens from ${http.oauth.issuer}` : 'loopback only, no authorization';
+    process.stderr.write(`datatools-mcp: serving MCP over Streamable HTTP at ${served.url} (${who}; role ${config.role} unless a token says otherwise)\n`);
+    return;
+  }
   const host = new ToolHost(config);
-  const server = createMcpServer(host, typeof DATATOOLS_VERSION === 'string' ? DATATOOLS_VERSION : '0.0.0');
+  const server = createMcpServer(host, version);
   let closing = false;
   const shutdown = async () => {
     if (closing) return;

@@ -1,0 +1,272 @@
+import { after, describe, test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { MCP_JS, tmpDir } from '../helpers/mcp';
+
+// Issue 26, item 1 and 2: MCP over Streamable HTTP, each session its own tool host (Python session, result store,
+// audit identity), static tokens and OAuth JWTs (a test issuer with its own JWKS on loopback), Origin checks.
+
+interface Served { url: string; proc: ChildProcess; stderr: () => string; stop: () => Promise<void> }
+const started: Served[] = [];
+after(async () => { await Promise.all(started.map(s => s.stop())); });
+
+function freePort(): Promise<number> {
+  return new Promise(resolve => { const s = net.createServer(); s.listen(0, '127.0.0.1', () => { const p = (s.address() as net.AddressInfo).port; s.close(() => resolve(p)); }); });
+}
+
+async function serve(env: Record<string, string>, listen = '127.0.0.1:0'): Promise<Served> {
+  const proc = spawn(process.execPath, [MCP_JS, '--http', listen], {
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', ...(process.env.XDG_CACHE_HOME ? { XDG_CACHE_HOME: process.env.XDG_CACHE_HOME } : {}), ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let err = '';
+  proc.stderr!.on('data', d => { err += d.toString(); });
+  const url = await new Promise<string>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`the server did not start: ${err}`)), 30_000);
+    proc.stderr!.on('data', () => { const m = /at (http:\/\/\S+\/mcp)/.exec(err); if (m) { clearTimeout(t); resolve(m[1]); } });
+    proc.on('exit', c => { clearTimeout(t); reject(new Error(`the server exited (${c}): ${err}`)); });
+  });
+  const s: Served = {
+    url, proc, stderr: () => err,
+    stop: () => new Promise(r => { if (proc.exitCode !== null) return r(); proc.once('exit', () => r()); proc.kill('SIGTERM'); }),
+  };
+  started.push(s);
+  return s;
+}
+
+async function connect(url: string, token?: string): Promise<{ client: Client; transport: StreamableHTTPClientTransport }> {
+  const transport = new StreamableHTTPClientTransport(new URL(url), token ? { requestInit: { headers: { Authorization: `Bearer ${token}` } } } : undefined);
+  const client = new Client({ name: 'datatools-http-test', version: '0.0.0' });
+  await client.connect(transport);
+  return { client, transport };
+}
+
+const text = (r: unknown) => ((r as { content: { type: string; text?: string }[] }).content.find(c => c.type === 'text')?.text ?? '');
+
+/** A raw POST (what a browser page or a broken client sends). */
+async function post(url: string, body: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: Headers; json: Record<string, unknown> | undefined }> {
+  const r = await fetch(url, { method: 'POST', body, headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers } });
+  const t = await r.text();
+  let json: Record<string, unknown> | undefined;
+  try { json = JSON.parse(t); } catch { /* an SSE body */ }
+  return { status: r.status, headers: r.headers, json };
+}
+const INIT = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '0' } } });
+
+describe('MCP over Streamable HTTP', { timeout: 300_000 }, () => {
+  test('loopback without tokens: tool calls work; each session has its own results and Python state; DELETE ends a session', async () => {
+    const dir = tmpDir('mcp-http');
+    fs.writeFileSync(path.join(dir, 'ids.csv'), 'id,name\n007,a\n12345678901234567890,b\n');
+    const audit = path.join(dir, 'audit.jsonl');
+    const s = await serve({ DATATOOLS_ROLE: 'ml_engineer', DATATOOLS_ALLOWED_PATHS: dir, DATATOOLS_AUDIT_LOG: audit });
+    assert.match(s.url, /^http:\/\/127\.0\.0\.1:\d+\/mcp$/);
+    const a = await connect(s.url);
+    const b = await connect(s.url);
+    assert.notEqual(a.transport.sessionId, b.transport.sessionId);
+    const names = (await a.client.listTools()).tools.map(t => t.name);
+    assert.ok(names.includes('execute_code') && names.includes('write_file') && !names.includes('run_script'), names.join());
+
+    const csv = await a.client.callTool({ name: 'read_csv', arguments: { file_path: path.join(dir, 'ids.csv') } });
+    assert.notEqual(csv.isError, true, text(csv));
+    const rows = (csv.structuredContent as { tables: { rows: unknown[][]; result_id: string }[] }).tables[0];
+    assert.deepEqual(rows.rows, [['007', 'a'], ['12345678901234567890', 'b']], 'the same exact values as over stdio');
+    const q = await a.client.callTool({ name: 'execute_query', arguments: { query: 'SELECT 1::bigint AS one' } });
+    assert.notEqual(q.isError, true, text(q));
+
+    // a result id of one session is not found in another
+    const mine = await a.client.callTool({ name: 'get_result', arguments: { result_id: rows.result_id } });
+    assert.notEqual(mine.isError, true, text(mine));
+    const theirs = await b.client.callTool({ name: 'get_result', arguments: { result_id: rows.result_id } });
+    assert.equal(theirs.isError, true);
+    assert.match(text(theirs), /No stored result/);
+    const listed = await b.client.listResources();
+    assert.equal(listed.resources.length, 0, 'the other session lists none of its results');
+
+    // Python state is per session
+    const set = await a.client.callTool({ name: 'execute_code', arguments: { code: 'secret_value = 41 + 1\nprint(secret_value)' } });
+    assert.notEqual(set.isError, true, text(set));
+    assert.match(text(set), /42/);
+    const peek = await b.client.callTool({ name: 'execute_code', arguments: { code: 'print(secret_value)' } });
+    assert.match(text(peek), /NameError/);
+    const again = await a.client.callTool({ name: 'execute_code', arguments: { code: 'print(secret_value)' } });
+    assert.match(text(again), /42/);
+
+    // the audit log names the session of each call
+    const lines = fs.readFileSync(audit, 'utf8').trim().split('\n').map(l => JSON.parse(l) as { tool: string; session?: string });
+    assert.ok(lines.some(l => l.tool === 'read_csv' && l.session === a.transport.sessionId));
+    assert.ok(lines.some(l => l.tool === 'execute_code' && l.session === b.transport.sessionId));
+
+    // DELETE ends the session: its id is then unknown (404)
+    const sid = a.transport.sessionId!;
+    await a.transport.terminateSession();
+    const gone = await post(s.url, JSON.stringify({ jsonrpc: '2.0', id: 9, method: 'tools/list' }), { 'mcp-session-id': sid, 'mcp-protocol-version': '2025-06-18' });
+    assert.equal(gone.status, 404);
+    assert.match(s.stderr(), new RegExp(`session ${sid} ended \\(closed by the client\\)`));
+    const stillB = await b.client.listTools();
+    assert.ok(stillB.tools.length > 0, 'the other session goes on');
+    await a.client.close().catch(() => undefined);
+    await b.client.close().catch(() => undefined);
+  });
+
+  test('a session idle past DATATOOLS_MCP_SESSION_IDLE_SECONDS is ended, its kernel with it', async () => {
+    const dir = tmpDir('mcp-http-idle');
+    const s = await serve({ DATATOOLS_ALLOWED_PATHS: dir, DATATOOLS_AUDIT_LOG: path.join(dir, 'a.jsonl'), DATATOOLS_MCP_SESSION_IDLE_SECONDS: '2' });
+    const c = await connect(s.url);
+    const r = await c.client.callTool({ name: 'execute_code', arguments: { code: 'import os; print(os.getpid())' } });
+    assert.notEqual(r.isError, true, text(r));
+    await new Promise(res => setTimeout(res, 5000));
+    const idle = await post(s.url, JSON.stringify({ jsonrpc: '2.0', id: 10, method: 'tools/list' }), { 'mcp-session-id': c.transport.sessionId!, 'mcp-protocol-version': '2025-06-18' });
+    assert.equal(idle.status, 404);
+    assert.match(s.stderr(), new RegExp(`session ${c.transport.sessionId} ended \\(idle for more than 2 s\\)`));
+    // its sandbox is gone: no bubblewrap process of the server is left
+    const kids = spawnSync('pgrep', ['-P', String(s.proc.pid)], { encoding: 'utf8' }).stdout.trim();
+    assert.equal(kids, '', `the server has no children left: ${kids}`);
+    await c.client.close().catch(() => undefined);
+  });
+
+  test('Origin is checked (DNS rebinding), bodies are bounded, bad JSON is -32700, sessions are capped with a 503', async () => {
+    const dir = tmpDir('mcp-http-edge');
+    const s = await serve({ DATATOOLS_ALLOWED_PATHS: dir, DATATOOLS_AUDIT_LOG: path.join(dir, 'a.jsonl'), DATATOOLS_MCP_MAX_SESSIONS: '1', DATATOOLS_MAX_REQUEST_BYTES: '100000' });
+    const port = new URL(s.url).port;
+    const evil = await post(s.url, INIT, { origin: 'http://evil.example' });
+    assert.equal(evil.status, 403);
+    assert.match(String((evil.json?.error as { message: string }).message), /Origin http:\/\/evil\.example is not allowed/);
+    const otherPort = await post(s.url, INIT, { origin: 'http://localhost:1' });
+    assert.equal(otherPort.status, 403, 'a page on another local port is another origin');
+    const own = await post(s.url, INIT, { origin: `http://localhost:${port}` });
+    assert.equal(own.status, 200, 'the server\'s own origin is fine');
+    const sid = own.headers.get('mcp-session-id');
+    assert.ok(sid);
+    // the one allowed session is taken: a new one is a clear 503
+    const full = await post(s.url, INIT);
+    assert.equal(full.status, 503);
+    assert.match(String((full.json?.error as { message: string }).message), /DATATOOLS_MCP_MAX_SESSIONS/);
+    const h = { 'mcp-session-id': sid!, 'mcp-protocol-version': '2025-06-18' };
+    const bad = await post(s.url, '{"jsonrpc": "2.0", "id": 3, "method": ', h);
+    assert.equal(bad.status, 400);
+    assert.equal((bad.json?.error as { code: number }).code, -32700);
+    const big = await post(s.url, JSON.stringify({ jsonrpc: '2.0', id: 4, method: 'tools/call', params: { name: 'read_file', arguments: { file_path: 'x'.repeat(300_000) } } }), h);
+    assert.equal(big.status, 413);
+    assert.match(String((big.json?.error as { message: string }).message), /DATATOOLS_MAX_REQUEST_BYTES/);
+    const deep = await post(s.url, `{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"read_file","arguments":{"file_path":${'['.repeat(5000)}${']'.repeat(5000)}}}}`, h);
+    assert.equal(deep.status, 400);
+    assert.match(String((deep.json?.error as { message: string }).message), /nested more than/);
+    // the session still serves
+    const list = await post(s.url, JSON.stringify({ jsonrpc: '2.0', id: 6, method: 'tools/list' }), h);
+    assert.equal(list.status, 200);
+  });
+
+  test('without tokens or OAuth it will not listen beyond loopback, and says why', async () => {
+    const r = spawnSync(process.execPath, [MCP_JS, '--http', '0.0.0.0:0'], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root' }, timeout: 30_000 });
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /will not listen on 0\.0\.0\.0 without authorization/);
+    assert.match(r.stderr, /DATATOOLS_MCP_TOKENS_FILE/);
+  });
+
+  test('static tokens: 401 without or with a wrong one; the token\'s role is the session\'s and no other token takes the session over; audit names the subject, never the token', async () => {
+    const dir = tmpDir('mcp-http-tokens');
+    const mk = (role: string, name: string) => {
+      const out = spawnSync(process.execPath, [MCP_JS, 'token', role, name], { encoding: 'utf8' }).stdout;
+      return { token: /: (dtk_\S+)/.exec(out)![1], line: out.trim().split('\n').pop()! };
+    };
+    const alice = mk('data_scientist', 'alice');
+    const bob = mk('data_engineer', 'bob');
+    assert.doesNotMatch(alice.line, /dtk_/, 'the file line holds a hash, not the token');
+    const tokens = path.join(dir, 'tokens');
+    fs.writeFileSync(tokens, `# team tokens\n${alice.line}\n${bob.line}\n`);
+    const audit = path.join(dir, 'audit.jsonl');
+    // listening on every interface is allowed with tokens
+    const s = await serve({ DATATOOLS_ROLE: 'ml_engineer', DATATOOLS_ALLOWED_PATHS: dir, DATATOOLS_AUDIT_LOG: audit, DATATOOLS_MCP_TOKENS_FILE: tokens }, '0.0.0.0:0');
+    const url = s.url.replace('0.0.0.0', '127.0.0.1');
+    const none = await post(url, INIT);
+    assert.equal(none.status, 401);
+    assert.match(none.headers.get('www-authenticate') ?? '', /^Bearer/);
+    const wrong = await post(url, INIT, { authorization: 'Bearer dtk_not-a-token' });
+    assert.equal(wrong.status, 401);
+    assert.match(wrong.headers.get('www-authenticate') ?? '', /invalid_token/);
+    await assert.rejects(connect(url), /needs a bearer token/);
+
+    const a = await connect(url, alice.token);
+    const b = await connect(url, bob.token);
+    const toolsA = (await a.client.listTools()).tools.map(t => t.name);
+    const toolsB = (await b.client.listTools()).tools.map(t => t.name);
+    assert.ok(!toolsA.includes('write_file') && !toolsA.includes('run_script'), 'alice is a data scientist');
+    assert.ok(toolsB.includes('write_file') && toolsB.includes('run_script') && !toolsB.includes('install_package'), 'bob is a data engineer');
+    const refused = await a.client.callTool({ name: 'write_file', arguments: { file_path: path.join(dir, 'x.txt'), content: 'x' } });
+    assert.equal(refused.isError, true);
+    assert.match(text(refused), /not allowed for the role/);
+    assert.equal(fs.existsSync(path.join(dir, 'x.txt')), false);
+    // bob's token cannot use alice's session (nor raise its role)
+    const takeover = await post(url, JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'tools/list' }), { authorization: `Bearer ${bob.token}`, 'mcp-session-id': a.transport.sessionId!, 'mcp-protocol-version': '2025-06-18' });
+    assert.equal(takeover.status, 403);
+    const ok = await b.client.callTool({ name: 'write_file', arguments: { file_path: path.join(dir, 'y.txt'), content: 'y' } });
+    assert.notEqual(ok.isError, true, text(ok));
+    const log = fs.readFileSync(audit, 'utf8');
+    assert.ok(!log.includes(alice.token) && !log.includes(bob.token), 'no token in the audit log');
+    const lines = log.trim().split('\n').map(l => JSON.parse(l) as { tool: string; role: string; subject?: string; session?: string; outcome: string });
+    assert.ok(lines.some(l => l.tool === 'write_file' && l.subject === 'alice' && l.role === 'data_scientist' && l.outcome === 'refused' && l.session === a.transport.sessionId));
+    assert.ok(lines.some(l => l.tool === 'write_file' && l.subject === 'bob' && l.role === 'data_engineer' && l.outcome === 'ok'));
+    await a.client.close(); await b.client.close();
+  });
+
+  test('OAuth: JWTs checked against a test issuer\'s JWKS (signature, audience, expiry), the role from the scope; RFC 9728 metadata and the 401 challenge', async () => {
+    const jose = await import('jose');
+    const { publicKey, privateKey } = await jose.generateKeyPair('RS256');
+    const other = await jose.generateKeyPair('RS256');
+    const jwk = { ...(await jose.exportJWK(publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' };
+    const issuerServer = http.createServer((req, res) => {
+      const base = `http://127.0.0.1:${(issuerServer.address() as net.AddressInfo).port}`;
+      res.setHeader('content-type', 'application/json');
+      if (req.url === '/.well-known/oauth-authorization-server') res.end(JSON.stringify({ issuer: base, jwks_uri: `${base}/jwks`, authorization_endpoint: `${base}/authorize`, token_endpoint: `${base}/token` }));
+      else if (req.url === '/jwks') res.end(JSON.stringify({ keys: [jwk] }));
+      else { res.statusCode = 404; res.end('{}'); }
+    });
+    await new Promise<void>(r => issuerServer.listen(0, '127.0.0.1', () => r()));
+    const issuer = `http://127.0.0.1:${(issuerServer.address() as net.AddressInfo).port}`;
+    try {
+      const port = await freePort();
+      const resource = `http://127.0.0.1:${port}/mcp`;
+      const dir = tmpDir('mcp-http-oauth');
+      const audit = path.join(dir, 'audit.jsonl');
+      const s = await serve({ DATATOOLS_ALLOWED_PATHS: dir, DATATOOLS_AUDIT_LOG: audit, DATATOOLS_OAUTH_ISSUER: issuer }, `127.0.0.1:${port}`);
+      const sign = (claims: Record<string, unknown>, o: { key?: Parameters<InstanceType<typeof jose.SignJWT>["sign"]>[0]; aud?: string; exp?: string | number } = {}) =>
+        new jose.SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: 'k1' }).setIssuer(issuer).setAudience(o.aud ?? resource)
+          .setSubject('carol@example.com').setIssuedAt().setExpirationTime(o.exp ?? '5m').sign(o.key ?? privateKey);
+
+      const meta = await (await fetch(`http://127.0.0.1:${port}/.well-known/oauth-protected-resource`)).json() as { resource: string; authorization_servers: string[] };
+      assert.equal(meta.resource, resource);
+      assert.deepEqual(meta.authorization_servers, [issuer]);
+      const none = await post(s.url, INIT);
+      assert.equal(none.status, 401);
+      assert.equal(none.headers.get('www-authenticate'), `Bearer resource_metadata="http://127.0.0.1:${port}/.well-known/oauth-protected-resource"`);
+      const cases: [string, string, RegExp][] = [
+        ['expired', await sign({ scope: 'datatools:data_engineer' }, { exp: Math.floor(Date.now() / 1000) - 3600 }), /expired/],
+        ['wrong audience', await sign({ scope: 'datatools:data_engineer' }, { aud: 'http://elsewhere.example/mcp' }), /aud/],
+        ['wrong key', await sign({ scope: 'datatools:data_engineer' }, { key: other.privateKey }), /signature/],
+        ['not a JWT', 'abc.def.ghi', /not a valid JWT/],
+      ];
+      for (const [what, token, why] of cases) {
+        const r = await post(s.url, INIT, { authorization: `Bearer ${token}` });
+        assert.equal(r.status, 401, what);
+        assert.match(String((r.json?.error as { message: string }).message), why, what);
+        assert.match(r.headers.get('www-authenticate') ?? '', /error="invalid_token"/, what);
+      }
+      const noRole = await post(s.url, INIT, { authorization: `Bearer ${await sign({ scope: 'openid profile' })}` });
+      assert.equal(noRole.status, 403);
+      const good = await connect(s.url, await sign({ scope: 'openid datatools:data_engineer' }));
+      const tools = (await good.client.listTools()).tools.map(t => t.name);
+      assert.ok(tools.includes('run_script') && !tools.includes('install_package'), 'the role comes from the scope');
+      const r = await good.client.callTool({ name: 'list_files', arguments: { path: dir } });
+      assert.notEqual(r.isError, true, text(r));
+      const lines = fs.readFileSync(audit, 'utf8').trim().split('\n').map(l => JSON.parse(l) as { tool: string; subject?: string; role: string });
+      assert.ok(lines.some(l => l.tool === 'list_files' && l.subject === 'carol@example.com' && l.role === 'data_engineer'));
+      await good.client.close();
+    } finally { issuerServer.close(); }
+  });
+});
