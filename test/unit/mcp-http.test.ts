@@ -8,6 +8,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { MCP_JS, tmpDir } from '../helpers/mcp';
+import { EventLog } from '../../src/mcp/events';
 
 // Issue 26, item 1 and 2: MCP over Streamable HTTP, each session its own tool host (Python session, result store,
 // audit identity), static tokens and OAuth JWTs (a test issuer with its own JWKS on loopback), Origin checks.
@@ -269,4 +270,20 @@ describe('MCP over Streamable HTTP', { timeout: 300_000 }, () => {
       await good.client.close();
     } finally { issuerServer.close(); }
   });
+});
+
+test('the event log replays what a dropped SSE stream missed, per stream, and stays bounded', async () => {
+  const log = new EventLog(5, 1 << 20);
+  const ids: string[] = [];
+  for (let i = 0; i < 4; i++) ids.push(await log.storeEvent('s1', { jsonrpc: '2.0', method: 'notifications/progress', params: { progress: i } } as never));
+  await log.storeEvent('s2', { jsonrpc: '2.0', method: 'other' } as never);
+  const got: unknown[] = [];
+  const stream = await log.replayEventsAfter(ids[1], { send: async (_id, m) => { got.push((m as unknown as { params: { progress: number } }).params.progress); } });
+  assert.equal(stream, 's1');
+  assert.deepEqual(got, [2, 3], 'only the later events of that stream');
+  assert.equal(await log.getStreamIdForEventId(ids[0]), 's1');
+  for (let i = 0; i < 10; i++) await log.storeEvent('s1', { jsonrpc: '2.0', method: 'n' } as never);
+  const all: unknown[] = [];
+  await log.replayEventsAfter(ids[0], { send: async () => { all.push(1); } });
+  assert.equal(all.length, 5, 'at most maxEvents are kept');
 });
