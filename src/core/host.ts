@@ -97,6 +97,18 @@ export class ToolHost {
 
   find(name: string): AnyTool | undefined { return this.tools.find(t => t.name === name); }
 
+  /** What a tool may do under the active role, as MCP's annotations say it: code that runs where the role's data roots
+   *  are writable may destroy data; installing packages reaches the network. */
+  hints(t: AnyTool): { readOnly: boolean; destructive: boolean; openWorld: boolean } {
+    const writes = grantedCapabilities({ role: this.cfg.role, trusted: this.trusted }).has('files.write');
+    const runsCode = t.capability === 'code.execute' || t.capability === 'code.script';
+    return {
+      readOnly: t.readOnly,
+      destructive: !t.readOnly && (t.capability === 'files.write' || (runsCode && writes)),
+      openWorld: t.capability === 'code.install' || t.name === 'install_package',
+    };
+  }
+
   /** A context for reads that browse rather than act (tree views): same config and backends, not audited. */
   context(signal: AbortSignal = new AbortController().signal): ToolContext {
     return { config: this.cfg, services: this.services, signal, caller: 'explorer', results: this.results };

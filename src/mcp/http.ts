@@ -8,7 +8,7 @@ import { ConfigError, type DataToolsConfig } from '../core/config';
 import { ToolHost } from '../core/host';
 import { MAX_REQUEST_DEPTH } from '../core/bounds';
 import { ENVELOPE_DEPTH, createMcpServer } from './server';
-import { nestingDepth } from './transport';
+import { invalidMessageReply, nestingDepth } from './transport';
 import { oauthAuthenticator, tokenAuthenticator, type Authenticator, type Principal } from './auth';
 import { EventLog } from './events';
 
@@ -174,8 +174,11 @@ export async function serveHttp(config: DataToolsConfig, s: HttpSettings, versio
         return rpcError(res, 400, ErrorCode.InvalidRequest, `The request is nested more than ${MAX_REQUEST_DEPTH} levels deep; it was refused unread.`);
       }
       try { body = JSON.parse(raw.toString('utf8')); } catch {
-        return rpcError(res, 400, ErrorCode.ParseError, 'Parse error: the body is not JSON.');
+        return json(res, 400, invalidMessageReply('not json'));
       }
+      // not JSON-RPC (a batch, "jsonrpc": "1.0", params that are not an object): -32600 with the id where there is one
+      const invalid = invalidMessageReply({ json: body });
+      if (invalid) return json(res, 400, invalid);
       if (!session) {
         const msgs = Array.isArray(body) ? body : [body];
         if (!msgs.some(m => isInitializeRequest(m))) {

@@ -1,6 +1,6 @@
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import {
-  CallToolRequestSchema, ErrorCode, ListResourcesRequestSchema, ListResourceTemplatesRequestSchema, ListToolsRequestSchema, McpError,
+  CallToolRequestSchema, CompleteRequestSchema, ErrorCode, ListResourcesRequestSchema, ListResourceTemplatesRequestSchema, ListToolsRequestSchema,
   ReadResourceRequestSchema, type CallToolResult, type JSONRPCMessage,
 } from '@modelcontextprotocol/sdk/types.js';
 import { randomUUID } from 'node:crypto';
@@ -15,6 +15,7 @@ import { LARGE_DATA_HINT, MAX_REQUEST_DEPTH } from '../core/bounds';
 
 export const SERVER_NAME = 'datatools';
 export const RESULT_URI = 'datatools://results/';
+export const RESULT_TEMPLATE = `${RESULT_URI}{result_id}{?offset,limit}`;
 /** Most rows one resources/read of a result returns. */
 export const RESOURCE_MAX_LIMIT = 10_000;
 
@@ -44,10 +45,19 @@ export const OUTPUT_SCHEMA = {
   required: ['tables'],
 } as const;
 
+/** A JSON-RPC error as the handler's answer: its code and its message as they are (the SDK's McpError puts
+ *  "MCP error -32602:" in front, which the client's own McpError then repeats). */
+export function rpcError(code: number, message: string, data?: unknown): Error & { code: number; data?: unknown } {
+  return Object.assign(new Error(message), { code, ...(data !== undefined ? { data } : {}) });
+}
+
+/** Results per resources/list page. */
+export const RESOURCES_PAGE = 100;
+
 const LOOSE_CALL = z.object({
   method: z.literal('tools/call'),
   params: z.object({
-    name: z.string(),
+    name: z.unknown().optional(),
     arguments: z.unknown().optional(),
     _meta: z.object({ progressToken: z.union([z.string(), z.number()]).optional() }).passthrough().optional(),
   }).passthrough(),
@@ -56,7 +66,7 @@ const LOOSE_CALL = z.object({
 /** An MCP server over the shared catalog: it lists only the role's tools and calls them through the host. */
 export function createMcpServer(host: ToolHost, version: string): Server {
   const server = new Server({ name: SERVER_NAME, version }, {
-    capabilities: { tools: {}, resources: {} },
+    capabilities: { tools: {}, resources: {}, completions: {} },
     instructions: `Data tools for a ${host.config.role.replace('_', ' ')}: read-only SQL on PostgreSQL, Python in a sandbox, `
       + 'data files (local and S3). Replies hold the first rows of each table; every table is stored whole under a result id '
       + '(page, sort, filter, describe or save it with get_result, or read datatools://results/<id>).',
@@ -69,7 +79,7 @@ export function createMcpServer(host: ToolHost, version: string): Server {
       description: t.description,
       inputSchema: toolSchema(t) as { type: 'object' },
       outputSchema: OUTPUT_SCHEMA as unknown as { type: 'object' },
-      annotations: { title: t.title, readOnlyHint: t.readOnly, destructiveHint: !t.readOnly && t.capability === 'files.write', openWorldHint: false },
+      annotations: (h => ({ title: t.title, readOnlyHint: h.readOnly, destructiveHint: h.destructive, openWorldHint: h.openWorld }))(host.hints(t)),
     })),
   }));
 
@@ -79,8 +89,12 @@ export function createMcpServer(host: ToolHost, version: string): Server {
   Protocol.prototype.setRequestHandler.call(server, LOOSE_CALL as unknown as typeof CallToolRequestSchema, async (raw, extra) => {
     const req = raw as unknown as z.infer<typeof LOOSE_CALL>;
     const args = req.params.arguments;
+    const name = req.params.name;
+    if (typeof name !== 'string' || !name) {
+      throw rpcError(ErrorCode.InvalidParams, `Invalid params: "name" must be the tool's name, a string (tools/list names them: ${host.available().map(t => t.name).join(', ')}).`);
+    }
     if (args !== undefined && (args === null || typeof args !== 'object' || Array.isArray(args))) {
-      throw new McpError(ErrorCode.InvalidParams, `Invalid params: "arguments" must be a JSON object of the tool's parameters (got ${args === null ? 'null' : Array.isArray(args) ? 'an array' : `a ${typeof args}`}).`);
+      throw rpcError(ErrorCode.InvalidParams, `Invalid params: "arguments" must be a JSON object of the tool's parameters (got ${args === null ? 'null' : Array.isArray(args) ? 'an array' : `a ${typeof args}`}).`);
     }
     const token = req.params._meta?.progressToken;
     let progress = 0;
@@ -88,13 +102,16 @@ export function createMcpServer(host: ToolHost, version: string): Server {
       progress++;
       void extra.sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress, message: `${e.kind}: ${e.text}`.slice(0, 1000) } }).catch(() => undefined);
     };
-    const r = await host.call(req.params.name, args ?? {}, { caller: 'mcp', signal: extra.signal, onProgress });
+    const r = await host.call(name, args ?? {}, { caller: 'mcp', signal: extra.signal, onProgress });
+    // a tool the catalog does not have is a protocol error (-32602, as the specification says), after its audit line;
+    // a tool the role lacks stays a tool error that names the roles that have it
+    if (!host.find(name)) throw rpcError(ErrorCode.InvalidParams, r.text);
     return toMcpResult(r);
   });
 
   server.setRequestHandler(ListResourceTemplatesRequestSchema, async () => ({
     resourceTemplates: [{
-      uriTemplate: `${RESULT_URI}{result_id}{?offset,limit}`,
+      uriTemplate: RESULT_TEMPLATE,
       name: 'result',
       title: 'Stored result',
       description: 'A table a tool produced, as JSON: {result_id, columns, rows, offset, total_rows, next_offset}. Pages of up to '
@@ -103,11 +120,35 @@ export function createMcpServer(host: ToolHost, version: string): Server {
     }],
   }));
 
-  server.setRequestHandler(ListResourcesRequestSchema, async () => ({
-    resources: host.results.list().slice(0, 100).map(i => ({
-      uri: `${RESULT_URI}${i.id}`, name: i.id, title: `${i.tool}: ${i.rows.toLocaleString('en-US')} rows${i.title ? ` (${i.title.slice(0, 80)})` : ''}`, mimeType: 'application/json',
-    })),
-  }));
+  // pages of RESOURCES_PAGE, most recently used first; the cursor is the offset of the next page (opaque to clients)
+  server.setRequestHandler(ListResourcesRequestSchema, async req => {
+    const all = host.results.list();
+    const cursor = req.params?.cursor;
+    let start = 0;
+    if (cursor !== undefined) {
+      const m = /^o(\d{1,9})$/.exec(cursor);
+      if (!m || Number(m[1]) > all.length) throw rpcError(ErrorCode.InvalidParams, 'Invalid params: unknown cursor; pass the nextCursor of the previous resources/list page, or none for the first page.');
+      start = Number(m[1]);
+    }
+    const page = all.slice(start, start + RESOURCES_PAGE);
+    return {
+      resources: page.map(i => ({
+        uri: `${RESULT_URI}${i.id}`, name: i.id, title: `${i.tool}: ${i.rows.toLocaleString('en-US')} rows${i.title ? ` (${i.title.slice(0, 80)})` : ''}`, mimeType: 'application/json',
+      })),
+      ...(start + RESOURCES_PAGE < all.length ? { nextCursor: `o${start + RESOURCES_PAGE}` } : {}),
+    };
+  });
+
+  // completion/complete: result ids for the result template's result_id
+  server.setRequestHandler(CompleteRequestSchema, async req => {
+    const ref = req.params.ref as { type: string; uri?: string; name?: string };
+    if (ref.type !== 'ref/resource' || ref.uri !== RESULT_TEMPLATE || req.params.argument.name !== 'result_id') {
+      return { completion: { values: [], total: 0, hasMore: false } };
+    }
+    const prefix = req.params.argument.value ?? '';
+    const ids = host.results.list().map(i => i.id).filter(id => id.startsWith(prefix));
+    return { completion: { values: ids.slice(0, 100), total: ids.length, hasMore: ids.length > 100 } };
+  });
 
   server.setRequestHandler(ReadResourceRequestSchema, async req => {
     const { id, offset, limit } = parseResultUri(req.params.uri);
@@ -117,7 +158,7 @@ export function createMcpServer(host: ToolHost, version: string): Server {
       const body = { result_id: id, columns: p.columns, rows: rowsToJson(p.rows, p.columns), offset: p.offset, total_rows: p.total, next_offset: next };
       return { contents: [{ uri: req.params.uri, mimeType: 'application/json', text: JSON.stringify(body) }] };
     } catch (e) {
-      if (e instanceof ToolError) throw new McpError(-32002, e.message, { uri: req.params.uri });
+      if (e instanceof ToolError) throw rpcError(-32002, e.message, { uri: req.params.uri });
       throw e;
     }
   });
@@ -126,7 +167,7 @@ export function createMcpServer(host: ToolHost, version: string): Server {
 
 /** datatools://results/<id>[?offset=N&limit=M] */
 export function parseResultUri(uri: string): { id: string; offset: number; limit: number } {
-  const bad = (why: string) => new McpError(ErrorCode.InvalidParams, `${why}: expected ${RESULT_URI}<result_id>?offset=0&limit=100`);
+  const bad = (why: string) => rpcError(ErrorCode.InvalidParams, `${why}: expected ${RESULT_URI}<result_id>?offset=0&limit=100`);
   if (!uri.startsWith(RESULT_URI)) throw bad(`Unknown resource ${uri.slice(0, 200)}`);
   const rest = uri.slice(RESULT_URI.length);
   const q = rest.indexOf('?');

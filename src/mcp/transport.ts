@@ -1,6 +1,25 @@
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { deserializeMessage } from '@modelcontextprotocol/sdk/shared/stdio.js';
-import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { JSONRPCMessageSchema, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+
+/** The JSON-RPC error for a message that is not JSON or not a valid JSON-RPC message (-32700 / -32600), or undefined
+ *  when it is valid or cannot be answered (a malformed notification has no id to answer). */
+export function invalidMessageReply(parsed: { json: unknown } | 'not json'): JSONRPCMessage | undefined {
+  const err = (id: string | number | null, code: number, message: string) => ({ jsonrpc: '2.0', id, error: { code, message } }) as unknown as JSONRPCMessage;
+  if (parsed === 'not json') return err(null, -32700, 'Parse error: the message is not JSON.');
+  const m = parsed.json;
+  if (Array.isArray(m)) return err(null, -32600, 'Invalid Request: JSON-RPC batches are not part of MCP (since revision 2025-06-18); send one message at a time.');
+  if (JSONRPCMessageSchema.safeParse(m).success) return undefined;
+  if (!m || typeof m !== 'object') return err(null, -32600, 'Invalid Request: a JSON-RPC message is an object.');
+  const o = m as Record<string, unknown>;
+  const id = typeof o.id === 'string' || (typeof o.id === 'number' && Number.isFinite(o.id)) ? o.id : undefined;
+  if (id === undefined && !('id' in o)) return undefined; // a notification: nothing to answer
+  const why = o.jsonrpc !== '2.0' ? `"jsonrpc" must be "2.0" (got ${JSON.stringify(o.jsonrpc) ?? 'nothing'})`
+    : typeof o.method !== 'string' ? '"method" must be a string'
+      : 'params' in o && (o.params === null || typeof o.params !== 'object' || Array.isArray(o.params)) ? '"params" must be an object'
+        : id === undefined ? '"id" must be a string or a number' : 'it is not a JSON-RPC 2.0 request';
+  return err(id ?? null, -32600, `Invalid Request: ${why}.`);
+}
 
 /** What is known of a request line that was over the size limit: its first and last bytes and its size. */
 export interface OversizedMessage {
@@ -72,25 +91,33 @@ export class BoundedReadBuffer {
   }
 
   /** The next complete line: a message, an oversized line's description, or null. */
-  next(): JSONRPCMessage | OversizedMessage | null {
+  next(): JSONRPCMessage | OversizedMessage | { invalid: JSONRPCMessage | undefined } | null {
     const x = this.ready.shift();
     if (x === undefined) return null;
     if (!Buffer.isBuffer(x)) return x;
     if (nestingDepth(x, this.maxDepth) > this.maxDepth) {
       return { ...describe({ head: firstBytes([x]), tail: lastBytes([x]), bytes: x.length }), deeperThan: this.maxDepth };
     }
-    return deserializeMessage(x.toString('utf8').replace(/\r$/, ''));
+    const line = x.toString('utf8').replace(/\r$/, '');
+    try { return deserializeMessage(line); } catch { /* answered below */ }
+    let json: unknown;
+    try { json = JSON.parse(line); } catch { return { invalid: invalidMessageReply('not json') }; }
+    return { invalid: invalidMessageReply({ json }) };
   }
 
   readMessage(): JSONRPCMessage | null {
     for (;;) {
       const m = this.next();
-      if (m === null || !isOversized(m)) return m;
+      if (m === null) return m;
+      if ('invalid' in m) { if (m.invalid) this.onInvalid?.(m.invalid); continue; }
+      if (!isOversized(m)) return m;
       this.onOversized?.(m);
     }
   }
 
   onOversized?: (m: OversizedMessage) => void;
+  /** The answer to a line that is not JSON or not JSON-RPC (the SDK would drop it, and the client wait forever). */
+  onInvalid?: (reply: JSONRPCMessage) => void;
 
   clear(): void { this.chunks = []; this.size = 0; this.dropping = undefined; this.ready = []; }
 }
@@ -134,6 +161,7 @@ export class BoundedStdioServerTransport extends StdioServerTransport {
     super();
     const buf = new BoundedReadBuffer(maxBytes, maxDepth);
     buf.onOversized = m => onOversized(m, msg => { this.send(msg).catch(() => undefined); });
+    buf.onInvalid = reply => { this.send(reply).catch(() => undefined); };
     // the SDK's transport reads through this field (append, readMessage, clear)
     (this as unknown as { _readBuffer: BoundedReadBuffer })._readBuffer = buf;
   }
