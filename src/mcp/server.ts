@@ -51,6 +51,9 @@ export function rpcError(code: number, message: string, data?: unknown): Error &
   return Object.assign(new Error(message), { code, ...(data !== undefined ? { data } : {}) });
 }
 
+/** Longest silence of a call that asked for progress. */
+export const HEARTBEAT_MS = 5000;
+
 /** Results per resources/list page. */
 export const RESOURCES_PAGE = 100;
 
@@ -66,7 +69,7 @@ const LOOSE_CALL = z.object({
 /** An MCP server over the shared catalog: it lists only the role's tools and calls them through the host. */
 export function createMcpServer(host: ToolHost, version: string): Server {
   const server = new Server({ name: SERVER_NAME, version }, {
-    capabilities: { tools: {}, resources: {}, completions: {} },
+    capabilities: { tools: {}, resources: {}, completions: {}, logging: {} },
     instructions: `Data tools for a ${host.config.role.replace('_', ' ')}: read-only SQL on PostgreSQL, Python in a sandbox, `
       + 'data files (local and S3). Replies hold the first rows of each table; every table is stored whole under a result id '
       + '(page, sort, filter, describe or save it with get_result, or read datatools://results/<id>).',
@@ -98,11 +101,23 @@ export function createMcpServer(host: ToolHost, version: string): Server {
     }
     const token = req.params._meta?.progressToken;
     let progress = 0;
+    let last = Date.now();
     const onProgress = token === undefined ? undefined : (e: { kind: string; text: string }) => {
       progress++;
+      last = Date.now();
       void extra.sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress, message: `${e.kind}: ${e.text}`.slice(0, 1000) } }).catch(() => undefined);
     };
-    const r = await host.call(name, args ?? {}, { caller: 'mcp', signal: extra.signal, onProgress });
+    // silent work still shows it is alive: a progress notification at least every HEARTBEAT_MS, so a client's request
+    // timeout (60 s by default in the SDK, when it resets on progress) and hosts' limits are not hit by a quiet cell
+    const t0 = Date.now();
+    const beat = token === undefined ? undefined : setInterval(() => {
+      if (Date.now() - last < HEARTBEAT_MS - 100) return;
+      onProgress!({ kind: 'running', text: `${name} still running after ${Math.round((Date.now() - t0) / 1000)} s` });
+    }, HEARTBEAT_MS / 2);
+    let r;
+    try {
+      r = await host.call(name, args ?? {}, { caller: 'mcp', signal: extra.signal, onProgress });
+    } finally { if (beat) clearInterval(beat); }
     // a tool the catalog does not have is a protocol error (-32602, as the specification says), after its audit line;
     // a tool the role lacks stays a tool error that names the roles that have it
     if (!host.find(name)) throw rpcError(ErrorCode.InvalidParams, r.text);
@@ -162,6 +177,10 @@ export function createMcpServer(host: ToolHost, version: string): Server {
       throw e;
     }
   });
+  // what the server does, for the client's log: the session's start (role, tools)
+  server.oninitialized = () => {
+    void server.sendLoggingMessage({ level: 'info', logger: SERVER_NAME, data: `session started: role ${host.config.role}, ${host.available().length} tools` }).catch(() => undefined);
+  };
   return server;
 }
 

@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { MCP_JS, tmpDir } from '../helpers/mcp';
+import { MCP_JS, connectMcp, tmpDir } from '../helpers/mcp';
 
 // Issue 26, item 3: the protocol's error answers, pagination, completion and annotations, over raw stdin/stdout and
 // over Streamable HTTP (the same server code behind both).
@@ -27,6 +27,7 @@ async function stdioWire(): Promise<Wire> {
   const waiting = new Map<string, (m: Msg) => void>();
   readline.createInterface({ input: p.stdout! }).on('line', l => {
     const m = JSON.parse(l) as Msg;
+    if ('method' in m) return; // a notification (the session's log line)
     const k = JSON.stringify(m.id ?? null);
     waiting.get(k)?.(m);
     waiting.delete(k);
@@ -136,12 +137,13 @@ for (const [kind, open] of [['stdio', stdioWire], ['HTTP', httpWire]] as const) 
   });
 }
 
-test('install_package is openWorld; code is not destructive for a role whose roots are read-only', async () => {
+test('install_package is openWorld; code is not destructive for a role whose roots are read-only; the session start is a log message', async () => {
   const p = spawn(process.execPath, [MCP_JS], { env: { ...env, DATATOOLS_ROLE: 'data_scientist' }, stdio: ['pipe', 'pipe', 'pipe'] });
   procs.push(p);
   const lines = readline.createInterface({ input: p.stdout! });
   const answers: Msg[] = [];
-  const got = new Promise<void>(r => lines.on('line', l => { answers.push(JSON.parse(l)); if (answers.length === 2) r(); }));
+  const notes: Msg[] = [];
+  const got = new Promise<void>(r => lines.on('line', l => { const m = JSON.parse(l) as Msg; if ('method' in m) { notes.push(m); return; } answers.push(m); if (answers.length === 2) r(); }));
   p.stdin!.write(`${JSON.stringify(INIT)}\n${JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' })}\n${JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' })}\n`);
   await got;
   const tools = answers[1].result!.tools as { name: string; annotations: { destructiveHint: boolean; openWorldHint: boolean } }[];
@@ -149,5 +151,25 @@ test('install_package is openWorld; code is not destructive for a role whose roo
   assert.equal(by.install_package.openWorldHint, true);
   assert.equal(by.execute_code.destructiveHint, false);
   assert.equal(by.execute_code.openWorldHint, false);
+  // the logging capability: the session's start is a notifications/message
+  const caps = (answers[0].result as { capabilities: Record<string, unknown> }).capabilities;
+  assert.ok(caps.logging, 'logging is a capability');
+  const start = notes.find(n => n.method === 'notifications/message');
+  assert.match(String((start?.params as { data?: unknown })?.data), /session started: role data_scientist, \d+ tools/);
   p.kill();
+});
+
+test('a silent execute_code sends progress at least every 5 s', { timeout: 120_000 }, async () => {
+  const { client, close } = await connectMcp({ ...env, DATATOOLS_ROLE: 'ml_engineer' });
+  try {
+    const beats: { at: number; message?: string }[] = [];
+    const t0 = Date.now();
+    const r = await client.callTool({ name: 'execute_code', arguments: { code: 'import time\ntime.sleep(12)\nprint("done")' } }, undefined,
+      { onprogress: p => { beats.push({ at: Date.now() - t0, message: p.message }); }, timeout: 90_000 });
+    assert.notEqual(r.isError, true);
+    const running = beats.filter(b => /still running after \d+ s/.test(b.message ?? ''));
+    assert.ok(running.length >= 2, `progress while the code printed nothing: ${JSON.stringify(beats)}`);
+    const gaps = beats.map((b, i) => b.at - (i ? beats[i - 1].at : 0));
+    assert.ok(Math.max(...gaps.slice(1)) < 6500, `no silence past 5 s between beats: ${gaps.join(', ')}`);
+  } finally { await close(); }
 });
