@@ -129,7 +129,8 @@ export interface LogicalType {
   unsigned?: 8 | 16 | 32 | 64;
 }
 
-const UNSIGNED: Record<string, 8 | 16 | 32 | 64> = { uint8: 8, utinyint: 8, uint16: 16, usmallint: 16, uint32: 32, uinteger: 32, uint64: 64, ubigint: 64 };
+/** Unsigned integer type names and their widths: Arrow/Parquet, DuckDB, and PostgreSQL's oid (an unsigned 4-byte integer). */
+const UNSIGNED: Record<string, 8 | 16 | 32 | 64> = { uint8: 8, utinyint: 8, uint16: 16, usmallint: 16, uint32: 32, uinteger: 32, oid: 32, uint64: 64, ubigint: 64 };
 
 /** What a column type name means, whatever the source spelled it: PostgreSQL ("timestamp with time zone",
  *  "numeric(15,2)", "integer[]", "int8"), Arrow/Parquet/DuckDB ("int64", "decimal(18,3)", "timestamp[us, UTC]",
@@ -144,7 +145,7 @@ export function logicalType(type: string): LogicalType {
   if (/^(bool|boolean)$/.test(t)) return { kind: 'bool' };
   const u = Object.hasOwn(UNSIGNED, t) ? UNSIGNED[t] : undefined; // (not a name on Object.prototype)
   if (u) return { kind: u <= 16 ? 'int32' : u === 32 ? 'int64' : 'uint64', unsigned: u };
-  if (/^(smallint|integer|int|int2|int4|int16|int32|tinyint|serial|smallserial|oid)$/.test(t)) return { kind: 'int32' };
+  if (/^(smallint|integer|int|int2|int4|int16|int32|tinyint|serial|smallserial)$/.test(t)) return { kind: 'int32' };
   if (/^(bigint|int8|int64|bigserial)$/.test(t)) return { kind: 'int64' };
   if (/^(real|float4|float32|float)$/.test(t)) return { kind: 'float32' };
   if (/^(double precision|double|float8|float64)$/.test(t)) return { kind: 'float64' };
