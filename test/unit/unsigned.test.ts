@@ -285,6 +285,19 @@ for (const spill of [false, true]) {
   });
 }
 
+test('read_parquet save_as says in its text when a column changes type in the file (as execute_query does)', async () => {
+  const src = path.join(dir, 'interval.parquet');
+  await duck.run(`COPY (SELECT 1 AS id, INTERVAL 1 DAY AS iv, 4294967295::UINTEGER AS u32) TO ${sq(src)} (FORMAT parquet)`);
+  const mcp = await server();
+  try {
+    const out = path.join(dir, 'interval-out.parquet');
+    const r = await call(mcp, 'read_parquet', { file_path: src, save_as: out });
+    assert.match(r.text, /In the file: column iv \(interval\) written as ISO 8601 duration text/);
+    assert.doesNotMatch(r.text, /column u32/);
+    assert.equal((await duckTypes(sq(out))).u32, 'UINTEGER');
+  } finally { await mcp.close(); }
+});
+
 test('PostgreSQL oid (an unsigned 4-byte integer, the sample database): save_as .parquet keeps it UINTEGER, exact', async () => {
   const mcp = await server();
   try {
