@@ -285,6 +285,37 @@ for (const spill of [false, true]) {
   });
 }
 
+test('an Arrow IPC file (file and stream formats) of UInt8..UInt64 through read_parquet: every cell as apache-arrow reads it; get_result save_as .parquet keeps the types', async () => {
+  const A = await import('apache-arrow');
+  const vec = (w: number) => A.vectorFromArray(Array.from({ length: EDGE_ROWS + 1 }, (_, k) => { const e = expected(w, k); return e === null ? null : w === 64 ? e : Number(e); }) as never,
+    w === 8 ? new A.Uint8() : w === 16 ? new A.Uint16() : w === 32 ? new A.Uint32() : new A.Uint64());
+  const t = new A.Table({ id: A.vectorFromArray(Array.from({ length: EDGE_ROWS + 1 }, (_, k) => k + 1), new A.Int32()), ...Object.fromEntries(WIDTHS.map(w => [`u${w}`, vec(w)])) });
+  const mcp = await server();
+  try {
+    for (const fmt of ['file', 'stream'] as const) {
+      const src = path.join(dir, `edges-${fmt}.arrow`);
+      fs.writeFileSync(src, A.tableToIPC(t, fmt));
+      const ref = A.tableFromIPC(fs.readFileSync(src));
+      const r = await call(mcp, 'read_parquet', { file_path: src });
+      const got = r.table!;
+      for (const w of WIDTHS) assert.equal(got.columns.find(c => c.name === `u${w}`)?.type, `uint${w}`, `${fmt} u${w}`);
+      for (let k = 0; k <= EDGE_ROWS; k++) {
+        for (const w of WIDTHS) {
+          const v = ref.getChild(`u${w}`)!.get(k);
+          assert.deepEqual(got.rows[k][got.columns.findIndex(c => c.name === `u${w}`)], v === null ? null : toJsonValue(v), `${fmt} row ${k + 1} u${w}`);
+          compared++;
+        }
+      }
+      const out = path.join(dir, `edges-${fmt}.parquet`);
+      await call(mcp, 'get_result', { result_id: got.result_id, save_as: out });
+      const types = await duckTypes(sq(out));
+      for (const w of WIDTHS) assert.equal(types[`u${w}`], DUCK_TYPE[w], `${fmt} saved u${w}`);
+      const back = (await duck.runAndReadAll(`SELECT u8, u16, u32, u64 FROM ${sq(out)} ORDER BY id`)).getRowsJS();
+      back.forEach((row, k) => WIDTHS.forEach((w, j) => { assert.equal(row[j] === null ? null : BigInt(row[j] as number), expected(w, k), `${fmt} saved row ${k + 1} u${w}`); compared++; }));
+    }
+  } finally { await mcp.close(); }
+});
+
 test('read_parquet save_as says in its text when a column changes type in the file (as execute_query does)', async () => {
   const src = path.join(dir, 'interval.parquet');
   await duck.run(`COPY (SELECT 1 AS id, INTERVAL 1 DAY AS iv, 4294967295::UINTEGER AS u32) TO ${sq(src)} (FORMAT parquet)`);
