@@ -4,8 +4,8 @@
  *  one chunk back without reading the rest: it keeps each batch's byte range and the schema message in memory.
  *
  *  Exact for every value of the value model. Each column gets the Arrow type its logical type and its values allow:
- *  booleans Bool, 8/16/32-bit integers Int32, float4 Float32 (when every value is a float32), other numbers Float64
- *  (NaN, ±Infinity and -0 as they are), int64 Int64 and uint64 UInt64 (bigint; bigints past 64 bits as their decimal
+ *  booleans Bool, 8/16/32-bit integers Int32 (unsigned ones UInt8/UInt16/UInt32), float4 Float32 (when every value
+ *  is a float32), other numbers Float64 (NaN, ±Infinity and -0 as they are), int64 Int64 and uint64 UInt64 (bigint; bigints past 64 bits as their decimal
  *  text in Utf8, `datatools:encoding` = `bigint`), dates Date32, timestamps
  *  Timestamp[µs or ns] (UTC for timestamps with a zone), bytes Binary, and decimals, times, intervals, JSON, uuids
  *  and text Utf8 with their exact text. A value is only written in such a type when reading it back gives the same
@@ -25,7 +25,7 @@ import { dateString, timestampString } from './formats/parquet';
 type Arrow = typeof import('apache-arrow');
 type Data = import('apache-arrow').Data;
 
-export type Encoding = 'bool' | 'int32' | 'float32' | 'float64' | 'int64' | 'uint64' | 'bigint' | 'utf8' | 'binary' | 'date32'
+export type Encoding = 'bool' | 'int32' | 'uint8' | 'uint16' | 'uint32' | 'float32' | 'float64' | 'int64' | 'uint64' | 'bigint' | 'utf8' | 'binary' | 'date32'
   | 'timestamp[us]' | 'timestamp[ns]' | 'timestamp[us, UTC]' | 'timestamp[ns, UTC]' | 'v8';
 
 /** The extra last field written when some row has another length than the column list: null for a row of the
@@ -75,11 +75,14 @@ const TS_UNIT: Record<string, { per: bigint; digits: number; utc: boolean }> = {
   'timestamp[us, UTC]': { per: 1_000_000n, digits: 6, utc: true }, 'timestamp[ns, UTC]': { per: 1_000_000_000n, digits: 9, utc: true },
 };
 
+const UINT_BITS = { uint8: 8, uint16: 16, uint32: 32 } as const;
+
 /** Whether a non-null value is written exactly in an encoding. */
 function fits(enc: Encoding, v: unknown): boolean {
   switch (enc) {
     case 'bool': return typeof v === 'boolean';
     case 'int32': return typeof v === 'number' && Number.isInteger(v) && v >= -(2 ** 31) && v < 2 ** 31 && !Object.is(v, -0);
+    case 'uint8': case 'uint16': case 'uint32': return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v < 2 ** UINT_BITS[enc] && !Object.is(v, -0);
     case 'float32': return typeof v === 'number' && Object.is(Math.fround(v), v);
     case 'float64': return typeof v === 'number';
     case 'int64': return typeof v === 'bigint' && v >= I64_MIN && v < I64_END;
@@ -99,7 +102,10 @@ function fits(enc: Encoding, v: unknown): boolean {
 /** The encodings worth trying for a column, best first (v8 always fits). */
 function candidates(type: string, sample: unknown): Encoding[] {
   const out: Encoding[] = [];
-  switch (logicalType(type).kind) {
+  const lt = logicalType(type);
+  // an unsigned column in its own width first (numbers; uint64 is bigint, below)
+  if (lt.unsigned === 8 || lt.unsigned === 16 || lt.unsigned === 32) out.push(lt.unsigned === 8 ? 'uint8' : lt.unsigned === 16 ? 'uint16' : 'uint32');
+  switch (lt.kind) {
     case 'bool': out.push('bool'); break;
     case 'int32': out.push('int32', 'float64'); break;
     case 'int64': out.push('int64', 'bigint'); break;
@@ -154,6 +160,9 @@ function arrowType(A: Arrow, enc: Encoding): import('apache-arrow').DataType {
   switch (enc) {
     case 'bool': return new A.Bool();
     case 'int32': return new A.Int32();
+    case 'uint8': return new A.Uint8();
+    case 'uint16': return new A.Uint16();
+    case 'uint32': return new A.Uint32();
     case 'float32': return new A.Float32();
     case 'float64': return new A.Float64();
     case 'int64': return new A.Int64();
@@ -206,6 +215,9 @@ function columnData(A: Arrow, enc: Encoding, rows: unknown[][], i: number): Data
       return A.makeData({ type, length: n, nullCount, nullBitmap: valid, data: bits } as never) as Data;
     }
     case 'int32': return fixed(new Int32Array(n), v => v as number);
+    case 'uint8': return fixed(new Uint8Array(n), v => v as number);
+    case 'uint16': return fixed(new Uint16Array(n), v => v as number);
+    case 'uint32': return fixed(new Uint32Array(n), v => v as number);
     case 'float32': return fixed(new Float32Array(n), v => v as number);
     case 'float64': return fixed(new Float64Array(n), v => v as number);
     case 'int64': return fixed(new BigInt64Array(n), v => v as bigint);
@@ -269,7 +281,7 @@ function readColumn(enc: Encoding | 'row_shape', data: Data, out: unknown[][], i
     let v: unknown;
     switch (enc) {
       case 'bool': { const k = off + r; v = (((data.values as Uint8Array)[k >> 3] >> (k & 7)) & 1) === 1; break; }
-      case 'int32': case 'float32': case 'float64': case 'int64': case 'uint64': v = values[off + r]; break;
+      case 'int32': case 'uint8': case 'uint16': case 'uint32': case 'float32': case 'float64': case 'int64': case 'uint64': v = values[off + r]; break;
       case 'date32': v = dateString(values[off + r] as number); break;
       case 'utf8': v = text!.toString('utf8', o[off + r], o[off + r + 1]); break;
       case 'bigint': v = BigInt(text!.toString('latin1', o[off + r], o[off + r + 1])); break;

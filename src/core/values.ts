@@ -2,6 +2,7 @@
  *
  * In memory a row is `unknown[]` and a column's `type` names its logical type. Values:
  * - NULL → null; boolean → boolean; 8/16/32-bit integers → number; 64-bit integers → bigint (the whole column);
+ *   unsigned integers ("uint8".."uint64") likewise: uint8/16/32 → number, uint64 → bigint, never negative (0 to 2^w-1);
  *   floats → number (NaN and ±Infinity allowed).
  * - decimal/numeric → string with its exact digits and scale ("-123.450").
  * - date → "YYYY-MM-DD"; time → "HH:MM:SS[.f]"; timetz → "HH:MM:SS[.f]+HH:MM".
@@ -121,7 +122,15 @@ export type LogicalKind =
   | 'date' | 'time' | 'timetz' | 'timestamp' | 'timestamptz' | 'interval'
   | 'json' | 'bytes' | 'uuid' | 'text' | 'list' | 'other';
 
-export interface LogicalType { kind: LogicalKind; precision?: number; scale?: number; element?: LogicalType }
+export interface LogicalType {
+  kind: LogicalKind; precision?: number; scale?: number; element?: LogicalType;
+  /** An unsigned integer's width (uint8 → 8 … uint64 → 64): its values are 0 to 2^w-1 (kind int32 for 8/16, int64
+   *  for 32, uint64 for 64: the signed kind that holds every value). */
+  unsigned?: 8 | 16 | 32 | 64;
+}
+
+/** Unsigned integer type names and their widths: Arrow/Parquet, DuckDB, and PostgreSQL's oid (an unsigned 4-byte integer). */
+const UNSIGNED: Record<string, 8 | 16 | 32 | 64> = { uint8: 8, utinyint: 8, uint16: 16, usmallint: 16, uint32: 32, uinteger: 32, oid: 32, uint64: 64, ubigint: 64 };
 
 /** What a column type name means, whatever the source spelled it: PostgreSQL ("timestamp with time zone",
  *  "numeric(15,2)", "integer[]", "int8"), Arrow/Parquet/DuckDB ("int64", "decimal(18,3)", "timestamp[us, UTC]",
@@ -134,9 +143,10 @@ export function logicalType(type: string): LogicalType {
   const dec = /^(?:numeric|decimal)(?:\s*\(\s*(\d+)\s*(?:,\s*(-?\d+)\s*)?\))?$/.exec(t);
   if (dec) return { kind: 'decimal', precision: dec[1] ? Number(dec[1]) : undefined, scale: dec[1] ? Number(dec[2] ?? 0) : undefined };
   if (/^(bool|boolean)$/.test(t)) return { kind: 'bool' };
-  if (/^(smallint|integer|int|int2|int4|int16|int32|uint8|uint16|tinyint|utinyint|usmallint|serial|smallserial|oid)$/.test(t)) return { kind: 'int32' };
-  if (/^(bigint|int8|int64|bigserial|uint32|uinteger)$/.test(t)) return { kind: 'int64' };
-  if (/^(uint64|ubigint)$/.test(t)) return { kind: 'uint64' };
+  const u = Object.hasOwn(UNSIGNED, t) ? UNSIGNED[t] : undefined; // (not a name on Object.prototype)
+  if (u) return { kind: u <= 16 ? 'int32' : u === 32 ? 'int64' : 'uint64', unsigned: u };
+  if (/^(smallint|integer|int|int2|int4|int16|int32|tinyint|serial|smallserial)$/.test(t)) return { kind: 'int32' };
+  if (/^(bigint|int8|int64|bigserial)$/.test(t)) return { kind: 'int64' };
   if (/^(real|float4|float32|float)$/.test(t)) return { kind: 'float32' };
   if (/^(double precision|double|float8|float64)$/.test(t)) return { kind: 'float64' };
   if (/^(date|date32(\[day\])?|date64(\[ms\])?)$/.test(t)) return { kind: 'date' };

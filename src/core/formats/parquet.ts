@@ -496,7 +496,9 @@ function leaf(el: SchemaElement, path: string): { type: string; conv: Conv } {
   const intType = (bits: number, signed: boolean): { type: string; conv: Conv } => {
     const name = `${signed ? 'int' : 'uint'}${bits}`;
     if (bits === 64) return { type: name, conv: signed ? v => big(v) : v => BigInt.asUintN(64, big(v)) };
-    if (!signed) return { type: name, conv: v => (Number(v) >>> 0) & (bits === 32 ? 0xffffffff : (1 << bits) - 1) };
+    // the stored INT32 is the value's low bits read as signed: an unsigned width takes them back as unsigned
+    // (`>>> 0`, not `& 0xffffffff`: JS's & gives a signed 32-bit result, 4294967295 & 0xffffffff is -1)
+    if (!signed) return { type: name, conv: v => typeof v === 'bigint' ? Number(BigInt.asUintN(bits, v)) : bits === 32 ? Number(v) >>> 0 : Number(v) & ((1 << bits) - 1) };
     return { type: name, conv: v => Number(v) };
   };
   if (lt?.type === 'INTEGER') return intType(Number(lt.bitWidth), !!lt.isSigned);

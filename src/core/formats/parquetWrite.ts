@@ -23,6 +23,14 @@ const NO_FACTS: Facts = { scale: 0, intDigits: 1, nonDecimal: false, nanos: fals
 
 /** How one logical type is stored, given what every (non-null, flattened) value of the column says; undefined = as text. */
 function leafFor(lt: LogicalType, facts: Facts): Leaf | undefined {
+  if (lt.unsigned === 8 || lt.unsigned === 16 || lt.unsigned === 32) {
+    // unsigned stays unsigned: INT32 with the UINT_8/16/32 converted type (no INTEGER logical type, see uint64
+    // below); hyparquet-writer stores a UINT_32 value over 2^31-1 as its two's complement bits, statistics in
+    // unsigned order
+    const w = lt.unsigned;
+    return { element: { type: 'INT32', converted_type: `UINT_${w}` },
+      conv: v => { const n = typeof v === 'bigint' && v >= 0n && v < 2n ** 32n ? Number(v) : v; return typeof n === 'number' && Number.isInteger(n) && n >= 0 && n < 2 ** w && !Object.is(n, -0) ? n : FAIL; }, what: `UINT${w}` };
+  }
   switch (lt.kind) {
     case 'bool':
       return { element: { type: 'BOOLEAN' }, conv: v => (typeof v === 'boolean' ? v : FAIL), what: 'BOOLEAN' };
@@ -246,8 +254,8 @@ export interface ParquetStreamResult {
  *  all its values (exactly as for rows in memory: DECIMAL scale, TIMESTAMP unit, what must be text), a second pass
  *  converts the rows and hands each row group to `sink` as soon as it is full. Memory: one row group of rows and its
  *  encoded bytes, plus the file's metadata (one entry per row group and column). Each column is in the Parquet type
- *  of its logical type (src/core/values.ts): DECIMAL, DATE, TIMESTAMP(µs/ns, UTC or not), TIME, INT64, JSON, UUID,
- *  LIST; what has no exact Parquet form (timetz, interval, NaN in a numeric) is written as text and said in `notes`. */
+ *  of its logical type (src/core/values.ts): DECIMAL, DATE, TIMESTAMP(µs/ns, UTC or not), TIME, INT64, UINT_8..64,
+ *  JSON, UUID, LIST; what has no exact Parquet form (timetz, interval, NaN in a numeric) is written as text and said in `notes`. */
 export async function writeParquetStream(columns: ColumnInfo[], source: RowSource, sink: ByteSink, opts: ParquetStreamOptions = {}): Promise<ParquetStreamResult> {
   const groupRows = Math.max(1, opts.rowGroupRows ?? 100_000);
   const groupBytes = opts.rowGroupBytes ?? 32 * 1024 * 1024;

@@ -244,6 +244,7 @@ export const readParquet = defineTool({
       const footer = head.notes.map(m => `Note: ${m}.`);
       if (nCap.note) footer.push(`Note: ${nCap.note}`);
       if (saved) footer.push(`Saved the ${plural(head.rows.length, 'row')} read to ${saved.path} (${fmtBytes(saved.bytes)}); read it in Python with pandas.read_${saved.path.endsWith('.csv') ? 'csv' : 'parquet'}.`);
+      if (saved?.notes.length) footer.push(`In the file: ${saved.notes.join('; ')}.`); // (a column whose type changed, as execute_query says)
       const r = tableResult({ title: name, columns: head.columns, rows: head.rows, truncated: head.rows.length < head.totalRows, totalRows: head.totalRows,
         header: `${f.display} (${fmtBytes(f.size)}, ${plural(head.rowGroups, 'row group')}): ${plural(head.totalRows, 'row')}; first ${head.rows.length.toLocaleString('en-US')} read (${fmtBytes(head.bytesRead)} of the file).${head.stopped ? `\n${budgetStopText(head.stopped)}` : ''}`,
         footer: footer.length ? footer : undefined });
