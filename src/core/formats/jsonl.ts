@@ -62,9 +62,23 @@ function fail(s: string, at: number): never {
  * nested a million levels deep costs a byte per level): a line of any length within the file limit is scanned in
  * place. An error names the position, as JSON.parse does.
  */
+let scanStack = new Uint8Array(64);
 function endOfValue(s: string, i: number): number {
-  let stack = new Uint8Array(64); let depth = 0; // 1: in an object, 2: in an array
-  const push = (k: number) => { if (depth === stack.length) { const t = new Uint8Array(depth * 2); t.set(stack); stack = t; } stack[depth++] = k; };
+  // a scalar needs no stack (millions of members each end here)
+  const c0 = s[i];
+  if (c0 === '"') return strEnd(s, i);
+  if (c0 !== '{' && c0 !== '[') {
+    if (c0 === 't' || c0 === 'f' || c0 === 'n') {
+      const lit = c0 === 't' ? 'true' : c0 === 'f' ? 'false' : 'null';
+      if (!s.startsWith(lit, i)) fail(s, i);
+      return i + lit.length;
+    }
+    NUM_RE.lastIndex = i;
+    if (!NUM_RE.exec(s) || NUM_RE.lastIndex === i) fail(s, i);
+    return NUM_RE.lastIndex;
+  }
+  let stack = scanStack; let depth = 0; // 1: in an object, 2: in an array
+  const push = (k: number) => { if (depth === stack.length) { const t = new Uint8Array(depth * 2); t.set(stack); stack = t; if (t.length <= 1 << 20) scanStack = t; } stack[depth++] = k; };
   const key = (j: number): number => {
     if (s[j] !== '"') fail(s, j);
     j = ws(s, strEnd(s, j));
@@ -124,7 +138,8 @@ function members(line: string, keep: (key: string) => boolean): { out: [string, 
   for (;;) {
     if (line[i] !== '"') fail(line, i);
     const kEnd = strEnd(line, i);
-    const k = JSON.parse(line.slice(i, kEnd)) as string;
+    const kText = line.slice(i + 1, kEnd - 1);
+    const k = kText.includes('\\') ? JSON.parse(line.slice(i, kEnd)) as string : kText;
     i = ws(line, kEnd);
     if (line[i] !== ':') fail(line, i);
     i = ws(line, i + 1);
