@@ -245,6 +245,8 @@ export async function readJsonlHead(stream: Readable, o: { nRows: number; column
         }
         if (nl === -1) {
           if (start < text.length) { pieces.push(text.slice(start)); pendingChars += text.length - start; }
+          // the rows are read and a next line has begun: there are more (it is not read to its end to know it)
+          if (objects.length >= o.nRows && pieces.some(p => p.trim())) { more = true; done = true; return; }
           // a line longer than the row budget is stopped while it is read (its characters are at most its bytes)
           if (budget && pendingChars > budget.maxRowBytes && objects.length < o.nRows) {
             measuring = { row: objects.length + 1, line: lineNo + 1, bytes: pieces.reduce((n, p) => n + Buffer.byteLength(p), 0) };
