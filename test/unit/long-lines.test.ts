@@ -163,4 +163,11 @@ test('a 100 MB CSV of 10 lines of 10 MB each', async () => {
   assert.match(f.text, /ten\.csv: 10 lines, [\d.]+ MB\. Lines 4-4 \(more: continue with offset 4\); cut at 20,000 characters\./);
 });
 
+test('a CSV value over 16 MiB: refused clearly, not taken for a quote never closed', async () => {
+  const file = await writeFile('value.csv', ['id,v\n1,', 'v'.repeat(30 * MB), '\n2,x\n']);
+  const o = await readOnce('read_csv', { file_path: file }, 'a 30 MB value');
+  assert.equal(o.r.isError, true);
+  assert.match(o.text, /value\.csv as CSV: the record starting on line 2 is longer than 16 MiB in the columns read \(its values are too long to read here\); no rows were returned/);
+});
+
 test.after(() => fs.rmSync(dir, { recursive: true, force: true }));

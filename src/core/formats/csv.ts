@@ -259,6 +259,9 @@ export class FieldFilter {
   }
   private readonly d: number;
 
+  /** Whether the text so far ends inside a quoted field. */
+  get inQuotes(): boolean { return this.st === 2 || this.st === 3; }
+
   private kept(f: number): boolean { return f < this.cap || this.extraSet.has(f); }
 
   /** The text with the fields not kept taken out (the same string when nothing is). */
@@ -394,9 +397,11 @@ export async function readCsvHead(stream: Readable, o: { nRows: number; columns?
         stop ??= { kind: 'row', row: 0, bytes: 0, limitBytes: budget.maxRowBytes, record: records.length, line: nextLine };
         return;
       }
-      failure = (e as { code?: string }).code === 'CSV_MAX_RECORD_SIZE'
-        ? new Error(`the record starting on line ${nextLine.toLocaleString('en-US')} is longer than ${UNCLOSED_QUOTE / 1024 / 1024} MiB, probably because a quote on it is never closed; no rows were returned`)
-        : e;
+      failure = (e as { code?: string }).code !== 'CSV_MAX_RECORD_SIZE' ? e
+        : filter && !filter.inQuotes
+          // no quote open: a record of long values (the fields kept are over the limit), not a runaway quote
+          ? new Error(`the record starting on line ${nextLine.toLocaleString('en-US')} is longer than ${UNCLOSED_QUOTE / 1024 / 1024} MiB in the columns read (its values are too long to read here); no rows were returned. Read fewer columns (columns), or the file with execute_code`)
+          : new Error(`the record starting on line ${nextLine.toLocaleString('en-US')} is longer than ${UNCLOSED_QUOTE / 1024 / 1024} MiB, probably because a quote on it is never closed; no rows were returned`);
     });
   };
   const feed = (raw: string): void => {
