@@ -36,6 +36,13 @@ export function rawRequest(transport: StdioClientTransport, line: string, id: nu
   });
 }
 
+/** A process's peak resident memory (VmHWM from /proc/<pid>/status), MB. */
+export function peakMb(pid: number): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  if (!m) throw new Error(`no VmHWM in /proc/${pid}/status`);
+  return Number(m[1]) / 1024;
+}
+
 export function tmpDir(prefix: string): string {
   return fs.mkdtempSync(path.join(require('node:os').tmpdir(), `dt-${prefix}-`));
 }

@@ -2,19 +2,12 @@ import { test, before, after } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { connectMcp, rawRequest, tmpDir } from '../helpers/mcp';
+import { connectMcp, peakMb, rawRequest, tmpDir } from '../helpers/mcp';
 import { psql, startPostgres, type PgCluster } from '../helpers/pg';
 
 // Issue 15, bounded memory: values and results too large for the server are stopped at the source (on the wire,
 // before the driver builds strings), limits the agent passes are ceilings, and the server's PEAK memory stays
 // bounded across all of it. Each fault: a clear tool error or a bounded reply, one audit line, the session alive.
-
-/** The server's peak resident memory (VmHWM), MB. */
-function peakMb(pid: number): number {
-  const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-  assert.ok(m, 'VmHWM in /proc/<pid>/status');
-  return Number(m[1]) / 1024;
-}
 
 /** The server's resident memory now (VmRSS), MB. */
 function rssMb(pid: number): number {

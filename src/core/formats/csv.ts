@@ -3,6 +3,7 @@ import type { ColumnInfo } from '../result';
 import { StreamDecoder, type TextEncoding } from './textDecode';
 import { RowBudget, type BudgetStop } from '../bounds';
 import type { Limits } from '../config';
+import { MAX_FILE_COLUMNS } from './table';
 
 /**
  * CSV heads that never change a value.
@@ -225,7 +226,119 @@ function plural(n: number, one: string, many = `${one}s`): string {
   return `${n.toLocaleString('en-US')} ${n === 1 ? one : many}`;
 }
 
-interface Rec { fields: string[]; line: number; endLine: number }
+/**
+ * Takes the fields a read keeps out of CSV text before it reaches the parser, so that a line of 870,000 fields (or a
+ * 100 MB one) never becomes 870,000 strings: the first `cap` fields of each record, the positions asked for, and in
+ * the first record the fields whose text is a name asked for. It follows csv-parse's quoting (a quote opens a field
+ * only at its start, `""` inside quotes is a quote, a closing quote not followed by a delimiter is kept as text) and
+ * its record delimiters (\r\n, \n, \r). Records it cut are listed by their first line with their field count and the
+ * line breaks inside the fields left out, so line numbers and the notes stay exact.
+ */
+export class FieldFilter {
+  private st = 0; // 0: at a field's start, 1: in an unquoted field, 2: in a quoted field, 3: just after a quote in one
+  private field = 0;
+  private line = 1;
+  private recLine = 1;
+  private prevCR = false;
+  private emitting = true;
+  private droppedAny = false;
+  private droppedBreaks = 0;
+  private recEmpty = true;
+  private first = true;
+  private capture: string | undefined; // the text of a first-record field past the cap, while it may be a name asked for
+  private readonly extraSet: Set<number>;
+  private readonly found = new Set<string>();
+  /** Records that had fields left out, by their first line: all their fields, and the line breaks in those left out. */
+  readonly drops = new Map<number, { fields: number; breaks: number }>();
+  /** Positions past the cap that are kept, ascending: field `cap + k` of a kept record is file column extra[k]. */
+  readonly extra: number[];
+  constructor(delimiter: string, private readonly cap: number, private readonly names?: Set<string>, positions: number[] = []) {
+    this.d = delimiter.charCodeAt(0);
+    this.extra = [...new Set(positions.filter(p => p >= cap))].sort((a, b) => a - b);
+    this.extraSet = new Set(this.extra);
+  }
+  private readonly d: number;
+
+  /** Whether the text so far ends inside a quoted field. */
+  get inQuotes(): boolean { return this.st === 2 || this.st === 3; }
+
+  private kept(f: number): boolean { return f < this.cap || this.extraSet.has(f); }
+
+  /** The text with the fields not kept taken out (the same string when nothing is). */
+  push(text: string): string {
+    const out: string[] = [];
+    let from = 0; // start of the text being kept, when emitting
+    let capFrom = 0; // start of the captured field text in this chunk
+    const d = this.d;
+    for (let i = 0; i < text.length; i++) {
+      const c = text.charCodeAt(i);
+      if (this.st === 3) {
+        if (c === 0x22) { this.st = 2; this.prevCR = false; continue; }
+        this.st = 1; // closed (or, with a character other than a delimiter or line end after it, kept as text)
+      }
+      if (this.st === 2) {
+        if (c === 0x22) this.st = 3;
+        else if (c === 0x0d || (c === 0x0a && !this.prevCR)) { this.line++; if (!this.emitting) this.droppedBreaks++; }
+        this.prevCR = c === 0x0d;
+        this.recEmpty = false;
+        continue;
+      }
+      if (c === d) {
+        // the field ends: the next one is kept or not
+        this.prevCR = false; this.recEmpty = false;
+        if (this.capture !== undefined) { this.endCapture(text.slice(capFrom, i), out); }
+        this.field++; this.st = 0;
+        const keep = this.kept(this.field);
+        if (this.emitting && !keep) { out.push(text.slice(from, i)); this.emitting = false; this.droppedAny = true; }
+        else if (!this.emitting && keep) { this.emitting = true; from = i; }
+        if (!keep && this.first && this.names) { this.capture = ''; capFrom = i + 1; }
+        continue;
+      }
+      if (c === 0x0a && this.prevCR) { this.prevCR = false; continue; } // the \n of \r\n
+      if (c === 0x0a || c === 0x0d) {
+        this.line++;
+        this.prevCR = c === 0x0d;
+        if (this.capture !== undefined) this.endCapture(text.slice(capFrom, i), out);
+        if (!this.emitting) { this.emitting = true; from = i; }
+        this.endRecord();
+        continue;
+      }
+      this.prevCR = false; this.recEmpty = false;
+      this.st = this.st === 0 && c === 0x22 ? 2 : 1;
+    }
+    if (this.capture !== undefined) { this.capture += text.slice(capFrom); if (this.capture.length > 4100) this.capture = undefined; }
+    if (this.emitting) { if (from === 0) { if (!out.length) return text; } out.push(text.slice(from)); }
+    return out.join('');
+  }
+
+  /** The end of the input: the last record, if it has no line break after it. */
+  end(): void {
+    if (!this.recEmpty || this.field > 0) this.endRecord();
+  }
+
+  private endCapture(rest: string, out: string[]): void {
+    const raw = this.capture! + rest;
+    this.capture = undefined;
+    if (raw.length > 4100) return;
+    const name = raw.length >= 2 && raw[0] === '"' && raw.endsWith('"') ? raw.slice(1, -1).replace(/""/g, '"') : raw;
+    if (!this.names!.has(name) || this.found.has(name)) return;
+    this.found.add(name);
+    // kept after all: the field goes to the parser, and the column is kept in every record
+    out.push(String.fromCharCode(this.d) + raw);
+    this.extraSet.add(this.field);
+    this.extra.push(this.field);
+    this.extra.sort((a, b) => a - b);
+  }
+
+  private endRecord(): void {
+    if (this.droppedAny) this.drops.set(this.recLine, { fields: this.field + 1, breaks: this.droppedBreaks });
+    if (!this.recEmpty || this.field > 0) this.first = false;
+    this.field = 0; this.st = 0; this.droppedAny = false; this.droppedBreaks = 0; this.recEmpty = true;
+    this.recLine = this.line;
+  }
+}
+
+interface Rec { fields: string[]; line: number; endLine: number; /** fields in the file (more than `fields` when some were left out) */ total: number }
 
 /** Parses the first rows of a CSV stream and stops reading: the cost does not grow with the file. */
 export async function readCsvHead(stream: Readable, o: { nRows: number; columns?: string[]; encoding?: TextEncoding; header?: boolean; budget?: Pick<Limits, 'maxRowMb' | 'maxResultMb'> }): Promise<CsvHead> {
@@ -240,6 +353,9 @@ export async function readCsvHead(stream: Readable, o: { nRows: number; columns?
   let bytesRead = 0;
   let delimiter = ',';
   let parser: ReturnType<typeof parse> | undefined;
+  // columns past MAX_FILE_COLUMNS are left out before the parser; those asked for (by name, or column_N) are kept
+  let filter: FieldFilter | undefined;
+  const positions = (o.columns ?? []).map(c => /^column_([1-9]\d{0,8})$/.exec(c)).filter(m => !!m).map(m => Number(m![1]) - 1);
   let failure: Error | undefined;
   const decoder = new StreamDecoder(o.encoding);
   const records: Rec[] = [];
@@ -253,11 +369,13 @@ export async function readCsvHead(stream: Readable, o: { nRows: number; columns?
     const line = nextLine;
     let breaks = 0;
     for (const f of fields) if (f.includes('\n') || f.includes('\r')) breaks += f.match(/\r\n|\r|\n/g)!.length;
+    const cut = filter?.drops.get(line);
+    if (cut) { filter!.drops.delete(line); breaks += cut.breaks; }
     nextLine = line + breaks + 1;
-    if (fields.length === 1 && fields[0] === '') { blank.push(line); return; } // an empty line (said in the notes)
+    if (fields.length === 1 && fields[0] === '' && !cut) { blank.push(line); return; } // an empty line (said in the notes)
     const over = budget?.add(fields);
     if (over) { stop = { ...over, record: records.length, line }; return; }
-    records.push({ fields, line, endLine: line + breaks });
+    records.push({ fields, line, endLine: line + breaks, total: cut ? cut.fields : fields.length });
   };
   const full = () => !!stop || records.length >= want;
   const take = (): void => {
@@ -268,6 +386,7 @@ export async function readCsvHead(stream: Readable, o: { nRows: number; columns?
     const nul = text.indexOf('\0');
     if (nul !== -1 && nul < SNIFF) throw new Error(`it is not text: it has NUL bytes (the first at character ${nul.toLocaleString('en-US')}, ${decoder.describe()}). Use read_parquet for Parquet or Arrow files, or pass encoding if it is UTF-16 without a BOM`);
     delimiter = sniffDelimiter(text.slice(0, SNIFF));
+    filter = new FieldFilter(delimiter, MAX_FILE_COLUMNS, o.columns ? new Set(o.columns) : undefined, positions);
     // every line ending, also mixed in one file (csv-parse's auto-detection keeps the first one it sees)
     parser = parse({ delimiter, relax_column_count: true, relax_quotes: true, record_delimiter: ['\r\n', '\n', '\r'],
       max_record_size: MAX_RECORD });
@@ -278,12 +397,15 @@ export async function readCsvHead(stream: Readable, o: { nRows: number; columns?
         stop ??= { kind: 'row', row: 0, bytes: 0, limitBytes: budget.maxRowBytes, record: records.length, line: nextLine };
         return;
       }
-      failure = (e as { code?: string }).code === 'CSV_MAX_RECORD_SIZE'
-        ? new Error(`the record starting on line ${nextLine.toLocaleString('en-US')} is longer than ${UNCLOSED_QUOTE / 1024 / 1024} MiB, probably because a quote on it is never closed; no rows were returned`)
-        : e;
+      failure = (e as { code?: string }).code !== 'CSV_MAX_RECORD_SIZE' ? e
+        : filter && !filter.inQuotes
+          // no quote open: a record of long values (the fields kept are over the limit), not a runaway quote
+          ? new Error(`the record starting on line ${nextLine.toLocaleString('en-US')} is longer than ${UNCLOSED_QUOTE / 1024 / 1024} MiB in the columns read (its values are too long to read here); no rows were returned. Read fewer columns (columns), or the file with execute_code`)
+          : new Error(`the record starting on line ${nextLine.toLocaleString('en-US')} is longer than ${UNCLOSED_QUOTE / 1024 / 1024} MiB, probably because a quote on it is never closed; no rows were returned`);
     });
   };
-  const feed = (text: string): void => {
+  const feed = (raw: string): void => {
+    const text = filter!.push(raw);
     // in slices, so that a short head does not parse the whole first 64 KiB
     for (let i = 0; i < text.length && !full(); i += 8192) {
       parser!.write(text.slice(i, i + 8192));
@@ -310,6 +432,7 @@ export async function readCsvHead(stream: Readable, o: { nRows: number; columns?
       if (!parser) { const text = decoder.write(Buffer.concat(pending)); start(text); feed(text); }
       if (!full()) {
         feed(decoder.end());
+        filter!.end();
         parser!.end();
         for await (const r of parser! as AsyncIterable<string[]>) if (!full()) accept(r);
       }
@@ -337,19 +460,25 @@ export async function readCsvHead(stream: Readable, o: { nRows: number; columns?
   const more = bodyRecs.length > o.nRows || !!stopped;
   const data = bodyRecs.slice(0, o.nRows);
 
-  // width: the header's, or without one the most common field count; longer rows get added columns
+  // width: the header's, or without one the most common field count; longer rows get added columns. `width` and
+  // `maxWidth` count the fields kept, `fileWidth` those in the file (more when a line is wider than MAX_FILE_COLUMNS)
   let width: number;
-  if (hasHeader) width = records[0].fields.length;
+  let fileWidth: number;
+  if (hasHeader) { width = records[0].fields.length; fileWidth = records[0].total; }
   else {
     const freq = new Map<number, number>();
-    for (const r of data) freq.set(r.fields.length, (freq.get(r.fields.length) ?? 0) + 1);
-    width = [...freq].sort((a, b) => b[1] - a[1] || b[0] - a[0])[0][0];
+    for (const r of data) freq.set(r.total, (freq.get(r.total) ?? 0) + 1);
+    fileWidth = [...freq].sort((a, b) => b[1] - a[1] || b[0] - a[0])[0][0];
+    width = data.find(r => r.total === fileWidth)!.fields.length;
   }
   const maxWidth = data.reduce((m, r) => Math.max(m, r.fields.length), width);
+  // the file column of kept field p (past the cap: the columns asked for)
+  const extra = filter?.extra ?? [];
+  const colOf = (p: number) => p < MAX_FILE_COLUMNS ? p : extra[p - MAX_FILE_COLUMNS];
   const names: string[] = [];
   const taken = new Set<string>();
   const renamed: string[] = [];
-  const emptyNamed: number[] = [];
+  const emptyNamed: [number, number][] = []; // [file column, kept position]
   const head = hasHeader ? records[0].fields : [];
   // names from the header first (as written), then renames for empty and duplicate ones
   for (const h of head) if (h !== '') taken.add(h);
@@ -357,15 +486,16 @@ export async function readCsvHead(stream: Readable, o: { nRows: number; columns?
   // where the search for a free suffix of each base name goes on (names are never freed, so the result is the same
   // as searching from the start; a line of 870,000 repeated names would otherwise take billions of steps)
   const nextK = new Map<string, number>();
-  for (let c = 0; c < maxWidth; c++) {
-    let name = c < head.length ? head[c] : '';
+  for (let p = 0; p < maxWidth; p++) {
+    const c = colOf(p);
+    let name = p < head.length ? head[p] : '';
     if (name === '' || seen.has(name)) {
       const base = name === '' ? `column_${c + 1}` : name;
       let k = nextK.get(base) ?? (name === '' ? 1 : 2);
       let cand = name === '' && k === 1 ? base : `${base}_${k}`;
       while (taken.has(cand) || seen.has(cand)) { k++; cand = `${base}_${k}`; }
       nextK.set(base, k + 1);
-      if (c < head.length) { if (name === '') emptyNamed.push(c + 1); else renamed.push(`"${name}" (column ${c + 1}) → "${cand}"`); }
+      if (p < head.length) { if (name === '') emptyNamed.push([c + 1, p]); else renamed.push(`"${name}" (column ${c + 1}) → "${cand}"`); }
       name = cand;
     }
     seen.add(name); taken.add(name);
@@ -373,15 +503,23 @@ export async function readCsvHead(stream: Readable, o: { nRows: number; columns?
   }
   const some = (xs: string[]) => xs.length > 50 ? `${xs.slice(0, 50).join(', ')} and ${(xs.length - 50).toLocaleString('en-US')} more` : xs.join(', ');
   if (renamed.length) notes.push(`Duplicate header names were made distinct: ${some(renamed)}.`);
-  if (emptyNamed.length) notes.push(`Empty header names were named by position: column${emptyNamed.length > 1 ? 's' : ''} ${some(emptyNamed.map(String))} → ${some(emptyNamed.map(c => names[c - 1]))}.`);
+  if (emptyNamed.length) notes.push(`Empty header names were named by position: column${emptyNamed.length > 1 ? 's' : ''} ${some(emptyNamed.map(e => String(e[0])))} → ${some(emptyNamed.map(e => names[e[1]]))}.`);
 
-  const longer = data.filter(r => r.fields.length > width);
-  const shorter = data.filter(r => r.fields.length < width);
+  // fields left out: the widest line read, and how to get the others
+  const widest = Math.max(records[0].total, ...data.map(r => r.total));
+  if (widest > MAX_FILE_COLUMNS && !o.columns) {
+    notes.push(`Only the first ${MAX_FILE_COLUMNS.toLocaleString('en-US')} of the ${widest.toLocaleString('en-US')} columns are read; the other ${(widest - MAX_FILE_COLUMNS).toLocaleString('en-US')} are not in the result (a row that wide would not fit in memory). Pass \`columns\` to read others by name${hasHeader ? '' : ''} or by position (column_N, N from 1).`);
+  }
+
+  const longer = data.filter(r => r.total > fileWidth);
+  const shorter = data.filter(r => r.total < fileWidth);
   if (longer.length) {
-    notes.push(`${plural(longer.length, 'row')} ${longer.length === 1 ? 'has' : 'have'} more fields than the ${hasHeader ? 'header' : `${width} most rows have`} (line${longer.length > 1 ? 's' : ''} ${lineList(longer.map(r => r.line), longer.length)}); the extra fields are in the added column${maxWidth - width > 1 ? 's' : ''} ${names.slice(width).join(', ')} (NULL in the other rows).`);
+    const added = names.slice(width);
+    notes.push(`${plural(longer.length, 'row')} ${longer.length === 1 ? 'has' : 'have'} more fields than the ${hasHeader ? 'header' : `${fileWidth} most rows have`} (line${longer.length > 1 ? 's' : ''} ${lineList(longer.map(r => r.line), longer.length)}); `
+      + (added.length ? `the extra fields are in the added column${added.length > 1 ? 's' : ''} ${some(added)} (NULL in the other rows).` : `the extra fields are past the columns read.`));
   }
   if (shorter.length) {
-    notes.push(`${plural(shorter.length, 'row')} ${shorter.length === 1 ? 'has' : 'have'} fewer fields than the ${hasHeader ? 'header' : `${width} most rows have`} (line${shorter.length > 1 ? 's' : ''} ${lineList(shorter.map(r => r.line), shorter.length)}); the missing fields are NULL.`);
+    notes.push(`${plural(shorter.length, 'row')} ${shorter.length === 1 ? 'has' : 'have'} fewer fields than the ${hasHeader ? 'header' : `${fileWidth} most rows have`} (line${shorter.length > 1 ? 's' : ''} ${lineList(shorter.map(r => r.line), shorter.length)}); the missing fields are NULL.`);
   }
   // empty lines between the records returned (not those after the last one)
   const lastLine = (data.at(-1) ?? records[0]).line;
@@ -398,7 +536,10 @@ export async function readCsvHead(stream: Readable, o: { nRows: number; columns?
   let idx = names.map((_, i) => i);
   if (o.columns) {
     const missing = o.columns.filter(c => !names.includes(c));
-    if (missing.length) throw new Error(`unknown column${missing.length > 1 ? 's' : ''} ${missing.join(', ')}; the file has ${names.join(', ')}`);
+    if (missing.length) {
+      const all = Math.max(records[0].total, ...data.map(r => r.total));
+      throw new Error(`unknown column${missing.length > 1 ? 's' : ''} ${missing.join(', ')}; the file has ${some(names)}${all > names.length ? ` (${all.toLocaleString('en-US')} columns in all; past the first ${MAX_FILE_COLUMNS.toLocaleString('en-US')}, a column is found by its name as written in the header line, or by position as column_N)` : ''}`);
+    }
     idx = o.columns.map(c => names.indexOf(c));
   }
   return {

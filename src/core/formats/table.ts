@@ -50,3 +50,8 @@ export function columnsLine(columns: ColumnInfo[], max = 4000): string {
 export function plural(n: number, one: string, many = `${one}s`): string {
   return `${n.toLocaleString('en-US')} ${n === 1 ? one : many}`;
 }
+
+/** Most columns a text file read keeps (CSV/TSV fields, JSON Lines keys). A line of 870,000 fields as strings, types
+ *  and column infos costs the server hundreds of MB; the columns past this are counted, said in the result, and can be
+ *  asked for by name with `columns`. */
+export const MAX_FILE_COLUMNS = 20_000;
