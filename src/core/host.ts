@@ -167,7 +167,7 @@ export class ToolHost {
             return Promise.all([stored, shown]).then(() => undefined);
           });
           result = await tool.handler(parsed.data, { config: this.cfg, services: this.services, signal, caller: opts.caller, onProgress: opts.onProgress, onRows, results: this.results });
-          if (result.isError) outcome = 'error';
+          if (result.isError) outcome = signal.aborted ? 'cancelled' : 'error';
         } catch (e) {
           outcome = signal.aborted ? 'cancelled' : 'error';
           result = e instanceof ToolError

@@ -173,3 +173,28 @@ test('a silent execute_code sends progress at least every 5 s', { timeout: 120_0
     assert.ok(Math.max(...gaps.slice(1)) < 6500, `no silence past 5 s between beats: ${gaps.join(', ')}`);
   } finally { await close(); }
 });
+
+test('notifications/cancelled during execute_code interrupts the cell; the session keeps its variables; the audit line says cancelled', { timeout: 120_000 }, async () => {
+  const audit = path.join(tmpDir('mcp-cancel'), 'audit.jsonl');
+  const { client, close } = await connectMcp({ ...env, DATATOOLS_ROLE: 'ml_engineer', DATATOOLS_AUDIT_LOG: audit });
+  try {
+    const set = await client.callTool({ name: 'execute_code', arguments: { code: 'kept = [1, 2, 3]' } });
+    assert.notEqual(set.isError, true);
+    const ac = new AbortController();
+    const call = client.callTool({ name: 'execute_code', arguments: { code: 'import time\nfor i in range(600):\n  time.sleep(0.1)' } }, undefined, { signal: ac.signal });
+    setTimeout(() => ac.abort('the user pressed stop'), 1500);
+    await assert.rejects(call);
+    const after = await client.callTool({ name: 'execute_code', arguments: { code: 'print(sum(kept))' } });
+    const t = (after.content as { type: string; text: string }[])[0].text;
+    assert.match(t, /\b6\b/, 'the variable survived the cancel');
+    assert.doesNotMatch(t, /session restarted|previous execute_code was cancelled/);
+    const deadline = Date.now() + 10_000;
+    let lines: { tool: string; outcome: string }[] = [];
+    while (Date.now() < deadline) {
+      lines = fs.readFileSync(audit, 'utf8').trim().split('\n').map(l => JSON.parse(l));
+      if (lines.some(l => l.outcome === 'cancelled')) break;
+      await new Promise(r => setTimeout(r, 200));
+    }
+    assert.ok(lines.some(l => l.tool === 'execute_code' && l.outcome === 'cancelled'), JSON.stringify(lines));
+  } finally { await close(); }
+});

@@ -62,15 +62,45 @@ describe('the local Python sandbox (real Python in bubblewrap)', () => {
     assert.match(z.text, /ZeroDivisionError: division by zero\n[\s\S]*Traceback|ZeroDivisionError/);
   });
 
-  test('an endless loop is stopped at its timeout, the state loss is reported, and the next call works', async () => {
+  test('an endless loop is interrupted at its timeout and the session keeps its state, as Jupyter does', async () => {
+    await run('kept = 41');
     const r = await run('while True:\n  pass', 2);
     assert.equal(r.isError, true);
-    assert.match(r.text, /TimeoutError: Execution stopped after its 2 s timeout/);
+    assert.match(r.text, /TimeoutError: Execution stopped after its 2 s timeout; the kernel was interrupted and its state is kept/);
+    assert.doesNotMatch(r.text, /session restarted/);
+    const next = await run('kept + 1');
+    assert.match(next.text, /\[Out \d+\] 42/, 'the variables from before are still defined');
+  });
+
+  test('a cell that ignores the interrupt is ended after the grace period, and the state loss is reported', async () => {
+    await run('x = 1');
+    const r = await run('import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n  time.sleep(0.1)', 2);
+    assert.equal(r.isError, true);
+    assert.match(r.text, /TimeoutError: Execution stopped after its 2 s timeout; the code did not stop on interrupt within 5 s/);
     assert.match(r.text, /session restarted: timeout/);
     const next = await run('y = 1\ny + 1');
     assert.match(next.text, /\[Out \d+\] 2/);
     const gone = await run('x');
     assert.match(gone.text, /NameError/, 'the old state is gone, as reported');
+  });
+
+  test('a cancel interrupts the running cell and keeps the state; a cancel the code ignores restarts it and the next reply says so', async () => {
+    await run('before = "still here"');
+    const ac = new AbortController();
+    const call = host.call('execute_code', { code: 'import time\nfor i in range(600):\n  time.sleep(0.1)' }, { caller: 'test', signal: ac.signal });
+    setTimeout(() => ac.abort(), 1500);
+    const r = await call;
+    assert.equal(r.outcome, 'cancelled');
+    assert.match(r.text, /Execution was cancelled; the kernel was interrupted and its state is kept/);
+    assert.match((await run('before')).text, /still here/);
+    const ac2 = new AbortController();
+    const stubborn = host.call('execute_code', { code: 'import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n  time.sleep(0.1)' }, { caller: 'test', signal: ac2.signal });
+    setTimeout(() => ac2.abort(), 1500);
+    const r2 = await stubborn;
+    assert.equal(r2.outcome, 'cancelled');
+    const after = await run('print("fresh")');
+    assert.match(after.text, /previous execute_code was cancelled and the code did not stop on interrupt/);
+    assert.match(after.text, /fresh/);
   });
 
   test('a large allocation is stopped at the memory limit and the next call works', async () => {

@@ -344,11 +344,45 @@ class KernelProcess {
     });
   }
 
+  /** SIGINT to the kernel's Python process (inside the sandbox's namespaces; found among the launch's descendants by
+   *  its command line), as Jupyter's interrupt: the running cell gets a KeyboardInterrupt. False when it is not found. */
+  interrupt(kernelFile: string): boolean {
+    if (this.exited || !this.proc.pid) return false;
+    // bubblewrap's own processes carry the same arguments: the kernel is the one that is not bubblewrap
+    const pid = descendants(this.proc.pid).find(p => {
+      try {
+        if (fs.readFileSync(`/proc/${p}/comm`, 'utf8').trim() === 'bwrap') return false;
+        return fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0').some(a => a.endsWith(path.basename(kernelFile)));
+      } catch { return false; }
+    });
+    if (!pid) return false;
+    try { process.kill(pid, 'SIGINT'); return true; } catch { return false; }
+  }
+
   kill(): void {
     if (this.exited || !this.proc.pid) { this.launch.limits.release(); return; }
     try { process.kill(-this.proc.pid, 'SIGKILL'); } catch { /* gone */ }
   }
 }
+
+/** The processes below `root` (from /proc: each one's parent), nearest first. */
+function descendants(root: number): number[] {
+  const kids = new Map<number, number[]>();
+  for (const e of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${e}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      (kids.get(ppid) ?? kids.set(ppid, []).get(ppid)!).push(Number(e));
+    } catch { /* gone */ }
+  }
+  const out: number[] = [];
+  for (let q = [root]; q.length;) { const p = q.shift()!; for (const c of kids.get(p) ?? []) { out.push(c); q.push(c); } }
+  return out;
+}
+
+/** How long an interrupted cell may take to stop before its kernel is killed and restarted instead. */
+export const INTERRUPT_GRACE_MS = 5000;
 
 /** Runs a sandboxed process to completion with a timeout, output caps and cancellation (its whole group is killed). */
 function runProcess(launch: Launch, o: { timeoutMs: number; signal: AbortSignal; onStream?: (name: 'stdout' | 'stderr', text: string) => void }): Promise<ScriptRun & { oomKills?: number }> {
@@ -546,15 +580,28 @@ export class LocalSandbox implements ExecutionBackend {
     const started = performance.now();
     let timer: NodeJS.Timeout | undefined;
     let reason: string | undefined;
+    let grace: NodeJS.Timeout | undefined;
     const stop = (why: string) => { reason = why; k.kill(); };
-    const onAbort = () => stop('cancelled');
+    // a timeout or a cancel interrupts the cell first (the session keeps its state); only a cell that does not stop
+    // within the grace period costs the session
+    const interrupt = (why: string) => {
+      if (reason) return;
+      reason = why;
+      if (!k.interrupt(this.kernelFile)) { k.kill(); return; }
+      grace = setTimeout(() => k.kill(), INTERRUPT_GRACE_MS);
+    };
+    const onAbort = () => interrupt('cancelled');
     o.signal.addEventListener('abort', onAbort, { once: true });
-    timer = setTimeout(() => stop('timeout'), o.timeoutMs);
+    timer = setTimeout(() => interrupt('timeout'), o.timeoutMs);
     let overWrite: string | undefined;
     const unwatch = this.writeWatch()?.start(why => { overWrite = why; stop('writes'); }) ?? (() => undefined);
     try {
       const exec = await k.execute(code, o.onStream);
       if (this.note) { exec.stderr = `[note] ${this.note}\n${exec.stderr}`; this.note = undefined; }
+      if ((reason === 'timeout' || reason === 'cancelled') && exec.error?.name === 'KeyboardInterrupt') {
+        const label = reason === 'timeout' ? `Execution stopped after its ${o.timeoutMs / 1000} s timeout` : 'Execution was cancelled';
+        exec.error = { name: reason === 'timeout' ? 'TimeoutError' : 'Cancelled', value: `${label}; the kernel was interrupted and its state is kept (variables from earlier calls are still defined)`, traceback: exec.error.traceback };
+      }
       exec.durationMs = Math.round(performance.now() - started);
       const hit = exec.error && explainLimitError(exec.error, k.launch.walls);
       if (exec.error && hit) exec.error = { ...exec.error, value: `${exec.error.value} (the sandbox ${hit})` };
@@ -563,10 +610,15 @@ export class LocalSandbox implements ExecutionBackend {
       const durationMs = Math.round(performance.now() - started);
       this.kernel = undefined;
       const base: Execution = { stdout: '', stderr: k.stderrTail.slice(-2000), results: [], durationMs, droppedBytes: 0 };
+      const ignored = `the code did not stop on interrupt within ${INTERRUPT_GRACE_MS / 1000} s, so its kernel was ended and a new one starts with the next call`;
       if (reason === 'timeout') {
-        return { ...base, restarted: 'timeout', error: { name: 'TimeoutError', value: `Execution stopped after its ${o.timeoutMs / 1000} s timeout`, traceback: '' } };
+        return { ...base, restarted: 'timeout', error: { name: 'TimeoutError', value: `Execution stopped after its ${o.timeoutMs / 1000} s timeout; ${ignored}`, traceback: '' } };
       }
-      if (reason === 'cancelled') return { ...base, restarted: 'cancelled', error: { name: 'Cancelled', value: 'Execution was cancelled', traceback: '' } };
+      if (reason === 'cancelled') {
+        // the caller that cancelled does not read this reply: the next one says it
+        this.note = `the previous execute_code was cancelled and ${ignored}: variables, imports and loaded data from before are gone.`;
+        return { ...base, restarted: 'cancelled', error: { name: 'Cancelled', value: `Execution was cancelled; ${ignored}`, traceback: '' } };
+      }
       if (reason === 'writes') {
         return { ...base, restarted: 'write limit', error: { name: 'WriteLimitExceeded', traceback: '',
           value: `The code ${overWrite}; it was stopped and the session restarted. What it wrote is still there: delete what is not needed, or write less at once.` } };
@@ -579,6 +631,7 @@ export class LocalSandbox implements ExecutionBackend {
       return { ...base, restarted: 'crash', error: { name: 'SandboxCrash', value: `${(e as Error).message}. The session was restarted.`, traceback: '' } };
     } finally {
       clearTimeout(timer);
+      clearTimeout(grace);
       unwatch();
       o.signal.removeEventListener('abort', onAbort);
     }

@@ -12,6 +12,7 @@ import base64
 import json
 import os
 import resource
+import signal
 import sys
 import traceback
 
@@ -241,7 +242,18 @@ def make_plain():
     return run
 
 
+# SIGINT from the host (a timeout or a cancel) interrupts the running cell, as Jupyter's interrupt does: the cell gets
+# a KeyboardInterrupt and the session keeps its state. Between cells it is ignored, so it can never end the kernel.
+_running = [False]
+
+
+def _on_sigint(signum, frame):
+    if _running[0]:
+        raise KeyboardInterrupt
+
+
 def main():
+    signal.signal(signal.SIGINT, _on_sigint)
     set_limits()
     os.environ.setdefault("MPLBACKEND", "Agg")
     try:
@@ -261,11 +273,13 @@ def main():
         if req.get("op") == "execute":
             sys.stdout, sys.stderr = Stream("stdout"), Stream("stderr")
             try:
+                _running[0] = True
                 count = run(req.get("code", ""))
             except BaseException as e:  # noqa: BLE001
                 send_error(type(e).__name__, str(e), traceback.format_exc())
                 count = None
             finally:
+                _running[0] = False
                 sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
             send({"id": req.get("id"), "type": "done", "execution_count": count, "dropped": _current["dropped"]})
 
