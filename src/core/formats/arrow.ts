@@ -32,6 +32,18 @@ interface Msg { meta: MessageMeta; bodyStart: number; next: number }
 /** Reads the first rows of an Arrow IPC file (Feather v2) or stream through ranged reads: the footer, then
  *  record batches one by one until it has enough rows. */
 export async function readArrowHead(src: RangedSource, o: { nRows: number; columns?: string[]; budget?: Pick<Limits, 'maxRowMb' | 'maxResultMb'> }): Promise<ArrowHead> {
+  try {
+    return await readHead(src, o);
+  } catch (e) {
+    // our own refusals and the caller's unknown columns are sentences already; anything else is a bug of ours met
+    // on a malformed file: never hand the model JavaScript's text
+    if (e instanceof ArrowFileError || (e instanceof Error && /^unknown column/.test(e.message))) throw e;
+    if (e instanceof Error && /memory|allocation/i.test(e.message)) throw new ArrowFileError('the file asks for more memory than it can hold: its metadata is corrupt');
+    throw new ArrowFileError('the file does not decode as Arrow IPC: it is corrupt or uses a layout this reader does not know', { cause: e });
+  }
+}
+
+async function readHead(src: RangedSource, o: { nRows: number; columns?: string[]; budget?: Pick<Limits, 'maxRowMb' | 'maxResultMb'> }): Promise<ArrowHead> {
   const budget = o.budget ? new RowBudget(o.budget) : undefined;
   let stopped: BudgetStop | undefined;
   const ranges = new DistinctRanges();
@@ -175,6 +187,7 @@ function checkTypes(fields: ArrowField[], top?: string): void {
   for (const f of fields) {
     const col = top ?? f.name;
     if (f.type.kind === 'unknown') throw new ArrowFileError(`column ${JSON.stringify(col)} has an Arrow type this reader does not know (type code ${f.type.code})`);
+    if (f.type.kind === 'decimal' && !(f.type.precision >= 1 && f.type.precision <= 76 && Math.abs(f.type.scale) <= 76)) throw new ArrowFileError(`column ${JSON.stringify(col)} is a decimal of precision ${f.type.precision} and scale ${f.type.scale}, which Arrow does not allow: the file is corrupt`);
     checkTypes(f.children, col);
   }
 }

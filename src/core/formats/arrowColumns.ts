@@ -48,7 +48,7 @@ function nextBuffer(ctx: BatchCtx, f: ArrowField): () => Uint8Array {
     if (raw.byteLength < 8) throw new ArrowFileError(`a compressed buffer of column ${JSON.stringify(f.name)} is shorter than its length prefix: the file is corrupt`);
     const n = new DataView(raw.buffer, raw.byteOffset, 8).getBigInt64(0, true);
     if (n === -1n) return (out = raw.subarray(8));
-    if (n < 0n || n > 1n << 31n) throw new ArrowFileError(`a compressed buffer of column ${JSON.stringify(f.name)} claims ${n} bytes: the file is corrupt`);
+    if (n < 0n || n > 1n << 30n) throw new ArrowFileError(`a compressed buffer of column ${JSON.stringify(f.name)} claims ${n} bytes: the file is corrupt`);
     return (out = decompress!(codec, raw.subarray(8), Number(n)));
   };
 }
