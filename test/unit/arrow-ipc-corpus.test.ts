@@ -271,6 +271,28 @@ test('Arrow IPC integration gold files: every case, file and stream, equal to th
   assert.deepEqual(problems, [], `${problems.length} gold files differ or fail badly`);
 });
 
+test('corrupt copies of the gold files are read or refused in a sentence, quickly', { timeout: 120_000, skip: process.env.DT_TZ_CHILD ? 'inside a TZ child run' : false }, async () => {
+  const files = cases().flatMap(c => ['arrow_file', 'stream'].map(f => path.join(c.dir, `${c.name}.${f}`)));
+  let seed = 20261207;
+  const rnd = () => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed / 0x80000000; };
+  const problems: string[] = []; let read = 0; let refused = 0;
+  for (let k = 0; k < 400; k++) {
+    const p = files[Math.floor(rnd() * files.length)];
+    const b = Buffer.from(fs.readFileSync(p));
+    const flips = 1 + Math.floor(rnd() * 4);
+    for (let j = 0; j < flips; j++) { const at = Math.floor(rnd() * b.length); b[at] = rnd() < 0.5 ? Math.floor(rnd() * 256) : b[at] ^ (1 << Math.floor(rnd() * 8)); }
+    const src: RangedSource = { byteLength: b.length, read: async (s, e) => b.buffer.slice(b.byteOffset + s, b.byteOffset + e) as ArrayBuffer };
+    const t0 = Date.now();
+    try { await readArrowHead(src, { nRows: 1e9 }); read++; } catch (e) {
+      refused++;
+      if (!(e instanceof ArrowFileError) || RAW_JS.test((e as Error).message)) problems.push(`copy ${k} of ${path.basename(p)}: ${(e as Error).message}`);
+    }
+    if (Date.now() - t0 > 3000) problems.push(`copy ${k} of ${path.basename(p)} took ${Date.now() - t0} ms`);
+  }
+  console.log(`400 corrupt copies: ${read} read, ${refused} refused`);
+  assert.deepEqual(problems, []);
+});
+
 test('values do not depend on the host time zone', { timeout: 300_000, skip: process.env.DT_TZ_CHILD ? 'inside a TZ child run' : false }, () => {
   for (const tz of ['Asia/Tokyo', 'America/New_York']) {
     // the file itself, run directly in a child with that zone (NODE_TEST_CONTEXT removed: a plain run, not a subtest)
