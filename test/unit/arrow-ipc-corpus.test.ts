@@ -12,6 +12,10 @@ import * as zlib from 'node:zlib';
 import { spawnSync } from 'node:child_process';
 import { ArrowFileError, readArrowHead } from '../../src/core/formats/arrow';
 import type { RangedSource } from '../../src/core/formats/parquet';
+import { ToolHost } from '../../src/core/host';
+import { resolveConfig } from '../../src/core/config';
+import type { TablePart } from '../../src/core/result';
+import * as os from 'node:os';
 
 const GOLD = path.join(CORPORA, 'arrow-testing', 'data', 'arrow-ipc-stream', 'integration');
 
@@ -269,6 +273,31 @@ test('Arrow IPC integration gold files: every case, file and stream, equal to th
   for (const x of refused) console.log(`  refused: ${x}`);
   for (const x of problems) console.log(`  DIFFERENCE: ${x.split('\n').map(l => l.slice(0, 500)).join('\n')}`);
   assert.deepEqual(problems, [], `${problems.length} gold files differ or fail badly`);
+});
+
+test('through read_parquet: a big-endian file reads right, a column selection, an unknown column and a corrupt file are sentences', { skip: process.env.DT_TZ_CHILD ? 'inside a TZ child run' : false }, async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dt-arrowc-'));
+  const host = new ToolHost(resolveConfig({ allowedPaths: [GOLD, dir], auditLogPath: path.join(dir, 'audit.jsonl') }));
+  try {
+    const f = path.join(GOLD, '1.0.0-bigendian', 'generated_primitive.arrow_file');
+    const r = await host.call('read_parquet', { file_path: f, n_rows: 2, columns: ['int16_nonnullable', 'int64_nonnullable'] }, { caller: 'test' });
+    assert.ok(!r.isError, r.text);
+    const part = r.parts.find(p => p.kind === 'table') as TablePart;
+    assert.deepEqual(part.columns, [{ name: 'int16_nonnullable', type: 'int16' }, { name: 'int64_nonnullable', type: 'int64' }]);
+    assert.deepEqual(part.rows, [[-32768, -2147483648n], [32767, 2147483647n]]);
+    assert.match(r.text, /Arrow IPC file, 2 record batches/);
+    const u = await host.call('read_parquet', { file_path: f, columns: ['nope'] }, { caller: 'test' });
+    assert.equal(u.isError, true);
+    assert.match(u.text, /unknown column nope/);
+    const bad = path.join(dir, 'cut.arrow');
+    const whole = fs.readFileSync(path.join(GOLD, '2.0.0-compression', 'generated_zstd.arrow_file'));
+    // the footer kept, a record batch's body overwritten
+    const b = Buffer.from(whole); b.fill(0xff, 200, Math.min(b.length - 400, 600)); fs.writeFileSync(bad, b);
+    const c = await host.call('read_parquet', { file_path: bad }, { caller: 'test' });
+    assert.equal(c.isError, true, c.text);
+    assert.match(c.text, /^Could not read .*cut\.arrow as Arrow IPC: .*\.$/s);
+    assert.doesNotMatch(c.text, RAW_JS);
+  } finally { await host.dispose(); fs.rmSync(dir, { recursive: true, force: true }); }
 });
 
 test('corrupt copies of the gold files are read or refused in a sentence, quickly', { timeout: 120_000, skip: process.env.DT_TZ_CHILD ? 'inside a TZ child run' : false }, async () => {
