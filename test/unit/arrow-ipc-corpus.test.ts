@@ -197,14 +197,14 @@ function same(a: unknown, b: unknown): boolean {
 const show = (v: unknown): string => JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? `${x}n` : x instanceof Uint8Array ? `\\x${Buffer.from(x).toString('hex')}` : x))?.slice(0, 300) ?? String(v);
 
 /** A whole read (or a head) of a file through ranged reads. */
-async function readFile(p: string, nRows: number): ReturnType<typeof readArrowHead> {
+async function readFile(p: string, nRows: number, columns?: string[]): ReturnType<typeof readArrowHead> {
   const fd = fs.openSync(p, 'r');
   try {
     const src: RangedSource = {
       byteLength: fs.fstatSync(fd).size,
       async read(a: number, e: number) { const b = Buffer.alloc(e - a); fs.readSync(fd, b, 0, e - a, a); return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer; },
     };
-    return await readArrowHead(src, { nRows });
+    return await readArrowHead(src, { nRows, columns });
   } finally { fs.closeSync(fd); }
 }
 
@@ -219,7 +219,7 @@ function cases(): { version: string; name: string; dir: string }[] {
 test('Arrow IPC integration gold files: every case, file and stream, equal to the JSON gold cell by cell', { timeout: 300_000 }, async () => {
   const all = cases();
   assert.ok(all.length >= 91, `only ${all.length} gold cases under ${GOLD}`);
-  let cells = 0; let forms = 0;
+  let cells = 0; let forms = 0; let selected = 0;
   const refused: string[] = []; const problems: string[] = [];
   for (const c of all) {
     const key = `${c.version}/${c.name}`;
@@ -265,11 +265,20 @@ test('Arrow IPC integration gold files: every case, file and stream, equal to th
         if (!same(h.rows, want.slice(0, 2))) diffs.push(`2-row head ${show(h.rows)} vs ${show(want.slice(0, 2))}`);
         if (!h.more) diffs.push('a 2-row head does not say more rows remain');
       }
+      // one column alone (the last: its buffers come last in the body) reads only its part of each record batch
+      const last = names.length - 1;
+      if (!diffs.length && names.length > 1 && names.indexOf(names[last]) === last) {
+        const one = await readFile(p, 1e9, [names[last]]);
+        if (!same(one.rows, want.map(r => [r[last]]))) diffs.push(`column ${names[last]} alone: ${show(one.rows)} vs ${show(want.map(r => [r[last]]))}`);
+        if (one.bytesRead > head.bytesRead) diffs.push(`column ${names[last]} alone read ${one.bytesRead} bytes, more than all columns (${head.bytesRead})`);
+        selected += one.bytesRead < head.bytesRead ? 1 : 0;
+      }
       if (diffs.length) problems.push(`${key}.${form}:\n    ${diffs.join('\n    ')}`);
     }
   }
   for (const k of Object.keys(REFUSED)) if (!all.some(c => `${c.version}/${c.name}` === k)) problems.push(`${k}: listed as refused but not in the corpus`);
-  console.log(`[TZ=${process.env.TZ ?? ''}] ${all.length} cases, ${forms} files read (file and stream forms), ${cells} cells compared, ${refused.length} refused with a listed reason, ${problems.length} problems`);
+  console.log(`[TZ=${process.env.TZ ?? ''}] ${all.length} cases, ${forms} files read (file and stream forms), ${cells} cells compared, ${refused.length} refused with a listed reason, ${problems.length} problems; a one-column read took fewer bytes in ${selected} files`);
+  assert.ok(selected > 50, `a one-column read took fewer bytes than a whole read in only ${selected} files`);
   for (const x of refused) console.log(`  refused: ${x}`);
   for (const x of problems) console.log(`  DIFFERENCE: ${x.split('\n').map(l => l.slice(0, 500)).join('\n')}`);
   assert.deepEqual(problems, [], `${problems.length} gold files differ or fail badly`);

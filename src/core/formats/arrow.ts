@@ -114,10 +114,26 @@ async function readHead(src: RangedSource, o: { nRows: number; columns?: string[
   fields.forEach(walk);
   const dictionaries = new Map<number, Column>();
   let decompress: Decompress | undefined;
-  const ctxOf = async (batch: RecordBatchMeta, bodyStart: number, bodyLength: number): Promise<BatchCtx> => {
+  /** The context to decode a batch with, its body read in [from, to) (the whole body unless told). */
+  const ctxOf = async (batch: RecordBatchMeta, bodyStart: number, bodyLength: number, from = 0, to = bodyLength): Promise<BatchCtx> => {
     if (batch.codec !== undefined && !decompress) decompress = await decompressor();
     if (batch.codec !== undefined && batch.codec !== 0 && batch.codec !== 1) throw new ArrowFileError(`the record batch is compressed with codec ${batch.codec}, which Arrow does not define (LZ4 frame or ZSTD)`);
-    return { meta: batch, body: await read(bodyStart, bodyStart + bodyLength), le: !sch.bigEndian, version: sch.version, dictionaries, decompress, node: 0, buffer: 0, variadic: 0 };
+    const body = to > from ? await read(bodyStart + from, bodyStart + to) : new Uint8Array(0);
+    return { meta: batch, body, bodyOffset: from, bodyLength, le: !sch.bigEndian, version: sch.version, dictionaries, decompress, node: 0, buffer: 0, variadic: 0 };
+  };
+  /** The part of a batch's body that the selected columns' buffers span (decoding only builds accessors, so a
+   *  first pass over an unread body finds which buffers each column takes). */
+  const span = (batch: RecordBatchMeta, bodyLength: number): [number, number] => {
+    const dry: BatchCtx = { meta: batch, body: new Uint8Array(0), bodyOffset: 0, bodyLength, le: true, version: sch.version, dictionaries, node: 0, buffer: 0, variadic: 0 };
+    let from = bodyLength; let to = 0;
+    const wanted = new Set(idx);
+    fields.forEach((f, i) => {
+      const first = dry.buffer;
+      decodeColumn(f, dry);
+      if (!wanted.has(i)) return;
+      for (const ref of batch.buffers.slice(first, dry.buffer)) if (ref.length > 0) { from = Math.min(from, ref.offset); to = Math.max(to, ref.offset + ref.length); }
+    });
+    return to > from ? [Math.max(0, from), Math.min(bodyLength, to)] : [0, 0];
   };
   const addDictionary = async (m: Msg) => {
     if (m.meta.type !== 'dictionary') return;
@@ -139,7 +155,8 @@ async function readHead(src: RangedSource, o: { nRows: number; columns?: string[
     if (m.meta.type !== 'recordbatch') return false;
     batchNo++;
     const b = m.meta.batch;
-    const ctx = await ctxOf(b, m.bodyStart, m.meta.bodyLength);
+    const [from, to] = span(b, m.meta.bodyLength);
+    const ctx = await ctxOf(b, m.bodyStart, m.meta.bodyLength, from, to);
     const cols = fields.map(f => decodeColumn(f, ctx));
     cols.forEach((c, i) => { if (c.length < b.length) throw new ArrowFileError(`column ${JSON.stringify(fields[i].name)} has ${c.length} values in a record batch of ${b.length} rows: the file is corrupt`); });
     seen += b.length;

@@ -14,7 +14,11 @@ export type Decompress = (codec: number, input: Uint8Array, outLength: number) =
 /** Where the next field node, buffer and variadic count come from while the fields are walked in order. */
 export interface BatchCtx {
   meta: RecordBatchMeta;
+  /** The body bytes read, from `bodyOffset` on (a record batch's body is read only as far as its columns need). */
   body: Uint8Array;
+  bodyOffset: number;
+  /** The body's whole length, as the message says. */
+  bodyLength: number;
   le: boolean;
   /** Metadata version (V4 = 3, V5 = 4): before V5 a union has a validity buffer. */
   version: number;
@@ -38,12 +42,13 @@ function nextBuffer(ctx: BatchCtx, f: ArrowField): () => Uint8Array {
   const ref = ctx.meta.buffers[ctx.buffer++];
   if (!ref) throw new ArrowFileError(`the record batch has fewer buffers than its schema needs (at column ${JSON.stringify(f.name)}): the file is corrupt`);
   let out: Uint8Array | undefined;
-  const { body, decompress } = ctx;
+  const { body, bodyOffset, bodyLength, decompress } = ctx;
   const codec = ctx.meta.codec;
   return () => {
     if (out) return out;
-    if (ref.offset < 0 || ref.length < 0 || ref.offset + ref.length > body.byteLength) throw new ArrowFileError(`a buffer of column ${JSON.stringify(f.name)} lies outside the record batch body: the file is corrupt`);
-    const raw = body.subarray(ref.offset, ref.offset + ref.length);
+    if (ref.offset < 0 || ref.length < 0 || ref.offset + ref.length > bodyLength) throw new ArrowFileError(`a buffer of column ${JSON.stringify(f.name)} lies outside the record batch body: the file is corrupt`);
+    if (ref.length && (ref.offset < bodyOffset || ref.offset + ref.length > bodyOffset + body.byteLength)) throw new ArrowFileError(`a buffer of column ${JSON.stringify(f.name)} was not read`);
+    const raw = ref.length ? body.subarray(ref.offset - bodyOffset, ref.offset - bodyOffset + ref.length) : new Uint8Array(0);
     if (codec === undefined || raw.byteLength === 0) return (out = raw);
     if (raw.byteLength < 8) throw new ArrowFileError(`a compressed buffer of column ${JSON.stringify(f.name)} is shorter than its length prefix: the file is corrupt`);
     const n = new DataView(raw.buffer, raw.byteOffset, 8).getBigInt64(0, true);
