@@ -1,7 +1,15 @@
+// Arrow IPC (the file format, Feather v2, and the stream format) read by our own decoder: the footer and each
+// record batch by range (the stream form sequentially), values in the shared value model. Handles both byte
+// orders, LZ4-frame and ZSTD bodies, dictionaries (nested, delta), views, run-end encoding, unions. The metadata
+// reader is arrowMeta.ts, the column decoding arrowColumns.ts.
 import type { ColumnInfo } from '../result';
 import { RowBudget, type BudgetStop } from '../bounds';
 import type { Limits } from '../config';
-import { DistinctRanges, dateString, decimalString, timestampString, type RangedSource } from './parquet';
+import { DistinctRanges, type RangedSource } from './parquet';
+import { ArrowFileError, parseFooter, parseMessage, typeName, type ArrowField, type ArrowSchema, type MessageMeta, type RecordBatchMeta } from './arrowMeta';
+import { decodeColumn, type BatchCtx, type Column, type Decompress } from './arrowColumns';
+
+export { ArrowFileError } from './arrowMeta';
 
 export interface ArrowHead {
   columns: ColumnInfo[];
@@ -16,115 +24,259 @@ export interface ArrowHead {
   stopped?: BudgetStop;
 }
 
+const MAGIC = 'ARROW1';
+
+/** One message read at `pos`: its metadata, where its body starts, and where the next message starts. */
+interface Msg { meta: MessageMeta; bodyStart: number; next: number }
+
 /** Reads the first rows of an Arrow IPC file (Feather v2) or stream through ranged reads: the footer, then
  *  record batches one by one until it has enough rows. */
 export async function readArrowHead(src: RangedSource, o: { nRows: number; columns?: string[]; budget?: Pick<Limits, 'maxRowMb' | 'maxResultMb'> }): Promise<ArrowHead> {
+  try {
+    return await readHead(src, o);
+  } catch (e) {
+    // our own refusals and the caller's unknown columns are sentences already; anything else is a bug of ours met
+    // on a malformed file: never hand the model JavaScript's text
+    if (e instanceof ArrowFileError || (e instanceof Error && /^unknown column/.test(e.message))) throw e;
+    if (e instanceof Error && /memory|allocation/i.test(e.message)) throw new ArrowFileError('the file asks for more memory than it can hold: its metadata is corrupt');
+    throw new ArrowFileError('the file does not decode as Arrow IPC: it is corrupt or uses a layout this reader does not know', { cause: e });
+  }
+}
+
+async function readHead(src: RangedSource, o: { nRows: number; columns?: string[]; budget?: Pick<Limits, 'maxRowMb' | 'maxResultMb'> }): Promise<ArrowHead> {
   const budget = o.budget ? new RowBudget(o.budget) : undefined;
   let stopped: BudgetStop | undefined;
-  const A = await import('apache-arrow');
   const ranges = new DistinctRanges();
-  // apache-arrow reads a FileHandle-like object with random access (it checks for `fd` and `stat`)
-  const handle = {
-    fd: -1,
-    stat: async () => ({ size: src.byteLength }),
-    read: async (buf: Uint8Array, off: number, len: number, pos: number) => {
-      const n = Math.max(0, Math.min(len, src.byteLength - pos));
-      if (n) buf.set(new Uint8Array(await src.read(pos, pos + n)), off);
-      ranges.add(pos, pos + n);
-      return { bytesRead: n, buffer: buf };
-    },
-    close: async () => undefined,
+  const size = src.byteLength;
+  const read = async (s: number, e: number): Promise<Uint8Array> => {
+    if (s < 0 || e > size || s > e) throw new ArrowFileError(`a read of bytes ${s}-${e} falls outside the file (${size} bytes): the file is truncated or its metadata is corrupt`);
+    ranges.add(s, e);
+    return s === e ? new Uint8Array(0) : new Uint8Array(await src.read(s, e));
   };
-  const reader = await A.RecordBatchReader.from(handle as unknown as import('node:fs/promises').FileHandle) as import('apache-arrow').RecordBatchReader;
-  await reader.open();
-  if (!reader.schema) throw new Error('not an Arrow IPC file or stream (no schema found)');
-  const isFile = reader.isFile();
-  const fields = reader.schema.fields;
-  const all = fields.map(f => ({ name: f.name, type: typeName(A, f.type) }));
+  const text = (b: Uint8Array) => String.fromCharCode(...b);
+
+  const readMessage = async (pos: number, limit = size): Promise<Msg | undefined> => {
+    if (pos + 4 > limit) return undefined; // a stream may end without the end-of-stream marker
+    const head = await read(pos, Math.min(pos + 8, limit));
+    const hv = new DataView(head.buffer, head.byteOffset, head.byteLength);
+    let len = hv.getInt32(0, true);
+    let metaStart = pos + 4;
+    if (len === -1) { // continuation marker (format 0.15+); before it, the length came first
+      if (head.byteLength < 8) return undefined;
+      len = hv.getInt32(4, true);
+      metaStart = pos + 8;
+    }
+    if (len === 0) return undefined; // end of stream
+    if (len < 0 || metaStart + len > limit) throw new ArrowFileError(`an Arrow message at byte ${pos} claims ${len} bytes of metadata, past the end of the file: the file is truncated or not Arrow IPC`);
+    const meta = parseMessage(await read(metaStart, metaStart + len));
+    const bodyStart = metaStart + len;
+    if (meta.bodyLength < 0 || bodyStart + meta.bodyLength > size) throw new ArrowFileError(`an Arrow message at byte ${pos} claims a body of ${meta.bodyLength} bytes, past the end of the file: the file is truncated`);
+    return { meta, bodyStart, next: bodyStart + meta.bodyLength };
+  };
+
+  // the file format: magic, padding, the stream, the footer, its length, magic
+  let isFile = false;
+  let schema: ArrowSchema | undefined;
+  let blocks: { offset: number }[] = [];
+  let dictBlocks: { offset: number }[] = [];
+  const first = size >= 6 ? text(await read(0, 6)) : '';
+  if (first === MAGIC && size >= 22 && text(await read(size - 6, size)) === MAGIC) {
+    const tail = await read(size - 10, size - 6);
+    const flen = new DataView(tail.buffer, tail.byteOffset, 4).getInt32(0, true);
+    if (flen <= 0 || flen > size - 18) throw new ArrowFileError(`the Arrow file footer claims ${flen} bytes, more than the file holds: the file is truncated or corrupt`);
+    const footer = parseFooter(await read(size - 10 - flen, size - 10));
+    schema = footer.schema;
+    blocks = footer.recordBatches;
+    dictBlocks = footer.dictionaries;
+    isFile = true;
+  }
+
+  let pos = first === MAGIC ? 8 : 0;
+  if (!isFile) {
+    const m = await readMessage(pos);
+    if (!m || m.meta.type !== 'schema') throw new ArrowFileError('not an Arrow IPC file or stream (no schema found)');
+    schema = m.meta.schema;
+    pos = m.next;
+  }
+  const sch = schema!;
+  const fields = sch.fields;
+  const all = fields.map(f => ({ name: f.name, type: typeName(f) }));
   let idx = all.map((_, i) => i);
   if (o.columns) {
     const missing = o.columns.filter(c => !all.some(a => a.name === c));
     if (missing.length) throw new Error(`unknown column${missing.length > 1 ? 's' : ''} ${missing.join(', ')}; the file has ${all.map(a => a.name).join(', ')}`);
     idx = o.columns.map(c => all.findIndex(a => a.name === c));
   }
+  checkTypes(fields);
+
+  const dictFields = new Map<number, ArrowField>();
+  const walk = (f: ArrowField) => { if (f.dictionary) dictFields.set(f.dictionary.id, f); f.children.forEach(walk); };
+  fields.forEach(walk);
+  const dictionaries = new Map<number, Column>();
+  let decompress: Decompress | undefined;
+  /** The context to decode a batch with, its body read in [from, to) (the whole body unless told). */
+  const ctxOf = async (batch: RecordBatchMeta, bodyStart: number, bodyLength: number, from = 0, to = bodyLength): Promise<BatchCtx> => {
+    if (batch.codec !== undefined && !decompress) decompress = await decompressor();
+    if (batch.codec !== undefined && batch.codec !== 0 && batch.codec !== 1) throw new ArrowFileError(`the record batch is compressed with codec ${batch.codec}, which Arrow does not define (LZ4 frame or ZSTD)`);
+    const body = to > from ? await read(bodyStart + from, bodyStart + to) : new Uint8Array(0);
+    return { meta: batch, body, bodyOffset: from, bodyLength, le: !sch.bigEndian, version: sch.version, dictionaries, decompress, node: 0, buffer: 0, variadic: 0 };
+  };
+  /** The part of a batch's body that the selected columns' buffers span (decoding only builds accessors, so a
+   *  first pass over an unread body finds which buffers each column takes). */
+  const span = (batch: RecordBatchMeta, bodyLength: number): [number, number] => {
+    const dry: BatchCtx = { meta: batch, body: new Uint8Array(0), bodyOffset: 0, bodyLength, le: true, version: sch.version, dictionaries, node: 0, buffer: 0, variadic: 0 };
+    let from = bodyLength; let to = 0;
+    const wanted = new Set(idx);
+    fields.forEach((f, i) => {
+      const first = dry.buffer;
+      decodeColumn(f, dry);
+      if (!wanted.has(i)) return;
+      for (const ref of batch.buffers.slice(first, dry.buffer)) if (ref.length > 0) { from = Math.min(from, ref.offset); to = Math.max(to, ref.offset + ref.length); }
+    });
+    return to > from ? [Math.max(0, from), Math.min(bodyLength, to)] : [0, 0];
+  };
+  const addDictionary = async (m: Msg) => {
+    if (m.meta.type !== 'dictionary') return;
+    const f = dictFields.get(m.meta.id);
+    if (!f) throw new ArrowFileError(`the file holds dictionary ${m.meta.id}, which no column uses: the file is corrupt`);
+    const ctx = await ctxOf(m.meta.batch, m.bodyStart, m.meta.bodyLength);
+    const col = decodeColumn({ ...f, dictionary: undefined }, ctx);
+    const old = dictionaries.get(m.meta.id);
+    dictionaries.set(m.meta.id, m.meta.isDelta && old ? concat(old, col) : col);
+  };
+
   const rows: unknown[][] = [];
-  const batches = isFile ? (reader as unknown as { numRecordBatches: number }).numRecordBatches : undefined;
+  const batches = isFile ? blocks.length : undefined;
   let seen = 0;
   let batchNo = 0;
   let more = false;
   let finished = true;
-  for await (const batch of reader as AsyncIterable<import('apache-arrow').RecordBatch>) {
+  const take = async (m: Msg): Promise<boolean> => {
+    if (m.meta.type !== 'recordbatch') return false;
     batchNo++;
-    seen += batch.numRows;
-    const cols = idx.map(i => batch.getChildAt(i));
-    for (let r = 0; r < batch.numRows && rows.length < o.nRows; r++) {
-      const row = cols.map(c => (c ? cellOf(A, c as Vec, r) : null));
+    const b = m.meta.batch;
+    const [from, to] = span(b, m.meta.bodyLength);
+    const ctx = await ctxOf(b, m.bodyStart, m.meta.bodyLength, from, to);
+    const cols = fields.map(f => decodeColumn(f, ctx));
+    cols.forEach((c, i) => { if (c.length < b.length) throw new ArrowFileError(`column ${JSON.stringify(fields[i].name)} has ${c.length} values in a record batch of ${b.length} rows: the file is corrupt`); });
+    seen += b.length;
+    for (let r = 0; r < b.length && rows.length < o.nRows; r++) {
+      const row = idx.map(i => cols[i].get(r));
       if (budget && (stopped = budget.add(row))) break;
       rows.push(row);
     }
-    if (stopped) { finished = false; more = true; break; }
+    if (stopped) { finished = false; more = true; return true; }
     if (rows.length >= o.nRows) {
       finished = false;
       // more rows exist if this batch had more, or (file format) batches remain; a stream cannot tell, so say more
       more = seen > rows.length || (batches !== undefined ? batchNo < batches : true);
-      break;
+      return true;
+    }
+    return false;
+  };
+
+  if (isFile) {
+    for (const d of dictBlocks) {
+      const m = await readMessage(d.offset);
+      if (!m || m.meta.type !== 'dictionary') throw new ArrowFileError(`the Arrow file footer points at a dictionary batch at byte ${d.offset} that is not one: the file is corrupt`);
+      await addDictionary(m);
+    }
+    for (const bl of blocks) {
+      const m = await readMessage(bl.offset);
+      if (!m || m.meta.type !== 'recordbatch') throw new ArrowFileError(`the Arrow file footer points at a record batch at byte ${bl.offset} that is not one: the file is corrupt`);
+      if (await take(m)) break;
+    }
+  } else {
+    for (;;) {
+      const m = await readMessage(pos);
+      if (!m) break;
+      pos = m.next;
+      if (m.meta.type === 'dictionary') await addDictionary(m);
+      else if (m.meta.type === 'recordbatch') { if (await take(m)) break; }
+      else if (m.meta.type === 'schema') throw new ArrowFileError('the Arrow stream holds a second schema: it is corrupt');
     }
   }
-  try { await reader.cancel(); } catch { /* nothing left to release */ }
   return { columns: idx.map(i => all[i]), rows, totalRows: finished || !more ? seen : undefined, batches, more, bytesRead: ranges.total, format: isFile ? 'file' : 'stream', ...(stopped ? { stopped } : {}) };
 }
 
-type DT = import('apache-arrow').DataType;
-type Vec = import('apache-arrow').Vector;
-
-const PER: Record<number, bigint> = { 0: 1n, 1: 1000n, 2: 1_000_000n, 3: 1_000_000_000n };
-const UNIT: Record<number, string> = { 0: 's', 1: 'ms', 2: 'us', 3: 'ns' };
-
-/** The logical type name, as read_parquet names Parquet's (int64, decimal(p,s), timestamp[us, UTC], list<int32>). */
-function typeName(A: typeof import('apache-arrow'), t: DT): string {
-  const T = A.DataType;
-  if (T.isDictionary(t)) return typeName(A, (t as unknown as { dictionary: DT }).dictionary);
-  if (T.isInt(t)) { const i = t as unknown as { bitWidth: number; isSigned: boolean }; return `${i.isSigned ? 'int' : 'uint'}${i.bitWidth}`; }
-  if (T.isFloat(t)) return ['float16', 'float32', 'float64'][(t as unknown as { precision: number }).precision];
-  if (T.isUtf8(t) || T.isLargeUtf8(t)) return 'string';
-  if (T.isBinary(t) || T.isLargeBinary(t)) return 'binary';
-  if (T.isFixedSizeBinary(t)) return `fixed_size_binary[${(t as unknown as { byteWidth: number }).byteWidth}]`;
-  if (T.isBool(t)) return 'boolean';
-  if (T.isDecimal(t)) { const d = t as unknown as { precision: number; scale: number }; return `decimal(${d.precision},${d.scale})`; }
-  if (T.isDate(t)) return 'date';
-  if (T.isTimestamp(t)) { const x = t as unknown as { unit: number; timezone?: string | null }; return `timestamp[${UNIT[x.unit]}${x.timezone ? ', UTC' : ''}]`; }
-  if (T.isTime(t)) return `time[${UNIT[(t as unknown as { unit: number }).unit]}]`;
-  if (T.isList(t) || T.isFixedSizeList(t)) return `list<${typeName(A, t.children[0].type)}>`;
-  if (T.isStruct(t)) return `struct<${t.children.map(c => `${c.name}: ${typeName(A, c.type)}`).join(', ')}>`;
-  if (T.isMap(t)) { const kv = t.children[0].type.children; return `map<${typeName(A, kv[0].type)}, ${typeName(A, kv[1].type)}>`; }
-  return String(t).toLowerCase();
+/** Refuses, by column and type name, any type the decoder does not know, before any value is read. */
+function checkTypes(fields: ArrowField[], top?: string): void {
+  for (const f of fields) {
+    const col = top ?? f.name;
+    if (f.type.kind === 'unknown') throw new ArrowFileError(`column ${JSON.stringify(col)} has an Arrow type this reader does not know (type code ${f.type.code})`);
+    if (f.type.kind === 'decimal' && !(f.type.precision >= 1 && f.type.precision <= 76 && Math.abs(f.type.scale) <= 76)) throw new ArrowFileError(`column ${JSON.stringify(col)} is a decimal of precision ${f.type.precision} and scale ${f.type.scale}, which Arrow does not allow: the file is corrupt`);
+    checkTypes(f.children, col);
+  }
 }
 
-/** Row r of a vector in the shared value model: exact (int64 as bigint, decimals as strings, timestamps with their
- *  unit and zone, dates as strings, binary as bytes), never through a JS Date. */
-function cellOf(A: typeof import('apache-arrow'), vec: Vec, r: number): unknown {
-  if (!vec.isValid(r)) return null;
-  const t = vec.type as DT;
-  const T = A.DataType;
-  const raw = () => { const d = vec.data[0]; return { values: d.values as unknown as ArrayLike<number | bigint>, at: d.offset + r }; };
-  if (vec.data.length === 1) {
-    if (T.isTimestamp(t)) { const { values, at } = raw(); const x = t as unknown as { unit: number; timezone?: string | null }; return timestampString(BigInt(values[at]), PER[x.unit], !!x.timezone); }
-    if (T.isDate(t)) {
-      const { values, at } = raw();
-      return (t as unknown as { unit: number }).unit === 0 ? dateString(Number(values[at])) : dateString(Number(BigInt(values[at]) / 86_400_000n));
+function concat(a: Column, b: Column): Column {
+  return { length: a.length + b.length, get: i => (i < a.length ? a.get(i) : b.get(i - a.length)) };
+}
+
+async function decompressor(): Promise<Decompress> {
+  const { decompressZstd } = await import('hyparquet-compressors');
+  return (codec, input, n) => {
+    let out: Uint8Array;
+    try {
+      out = codec === 0 ? lz4Frame(input, n) : decompressZstd(input, new Uint8Array(n));
+    } catch (e) {
+      if (e instanceof ArrowFileError) throw e;
+      throw new ArrowFileError(`a ${codec === 0 ? 'LZ4' : 'ZSTD'}-compressed buffer does not decompress: the file is corrupt`);
     }
-    if (T.isDecimal(t)) {
-      const d = t as unknown as { scale: number; bitWidth: number };
-      const words = d.bitWidth / 32; const { values, at } = raw();
-      let v = 0n;
-      for (let k = words - 1; k >= 0; k--) v = (v << 32n) | BigInt(Number(values[at * words + k]) >>> 0);
-      return decimalString(BigInt.asIntN(d.bitWidth, v), d.scale);
+    if (out.byteLength !== n) throw new ArrowFileError(`a ${codec === 0 ? 'LZ4' : 'ZSTD'}-compressed buffer decompresses to ${out.byteLength} bytes, not the ${n} its prefix says: the file is corrupt`);
+    return out;
+  };
+}
+
+/** The LZ4 frame format (one or more frames, as Arrow writes with LZ4F) into exactly `n` bytes. */
+function lz4Frame(src: Uint8Array, n: number): Uint8Array {
+  const out = new Uint8Array(n);
+  const bad = (why: string) => new ArrowFileError(`an LZ4-compressed buffer is corrupt (${why})`);
+  const u32 = (i: number) => { if (i + 4 > src.length) throw bad('it ends early'); return (src[i] | src[i + 1] << 8 | src[i + 2] << 16 | src[i + 3] << 24) >>> 0; };
+  let i = 0; let o = 0;
+  while (i < src.length) {
+    const magic = u32(i); i += 4;
+    if ((magic & 0xfffffff0) === 0x184d2a50) { i += 4 + u32(i); continue; } // a skippable frame
+    if (magic !== 0x184d2204) throw bad('no LZ4 frame magic');
+    const flg = src[i]; i += 2; // FLG, BD
+    if ((flg >> 6) !== 1) throw bad(`frame version ${flg >> 6}`);
+    if (flg & 0x08) i += 8; // content size
+    if (flg & 0x01) throw bad('it needs a preset dictionary');
+    i += 1; // header checksum
+    for (;;) {
+      const word = u32(i); i += 4;
+      if (word === 0) break;
+      const len = word & 0x7fffffff;
+      if (i + len > src.length) throw bad('a block runs past its end');
+      if (word & 0x80000000) {
+        if (o + len > n) throw bad('it holds more bytes than its prefix says');
+        out.set(src.subarray(i, i + len), o); o += len;
+      } else o = lz4Block(src, i, i + len, out, o, bad);
+      i += len;
+      if (flg & 0x10) i += 4; // block checksum
     }
+    if (flg & 0x04) i += 4; // content checksum
   }
-  const v = vec.get(r) as unknown;
-  if (T.isList(t) || T.isFixedSizeList(t)) { const c = v as Vec; return Array.from({ length: c.length }, (_x, i) => cellOf(A, c, i)); }
-  if (T.isStruct(t)) { const out: Record<string, unknown> = {}; t.children.forEach((f, j) => { out[f.name] = cellOf(A, vec.getChildAt(j)!.slice(r, r + 1) as Vec, 0); }); return out; }
-  if (T.isMap(t)) { const m = v as { toJSON(): Record<string, unknown> } & Iterable<[unknown, unknown]>; return Array.from(m as Iterable<[unknown, unknown]>, ([k, x]) => [k, x ?? null]); }
-  if (typeof v === 'number' && T.isInt(t) && (t as unknown as { bitWidth: number }).bitWidth === 64) return BigInt(v);
-  return v;
+  return o === n ? out : out.subarray(0, o);
+}
+
+/** One LZ4 block src[s, e) decoded into out at o (earlier output is the history for matches); the new end. */
+function lz4Block(src: Uint8Array, s: number, e: number, out: Uint8Array, o: number, bad: (why: string) => Error): number {
+  let i = s;
+  while (i < e) {
+    const token = src[i++];
+    let lit = token >> 4;
+    if (lit === 15) { let b; do { b = src[i++]; lit += b; } while (b === 255 && i < e); }
+    if (i + lit > e || o + lit > out.length) throw bad('a literal run is too long');
+    out.set(src.subarray(i, i + lit), o); o += lit; i += lit;
+    if (i >= e) break; // the last sequence has literals only
+    const off = src[i] | src[i + 1] << 8; i += 2;
+    let mlen = token & 15;
+    if (mlen === 15) { let b; do { b = src[i++]; mlen += b; } while (b === 255 && i < e); }
+    mlen += 4;
+    if (off === 0 || off > o) throw bad('a match points before the start');
+    if (o + mlen > out.length) throw bad('it holds more bytes than its prefix says');
+    for (let k = 0; k < mlen; k++, o++) out[o] = out[o - off];
+  }
+  return o;
 }
