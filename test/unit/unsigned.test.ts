@@ -312,6 +312,14 @@ test('an Arrow IPC file (file and stream formats) of UInt8..UInt64 through read_
       for (const w of WIDTHS) assert.equal(types[`u${w}`], DUCK_TYPE[w], `${fmt} saved u${w}`);
       const back = (await duck.runAndReadAll(`SELECT u8, u16, u32, u64 FROM ${sq(out)} ORDER BY id`)).getRowsJS();
       back.forEach((row, k) => WIDTHS.forEach((w, j) => { assert.equal(row[j] === null ? null : BigInt(row[j] as number), expected(w, k), `${fmt} saved row ${k + 1} u${w}`); compared++; }));
+      // read_parquet's own save_as on an Arrow file writes the file and says so (it was ignored on this path)
+      const direct = path.join(dir, `edges-${fmt}-direct.parquet`);
+      const d = await call(mcp, 'read_parquet', { file_path: src, save_as: direct });
+      assert.match(d.text, /Saved the \d+ rows read to /);
+      const types2 = await duckTypes(sq(direct));
+      for (const w of WIDTHS) assert.equal(types2[`u${w}`], DUCK_TYPE[w], `${fmt} read_parquet save_as u${w}`);
+      const back2 = (await duck.runAndReadAll(`SELECT u8, u16, u32, u64 FROM ${sq(direct)} ORDER BY id`)).getRowsJS();
+      back2.forEach((row, k) => WIDTHS.forEach((w, j) => { assert.equal(row[j] === null ? null : BigInt(row[j] as number), expected(w, k), `${fmt} direct row ${k + 1} u${w}`); compared++; }));
     }
   } finally { await mcp.close(); }
 });

@@ -233,9 +233,15 @@ export const readParquet = defineTool({
       if (magic === 'ARROW1' || /\.(arrow|feather|arrows|ipc)$/i.test(f.display) && !magic.startsWith('PAR1')) {
         const head = await readArrowHead(f.ranged, { nRows: n, columns: i.columns, budget: ctx.config.limits }).catch(e => { throw formatError(e, i.file_path, 'Arrow IPC'); });
         const total = head.totalRows !== undefined ? plural(head.totalRows, 'row') : `more than ${plural(head.rows.length, 'row')}`;
+        // save_as as for Parquet (it was ignored here: the reply said nothing and no file was written)
+        const saved = i.save_as ? await saveTable(ctx, i.save_as, head.columns, head.rows) : undefined;
+        const footer = nCap.note ? [`Note: ${nCap.note}`] : [];
+        if (saved) footer.push(`Saved the ${plural(head.rows.length, 'row')} read to ${saved.path} (${fmtBytes(saved.bytes)}); read it in Python with pandas.read_${saved.path.endsWith('.csv') ? 'csv' : 'parquet'}.`);
+        if (saved?.notes.length) footer.push(`In the file: ${saved.notes.join('; ')}.`);
         const r = tableResult({ title: name, columns: head.columns, rows: head.rows, truncated: head.more, totalRows: head.totalRows,
           header: `${f.display} (${fmtBytes(f.size)}, Arrow IPC ${head.format}${head.batches !== undefined ? `, ${plural(head.batches, 'record batch', 'record batches')}` : ''}): ${total}; first ${head.rows.length.toLocaleString('en-US')} read (${fmtBytes(head.bytesRead)} of the file).${head.stopped ? `\n${budgetStopText(head.stopped)}` : ''}`,
-          footer: nCap.note ? [`Note: ${nCap.note}`] : undefined });
+          footer: footer.length ? footer : undefined });
+        if (saved) r.parts.push({ kind: 'file', path: saved.path, bytes: saved.bytes });
         r.metrics = { rows: head.rows.length, bytes: head.bytesRead };
         return r;
       }
