@@ -25,7 +25,10 @@ await writeSampleFiles(path.join(workspace, 'data'));
 console.log('starting VS Code (code-server) ...');
 const server = await startVsCode({
   dir, workspace, port, vsixes: [path.join(root, 'datatools.vsix')],
-  settings: { 'datatools.role': process.env.DATATOOLS_ROLE || 'data_scientist' },
+  // the settings file is the person's after the first start: a theme or a connection they saved stays
+  keepSettings: true,
+  settings: { 'datatools.role': 'data_scientist' },
+  forceSettings: process.env.DATATOOLS_ROLE ? { 'datatools.role': process.env.DATATOOLS_ROLE } : {},
 });
 console.log(`\nData Tools is running in VS Code: ${server.folderUrl}\n(open it in a browser; Ctrl-C stops it; server log: ${server.logFile})`);
 const stop = async () => { await server.stop(); process.exit(0); };

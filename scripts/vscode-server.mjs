@@ -48,8 +48,24 @@ const DEFAULT_SETTINGS = {
   'workbench.welcomePage.walkthroughs.openOnInstall': false,
 };
 
+/** Writes a settings file. With `keepSettings` (npm start) the person's file is theirs: only keys it does not have
+ *  are added (the defaults and `settings`), `forceSettings` are set (what this start was asked for, e.g.
+ *  DATATOOLS_ROLE), and a file that is not plain JSON (comments) is left as it is. The tests start from nothing. */
+export function writeSettings(file, o) {
+  const ours = { ...DEFAULT_SETTINGS, ...o.settings };
+  if (!o.keepSettings || !fs.existsSync(file)) {
+    fs.writeFileSync(file, JSON.stringify({ ...ours, ...o.forceSettings }, null, 2));
+    return;
+  }
+  let theirs;
+  try { theirs = JSON.parse(fs.readFileSync(file, 'utf8')); } catch { return; }
+  if (!theirs || typeof theirs !== 'object' || Array.isArray(theirs)) return;
+  const merged = { ...ours, ...theirs, ...o.forceSettings };
+  if (JSON.stringify(merged) !== JSON.stringify(theirs)) fs.writeFileSync(file, JSON.stringify(merged, null, 2));
+}
+
 /**
- * @param {{ dir: string, workspace: string, vsixes: string[], settings?: object, env?: object, port?: number,
+ * @param {{ dir: string, workspace: string, vsixes: string[], settings?: object, keepSettings?: boolean, forceSettings?: object, env?: object, port?: number,
  *           trustWorkspace?: boolean, extraArgs?: string[], log?: (s: string) => void }} o
  */
 export async function startVsCode(o) {
@@ -59,9 +75,7 @@ export async function startVsCode(o) {
   const extensions = path.join(o.dir, 'extensions');
   for (const d of [home, path.join(userData, 'User'), path.join(userData, 'Machine'), extensions, o.workspace]) fs.mkdirSync(d, { recursive: true });
   // machine-scoped settings (allowed paths, audit log, sandbox) are read from the server's Machine settings
-  for (const scope of ['User', 'Machine']) {
-    fs.writeFileSync(path.join(userData, scope, 'settings.json'), JSON.stringify({ ...DEFAULT_SETTINGS, ...o.settings }, null, 2));
-  }
+  for (const scope of ['User', 'Machine']) writeSettings(path.join(userData, scope, 'settings.json'), o);
   const env = { ...withoutNpmEnv(process.env), PATH: `${path.join(node24, 'bin')}:${process.env.PATH}`, HOME: home, ...o.env };
   delete env.VSCODE_IPC_HOOK_CLI;
   for (const vsix of o.vsixes) {
