@@ -15,10 +15,16 @@ const write = (name, data) => { fs.mkdirSync(dir(), { recursive: true }); fs.wri
 const read = name => JSON.parse(fs.readFileSync(path.join(dir(), name), 'utf8'));
 const textOf = content => content.map(p => (p instanceof vscode.LanguageModelTextPart ? p.value : '')).join('');
 
+// request ids already started: a palette retry of the same request must not run it twice
+const started = new Set();
+
 function activate(context) {
   const activationStarted = performance.now();
   context.subscriptions.push(vscode.commands.registerCommand('datatoolsTest.invoke', async () => {
     const req = read('invoke.json');
+    if (started.has(`i${req.id}`)) return;
+    started.add(`i${req.id}`);
+    write(`invoke-started-${req.id}.json`, { id: req.id });
     const out = { id: req.id, name: req.name };
     try {
       const r = await vscode.lm.invokeTool(req.name, { input: req.input, toolInvocationToken: undefined });
@@ -31,6 +37,9 @@ function activate(context) {
 
   context.subscriptions.push(vscode.commands.registerCommand('datatoolsTest.exec', async () => {
     const req = read('exec.json');
+    if (started.has(`e${req.id}`)) return;
+    started.add(`e${req.id}`);
+    write(`exec-started-${req.id}.json`, { id: req.id });
     const out = { id: req.id, command: req.command };
     const args = (req.args || []).map(a => (typeof a === 'string' && a.startsWith('file://') ? vscode.Uri.parse(a) : a));
     try {
