@@ -103,6 +103,17 @@ describe('the local Python sandbox (real Python in bubblewrap)', () => {
     assert.match(after.text, /fresh/);
   });
 
+  test('a call cancelled while its kernel starts runs nothing', async () => {
+    await run('import os\nos._exit(0)'); // the next call starts a new kernel (about a second)
+    const ac = new AbortController();
+    const call = host.call('execute_code', { code: 'never_set = 1' }, { caller: 'test', signal: ac.signal });
+    setTimeout(() => ac.abort(), 100);
+    const r = await call;
+    assert.equal(r.outcome, 'cancelled');
+    assert.match(r.text, /before the code started; nothing ran/);
+    assert.match((await run('never_set')).text, /NameError/, 'the cancelled code did not run');
+  });
+
   test('a large allocation is stopped at the memory limit and the next call works', async () => {
     const r = await run('big = bytearray(4 * 1024 ** 3)');
     assert.equal(r.isError, true);

@@ -349,7 +349,8 @@ class KernelProcess {
   interrupt(kernelFile: string): boolean {
     if (this.exited || !this.proc.pid) return false;
     // bubblewrap's own processes carry the same arguments: the kernel is the one that is not bubblewrap
-    const pid = descendants(this.proc.pid).find(p => {
+    // without bubblewrap (the unisolated fallback) the launched process is the kernel itself
+    const pid = [this.proc.pid, ...descendants(this.proc.pid)].find(p => {
       try {
         if (fs.readFileSync(`/proc/${p}/comm`, 'utf8').trim() === 'bwrap') return false;
         return fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0').some(a => a.endsWith(path.basename(kernelFile)));
@@ -492,6 +493,8 @@ export class LocalSandbox implements ExecutionBackend {
   private readonly kernelFile = kernelPath();
   /** Said once, with the next result. */
   private note: string | undefined;
+  /** Notes for the next reply add up: a second one must not hide the first. */
+  private addNote(text: string): void { this.note = this.note ? `${this.note}\n[note] ${text}` : text; }
 
   constructor(private readonly cfg: DataToolsConfig, private readonly extra: LaunchOptions = {}) {}
 
@@ -558,7 +561,8 @@ export class LocalSandbox implements ExecutionBackend {
       const ready = await k.ready;
       this.engine = ready.engine;
       // no IPython in the user's interpreter: the session runs with plain exec, and the first result says so
-      if (ready.engine !== 'ipython') this.note = kernelDependencyMessage({ ...this.interpreter().it, ipython: false });
+      const dep = ready.engine !== 'ipython' ? kernelDependencyMessage({ ...this.interpreter().it, ipython: false }) : undefined;
+      if (dep) this.addNote(dep);
     } catch (e) {
       const msg = (e as Error).message;
       if (/bwrap: .*(namespace|uid map|setting up uid map|Operation not permitted)/i.test(msg)) {
@@ -577,17 +581,20 @@ export class LocalSandbox implements ExecutionBackend {
 
   private async run(code: string, o: { timeoutMs: number; signal: AbortSignal; onStream?: (name: 'stdout' | 'stderr', text: string) => void }): Promise<Execution> {
     const k = await this.ensure();
+    // cancelled while the kernel was starting: nothing runs
+    if (o.signal.aborted) return { stdout: '', stderr: '', results: [], durationMs: 0, droppedBytes: 0, error: { name: 'Cancelled', value: 'Execution was cancelled before the code started; nothing ran and the session keeps its state', traceback: '' } };
     const started = performance.now();
     let timer: NodeJS.Timeout | undefined;
     let reason: string | undefined;
     let grace: NodeJS.Timeout | undefined;
+    let uninterruptible = false;
     const stop = (why: string) => { reason = why; k.kill(); };
     // a timeout or a cancel interrupts the cell first (the session keeps its state); only a cell that does not stop
     // within the grace period costs the session
     const interrupt = (why: string) => {
       if (reason) return;
       reason = why;
-      if (!k.interrupt(this.kernelFile)) { k.kill(); return; }
+      if (!k.interrupt(this.kernelFile)) { uninterruptible = true; k.kill(); return; }
       grace = setTimeout(() => k.kill(), INTERRUPT_GRACE_MS);
     };
     const onAbort = () => interrupt('cancelled');
@@ -610,13 +617,15 @@ export class LocalSandbox implements ExecutionBackend {
       const durationMs = Math.round(performance.now() - started);
       this.kernel = undefined;
       const base: Execution = { stdout: '', stderr: k.stderrTail.slice(-2000), results: [], durationMs, droppedBytes: 0 };
-      const ignored = `the code did not stop on interrupt within ${INTERRUPT_GRACE_MS / 1000} s, so its kernel was ended and a new one starts with the next call`;
+      const ignored = uninterruptible
+        ? 'the kernel process could not be found to interrupt, so it was ended and a new one starts with the next call'
+        : `the code did not stop on interrupt within ${INTERRUPT_GRACE_MS / 1000} s, so its kernel was ended and a new one starts with the next call`;
       if (reason === 'timeout') {
         return { ...base, restarted: 'timeout', error: { name: 'TimeoutError', value: `Execution stopped after its ${o.timeoutMs / 1000} s timeout; ${ignored}`, traceback: '' } };
       }
       if (reason === 'cancelled') {
         // the caller that cancelled does not read this reply: the next one says it
-        this.note = `the previous execute_code was cancelled and ${ignored}: variables, imports and loaded data from before are gone.`;
+        this.addNote(`the previous execute_code was cancelled and ${ignored}: variables, imports and loaded data from before are gone.`);
         return { ...base, restarted: 'cancelled', error: { name: 'Cancelled', value: `Execution was cancelled; ${ignored}`, traceback: '' } };
       }
       if (reason === 'writes') {

@@ -272,14 +272,19 @@ def main():
         _current.update(id=req.get("id"), used=0, dropped=0)
         if req.get("op") == "execute":
             sys.stdout, sys.stderr = Stream("stdout"), Stream("stderr")
+            # the interrupt window closes as soon as the cell returns: a SIGINT that arrives while the error of a
+            # cell is being reported must not escape the loop and end the kernel (the host sends one per cell)
             try:
                 _running[0] = True
-                count = run(req.get("code", ""))
+                try:
+                    count = run(req.get("code", ""))
+                finally:
+                    _running[0] = False
             except BaseException as e:  # noqa: BLE001
+                _running[0] = False
                 send_error(type(e).__name__, str(e), traceback.format_exc())
                 count = None
             finally:
-                _running[0] = False
                 sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
             send({"id": req.get("id"), "type": "done", "execution_count": count, "dropped": _current["dropped"]})
 
