@@ -8,7 +8,20 @@ import { psql } from './pg';
  *  layout. A missing folder fails the tests that need it, never skips them. */
 export const REPO_CORPORA = path.join(ROOT, 'test', 'corpora');
 export const CORPORA = process.env.DATATOOLS_CORPORA || REPO_CORPORA;
-export const TPCH = path.join(CORPORA, 'tpch');
+/** One corpus folder: from DATATOOLS_CORPORA when it has it, else the repository's copy (said in one line, since
+ *  a folder such as ../shared/corpora need not hold every corpus); missing in both is one clear error. */
+export function corpus(name: string): string {
+  const own = path.join(CORPORA, name);
+  if (fs.existsSync(own)) return own;
+  const repo = path.join(REPO_CORPORA, name);
+  if (CORPORA !== REPO_CORPORA && fs.existsSync(repo)) {
+    console.log(`corpora: ${CORPORA} has no ${name}; using the repository's copy in test/corpora/${name}`);
+    return repo;
+  }
+  throw new Error(`the corpus ${name} is missing: neither ${own} nor ${repo} exists (test/corpora/README.md says where each comes from)`);
+}
+
+export const TPCH = corpus('tpch');
 export const TPCH_TABLES = ['region', 'nation', 'supplier', 'customer', 'part', 'partsupp', 'orders', 'lineitem'];
 
 /** Loads TPC-H SF 0.01 into database `db` (created here): dbgen's DDL, the .tbl data with the trailing '|' of every

@@ -3,13 +3,13 @@
 // the case's JSON gold (the integration JSON format: schema, then batches of VALIDITY/DATA/OFFSET/TYPE_ID/children),
 // which this file turns into the value model itself, without the reader's code. Runs itself again under
 // TZ=Asia/Tokyo and TZ=America/New_York: nothing may depend on the host's zone.
-import { CORPORA } from '../helpers/corpora';
+import { IN_TZ_CHILD, printsZoneSummary, runTestFileUnderZones } from '../helpers/tz';
+import { corpus } from '../helpers/corpora';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
-import { spawnSync } from 'node:child_process';
 import { ArrowFileError, readArrowHead } from '../../src/core/formats/arrow';
 import type { RangedSource } from '../../src/core/formats/parquet';
 import { ToolHost } from '../../src/core/host';
@@ -17,7 +17,7 @@ import { resolveConfig } from '../../src/core/config';
 import type { TablePart } from '../../src/core/result';
 import * as os from 'node:os';
 
-const GOLD = path.join(CORPORA, 'arrow-testing', 'data', 'arrow-ipc-stream', 'integration');
+const GOLD = path.join(corpus('arrow-testing'), 'data', 'arrow-ipc-stream', 'integration');
 
 /** Cases we refuse, each with the reason the refusal must give (matched against the error). Any other refusal fails,
  *  and so does a listed case that reads. Keys: "<version>/<case>". */
@@ -284,7 +284,7 @@ test('Arrow IPC integration gold files: every case, file and stream, equal to th
   assert.deepEqual(problems, [], `${problems.length} gold files differ or fail badly`);
 });
 
-test('through read_parquet: a big-endian file reads right, a column selection, an unknown column and a corrupt file are sentences', { skip: process.env.DT_TZ_CHILD ? 'inside a TZ child run' : false }, async () => {
+test('through read_parquet: a big-endian file reads right, a column selection, an unknown column and a corrupt file are sentences', { skip: IN_TZ_CHILD ? 'inside a TZ child run' : false }, async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dt-arrowc-'));
   const host = new ToolHost(resolveConfig({ allowedPaths: [GOLD, dir], auditLogPath: path.join(dir, 'audit.jsonl') }));
   try {
@@ -309,7 +309,7 @@ test('through read_parquet: a big-endian file reads right, a column selection, a
   } finally { await host.dispose(); fs.rmSync(dir, { recursive: true, force: true }); }
 });
 
-test('corrupt copies of the gold files are read or refused in a sentence, quickly', { timeout: 120_000, skip: process.env.DT_TZ_CHILD ? 'inside a TZ child run' : false }, async () => {
+test('corrupt copies of the gold files are read or refused in a sentence, quickly', { timeout: 120_000, skip: IN_TZ_CHILD ? 'inside a TZ child run' : false }, async () => {
   const files = cases().flatMap(c => ['arrow_file', 'stream'].map(f => path.join(c.dir, `${c.name}.${f}`)));
   let seed = 20261207;
   const rnd = () => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed / 0x80000000; };
@@ -331,16 +331,6 @@ test('corrupt copies of the gold files are read or refused in a sentence, quickl
   assert.deepEqual(problems, []);
 });
 
-test('values do not depend on the host time zone', { timeout: 300_000, skip: process.env.DT_TZ_CHILD ? 'inside a TZ child run' : false }, () => {
-  for (const tz of ['Asia/Tokyo', 'America/New_York']) {
-    // the file itself, run directly in a child with that zone (NODE_TEST_CONTEXT removed: a plain run, not a subtest)
-    const env: NodeJS.ProcessEnv = { ...process.env, TZ: tz, DT_TZ_CHILD: '1' };
-    delete env.NODE_TEST_CONTEXT;
-    const r = spawnSync(process.execPath, [__filename], { env, encoding: 'utf8', maxBuffer: 64 << 20 });
-    const summary = /\[TZ=[^\]]*\][^\n]*/.exec(r.stdout)?.[0];
-    assert.ok(summary, `no summary from the run under TZ=${tz}:\n${r.stdout.slice(-3000)}\n${r.stderr.slice(-2000)}`);
-    assert.match(summary, new RegExp(`^\\[TZ=${tz}\\]`));
-    console.log(summary);
-    assert.equal(r.status, 0, `under TZ=${tz}:\n${r.stdout.slice(-6000)}\n${r.stderr.slice(-2000)}`);
-  }
+test('values do not depend on the host time zone', { timeout: 300_000, skip: IN_TZ_CHILD ? 'inside a TZ child run' : false }, () => {
+  runTestFileUnderZones(__filename, printsZoneSummary);
 });

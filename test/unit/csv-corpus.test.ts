@@ -3,18 +3,18 @@
 // issue 12 (leading zeros, 64-bit and 20-digit ids, numeric header names, duplicate names, Latin-1, ragged rows,
 // mixed columns) are checked one by one. The whole file runs itself again under TZ=Asia/Tokyo and
 // TZ=America/New_York: nothing may depend on the host's zone.
-import { CORPORA } from '../helpers/corpora';
+import { IN_TZ_CHILD, runTestFileUnderZones } from '../helpers/tz';
+import { CORPORA, corpus } from '../helpers/corpora';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { spawnSync } from 'node:child_process';
 import { ToolHost } from '../../src/core/host';
 import { resolveConfig } from '../../src/core/config';
 import type { TablePart } from '../../src/core/result';
 import { connectMcp, tmpDir } from '../helpers/mcp';
 
-const SPECTRUM = path.join(CORPORA, 'csv-spectrum');
+const SPECTRUM = corpus('csv-spectrum');
 /** The corpus README: "location_coordinates.json disagrees with its CSV on a phone number: trust the CSV". */
 const TRUST_CSV: Record<string, Record<string, string>> = { location_coordinates: { 'Contact Phone Number': '2095257564' } };
 
@@ -344,12 +344,6 @@ describe('read_csv on JSON Lines keeps every value', () => {
   });
 });
 
-test('values do not depend on the host time zone', { timeout: 300_000, skip: !!process.env.DT_TZ_CHILD && 'inside a TZ child run' }, () => {
-  for (const tz of ['Asia/Tokyo', 'America/New_York']) {
-    const env: NodeJS.ProcessEnv = { ...process.env, TZ: tz, DT_TZ_CHILD: '1' };
-    delete env.NODE_TEST_CONTEXT; // else the child runner reports to this runner instead of its stdout
-    const r = spawnSync(process.execPath, ['--test', __filename], { env, encoding: 'utf8' });
-    assert.equal(r.status, 0, `under TZ=${tz}:\n${r.stdout.slice(-6000)}\n${r.stderr.slice(-2000)}`);
-    assert.match(r.stdout, new RegExp(`\\[TZ=${tz}\\] csv-spectrum: `), 'the child ran the corpus');
-  }
+test('values do not depend on the host time zone', { timeout: 300_000, skip: IN_TZ_CHILD && 'inside a TZ child run' }, () => {
+  runTestFileUnderZones(__filename, (stdout, tz) => assert.match(stdout, new RegExp(`\\[TZ=${tz}\\] csv-spectrum: `), 'the child ran the corpus'), true);
 });

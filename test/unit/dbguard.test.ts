@@ -11,7 +11,7 @@ import { DEFAULT_DENIED_FUNCTIONS, FunctionCatalog, checkFunctions, checkQuery, 
 import { getDatabase, pinSession } from '../../src/core/db/service';
 import { tmpDir } from '../helpers/mcp';
 import { psql, startPostgres, type PgCluster } from '../helpers/pg';
-import { CORPORA, loadTpch } from '../helpers/corpora';
+import { corpus, loadTpch } from '../helpers/corpora';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 
@@ -39,7 +39,7 @@ before(async () => {
   loadTpch(pg.adminUrl, 'tpch');
   psql(pg.adminUrl, 'GRANT SELECT ON ALL TABLES IN SCHEMA public TO analyst', 'tpch');
   // TPC-DS: schema only
-  const ddl = fs.readdirSync(path.join(CORPORA, 'tpcds', 'schema')).map(f => fs.readFileSync(path.join(CORPORA, 'tpcds', 'schema', f), 'utf8')).join('\n');
+  const ddl = fs.readdirSync(path.join(corpus('tpcds'), 'schema')).map(f => fs.readFileSync(path.join(corpus('tpcds'), 'schema', f), 'utf8')).join('\n');
   psql(pg.adminUrl, `${ddl}; GRANT SELECT ON ALL TABLES IN SCHEMA public TO analyst`, 'tpcds');
   // the legacy database: a table, a sequence, a function the escapes would like to reach
   psql(pg.adminUrl, `CREATE TABLE t (id int primary key, v text); INSERT INTO t SELECT g, 'v' || g FROM generate_series(1, 100) g;
@@ -71,7 +71,7 @@ const DOCUMENTED: Record<RefusalClass, string> = {
 
 describe('the PostgreSQL regression corpus (5,748 statements PostgreSQL ran read-only)', () => {
   test('admitted, and every refusal in a documented class', async () => {
-    const lines = fs.readFileSync(path.join(CORPORA, 'pg-regress', 'read-only-ok.jsonl'), 'utf8').trim().split('\n').map(l => JSON.parse(l) as { file: string; line: number; sql: string; rows: number });
+    const lines = fs.readFileSync(path.join(corpus('pg-regress'), 'read-only-ok.jsonl'), 'utf8').trim().split('\n').map(l => JSON.parse(l) as { file: string; line: number; sql: string; rows: number });
     assert.equal(lines.length, 5748);
     const cat = await direct('regress', async c => {
       const rows = async (sql: string) => (await c.query({ text: sql, rowMode: 'array' })).rows as unknown[][];
@@ -145,7 +145,7 @@ describe('TPC-H and TPC-DS', () => {
   test('the 22 TPC-H queries (SF 0.01) are admitted, run, and give the same rows as pg directly', async () => {
     const host = hostFor('tpch');
     try {
-      const dir = path.join(CORPORA, 'tpch', 'queries');
+      const dir = path.join(corpus('tpch'), 'queries');
       const files = fs.readdirSync(dir).filter(f => f.endsWith('.sql')).sort();
       assert.equal(files.length, 22);
       let cells = 0;
@@ -167,7 +167,7 @@ describe('TPC-H and TPC-DS', () => {
   test('the 99 TPC-DS queries (schema only) are admitted and run', async () => {
     const host = hostFor('tpcds');
     try {
-      const dir = path.join(CORPORA, 'tpcds', 'queries');
+      const dir = path.join(corpus('tpcds'), 'queries');
       const files = fs.readdirSync(dir).filter(f => f.endsWith('.sql')).sort();
       assert.equal(files.length, 99);
       const failed: string[] = [];

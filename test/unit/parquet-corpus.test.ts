@@ -1,18 +1,18 @@
 // Apache parquet-testing through read_parquet (the real tool path: ToolHost), compared cell by cell with DuckDB,
 // and with arrow-rs (parquet-wasm) where DuckDB cannot read a file. Runs itself again under TZ=Asia/Tokyo and
 // TZ=America/New_York: nothing may depend on the host's zone.
-import { CORPORA } from '../helpers/corpora';
+import { IN_TZ_CHILD, printsZoneSummary, runTestFileUnderZones } from '../helpers/tz';
+import { corpus } from '../helpers/corpora';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { spawnSync } from 'node:child_process';
 import { ToolHost } from '../../src/core/host';
 import { resolveConfig } from '../../src/core/config';
 import type { TablePart } from '../../src/core/result';
 
-const CORPUS = path.join(CORPORA, 'parquet-testing');
+const CORPUS = corpus('parquet-testing');
 const DATA = path.join(CORPUS, 'data');
 const BAD = path.join(CORPUS, 'bad_data');
 
@@ -204,16 +204,6 @@ test('every parquet-testing file reads like the reference reader, or is refused 
   assert.deepEqual(problems, [], `${problems.length} files differ from the reference or fail badly`);
 });
 
-test('values do not depend on the host time zone', { timeout: 900_000, skip: process.env.DT_TZ_CHILD ? 'inside a TZ child run' : false }, () => {
-  for (const tz of ['Asia/Tokyo', 'America/New_York']) {
-    // the file itself, run directly in a child with that zone (NODE_TEST_CONTEXT removed: a plain run, not a subtest)
-    const env: NodeJS.ProcessEnv = { ...process.env, TZ: tz, DT_TZ_CHILD: '1' };
-    delete env.NODE_TEST_CONTEXT;
-    const r = spawnSync(process.execPath, [__filename], { env, encoding: 'utf8', maxBuffer: 64 << 20 });
-    const summary = /\[TZ=[^\]]*\][^\n]*/.exec(r.stdout)?.[0];
-    assert.ok(summary, `no summary from the run under TZ=${tz}:\n${r.stdout.slice(-3000)}\n${r.stderr.slice(-2000)}`);
-    assert.match(summary, new RegExp(`^\\[TZ=${tz}\\]`));
-    console.log(summary);
-    assert.equal(r.status, 0, `under TZ=${tz}:\n${r.stdout.slice(-6000)}\n${r.stderr.slice(-2000)}`);
-  }
+test('values do not depend on the host time zone', { timeout: 900_000, skip: IN_TZ_CHILD ? 'inside a TZ child run' : false }, () => {
+  runTestFileUnderZones(__filename, printsZoneSummary);
 });

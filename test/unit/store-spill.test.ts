@@ -9,9 +9,9 @@ import { after, before, test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { IN_TZ_CHILD, runTestFileUnderZones } from '../helpers/tz';
 import { tmpDir } from '../helpers/mcp';
-import { CORPORA } from '../helpers/corpora';
+import { corpus } from '../helpers/corpora';
 import { psql, startPostgres, type PgCluster } from '../helpers/pg';
 import { configFromEnv, resolveConfig } from '../../src/core/config';
 import { ToolHost } from '../../src/core/host';
@@ -19,7 +19,7 @@ import { runQuery } from '../../src/core/db/service';
 import type { ColumnInfo, TablePart } from '../../src/core/result';
 import { ResultStore, chunkBytes, rowBytes, type PageRequest } from '../../src/core/store';
 
-const CHILD = !!process.env.DT_TZ_CHILD;
+const CHILD = IN_TZ_CHILD;
 const needsPg = { skip: CHILD ? 'inside the TZ child run (PostgreSQL and the corpus run in the parent)' : false };
 /** Tests whose logic does not touch the host's zone (the value conversions run in the child too). */
 const parentOnly = { skip: CHILD ? 'inside the TZ child run (no conversion of dates or times of its own)' : false };
@@ -320,7 +320,7 @@ const PARQUET_FILES = ['alltypes_plain.parquet', 'alltypes_tiny_pages.parquet', 
   'nulls.snappy.parquet', 'binary.parquet', 'datapage_v2.snappy.parquet', 'null_list.parquet', 'nonnullable.impala.parquet', 'delta_byte_array.parquet'];
 
 test('parquet-testing files read by read_parquet spill exactly and answer every request as in memory', needsPg, async () => {
-  const data = path.join(CORPORA, 'parquet-testing', 'data');
+  const data = path.join(corpus('parquet-testing'), 'data');
   const dir = tmpDir('spill-parquet');
   const h = new ToolHost(resolveConfig({ allowedPaths: [data], auditLogPath: path.join(dir, 'audit.jsonl'), limits: { maxFileBytes: 1 << 30, maxRows: 1_000_000 } }));
   try {
@@ -521,12 +521,5 @@ test('dispose removes every spill file', async () => {
 });
 
 test('the PostgreSQL-free tests pass under TZ=Asia/Tokyo and TZ=America/New_York', { timeout: 300_000, skip: CHILD ? 'inside a TZ child run' : false }, () => {
-  for (const tz of ['Asia/Tokyo', 'America/New_York']) {
-    const env: NodeJS.ProcessEnv = { ...process.env, TZ: tz, DT_TZ_CHILD: '1' };
-    delete env.NODE_TEST_CONTEXT;
-    const r = spawnSync(process.execPath, [__filename], { env, encoding: 'utf8', maxBuffer: 64 << 20 });
-    assert.equal(r.status, 0, `under TZ=${tz}:\n${r.stdout.slice(-6000)}\n${r.stderr.slice(-2000)}`);
-    assert.match(r.stdout, /# pass [1-9]/);
-    assert.match(r.stdout, /# fail 0/);
-  }
+  runTestFileUnderZones(__filename, stdout => { assert.match(stdout, /# pass [1-9]/); assert.match(stdout, /# fail 0/); });
 });
