@@ -2,7 +2,7 @@
 // shared value model (see values.ts). Values are read through DataView in the file's own endianness, so big-endian
 // files come out right; buffers are decompressed (LZ4 frame, ZSTD) only when a column is first read.
 import { ArrowFileError, structKeys, typeName, type ArrowField, type RecordBatchMeta } from './arrowMeta';
-import { dateString, decimalString, timestampString } from './parquet';
+import { dateString, decimalString, halfFloat, timestampString } from './parquet';
 
 /** A decoded column: its length, whether row i is null, and row i's value (null when null). */
 export interface Column { length: number; get(i: number): unknown }
@@ -106,15 +106,6 @@ export function durationString(months: number, days: number, nanos: bigint): str
   return !date && !time ? 'PT0S' : `P${date}${time ? `T${time}` : ''}`;
 }
 
-function float16(h: number): number {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >> 10) & 0x1f;
-  const m = h & 0x3ff;
-  if (e === 0) return s * m * 2 ** -24;
-  if (e === 31) return m ? NaN : s * Infinity;
-  return s * (1 + m / 1024) * 2 ** (e - 15);
-}
-
 /** A fixed-width value reader: row i from the data bytes. */
 function fixedReader(f: ArrowField, le: boolean): { width: number; read(d: DataView, b: Uint8Array, i: number): unknown } | undefined {
   const t = f.type;
@@ -131,7 +122,7 @@ function fixedReader(f: ArrowField, le: boolean): { width: number; read(d: DataV
       return { width: w, read: (d, _b, i) => r(d, i) };
     }
     case 'float':
-      if (t.precision === 0) return { width: 2, read: (d, _b, i) => float16(d.getUint16(2 * i, le)) };
+      if (t.precision === 0) return { width: 2, read: (d, _b, i) => halfFloat(d.getUint16(2 * i, le)) };
       if (t.precision === 1) return { width: 4, read: (d, _b, i) => d.getFloat32(4 * i, le) };
       if (t.precision === 2) return { width: 8, read: (d, _b, i) => d.getFloat64(8 * i, le) };
       return undefined;

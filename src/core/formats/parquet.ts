@@ -436,8 +436,8 @@ function signedBytes(b: Uint8Array): bigint {
   return v;
 }
 
-function float16(b: Uint8Array): number {
-  const h = b[0] | (b[1] << 8);
+/** An IEEE 754 half-precision value from its 16 bits (exact in float64). */
+export function halfFloat(h: number): number {
   const s = h & 0x8000 ? -1 : 1;
   const e = (h >> 10) & 0x1f;
   const m = h & 0x3ff;
@@ -504,7 +504,7 @@ function leaf(el: SchemaElement, path: string): { type: string; conv: Conv } {
   if (lt?.type === 'INTEGER') return intType(Number(lt.bitWidth), !!lt.isSigned);
   const ints: Record<string, [number, boolean]> = { INT_8: [8, true], INT_16: [16, true], INT_32: [32, true], INT_64: [64, true], UINT_8: [8, false], UINT_16: [16, false], UINT_32: [32, false], UINT_64: [64, false] };
   if (ct && ints[ct]) return intType(...ints[ct]);
-  if (lt?.type === 'FLOAT16') return { type: 'float16', conv: v => float16(v as Uint8Array) };
+  if (lt?.type === 'FLOAT16') return { type: 'float16', conv: v => halfFloat((v as Uint8Array)[0] | ((v as Uint8Array)[1] << 8)) };
   if (lt?.type === 'UUID') return { type: 'uuid', conv: v => { const h = Buffer.from(v as Uint8Array).toString('hex'); return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`; } };
   if (ct === 'INTERVAL') return { type: 'interval', conv: v => intervalString(v as Uint8Array) };
   const text = (type: string): { type: string; conv: Conv } => ({ type, conv: (v, note) => {
