@@ -10,7 +10,7 @@ import { MAX_REQUEST_DEPTH } from '../core/bounds';
 import { ENVELOPE_DEPTH, createMcpServer } from './server';
 import { invalidMessageReply, nestingDepth } from './transport';
 import { oauthAuthenticator, tokenAuthenticator, type Authenticator, type Principal } from './auth';
-import { EventLog } from './events';
+import { EventBudget, EventLog } from './events';
 
 export interface HttpSettings {
   host: string;
@@ -85,6 +85,7 @@ interface Session {
   server: Server;
   host: ToolHost;
   principal?: Principal;
+  events: EventLog;
   lastSeen: number;
   busy: number;
   closed?: boolean;
@@ -97,6 +98,8 @@ export interface HttpServer { url: string; close: () => Promise<void>; sessions:
 export async function serveHttp(config: DataToolsConfig, s: HttpSettings, version: string, log: (line: string) => void): Promise<HttpServer> {
   const lineLimit = config.limits.maxRequestBytes + (1 << 16);
   const sessions = new Map<string, Session>();
+  // what all sessions' SSE resume logs hold together (each its own 8 MB / 1,000 events within it)
+  const eventBudget = new EventBudget();
   /** Sessions whose initialize the SDK is answering: they count against the caps, but are not yet found by id. */
   const starting = new Set<Session>();
   // static tokens are read before the port opens; OAuth needs the server's own URL (its default audience), so until
@@ -128,6 +131,7 @@ export async function serveHttp(config: DataToolsConfig, s: HttpSettings, versio
     log(`session ${x.id} ended (${why})`);
     await x.transport.close().catch(() => undefined);
     await x.host.dispose().catch(() => undefined);
+    x.events.clear();
   };
 
   const newSession = (principal: Principal | undefined): Session => {
@@ -135,9 +139,10 @@ export async function serveHttp(config: DataToolsConfig, s: HttpSettings, versio
     const role = principal?.role ?? config.role;
     const host = new ToolHost({ ...config, role }, { identity: { session: id, ...(principal ? { subject: principal.subject } : {}) } });
     const server = createMcpServer(host, version);
+    const events = new EventLog(1000, 8 * 1048576, eventBudget);
     const transport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => id,
-      eventStore: new EventLog(),
+      eventStore: events,
       onsessioninitialized: () => {
         if (x.closed) return;
         sessions.set(id, x);
@@ -145,7 +150,7 @@ export async function serveHttp(config: DataToolsConfig, s: HttpSettings, versio
       },
       onsessionclosed: () => { const x = sessions.get(id); if (x) void closeSession(x, 'closed by the client'); },
     });
-    const x: Session = { id, transport, server, host, principal, lastSeen: Date.now(), busy: 0 };
+    const x: Session = { id, transport, server, host, principal, events, lastSeen: Date.now(), busy: 0 };
     transport.onclose = () => void closeSession(x, 'transport closed');
     return x;
   };
@@ -267,6 +272,7 @@ export async function serveHttp(config: DataToolsConfig, s: HttpSettings, versio
         fresh.closed = true;
         await fresh.transport.close().catch(() => undefined);
         await fresh.host.dispose().catch(() => undefined);
+        fresh.events.clear();
       }
     }
   };

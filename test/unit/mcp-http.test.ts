@@ -8,7 +8,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { MCP_JS, tmpDir } from '../helpers/mcp';
-import { EventLog } from '../../src/mcp/events';
+import { EventBudget, EventLog } from '../../src/mcp/events';
 
 // Issue 26, item 1 and 2: MCP over Streamable HTTP, each session its own tool host (Python session, result store,
 // audit identity), static tokens and OAuth JWTs (a test issuer with its own JWKS on loopback), Origin checks.
@@ -283,9 +283,37 @@ test('the event log replays what a dropped SSE stream missed, per stream, and st
   assert.deepEqual(got, [2, 3], 'only the later events of that stream');
   assert.equal(await log.getStreamIdForEventId(ids[0]), 's1');
   for (let i = 0; i < 10; i++) await log.storeEvent('s1', { jsonrpc: '2.0', method: 'n' } as never);
+  // ids[0] was let go (at most maxEvents are kept): it is an unknown event id, as the SDK expects (it answers 400)
+  assert.equal(await log.getStreamIdForEventId(ids[0]), undefined);
   const all: unknown[] = [];
-  await log.replayEventsAfter(ids[0], { send: async () => { all.push(1); } });
-  assert.equal(all.length, 5, 'at most maxEvents are kept');
+  assert.equal(await log.replayEventsAfter(ids[0], { send: async () => { all.push(1); } }), '');
+  assert.equal(all.length, 0, 'nothing replayed from a dropped event: the client learns it cannot resume');
+});
+
+test('the event logs of all sessions share one byte budget: the oldest events of any session go first', async () => {
+  const budget = new EventBudget(10_000);
+  const big = (n: number) => ({ jsonrpc: '2.0', method: 'n', params: { pad: 'x'.repeat(n) } }) as never;
+  const a = new EventLog(1000, 8000, budget);
+  const b = new EventLog(1000, 8000, budget);
+  const first = await a.storeEvent('s', big(3000));
+  const second = await a.storeEvent('s', big(3000));
+  await b.storeEvent('t', big(3000));
+  assert.ok(budget.bytes < 10_000);
+  // b's next event is over the shared budget: a's oldest goes, not b's own
+  const late = await b.storeEvent('t', big(3000));
+  assert.ok(budget.bytes <= 10_000, String(budget.bytes));
+  assert.equal(await a.getStreamIdForEventId(first), undefined, 'the oldest event overall was dropped');
+  assert.equal(await a.getStreamIdForEventId(second), 's');
+  assert.equal(await b.getStreamIdForEventId(late), 't');
+  // a per-session limit below the shared one: one session cannot take it all
+  const c = new EventLog(1000, 4000, budget);
+  const c1 = await c.storeEvent('u', big(3000));
+  await c.storeEvent('u', big(3000));
+  assert.equal(await c.getStreamIdForEventId(c1), undefined);
+  // an ended session gives its bytes back
+  const before = budget.bytes;
+  b.clear();
+  assert.ok(budget.bytes < before);
 });
 
 // Review of the HTTP transport: sessions registered only once accepted, per-credential caps and binding, bodies that
@@ -328,6 +356,10 @@ describe('MCP over Streamable HTTP: hardening', { timeout: 300_000 }, () => {
     const data = JSON.parse((await r.text()).split('\n').filter(l => l.startsWith('data: ')).pop()!.slice(6)) as { error: { code: number; message: string } };
     assert.equal(data.error.code, -32602, data.error.message);
     assert.match(data.error.message, /% escape/);
+    // a resume from an event id the server does not hold (never had, or let go) is the SDK's 400, not an empty stream
+    const resume = await fetch(s.url, { headers: { accept: 'text/event-stream', 'last-event-id': 'gone-stream_7', ...h, ...auth1 }, signal: AbortSignal.timeout(10_000) });
+    assert.equal(resume.status, 400);
+    await resume.body?.cancel();
   });
 
   /** A POST whose body is written in pieces, `gapMs` apart; resolves with the status and whether the server closed. */
@@ -362,6 +394,13 @@ describe('MCP over Streamable HTTP: hardening', { timeout: 300_000 }, () => {
     const h = { 'mcp-session-id': sid, 'mcp-protocol-version': '2025-06-18' };
     const body = JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' });
     const pieces = Array.from({ length: 8 }, (_, i) => body.slice(Math.floor(i * body.length / 8), Math.floor((i + 1) * body.length / 8)));
+    // a client of revision 2025-03-26 (which had batches) gets a plain -32600 for one, not a silent failure
+    const old = await post(s.url, INIT.replace('2025-06-18', '2025-03-26'));
+    assert.equal(old.status, 200);
+    const batch = await post(s.url, JSON.stringify([{ jsonrpc: '2.0', id: 1, method: 'tools/list' }, { jsonrpc: '2.0', id: 2, method: 'prompts/list' }]), { 'mcp-session-id': old.headers.get('mcp-session-id')! });
+    assert.equal(batch.status, 400);
+    assert.equal((batch.json?.error as { code: number }).code, -32600);
+    assert.match(msg(batch), /does not accept JSON-RPC batches/);
     const slow = await slowPost(s.url, h, pieces, 500);
     assert.equal(slow.status, 200, `the session outlived a 4 s upload with a 1 s idle limit: ${slow.body}`);
     const never = await slowPost(s.url, {}, Array.from({ length: 100 }, () => " "), 200);
