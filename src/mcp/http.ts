@@ -10,13 +10,15 @@ import { MAX_REQUEST_DEPTH } from '../core/bounds';
 import { ENVELOPE_DEPTH, createMcpServer } from './server';
 import { invalidMessageReply, nestingDepth } from './transport';
 import { oauthAuthenticator, tokenAuthenticator, type Authenticator, type Principal } from './auth';
-import { EventLog } from './events';
+import { EventBudget, EventLog } from './events';
 
 export interface HttpSettings {
   host: string;
   port: number;
   idleSeconds: number;
   maxSessions: number;
+  maxSessionsPerSubject: number;
+  bodySeconds: number;
   allowedOrigins: string[];
   tokensFile?: string;
   oauth?: { issuer: string; audience?: string; roleClaim: string };
@@ -47,10 +49,28 @@ export function httpSettingsFromEnv(listen: string, env: NodeJS.ProcessEnv = pro
     host, port,
     idleSeconds: int(env, 'DATATOOLS_MCP_SESSION_IDLE_SECONDS', 1800, 1, 7 * 86400),
     maxSessions: int(env, 'DATATOOLS_MCP_MAX_SESSIONS', 32, 1, 10_000),
+    maxSessionsPerSubject: int(env, 'DATATOOLS_MCP_MAX_SESSIONS_PER_SUBJECT', 8, 1, 10_000),
+    bodySeconds: int(env, 'DATATOOLS_MCP_BODY_TIMEOUT_SECONDS', 120, 1, 86400),
     allowedOrigins: (env.DATATOOLS_MCP_ALLOWED_ORIGINS ?? '').split(',').map(x => x.trim().replace(/\/$/, '')).filter(Boolean),
     tokensFile: env.DATATOOLS_MCP_TOKENS_FILE || undefined,
     oauth: env.DATATOOLS_OAUTH_ISSUER ? { issuer: env.DATATOOLS_OAUTH_ISSUER, audience: env.DATATOOLS_OAUTH_AUDIENCE || undefined, roleClaim: env.DATATOOLS_OAUTH_ROLE_CLAIM || 'scope' } : undefined,
   };
+  if (s.oauth) {
+    const url = (name: string, v: string) => {
+      let u: URL | undefined;
+      try { u = new URL(v); } catch { /* said below */ }
+      if (!u || (u.protocol !== 'https:' && u.protocol !== 'http:')) throw new ConfigError(`${name}=${v.slice(0, 200)} is not an http(s) URL.`);
+      return u;
+    };
+    const iss = url('DATATOOLS_OAUTH_ISSUER', s.oauth.issuer);
+    if (iss.protocol !== 'https:' && !isLoopback(iss.hostname.replace(/^\[|\]$/g, ''))) {
+      throw new ConfigError(`DATATOOLS_OAUTH_ISSUER=${s.oauth.issuer.slice(0, 200)} must be an https URL (plain http is accepted only for an issuer on loopback): its keys decide who gets in.`);
+    }
+    if (s.oauth.audience) url('DATATOOLS_OAUTH_AUDIENCE', s.oauth.audience);
+    else if (!isLoopback(host)) {
+      throw new ConfigError(`With OAuth on ${host}, set DATATOOLS_OAUTH_AUDIENCE to the server's public URL of /mcp as clients reach it (e.g. https://data.example.com/mcp): tokens must be issued for it, and the listen address is not that URL.`);
+    }
+  }
   if (s.tokensFile && s.oauth) throw new ConfigError('Set DATATOOLS_MCP_TOKENS_FILE or DATATOOLS_OAUTH_ISSUER, not both.');
   if (!s.tokensFile && !s.oauth && !isLoopback(host)) {
     throw new ConfigError(`datatools-mcp will not listen on ${host} without authorization: anyone who reaches the port could run code and read the data. `
@@ -65,6 +85,7 @@ interface Session {
   server: Server;
   host: ToolHost;
   principal?: Principal;
+  events: EventLog;
   lastSeen: number;
   busy: number;
   closed?: boolean;
@@ -77,6 +98,10 @@ export interface HttpServer { url: string; close: () => Promise<void>; sessions:
 export async function serveHttp(config: DataToolsConfig, s: HttpSettings, version: string, log: (line: string) => void): Promise<HttpServer> {
   const lineLimit = config.limits.maxRequestBytes + (1 << 16);
   const sessions = new Map<string, Session>();
+  // what all sessions' SSE resume logs hold together (each its own 8 MB / 1,000 events within it)
+  const eventBudget = new EventBudget();
+  /** Sessions whose initialize the SDK is answering: they count against the caps, but are not yet found by id. */
+  const starting = new Set<Session>();
   // static tokens are read before the port opens; OAuth needs the server's own URL (its default audience), so until
   // it is set up every request is turned away (never let in unchecked)
   let auth: Authenticator | undefined = s.tokensFile ? tokenAuthenticator(s.tokensFile) : undefined;
@@ -106,6 +131,7 @@ export async function serveHttp(config: DataToolsConfig, s: HttpSettings, versio
     log(`session ${x.id} ended (${why})`);
     await x.transport.close().catch(() => undefined);
     await x.host.dispose().catch(() => undefined);
+    x.events.clear();
   };
 
   const newSession = (principal: Principal | undefined): Session => {
@@ -113,29 +139,45 @@ export async function serveHttp(config: DataToolsConfig, s: HttpSettings, versio
     const role = principal?.role ?? config.role;
     const host = new ToolHost({ ...config, role }, { identity: { session: id, ...(principal ? { subject: principal.subject } : {}) } });
     const server = createMcpServer(host, version);
+    const events = new EventLog(1000, 8 * 1048576, eventBudget);
     const transport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => id,
-      eventStore: new EventLog(),
+      eventStore: events,
+      onsessioninitialized: () => {
+        if (x.closed) return;
+        sessions.set(id, x);
+        log(`session ${id} started for role ${role}${principal ? ` (${principal.subject})` : ''}`);
+      },
       onsessionclosed: () => { const x = sessions.get(id); if (x) void closeSession(x, 'closed by the client'); },
     });
-    const x: Session = { id, transport, server, host, principal, lastSeen: Date.now(), busy: 0 };
+    const x: Session = { id, transport, server, host, principal, events, lastSeen: Date.now(), busy: 0 };
     transport.onclose = () => void closeSession(x, 'transport closed');
     return x;
   };
 
-  const readBody = (req: http.IncomingMessage): Promise<Buffer | 'too big'> => new Promise((resolve, reject) => {
+  // a body over the limit stops being read at once (a declared Content-Length over it is not read at all), and one
+  // that has not arrived whole within DATATOOLS_MCP_BODY_TIMEOUT_SECONDS is given up: neither holds the connection
+  const readBody = (req: http.IncomingMessage): Promise<Buffer | 'too big' | 'too slow'> => new Promise((resolve, reject) => {
+    if (Number(req.headers['content-length']) > lineLimit) return resolve('too big');
     const chunks: Buffer[] = [];
     let size = 0;
-    let over = false;
-    req.on('data', (c: Buffer) => {
-      if (over) return;
+    const done = (r: Buffer | 'too big' | 'too slow') => { clearTimeout(timer); req.removeListener('data', onData); req.pause(); resolve(r); };
+    const timer = setTimeout(() => done('too slow'), s.bodySeconds * 1000);
+    const onData = (c: Buffer) => {
       size += c.length;
-      if (size > lineLimit) { over = true; chunks.length = 0; return; }
+      if (size > lineLimit) { chunks.length = 0; done('too big'); return; }
       chunks.push(c);
-    });
-    req.on('end', () => resolve(over ? 'too big' : Buffer.concat(chunks)));
-    req.on('error', reject);
+    };
+    req.on('data', onData);
+    req.on('end', () => { clearTimeout(timer); resolve(Buffer.concat(chunks)); });
+    req.on('error', e => { clearTimeout(timer); reject(e); });
   });
+  /** Answers and ends the connection without reading the rest of the request: the socket is half-closed once the
+   *  answer is out (so the client reads it) and destroyed a moment later whatever the client still sends. */
+  const refuseAndClose = (req: http.IncomingMessage, res: http.ServerResponse, status: number, message: string) => {
+    res.once('finish', () => { const t = setTimeout(() => req.socket.destroy(), 2000); t.unref(); req.socket.once('close', () => clearTimeout(t)); });
+    rpcError(res, status, ErrorCode.InvalidRequest, message, { connection: 'close' });
+  };
 
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://x');
@@ -160,15 +202,30 @@ export async function serveHttp(config: DataToolsConfig, s: HttpSettings, versio
     const sid = req.headers['mcp-session-id'];
     let session = typeof sid === 'string' ? sessions.get(sid) : undefined;
     if (typeof sid === 'string' && !session) return rpcError(res, 404, -32001, 'Session not found: it ended or expired. Start a new one (initialize).');
-    if (session && principal && (session.principal?.subject !== principal.subject || session.principal?.role !== principal.role)) {
-      // a session keeps the role and subject it began with: another token cannot take it over or raise it
-      return rpcError(res, 403, ErrorCode.InvalidRequest, 'This session belongs to another token; start a session of your own.');
+    if (session && principal && (session.principal?.key !== principal.key || session.principal?.role !== principal.role)) {
+      // a session keeps the credential (not merely the name) and role it began with: another token cannot take it
+      // over or raise it
+      return rpcError(res, 403, ErrorCode.InvalidRequest, 'This session belongs to another credential; start a session of your own (initialize without Mcp-Session-Id).');
+    }
+    if (session) {
+      // in use from here on, while its body is still arriving too: a slow upload is not reaped mid-request. A call
+      // in progress keeps its session; a standing GET stream for notifications does not (idle is idle)
+      const x = session;
+      x.lastSeen = Date.now();
+      if (req.method === 'POST') {
+        x.busy++;
+        res.on('close', () => { x.busy--; x.lastSeen = Date.now(); });
+      }
     }
     let body: unknown;
+    let fresh: Session | undefined;
     if (req.method === 'POST') {
       const raw = await readBody(req);
       if (raw === 'too big') {
-        return rpcError(res, 413, ErrorCode.InvalidRequest, `The request is over the ${lineLimit.toLocaleString('en-US')}-byte limit on one request (DATATOOLS_MAX_REQUEST_BYTES); it was not read. Pass large data as a file under a data root instead.`);
+        return refuseAndClose(req, res, 413, `The request is over the ${lineLimit.toLocaleString('en-US')}-byte limit on one request (DATATOOLS_MAX_REQUEST_BYTES); it was not read, and the connection is closed. Pass large data as a file under a data root instead.`);
+      }
+      if (raw === 'too slow') {
+        return refuseAndClose(req, res, 408, `The request body did not arrive whole within ${s.bodySeconds} s (DATATOOLS_MCP_BODY_TIMEOUT_SECONDS); it was dropped and the connection is closed. Send it again, or pass large data as a file under a data root.`);
       }
       if (nestingDepth(raw, MAX_REQUEST_DEPTH + ENVELOPE_DEPTH) > MAX_REQUEST_DEPTH + ENVELOPE_DEPTH) {
         return rpcError(res, 400, ErrorCode.InvalidRequest, `The request is nested more than ${MAX_REQUEST_DEPTH} levels deep; it was refused unread.`);
@@ -184,24 +241,40 @@ export async function serveHttp(config: DataToolsConfig, s: HttpSettings, versio
         if (!msgs.some(m => isInitializeRequest(m))) {
           return rpcError(res, 400, ErrorCode.InvalidRequest, 'No Mcp-Session-Id header: start with an initialize request.');
         }
-        if (sessions.size >= s.maxSessions) {
+        if (sessions.size + starting.size >= s.maxSessions) {
           return rpcError(res, 503, ErrorCode.InternalError, `The server holds its most sessions (${s.maxSessions}, DATATOOLS_MCP_MAX_SESSIONS); try again when one ends.`, { 'retry-after': '30' });
         }
-        session = newSession(principal);
+        if (principal) {
+          const mine = [...sessions.values(), ...starting].filter(x => x.principal?.key === principal!.key).length;
+          if (mine >= s.maxSessionsPerSubject) {
+            return rpcError(res, 429, -32000, `This credential already holds ${mine} sessions, the most one may (DATATOOLS_MCP_MAX_SESSIONS_PER_SUBJECT=${s.maxSessionsPerSubject}). `
+              + 'Reuse one of them, end one you no longer need (HTTP DELETE with its Mcp-Session-Id), or wait until an idle one expires, then initialize again.', { 'retry-after': '30' });
+          }
+        }
+        // a slot is held while the SDK answers the initialize; the session is registered only once the SDK accepted
+        // it (onsessioninitialized), and a refused initialize (wrong Accept, content type) leaves nothing behind
+        session = fresh = newSession(principal);
+        starting.add(fresh);
         await session.server.connect(session.transport);
-        sessions.set(session.id, session);
-        log(`session ${session.id} started for role ${session.host.config.role}${principal ? ` (${principal.subject})` : ''}`);
+        session.busy++;
+        res.on('close', () => { fresh!.busy--; fresh!.lastSeen = Date.now(); });
       }
     } else if (!session) {
       return rpcError(res, 400, ErrorCode.InvalidRequest, 'No Mcp-Session-Id header: start with an initialize request (POST).');
     }
     session.lastSeen = Date.now();
-    // a call in progress keeps its session; a standing GET stream for notifications does not (idle is idle)
-    if (req.method === 'POST') {
-      session.busy++;
-      res.on('close', () => { session!.busy--; session!.lastSeen = Date.now(); });
+    if (!fresh) return session.transport.handleRequest(req, res, body);
+    try {
+      await fresh.transport.handleRequest(req, res, body);
+    } finally {
+      starting.delete(fresh);
+      if (!fresh.transport.sessionId || !sessions.has(fresh.id)) {
+        fresh.closed = true;
+        await fresh.transport.close().catch(() => undefined);
+        await fresh.host.dispose().catch(() => undefined);
+        fresh.events.clear();
+      }
     }
-    await session.transport.handleRequest(req, res, body);
   };
 
   const server = http.createServer((req, res) => {
@@ -221,7 +294,10 @@ export async function serveHttp(config: DataToolsConfig, s: HttpSettings, versio
   if (s.oauth) {
     try {
       auth = await oauthAuthenticator({ issuer: s.oauth.issuer, audience: s.oauth.audience ?? `${selfUrl}/mcp`, roleClaim: s.oauth.roleClaim, resource: s.oauth.audience ?? `${selfUrl}/mcp` });
-    } catch (e) { server.close(); throw e; }
+    } catch (e) {
+      server.close();
+      throw e instanceof ConfigError ? e : new ConfigError(`OAuth could not be set up for DATATOOLS_OAUTH_ISSUER=${s.oauth.issuer.slice(0, 200)}: ${String((e as Error)?.message ?? e).slice(0, 200)}. Check the issuer and DATATOOLS_OAUTH_AUDIENCE.`);
+    }
   }
   const reaper = setInterval(() => {
     const now = Date.now();

@@ -190,7 +190,10 @@ export function parseResultUri(uri: string): { id: string; offset: number; limit
   if (!uri.startsWith(RESULT_URI)) throw bad(`Unknown resource ${uri.slice(0, 200)}`);
   const rest = uri.slice(RESULT_URI.length);
   const q = rest.indexOf('?');
-  const id = decodeURIComponent(q < 0 ? rest : rest.slice(0, q));
+  let id: string;
+  try { id = decodeURIComponent(q < 0 ? rest : rest.slice(0, q)); } catch {
+    throw bad('The result id has a malformed % escape (each % must be followed by two hex digits)');
+  }
   const params = new URLSearchParams(q < 0 ? '' : rest.slice(q + 1));
   const int = (name: string, fallback: number, max: number) => {
     const v = params.get(name);

@@ -8,7 +8,7 @@ export function invalidMessageReply(parsed: { json: unknown } | 'not json'): JSO
   const err = (id: string | number | null, code: number, message: string) => ({ jsonrpc: '2.0', id, error: { code, message } }) as unknown as JSONRPCMessage;
   if (parsed === 'not json') return err(null, -32700, 'Parse error: the message is not JSON.');
   const m = parsed.json;
-  if (Array.isArray(m)) return err(null, -32600, 'Invalid Request: JSON-RPC batches are not part of MCP (since revision 2025-06-18); send one message at a time.');
+  if (Array.isArray(m)) return err(null, -32600, 'Invalid Request: this server does not accept JSON-RPC batches (MCP allowed them only in revision 2025-03-26 and removed them in 2025-06-18), whatever protocol version the session negotiated; send each message in a request of its own.');
   if (JSONRPCMessageSchema.safeParse(m).success) return undefined;
   if (!m || typeof m !== 'object') return err(null, -32600, 'Invalid Request: a JSON-RPC message is an object.');
   const o = m as Record<string, unknown>;

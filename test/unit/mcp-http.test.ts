@@ -8,7 +8,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { MCP_JS, tmpDir } from '../helpers/mcp';
-import { EventLog } from '../../src/mcp/events';
+import { EventBudget, EventLog } from '../../src/mcp/events';
 
 // Issue 26, item 1 and 2: MCP over Streamable HTTP, each session its own tool host (Python session, result store,
 // audit identity), static tokens and OAuth JWTs (a test issuer with its own JWKS on loopback), Origin checks.
@@ -283,7 +283,210 @@ test('the event log replays what a dropped SSE stream missed, per stream, and st
   assert.deepEqual(got, [2, 3], 'only the later events of that stream');
   assert.equal(await log.getStreamIdForEventId(ids[0]), 's1');
   for (let i = 0; i < 10; i++) await log.storeEvent('s1', { jsonrpc: '2.0', method: 'n' } as never);
+  // ids[0] was let go (at most maxEvents are kept): it is an unknown event id, as the SDK expects (it answers 400)
+  assert.equal(await log.getStreamIdForEventId(ids[0]), undefined);
   const all: unknown[] = [];
-  await log.replayEventsAfter(ids[0], { send: async () => { all.push(1); } });
-  assert.equal(all.length, 5, 'at most maxEvents are kept');
+  assert.equal(await log.replayEventsAfter(ids[0], { send: async () => { all.push(1); } }), '');
+  assert.equal(all.length, 0, 'nothing replayed from a dropped event: the client learns it cannot resume');
+});
+
+test('the event logs of all sessions share one byte budget: the oldest events of any session go first', async () => {
+  const budget = new EventBudget(10_000);
+  const big = (n: number) => ({ jsonrpc: '2.0', method: 'n', params: { pad: 'x'.repeat(n) } }) as never;
+  const a = new EventLog(1000, 8000, budget);
+  const b = new EventLog(1000, 8000, budget);
+  const first = await a.storeEvent('s', big(3000));
+  const second = await a.storeEvent('s', big(3000));
+  await b.storeEvent('t', big(3000));
+  assert.ok(budget.bytes < 10_000);
+  // b's next event is over the shared budget: a's oldest goes, not b's own
+  const late = await b.storeEvent('t', big(3000));
+  assert.ok(budget.bytes <= 10_000, String(budget.bytes));
+  assert.equal(await a.getStreamIdForEventId(first), undefined, 'the oldest event overall was dropped');
+  assert.equal(await a.getStreamIdForEventId(second), 's');
+  assert.equal(await b.getStreamIdForEventId(late), 't');
+  // a per-session limit below the shared one: one session cannot take it all
+  const c = new EventLog(1000, 4000, budget);
+  const c1 = await c.storeEvent('u', big(3000));
+  await c.storeEvent('u', big(3000));
+  assert.equal(await c.getStreamIdForEventId(c1), undefined);
+  // an ended session gives its bytes back
+  const before = budget.bytes;
+  b.clear();
+  assert.ok(budget.bytes < before);
+});
+
+// Review of the HTTP transport: sessions registered only once accepted, per-credential caps and binding, bodies that
+// are too big or too slow, the OAuth setup's checks.
+describe('MCP over Streamable HTTP: hardening', { timeout: 300_000 }, () => {
+  const mk = (role: string, name: string) => {
+    const out = spawnSync(process.execPath, [MCP_JS, 'token', role, name], { encoding: 'utf8' }).stdout;
+    return { token: /: (dtk_\S+)/.exec(out)![1], line: out.trim().split('\n').pop()! };
+  };
+  const msg = (r: { json?: Record<string, unknown> }) => String((r.json?.error as { message?: string } | undefined)?.message);
+
+  test('refused initializes take no session slot; a credential has its own cap (429) and its sessions, even against a token of the same name', async () => {
+    const dir = tmpDir('mcp-http-caps');
+    const a1 = mk('data_scientist', 'alice');
+    const a2 = mk('data_scientist', 'alice');
+    const tokens = path.join(dir, 'tokens');
+    fs.writeFileSync(tokens, `${a1.line}\n${a2.line}\n`);
+    const s = await serve({ DATATOOLS_ALLOWED_PATHS: dir, DATATOOLS_AUDIT_LOG: path.join(dir, 'a.jsonl'), DATATOOLS_MCP_TOKENS_FILE: tokens, DATATOOLS_MCP_MAX_SESSIONS: '2', DATATOOLS_MCP_MAX_SESSIONS_PER_SUBJECT: '1' });
+    const auth1 = { authorization: `Bearer ${a1.token}` };
+    for (let i = 0; i < 5; i++) {
+      const bad = await post(s.url, INIT, { ...auth1, accept: 'application/json' });
+      assert.equal(bad.status, 406, 'the SDK refuses an initialize that does not accept SSE');
+    }
+    const good = await post(s.url, INIT, auth1);
+    assert.equal(good.status, 200, `a refused initialize holds no slot: ${msg(good)}`);
+    const sid = good.headers.get('mcp-session-id')!;
+    const more = await post(s.url, INIT, auth1);
+    assert.equal(more.status, 429);
+    assert.match(msg(more), /DATATOOLS_MCP_MAX_SESSIONS_PER_SUBJECT=1/);
+    assert.match(msg(more), /DELETE/);
+    // another token with the same name and role is another credential: it cannot use the session, it gets its own
+    const h = { 'mcp-session-id': sid, 'mcp-protocol-version': '2025-06-18' };
+    const other = await post(s.url, JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' }), { ...h, authorization: `Bearer ${a2.token}` });
+    assert.equal(other.status, 403);
+    assert.match(msg(other), /another credential/);
+    const own = await post(s.url, INIT, { authorization: `Bearer ${a2.token}` });
+    assert.equal(own.status, 200, msg(own));
+    // a resource URI with a bad % escape is invalid params, not an internal error
+    const r = await fetch(s.url, { method: 'POST', body: JSON.stringify({ jsonrpc: '2.0', id: 3, method: 'resources/read', params: { uri: 'datatools://results/%zz' } }), headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...h, ...auth1 } });
+    const data = JSON.parse((await r.text()).split('\n').filter(l => l.startsWith('data: ')).pop()!.slice(6)) as { error: { code: number; message: string } };
+    assert.equal(data.error.code, -32602, data.error.message);
+    assert.match(data.error.message, /% escape/);
+    // a resume from an event id the server does not hold (never had, or let go) is the SDK's 400, not an empty stream
+    const resume = await fetch(s.url, { headers: { accept: 'text/event-stream', 'last-event-id': 'gone-stream_7', ...h, ...auth1 }, signal: AbortSignal.timeout(10_000) });
+    assert.equal(resume.status, 400);
+    await resume.body?.cancel();
+  });
+
+  /** A POST whose body is written in pieces, `gapMs` apart; resolves with the status and whether the server closed. */
+  function slowPost(url: string, headers: Record<string, string>, pieces: string[], gapMs: number, contentLength?: number): Promise<{ status: number; body: string; connection?: string; sent: number }> {
+    return new Promise((resolve, reject) => {
+      const u = new URL(url);
+      const req = http.request({ host: u.hostname, port: u.port, path: u.pathname, method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers, ...(contentLength !== undefined ? { 'content-length': String(contentLength) } : {}) } });
+      let sent = 0;
+      let stop = false;
+      req.on('response', res => {
+        stop = true;
+        let body = '';
+        res.on('data', d => { body += d; });
+        res.on('end', () => resolve({ status: res.statusCode!, body, connection: res.headers.connection, sent }));
+      });
+      req.on('error', e => { if (!stop) reject(e); });
+      const next = () => {
+        if (stop) return;
+        if (sent === pieces.length) { req.end(); return; }
+        req.write(pieces[sent++]);
+        setTimeout(next, gapMs);
+      };
+      next();
+    });
+  }
+
+  test('a session is not reaped while its request body is still arriving; a body that trickles past DATATOOLS_MCP_BODY_TIMEOUT_SECONDS is 408', async () => {
+    const dir = tmpDir('mcp-http-slow');
+    const s = await serve({ DATATOOLS_ALLOWED_PATHS: dir, DATATOOLS_AUDIT_LOG: path.join(dir, 'a.jsonl'), DATATOOLS_MCP_SESSION_IDLE_SECONDS: '1', DATATOOLS_MCP_BODY_TIMEOUT_SECONDS: '6' });
+    const init = await post(s.url, INIT);
+    const sid = init.headers.get('mcp-session-id')!;
+    const h = { 'mcp-session-id': sid, 'mcp-protocol-version': '2025-06-18' };
+    const body = JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' });
+    const pieces = Array.from({ length: 8 }, (_, i) => body.slice(Math.floor(i * body.length / 8), Math.floor((i + 1) * body.length / 8)));
+    // a client of revision 2025-03-26 (which had batches) gets a plain -32600 for one, not a silent failure
+    const old = await post(s.url, INIT.replace('2025-06-18', '2025-03-26'));
+    assert.equal(old.status, 200);
+    const batch = await post(s.url, JSON.stringify([{ jsonrpc: '2.0', id: 1, method: 'tools/list' }, { jsonrpc: '2.0', id: 2, method: 'prompts/list' }]), { 'mcp-session-id': old.headers.get('mcp-session-id')! });
+    assert.equal(batch.status, 400);
+    assert.equal((batch.json?.error as { code: number }).code, -32600);
+    assert.match(msg(batch), /does not accept JSON-RPC batches/);
+    const slow = await slowPost(s.url, h, pieces, 500);
+    assert.equal(slow.status, 200, `the session outlived a 4 s upload with a 1 s idle limit: ${slow.body}`);
+    const never = await slowPost(s.url, {}, Array.from({ length: 100 }, () => " "), 200);
+    assert.equal(never.status, 408);
+    assert.equal(never.connection, 'close');
+    assert.match(never.body, /DATATOOLS_MCP_BODY_TIMEOUT_SECONDS/);
+  });
+
+  test('an oversized body is 413 with Connection: close, and the rest of it is not read', async () => {
+    const dir = tmpDir('mcp-http-big');
+    const s = await serve({ DATATOOLS_ALLOWED_PATHS: dir, DATATOOLS_AUDIT_LOG: path.join(dir, 'a.jsonl'), DATATOOLS_MAX_REQUEST_BYTES: '100000' });
+    const piece = 'x'.repeat(64 * 1024);
+    // declared too big: answered before anything is read
+    const declared = await slowPost(s.url, {}, Array.from({ length: 200 }, () => piece), 50, 200 * piece.length);
+    assert.equal(declared.status, 413);
+    assert.equal(declared.connection, 'close');
+    assert.ok(declared.sent < 20, `the client was stopped early (${declared.sent} pieces of 200 sent)`);
+    // chunked: answered as soon as it is over the limit
+    const chunked = await slowPost(s.url, {}, Array.from({ length: 200 }, () => piece), 50);
+    assert.equal(chunked.status, 413);
+    assert.equal(chunked.connection, 'close');
+    assert.match(chunked.body, /DATATOOLS_MAX_REQUEST_BYTES/);
+    assert.ok(chunked.sent < 30, `the client was stopped early (${chunked.sent} pieces of 200 sent)`);
+  });
+
+  test('OAuth setup: https issuers only (but loopback), the metadata must name the issuer, an audience beyond loopback, config errors as sentences', async () => {
+    const run = (env: Record<string, string>, listen = '127.0.0.1:0') => spawnSync(process.execPath, [MCP_JS, '--http', listen], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', ...env }, timeout: 30_000 });
+    const plain = run({ DATATOOLS_OAUTH_ISSUER: 'http://login.example.invalid/realm' });
+    assert.equal(plain.status, 2, plain.stderr);
+    assert.match(plain.stderr, /must be an https URL/);
+    const noAud = run({ DATATOOLS_OAUTH_ISSUER: 'https://login.example.invalid/realm' }, '0.0.0.0:0');
+    assert.equal(noAud.status, 2, noAud.stderr);
+    assert.match(noAud.stderr, /set DATATOOLS_OAUTH_AUDIENCE/);
+    const badAud = run({ DATATOOLS_OAUTH_ISSUER: 'https://login.example.invalid/realm', DATATOOLS_OAUTH_AUDIENCE: 'not a url' }, '0.0.0.0:0');
+    assert.equal(badAud.status, 2, badAud.stderr);
+    assert.match(badAud.stderr, /DATATOOLS_OAUTH_AUDIENCE=not a url is not an http\(s\) URL/);
+    assert.doesNotMatch(badAud.stderr, /TypeError|at .*\.js:\d+/);
+    const liar = http.createServer((req, res) => {
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ issuer: 'https://someone-else.example', jwks_uri: 'https://someone-else.example/jwks' }));
+    });
+    await new Promise<void>(r => liar.listen(0, '127.0.0.1', () => r()));
+    try {
+      const issuer = `http://127.0.0.1:${(liar.address() as net.AddressInfo).port}`;
+      const p = spawn(process.execPath, [MCP_JS, '--http', '127.0.0.1:0'], { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', DATATOOLS_OAUTH_ISSUER: issuer }, stdio: ['ignore', 'ignore', 'pipe'] });
+      let err = '';
+      p.stderr!.on('data', d => { err += d; });
+      const code = await new Promise<number | null>(r => p.on('exit', c => r(c)));
+      assert.equal(code, 2, err);
+      assert.match(err, /names the issuer "https:\/\/someone-else\.example"/);
+    } finally { liar.close(); }
+  });
+
+  test('OAuth tokens: no sub, no exp and a symmetric algorithm are refused', async () => {
+    const jose = await import('jose');
+    const { publicKey, privateKey } = await jose.generateKeyPair('RS256');
+    const secret = new Uint8Array(32).fill(7);
+    const jwk = { ...(await jose.exportJWK(publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' };
+    const oct = { kty: 'oct', k: Buffer.from(secret).toString('base64url'), kid: 'h1', alg: 'HS256', use: 'sig' };
+    const issuerServer = http.createServer((req, res) => {
+      const base = `http://127.0.0.1:${(issuerServer.address() as net.AddressInfo).port}`;
+      res.setHeader('content-type', 'application/json');
+      if (req.url === '/.well-known/oauth-authorization-server') res.end(JSON.stringify({ issuer: base, jwks_uri: `${base}/jwks` }));
+      else if (req.url === '/jwks') res.end(JSON.stringify({ keys: [jwk, oct] }));
+      else { res.statusCode = 404; res.end('{}'); }
+    });
+    await new Promise<void>(r => issuerServer.listen(0, '127.0.0.1', () => r()));
+    const issuer = `http://127.0.0.1:${(issuerServer.address() as net.AddressInfo).port}`;
+    try {
+      const port = await freePort();
+      const resource = `http://127.0.0.1:${port}/mcp`;
+      const dir = tmpDir('mcp-http-oauth2');
+      const s = await serve({ DATATOOLS_ALLOWED_PATHS: dir, DATATOOLS_AUDIT_LOG: path.join(dir, 'a.jsonl'), DATATOOLS_OAUTH_ISSUER: issuer }, `127.0.0.1:${port}`);
+      const base = () => new jose.SignJWT({ scope: 'datatools:data_engineer' }).setIssuer(issuer).setAudience(resource).setIssuedAt();
+      const cases: [string, string, RegExp][] = [
+        ['no sub', await base().setProtectedHeader({ alg: 'RS256', kid: 'k1' }).setExpirationTime('5m').sign(privateKey), /"sub"/],
+        ['no exp', await base().setProtectedHeader({ alg: 'RS256', kid: 'k1' }).setSubject('dave').sign(privateKey), /"exp"/],
+        ['HS256', await base().setProtectedHeader({ alg: 'HS256', kid: 'h1' }).setSubject('dave').setExpirationTime('5m').sign(secret), /algorithm/],
+      ];
+      for (const [what, token, why] of cases) {
+        const r = await post(s.url, INIT, { authorization: `Bearer ${token}` });
+        assert.equal(r.status, 401, what);
+        assert.match(msg(r), why, what);
+      }
+      const ok = await post(s.url, INIT, { authorization: `Bearer ${await base().setProtectedHeader({ alg: 'RS256', kid: 'k1' }).setSubject('dave').setExpirationTime('5m').sign(privateKey)}` });
+      assert.equal(ok.status, 200);
+    } finally { issuerServer.close(); }
+  });
 });
