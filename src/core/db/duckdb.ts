@@ -138,6 +138,8 @@ export class DuckDBDatabase implements Database {
         const dirs = this.roots.map(r => (r.endsWith(path.sep) ? r : r + path.sep));
         for (const sql of [
           `SET temp_directory = ${lit(this.tempDir)}`,
+          // values and zone-less literals never depend on the host's zone (as PostgreSQL's session is pinned to UTC)
+          "SET GLOBAL TimeZone = 'UTC'",
           `SET allowed_directories = [${dirs.map(lit).join(', ')}]`,
           ...(this.roots.length ? [`SET file_search_path = ${lit(this.roots[0])}`] : []),
           'SET enable_external_access = false',
