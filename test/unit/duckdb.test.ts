@@ -31,6 +31,9 @@ const env = (url: string) => ({ ...(process.env.TZ ? { TZ: process.env.TZ } : {}
 before(async () => {
   fs.writeFileSync(path.join(root, 'customers.csv'), 'id,name\n1,Ada\n2,Grace\n3,Linus\n');
   fs.writeFileSync(SECRET, 'password\nhunter2\n');
+  // links inside the root to the outside: DuckDB resolves them and refuses
+  fs.symlinkSync(SECRET, path.join(root, 'link.csv'));
+  fs.symlinkSync(outside, path.join(root, 'linkdir'));
   const inst = await DuckDBInstance.create(DB_FILE);
   const c = await inst.connect();
   await c.run(`COPY (SELECT * FROM (VALUES (1, 1, 10.50::DECIMAL(10,2)), (2, 1, 2.25), (3, 3, 99.99)) t(order_id, customer_id, amount)) TO ${sq(path.join(root, 'orders.parquet'))} (FORMAT parquet)`);
@@ -205,6 +208,8 @@ const REFUSALS: [string, RegExp][] = [
   [`SELECT * FROM read_text(${sq(path.join(root, '..', path.basename(outside), 'secret.csv'))})`, /Refused by DuckDB: Permission Error/],
   [`SELECT * FROM glob(${sq(`${outside}/*`)})`, /Refused by DuckDB: Permission Error/],
   ["SELECT * FROM read_text('/etc/passwd')", /Refused by DuckDB: Permission Error/],
+  [`SELECT * FROM read_csv(${sq(path.join(root, 'link.csv'))})`, /Refused by DuckDB: Permission Error/],
+  [`SELECT * FROM read_csv(${sq(path.join(root, 'linkdir', 'secret.csv'))})`, /Refused by DuckDB: Permission Error/],
   ["SELECT * FROM read_csv('https://example.invalid/x.csv')", /DuckDB|Refused/],
   ['SELECT 1; SELECT 2', /Refused: exactly one statement/],
   ['SELECT 1; COPY (SELECT 1) TO \'x.csv\'', /Refused: exactly one statement/],
