@@ -12,6 +12,9 @@ import { spawnSync } from 'node:child_process';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { connectMcp, tmpDir } from '../helpers/mcp';
 import { toJsonValue } from '../../src/core/values';
+import { ToolHost } from '../../src/core/host';
+import { resolveConfig } from '../../src/core/config';
+import { listColumns, listRelations, listSchemas } from '../../src/core/db/explore';
 
 const root = tmpDir('duck-root');
 const outside = tmpDir('duck-outside');
@@ -305,3 +308,15 @@ test('a timeout interrupts the query; a cancel stops it; the engine keeps servin
   assert.deepEqual(table(ok).rows, [[1]]);
 });
 void pad2;
+
+test('the Data Explorer tree reads a .duckdb file (schemas, relations, columns with the primary key), named through connections', async () => {
+  const host = new ToolHost(resolveConfig({ connections: [{ name: 'shop', url: `duckdb://${DB_FILE}` }], activeConnection: 'shop', allowedPaths: [root], auditLogPath: path.join(work, 'tree.jsonl') }));
+  try {
+    const ctx = { config: host.config, services: host.services, signal: new AbortController().signal, caller: 'test' as const };
+    assert.deepEqual(await listSchemas(ctx, 'shop'), [{ name: 'main', relations: 2 }]);
+    const rels = await listRelations(ctx, 'main', 'shop');
+    assert.deepEqual(rels.items.map(r => [r.name, r.kind, r.rows]), [['cheap', 'view', null], ['items', 'table', 10000]]);
+    const cols = await listColumns(ctx, 'main', 'items', 'shop');
+    assert.deepEqual(cols.map(c => [c.name, c.type, c.nullable, c.primaryKey]), [['id', 'INTEGER', false, true], ['label', 'VARCHAR', false, false], ['price', 'DECIMAL(12,3)', true, false]]);
+  } finally { await host.dispose(); }
+});
