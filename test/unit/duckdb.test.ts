@@ -131,6 +131,9 @@ const CORPUS: [string, string, unknown?][] = [
   ["MAP {'k': TIMESTAMP '2020-01-01 00:00:00', 'l': NULL}", 'map(varchar, timestamp)'],
   ['[1, 2, 3]::INTEGER[3]', 'integer[3]'],
   ['NULL::INTEGER', 'integer'], ['NULL', 'integer'],
+  ['union_value(num := 2)::UNION(num INTEGER, str VARCHAR)', 'union("num" integer, "str" varchar)', { num: 2 }],
+  ["'POINT(1 2)'::GEOMETRY", 'geometry', '\\x0101000000000000000000f03f0000000000000040'],
+  ["'infinity'::DATE", 'date', 'infinity'], ["'-infinity'::TIMESTAMP", 'timestamp', '-infinity'], ["'infinity'::TIMESTAMPTZ", 'timestamp with time zone', 'infinity'],
   // no offset: read in the engine's zone, pinned to UTC (never the host's)
   ["TIMESTAMPTZ '2024-11-03 01:30:00'", 'timestamp with time zone', '2024-11-03T01:30:00Z'],
   ["(TIMESTAMP '2024-03-31 02:30:00')::TIMESTAMPTZ", 'timestamp with time zone', '2024-03-31T02:30:00Z'],
@@ -214,6 +217,7 @@ const REFUSALS: [string, RegExp][] = [
   [`SELECT * FROM read_csv(${sq(path.join(root, 'link.csv'))})`, /Refused by DuckDB: Permission Error/],
   [`SELECT * FROM read_csv(${sq(path.join(root, 'linkdir', 'secret.csv'))})`, /Refused by DuckDB: Permission Error/],
   ["SELECT * FROM read_csv('https://example.invalid/x.csv')", /DuckDB|Refused/],
+  ['SELECT 1::VARIANT', /Refused: DuckDB type VARIANT cannot be returned exactly/],
   ['SELECT 1; SELECT 2', /Refused: exactly one statement/],
   ['SELECT 1; COPY (SELECT 1) TO \'x.csv\'', /Refused: exactly one statement/],
 ];
