@@ -61,7 +61,8 @@ export function tableResult(o: { title: string; columns: ColumnInfo[]; rows: unk
 export const executeQuery = defineTool({
   name: 'execute_query',
   title: 'Run a read-only SQL query',
-  description: 'Runs one read-only SQL statement (SELECT, WITH, VALUES, TABLE, SHOW, EXPLAIN) on PostgreSQL and returns '
+  description: 'Runs one read-only SQL statement (SELECT, WITH, VALUES, TABLE, SHOW, EXPLAIN) on PostgreSQL, or on DuckDB '
+    + 'for a duckdb: connection (whose SQL reads data files under the allowed folders by absolute path), and returns '
     + 'the column names and types, the first rows within a character budget, the row count and whether it was '
     + 'truncated. Writes, DDL, multiple statements and dangerous functions are refused; read-only is enforced by the '
     + 'database. Limits: 30 s and 10,000 rows by default. Use $1, $2... with `params` for values. To analyse a '
