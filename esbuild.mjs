@@ -7,7 +7,17 @@ const production = process.argv.includes('--production');
 const watch = process.argv.includes('--watch');
 const pkg = JSON.parse(fs.readFileSync(new URL('./package.json', import.meta.url), 'utf8'));
 
+// DuckDB's native binding (@duckdb/node-bindings-<platform>-<arch>/duckdb.node, with libduckdb next to it) is
+// loaded at run time from dist/duckdb/, copied there below: the bundle's require of it stays a require
+const duckdbNative = {
+  name: 'duckdb-native',
+  setup(b) {
+    b.onResolve({ filter: /^@duckdb\/node-bindings-[^/]+\/duckdb\.node$/ }, () => ({ path: './duckdb/duckdb.node', external: true }));
+  },
+};
+
 const node = {
+  plugins: [duckdbNative],
   bundle: true, platform: 'node', target: 'node20', format: 'cjs', sourcemap: !production, minify: production,
   logLevel: 'warning', define: { DATATOOLS_VERSION: JSON.stringify(pkg.version) },
   // pg's optional native binding is never used
@@ -37,6 +47,12 @@ if (watch) {
 for (const f of ['node_modules/libpg-query/wasm/libpg-query.wasm', 'node_modules/@electric-sql/pglite/dist/pglite.wasm',
   'node_modules/@electric-sql/pglite/dist/pglite.data', 'node_modules/@electric-sql/pglite/dist/initdb.wasm']) {
   fs.copyFileSync(f, `dist/${f.split('/').pop()}`);
+}
+// the native DuckDB engine of this platform (the .node file finds libduckdb through its $ORIGIN run path)
+const duckNative = `node_modules/@duckdb/node-bindings-${process.platform}-${process.arch}`;
+if (fs.existsSync(duckNative)) {
+  fs.mkdirSync('dist/duckdb', { recursive: true });
+  for (const f of fs.readdirSync(duckNative)) if (/\.(node|so|dylib|dll)$/.test(f)) fs.copyFileSync(`${duckNative}/${f}`, `dist/duckdb/${f}`);
 }
 fs.mkdirSync('dist/sandbox', { recursive: true });
 fs.copyFileSync('src/core/exec/python/kernel.py', 'dist/sandbox/kernel.py');

@@ -1,5 +1,9 @@
 import type { ToolContext } from '../tool';
-import { readCatalog } from './service';
+import { connectionFor, readCatalog } from './service';
+import { isDuckUrl } from './duckdb';
+import { duckCatalog, duckRelations, rowsOf, RELATIONS_SQL } from './duckdbCatalog';
+
+const onDuck = (ctx: ToolContext, connection?: string) => isDuckUrl(connectionFor(ctx.config, connection).url);
 
 /** Structured catalog reads for tree views (the tools return text; these return data). Each is one small query,
  *  so a tree can load a level at a time. */
@@ -12,6 +16,10 @@ const KIND: Record<string, RelationInfo['kind']> = { r: 'table', v: 'view', m: '
 const USER_SCHEMAS = `n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%'`;
 
 export function listSchemas(ctx: ToolContext, connection?: string): Promise<SchemaInfo[]> {
+  if (onDuck(ctx, connection)) {
+    return duckCatalog(ctx, connection, async s => (await rowsOf(s, `SELECT schema_name, count(*) FROM (${RELATIONS_SQL}) GROUP BY 1 ORDER BY schema_name = 'main' DESC, 1`, [], ctx))
+      .map(r => ({ name: String(r[0]), relations: Number(r[1]) })));
+  }
   return readCatalog(ctx, connection, async run => (await run(`
     SELECT n.nspname, count(c.oid)::int4 FROM pg_catalog.pg_namespace n
       LEFT JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid AND c.relkind IN ('r','v','m','p','f') AND NOT c.relispartition
@@ -20,6 +28,12 @@ export function listSchemas(ctx: ToolContext, connection?: string): Promise<Sche
 }
 
 export function listRelations(ctx: ToolContext, schema: string, connection?: string, limit = 2000): Promise<{ items: RelationInfo[]; more: boolean }> {
+  if (onDuck(ctx, connection)) {
+    return duckCatalog(ctx, connection, async s => {
+      const rels = await duckRelations(s, ctx, schema, limit + 1);
+      return { items: rels.slice(0, limit).map(r => ({ schema, name: r.name, kind: r.kind, rows: r.kind === 'view' ? null : r.estimate, comment: r.comment })), more: rels.length > limit };
+    });
+  }
   return readCatalog(ctx, connection, async run => {
     const rows = (await run(`
       SELECT c.relname, c.relkind::text, CASE WHEN c.reltuples < 0 THEN NULL ELSE c.reltuples::float8 END, obj_description(c.oid, 'pg_class')
@@ -34,6 +48,14 @@ export function listRelations(ctx: ToolContext, schema: string, connection?: str
 }
 
 export function listColumns(ctx: ToolContext, schema: string, table: string, connection?: string): Promise<ColumnDetail[]> {
+  if (onDuck(ctx, connection)) {
+    return duckCatalog(ctx, connection, async s => (await rowsOf(s, `SELECT c.column_name, c.data_type, c.is_nullable,
+        EXISTS (SELECT 1 FROM duckdb_constraints() k WHERE k.database_name = c.database_name AND k.schema_name = c.schema_name AND k.table_name = c.table_name
+                 AND k.constraint_type = 'PRIMARY KEY' AND list_contains(k.constraint_column_names, c.column_name)),
+        c.comment
+      FROM duckdb_columns() c WHERE c.database_name = current_database() AND c.schema_name = $1 AND c.table_name = $2 ORDER BY c.column_index`, [schema, table], ctx))
+      .map(r => ({ name: String(r[0]), type: String(r[1]), nullable: !!r[2], primaryKey: !!r[3], foreignKey: null, comment: r[4] === null ? null : String(r[4]) })));
+  }
   return readCatalog(ctx, connection, async run => (await run(`
     SELECT a.attname, format_type(a.atttypid, a.atttypmod), NOT a.attnotnull,
            EXISTS (SELECT 1 FROM pg_catalog.pg_constraint k WHERE k.conrelid = c.oid AND k.contype = 'p' AND a.attnum = ANY(k.conkey)),

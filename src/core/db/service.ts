@@ -5,6 +5,9 @@ import type { ToolContext } from '../tool';
 import { DEFAULT_DENIED_FUNCTIONS, FunctionCatalog, checkFunctions, checkQuery, lineCol, loadParser, selectStatement, type FunctionRef } from './guard';
 import { ConnectionFailed, PostgresDatabase } from './postgres';
 import { SampleDatabase } from './sample';
+import { DuckDBDatabase, duckError, isDuckUrl } from './duckdb';
+import { runDuckQuery } from './duckdbQuery';
+import { PathPolicy } from '../storage/paths';
 import { QueryTimeout, RowTooLarge, SampleOutOfMemory, type ByteBudget, type Database, type Field, type RowSink, type Run } from './types';
 import type { Limits } from '../config';
 
@@ -26,7 +29,9 @@ export function connectionFor(cfg: DataToolsConfig, requested?: string): { key: 
 
 export function getDatabase(ctx: ToolContext, name?: string): Promise<Database> {
   const c = connectionFor(ctx.config, name);
-  return ctx.services.get(`db:${c.key}`, async () => (c.url ? new PostgresDatabase(c.url) : new SampleDatabase()));
+  return ctx.services.get(`db:${c.key}`, async () => (isDuckUrl(c.url)
+    ? new DuckDBDatabase(c.url!, new PathPolicy(ctx.config.allowedPaths, 0).realRoots())
+    : c.url ? new PostgresDatabase(c.url) : new SampleDatabase()));
 }
 
 /** Per-connection state: the function catalog and type names, read once per server session. */
@@ -161,7 +166,13 @@ export function dbError(e: unknown, timeoutSec: number): ToolError {
 
 const WRAP_PREFIX = 'SELECT * FROM (';
 
-export async function runQuery(ctx: ToolContext, o: { query: string; params?: unknown[]; maxRows: number; timeoutSec: number; connection?: string; count?: boolean }): Promise<QueryOutput> {
+export interface QueryInput { query: string; params?: unknown[]; maxRows: number; timeoutSec: number; connection?: string; count?: boolean }
+
+export async function runQuery(ctx: ToolContext, o: QueryInput): Promise<QueryOutput> {
+  if (isDuckUrl(connectionFor(ctx.config, o.connection).url)) {
+    const db = await getDatabase(ctx, o.connection);
+    return runDuckQuery(ctx, db as DuckDBDatabase, o);
+  }
   await loadParser();
   const policy = {
     deniedFunctions: ctx.config.deniedFunctions ?? DEFAULT_DENIED_FUNCTIONS,
@@ -270,7 +281,7 @@ export async function readCatalog<T>(ctx: ToolContext, connection: string | unde
   const timeoutMs = ctx.config.limits.queryTimeoutSec * 1000;
   try {
     return await db.readOnly(timeoutMs, ctx.signal, async run => {
-      await pinSession(db, run, timeoutMs);
+      if (db.kind !== 'duckdb') await pinSession(db, run, timeoutMs);
       // a catalog tool's rows are never cut quietly: a stop at the byte budget is an error
       return fn(async (sql, params) => {
         const r = await run(sql, params);
@@ -279,7 +290,7 @@ export async function readCatalog<T>(ctx: ToolContext, connection: string | unde
       });
     }, byteBudget(ctx.config.limits));
   } catch (e) {
-    throw dbError(e, ctx.config.limits.queryTimeoutSec);
+    throw dbError(db.kind === 'duckdb' ? duckError(e) : e, ctx.config.limits.queryTimeoutSec);
   }
 }
 

@@ -1,7 +1,7 @@
 import type { Disposable } from '../services';
 
 /** typeMod: the column's type modifier (e.g. numeric(15,2)), -1 or absent when it has none. */
-export interface Field { name: string; dataTypeID: number; typeMod?: number }
+export interface Field { name: string; dataTypeID: number; typeMod?: number; /** The engine's own type name (DuckDB), when it has no type catalog to ask. */ typeName?: string }
 export interface RawResult {
   fields: Field[];
   rows: unknown[][];
@@ -28,7 +28,7 @@ export const BATCH_ROWS = 20_000;
 export interface Database extends Disposable {
   /** e.g. "sample (embedded PGlite)" or "postgres 127.0.0.1:5432/analytics". */
   readonly label: string;
-  readonly kind: 'postgres' | 'sample';
+  readonly kind: 'postgres' | 'sample' | 'duckdb';
   /** Runs `fn` inside BEGIN READ ONLY ... ROLLBACK with a server statement timeout and a client deadline that
    *  cancels the statement on the server and discards the connection. */
   readOnly<T>(timeoutMs: number, signal: AbortSignal, fn: (run: Run) => Promise<T>, budget?: ByteBudget): Promise<T>;

@@ -3,7 +3,10 @@ import * as path from 'node:path';
 import { defineTool, type ToolContext } from '../tool';
 import { ToolError, type ColumnInfo, type TablePart, type ToolResult } from '../result';
 import { ceiling, connection, tableName } from './common';
-import { readCatalog, relationSql, resolveRelation, runQuery, type Relation } from '../db/service';
+import { byteBudget, connectionFor, readCatalog, relationSql, resolveRelation, runQuery, type Relation } from '../db/service';
+import { isDuckUrl } from '../db/duckdb';
+import { duckCatalog, duckDdl, duckRelations, duckRelationSql, duckResolve, filesHint, rowsOf } from '../db/duckdbCatalog';
+import { duckColumns } from '../db/duckdbQuery';
 import { columnsLine, plural, renderRows } from '../formats/table';
 import { writeTable, type RowSource } from '../formats/tableWrite';
 import { writeDataStream } from '../storage/data';
@@ -13,6 +16,9 @@ import { grantedCapabilities } from '../roles';
 import type { Run } from '../db/types';
 
 const TEXT_BUDGET = 6000;
+
+/** The connection is a DuckDB one (duckdb: URL): the catalog tools read DuckDB's own catalog. */
+const onDuck = (ctx: ToolContext, connection?: string) => isDuckUrl(connectionFor(ctx.config, connection).url);
 /** How long get_table_sample may count a table's rows before it gives the planner's estimate instead, ms. */
 const COUNT_BUDGET_MS = 2000;
 
@@ -55,7 +61,8 @@ export function tableResult(o: { title: string; columns: ColumnInfo[]; rows: unk
 export const executeQuery = defineTool({
   name: 'execute_query',
   title: 'Run a read-only SQL query',
-  description: 'Runs one read-only SQL statement (SELECT, WITH, VALUES, TABLE, SHOW, EXPLAIN) on PostgreSQL and returns '
+  description: 'Runs one read-only SQL statement (SELECT, WITH, VALUES, TABLE, SHOW, EXPLAIN) on PostgreSQL, or on DuckDB '
+    + 'for a duckdb: connection (whose SQL reads data files under the allowed folders by absolute path), and returns '
     + 'the column names and types, the first rows within a character budget, the row count and whether it was '
     + 'truncated. Writes, DDL, multiple statements and dangerous functions are refused; read-only is enforced by the '
     + 'database. Limits: 30 s and 10,000 rows by default. Use $1, $2... with `params` for values. To analyse a '
@@ -114,6 +121,20 @@ export const listTables = defineTool({
   readOnly: true,
   summary: () => 'Listing tables',
   handler: async (i, ctx) => {
+    if (onDuck(ctx, i.connection)) {
+      return duckCatalog(ctx, i.connection, async (s, db) => {
+        const rels = await duckRelations(s, ctx, i.schema);
+        const more = rels.length > 2000;
+        const list = rels.slice(0, 2000).map(r => [r.schema, r.name, r.kind, r.kind === 'view' ? null : r.estimate, null, r.comment]);
+        const columns: ColumnInfo[] = [{ name: 'schema', type: 'text' }, { name: 'name', type: 'text' }, { name: 'kind', type: 'text' },
+          { name: 'rows_estimate', type: 'int8' }, { name: 'bytes', type: 'int8' }, { name: 'comment', type: 'text' }];
+        const lines = list.map(r => `${r[0]}.${r[1]} (${r[2]}${r[3] === null ? '' : `, ~${Number(r[3]).toLocaleString('en-US')} rows`})${r[5] ? ` - ${r[5]}` : ''}`);
+        const head = !list.length && db.inMemory && !i.schema ? filesHint(db) : `${plural(list.length, 'table')} and views${more ? ' (first 2,000; filter by schema)' : ''} in ${db.label}:`;
+        const text = [head, ...lines].join('\n');
+        return { text: text.length > 12000 ? text.slice(0, 12000) + '\n… (cut; filter by schema)' : text,
+          parts: [{ kind: 'table', title: 'Tables', columns, rows: list, truncated: more }], metrics: { rows: list.length } };
+      });
+    }
     const rows = await readCatalog(ctx, i.connection, async run => (await run(`
       SELECT n.nspname, c.relname, c.relkind::text, CASE WHEN c.reltuples < 0 THEN NULL ELSE c.reltuples::int8 END,
              pg_catalog.pg_total_relation_size(c.oid)::int8, pg_catalog.obj_description(c.oid, 'pg_class')
@@ -171,6 +192,15 @@ export const describeTable = defineTool({
   readOnly: true,
   summary: i => `Describing ${i.table_name}`,
   handler: async (i, ctx) => {
+    if (onDuck(ctx, i.connection)) {
+      return duckCatalog(ctx, i.connection, async s => {
+        const rel = await duckResolve(s, ctx, i.table_name);
+        const d = await duckDdl(s, ctx, rel);
+        const text = [d.text, ...(d.indexes.length ? ['Indexes:', ...d.indexes.map(x => `  ${x}`)] : [])].join('\n');
+        const columns: ColumnInfo[] = [{ name: 'column', type: 'text' }, { name: 'type', type: 'text' }, { name: 'nullable', type: 'bool' }, { name: 'default', type: 'text' }, { name: 'comment', type: 'text' }];
+        return { text, parts: [{ kind: 'table', title: `${rel.schema}.${rel.name}`, columns, rows: d.columns.map(c => [c.name, c.type, c.nullable, c.default, c.comment]), truncated: false }], metrics: { rows: d.columns.length } };
+      });
+    }
     const d = await readCatalog(ctx, i.connection, async run => describe(run, await resolveRelation(run, i.table_name)));
     const text = [ddl(d), ...(d.indexes.length ? ['Indexes:', ...d.indexes.map(x => `  ${x}`)] : [])].join('\n');
     const columns: ColumnInfo[] = [{ name: 'column', type: 'text' }, { name: 'type', type: 'text' }, { name: 'nullable', type: 'bool' }, { name: 'default', type: 'text' }, { name: 'comment', type: 'text' }];
@@ -255,6 +285,35 @@ export const getSchema = defineTool({
   readOnly: true,
   summary: i => (i.table_name ? `Reading the schema of ${i.table_name}` : 'Reading the database schema'),
   handler: async (i, ctx) => {
+    if (onDuck(ctx, i.connection)) {
+      return duckCatalog(ctx, i.connection, async (s, db) => {
+        if (i.table_name) return { text: (await duckDdl(s, ctx, await duckResolve(s, ctx, i.table_name))).text, parts: [] };
+        const rels = await duckRelations(s, ctx, undefined, 5001);
+        if (!rels.length) return { text: db.inMemory ? filesHint(db) : 'The database has no tables or views.', parts: [] };
+        const more = rels.length > 5000;
+        const list = rels.slice(0, 5000);
+        // every table in one line first; then full DDL table by table while the budget lasts
+        const cols = await rowsOf(s, `SELECT database_name, schema_name, table_name, column_name, data_type, is_nullable FROM duckdb_columns()
+           WHERE database_name NOT IN ('system', 'temp') AND NOT internal ORDER BY database_name, schema_name, table_name, column_index`, [], ctx);
+        const colsOf = new Map<string, string[]>();
+        for (const c of cols) { const k = `${c[0]}.${c[1]}.${c[2]}`; colsOf.set(k, [...(colsOf.get(k) ?? []), `${c[3]} ${c[4]}${c[5] ? '' : ' NOT NULL'}`]); }
+        let lines = list.map(r => `${r.schema}.${r.name}${r.kind === 'view' ? ' view' : ` (~${r.estimate.toLocaleString('en-US')} rows)`}: ${(colsOf.get(`${r.database}.${r.schema}.${r.name}`) ?? []).join(', ')}`);
+        let used = lines.reduce((n, l) => n + l.length + 1, 0);
+        if (used > SCHEMA_BUDGET) lines = list.map(r => `${r.schema}.${r.name} (${(colsOf.get(`${r.database}.${r.schema}.${r.name}`) ?? []).length} columns)`);
+        else {
+          for (let k = 0; k < list.length; k++) {
+            const d = (await duckDdl(s, ctx, list[k])).text;
+            if (used - lines[k].length + d.length > SCHEMA_BUDGET) break;
+            used += d.length - lines[k].length;
+            lines[k] = d;
+          }
+        }
+        let text = lines.join('\n');
+        if (text.length > SCHEMA_BUDGET) text = `${text.slice(0, SCHEMA_BUDGET)}\n… (cut: use list_tables and get_schema {table_name})`;
+        if (more) text += '\n\n-- more than 5,000 tables and views: only the first 5,000 (by schema and name) are summarised; filter with list_tables {schema}.';
+        return { text, parts: [] };
+      });
+    }
     return readCatalog(ctx, i.connection, async run => {
       if (i.table_name) {
         const d = await describe(run, await resolveRelation(run, i.table_name));
@@ -290,6 +349,18 @@ export const getTableSample = defineTool({
   summary: i => `Sampling ${i.table_name}`,
   handler: async (i, ctx) => {
     const n = i.n ?? 10;
+    if (onDuck(ctx, i.connection)) {
+      const o = await duckCatalog(ctx, i.connection, async s => {
+        const rel = await duckResolve(s, ctx, i.table_name);
+        // reservoir sampling over the whole table: every row equally likely, wherever it is stored
+        const r = await s.query(`SELECT * FROM ${duckRelationSql(rel)} USING SAMPLE reservoir(${n} ROWS)`, [], { budget: byteBudget(ctx.config.limits) });
+        if (r.stopped) throw new ToolError(`Stopped: the sample reached the budget on one result (DATATOOLS_MAX_RESULT_MB) at row ${r.stopped.atRow}; ask for fewer rows (n) or use execute_query with fewer columns.`);
+        const total = Number((await s.query(`SELECT count(*) FROM ${duckRelationSql(rel)}`, [])).rows[0]?.[0]);
+        return { rel, total, columns: duckColumns(r.fields), rows: r.rows };
+      });
+      return tableResult({ title: `Sample of ${o.rel.schema}.${o.rel.name}`, columns: o.columns, rows: o.rows, truncated: false,
+        header: `${plural(o.rows.length, 'random row')} of ${o.rel.schema}.${o.rel.name} (${o.total.toLocaleString('en-US')} rows in all, counted), drawn by reservoir sampling over the whole ${o.rel.kind}.` });
+    }
     const out = await readCatalog(ctx, i.connection, async run => {
       const rel = await resolveRelation(run, i.table_name);
       let r;
