@@ -28,8 +28,9 @@ type Part =
   | { kind: 'html'; html: string }
   | { kind: 'json'; value: unknown }
   | { kind: 'table'; index: number };
-/** A table preview: the first rows of a relation; a sort re-runs it with ORDER BY on the server. */
-interface PreviewMeta { relation: string; rows: number; orderBy?: { column: string; desc: boolean } }
+/** A table preview: the rows of a relation (all of them, or the first `rows` when it has more: then a sort or a
+ *  filter runs it again on the server, `search`: the rows that contain that text). */
+interface PreviewMeta { relation: string; rows: number; orderBy?: { column: string; desc: boolean }; search?: string }
 interface ShowMessage { type: 'show'; id: string; byModel?: boolean; kept?: boolean; editor?: boolean; file?: string; canRerun?: boolean; preview?: PreviewMeta; tool: string; title: string; context?: string; text: string; isError: boolean; durationMs?: number; parts: Part[]; tables: TableMeta[]; ipc: Uint8Array[]; sentAt: number }
 
 declare function acquireVsCodeApi(): { postMessage(m: unknown): void };
@@ -258,6 +259,11 @@ class Grid {
   private readonly querySort: TableMeta['querySort'];
   private serverOrder: { col: number; desc: boolean } | undefined;
   private readonly serverBtn = custom('vscode-button', { secondary: '', class: 'server-sort' }, '');
+  /** A table preview (whole or cut), and a cut one's button that filters the whole table on the server. */
+  private readonly preview: PreviewMeta | undefined;
+  private readonly serverFilterBtn = custom('vscode-button', { secondary: '', class: 'server-filter' }, '');
+  /** Said in the grid when the filter leaves no rows. */
+  private readonly empty = el('div', 'empty');
 
   /** Paged (a result in the store bigger than what is sent at once): the rows the view covers (after the filter),
    *  its loaded windows of BLOCK rows, and its filter text; `viewGen` counts sort/filter changes. */
@@ -274,7 +280,7 @@ class Grid {
   /** Rows of the result the grid covers. */
   private get held(): number { return this.paged ? this.meta.rowCount : this.table.numRows; }
   /** A paged grid in the result's own order, unfiltered: its first rows are the table it came with. */
-  private get stored(): boolean { return this.sortCol < 0 && !this.search; }
+  private get stored(): boolean { return (this.sortCol < 0 || !!this.serverSort) && !this.search; }
 
   /** The value at view row r, column c (MISSING: its window is on its way). */
   private value(r: number, c: number): unknown {
@@ -286,7 +292,8 @@ class Grid {
 
   private pageRequest(offset: number, limit: number): Record<string, unknown> {
     return { type: 'page', table: this.index, offset, limit, search: this.search || undefined,
-      ...(this.sortCol >= 0 ? { column: this.names[this.sortCol], desc: this.sortDir < 0 } : {}) };
+      // (a cut preview's rows came sorted by the server: the store keeps that order)
+      ...(this.sortCol >= 0 && !this.serverSort ? { column: this.names[this.sortCol], desc: this.sortDir < 0 } : {}) };
   }
 
   /** Asks for window b of the view; it is painted when it arrives. */
@@ -388,6 +395,7 @@ class Grid {
   constructor(public table: Table, private readonly meta: TableMeta, readonly index: number, compact: boolean, preview?: PreviewMeta, private readonly filePreview = false) {
     this.cols = table.schema.fields.map((_, i) => table.getChildAt(i)!);
     this.names = table.schema.fields.map(f => f.name);
+    this.preview = preview;
     this.serverSort = preview && meta.truncated ? preview : undefined;
     this.querySort = !preview && !filePreview && meta.truncated ? meta.querySort : undefined;
     const qo = this.querySort?.orderBy;
@@ -415,7 +423,7 @@ class Grid {
     });
     const bar = el('div', 'toolbar');
     if (meta.title) bar.append(el('div', 'table-title', meta.title));
-    const filterLabel = this.serverSort ? `Filter the first ${fmt(table.numRows)} rows (contains)` : 'Filter rows (contains)';
+    const filterLabel = this.serverSort ? `Filter the first ${fmt(meta.paged ? meta.rowCount : table.numRows)} rows (contains)` : 'Filter rows (contains)';
     const filter = custom('vscode-textfield', { placeholder: `${filterLabel}…`, class: 'filter', 'aria-label': filterLabel }) as HTMLElement & { value: string };
     let timer = 0;
     filter.addEventListener('input', () => { clearTimeout(timer); timer = window.setTimeout(() => this.applyFilter(filter.value), 200); });
@@ -428,7 +436,23 @@ class Grid {
     const chart = custom('vscode-button', { secondary: '', class: 'chart-toggle', 'aria-expanded': 'false' }, 'Chart');
     chart.addEventListener('click', () => this.toggleChart(chart));
     bar.append(filter, copyAs, chart, csv, pq);
-    this.root.append(bar, this.chartBox, this.viewport, this.status);
+    this.empty.hidden = true;
+    this.empty.setAttribute('role', 'status');
+    this.root.append(bar, this.chartBox, this.empty, this.viewport, this.status);
+    if (this.serverSort || preview?.search) {
+      // a cut preview: the filter covers the rows held; this runs it over the whole table on the server (and a
+      // preview filtered there goes back to the whole table)
+      this.serverFilterBtn.hidden = !preview?.search;
+      this.serverFilterBtn.textContent = preview?.search ? `Show the whole table again (clear the server filter “${preview.search}”)` : '';
+      this.serverFilterBtn.addEventListener('click', () => {
+        const text = preview?.search && !this.filterText ? '' : this.filterText;
+        vscode.postMessage({ type: 'serverFilter', search: text || undefined });
+        this.serverFilterBtn.hidden = true;
+        this.status.setAttribute('role', 'status');
+        this.status.textContent = text ? `Filtering all ${this.meta.totalRows !== undefined ? `${fmt(this.meta.totalRows)} ` : ''}rows of ${preview!.relation} on the server…` : `Loading ${preview!.relation}…`;
+      });
+      this.root.append(this.serverFilterBtn);
+    }
     if (this.querySort) {
       this.serverBtn.hidden = true;
       this.serverBtn.addEventListener('click', () => {
@@ -938,12 +962,35 @@ class Grid {
       this.status.textContent = `${shown === total ? fmt(total) : `${fmt(shown)} of ${fmt(total)} (filtered)`} rows received before the query stopped, not the whole result (${this.meta.failed}) · ${this.cols.length} columns${scope} · sort, filter and statistics cover these rows`;
       return;
     }
+    // a filter that leaves no rows says so in the grid (and what it looked through)
+    const q = this.filterText;
+    const none = shown === 0 && !this.meta.loading;
+    const rel = this.preview?.relation;
+    const among = this.serverSort ? ` among the first ${fmt(total)} rows of ${rel} (the table has ${this.meta.totalRows !== undefined ? fmt(this.meta.totalRows) : 'more'}: the button below filters all of them on the server)`
+      : this.filePreview && this.meta.truncated ? ` among the first ${fmt(total)} rows of the file`
+      : this.meta.truncated ? ` among the ${fmt(total)} rows held (not the whole query)` : rel ? ` in any of the ${fmt(total)} rows of ${rel}` : ` in any of the ${fmt(total)} rows`;
+    this.empty.hidden = !none || (!q && !this.preview?.search);
+    this.empty.textContent = q ? `No rows match “${q}”${among}.` : this.preview?.search ? `No rows of ${rel} contain “${this.preview.search}” (filtered on the server, over the whole table).` : '';
+    if (this.serverSort || this.preview?.search) {
+      const all = this.meta.totalRows !== undefined ? fmt(this.meta.totalRows) : 'more';
+      this.serverFilterBtn.hidden = !q && !this.preview?.search;
+      this.serverFilterBtn.textContent = q ? `Filter the whole table for “${q}” on the server` : `Show the whole table again (clear the server filter “${this.preview!.search}”)`;
+      if (q && this.serverSort) this.serverFilterBtn.setAttribute('title', `Runs the preview of ${rel} again with only its rows that contain “${q}” in any column (all ${all} rows, not only the ${fmt(total)} held)`);
+    }
+    const contain = this.preview?.search ? ` that contain${total === 1 && !this.meta.truncated ? 's' : ''} “${this.preview.search}” (filtered on the server)` : '';
+    if (this.preview && !this.meta.truncated) {
+      // the whole table (or all of its rows that matched the server filter): everything covers every row
+      const sorted = this.sortCol < 0 ? '' : ` · sorted by ${this.names[this.sortCol]}${this.sortDir < 0 ? ' descending' : ''}`;
+      this.status.textContent = `${shown === total ? `${total === 1 ? 'The one row' : `All ${fmt(total)} rows`} of ${rel}${contain}` : `${fmt(shown)} of all ${fmt(total)} rows of ${rel}${contain} match the filter`}`
+        + ` · ${this.cols.length} columns${sorted} · sort, filter, column statistics and export cover ${total === 1 ? 'it' : `all ${fmt(total)} rows`} · arrows move, Shift extends, Ctrl+C copies (TSV), Enter shows a value`;
+      return;
+    }
     if (this.serverSort) {
       const all = this.meta.totalRows !== undefined ? `${fmt(this.meta.totalRows)}` : 'more';
       const ob = this.serverSort.orderBy;
-      this.status.textContent = `First ${fmt(total)} of ${all} rows (preview)${shown === total ? '' : ` · ${fmt(shown)} of these match the filter`}`
+      this.status.textContent = `First ${fmt(total)} of ${all} rows${contain} (preview)${shown === total ? '' : ` · ${fmt(shown)} of these match the filter`}`
         + (ob ? ` · sorted by ${ob.column}${ob.desc ? ' descending' : ''} over all ${all} rows on the server` : ' · a click on a column sorts the whole table on the server')
-        + ` · the filter and the column statistics cover these ${fmt(total)} rows`;
+        + ` · the filter, the column statistics and an export cover these ${fmt(total)} rows, not the whole table`;
       return;
     }
     if (this.filePreview && this.meta.truncated) {
@@ -1016,8 +1063,12 @@ class Grid {
 
   private filtered: Uint32Array | undefined;
 
+  /** The filter's text as typed (trimmed). */
+  private filterText = '';
+
   private applyFilter(q: string): void {
     this.version++;
+    this.filterText = q.trim();
     const needle = q.trim().toLowerCase();
     if (this.paged) {
       // the store filters every row (in any column, ignoring case) and keeps the sort

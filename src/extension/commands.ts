@@ -233,15 +233,25 @@ export function registerCommands(context: vscode.ExtensionContext, host: ToolHos
 
   /** One query on a connection (named by the file, or the active one), kept in the history; errors with a position
    *  become a squiggle in the document at `base`. */
-  /** A table preview: its first rows and the table's real row count (count: true). Sorted, it runs again with
-   *  ORDER BY on the server, so the sort orders the whole table and the preview shows its first rows in that order. */
+  /** A table preview: the table as a query result (up to the rows a query may return, max_rows), kept whole in the
+   *  result store so the grid pages, filters, describes and exports all of it, with the table's real row count
+   *  (count: true). A table bigger than that is said to be cut; a sort then runs again with ORDER BY on the server and
+   *  a filter can run there too (`search`: a contains-match on any column, ignoring case), so they cover the whole
+   *  table. */
   const runPreview = (p: Preview, title: string) => {
+    const where = p.search ? ` WHERE ${p.search.columns.map(c => `${quoteIdent(c)}::text ILIKE $1`).join(' OR ')}` : '';
     const order = p.orderBy ? ` ORDER BY ${quoteIdent(p.orderBy.column)}${p.orderBy.desc ? ' DESC' : ''} NULLS LAST` : '';
-    return run('execute_query', { query: `SELECT * FROM ${p.relation}${order}`, max_rows: p.rows, count: true, connection: p.connection }, title, { context: p.connection, preview: p });
+    const like = p.search ? [`%${p.search.text.replace(/[\\%_]/g, m => `\\${m}`)}%`] : undefined;
+    return run('execute_query', { query: `SELECT * FROM ${p.relation}${where}${order}`, ...(like ? { params: like } : {}), count: true, connection: p.connection }, title,
+      { context: p.connection, preview: { ...p, rows: host.config.limits.maxRows } });
   };
   panel.onServerSort = async (r, orderBy) => {
     if (!r.preview) return;
     await runPreview({ ...r.preview, orderBy }, orderBy ? `Sorting ${r.preview.relation} by ${orderBy.column} on the server` : `Previewing ${r.preview.relation}`);
+  };
+  panel.onServerFilter = async (r, search) => {
+    if (!r.preview) return;
+    await runPreview({ ...r.preview, search }, search ? `Filtering ${r.preview.relation} on the server` : `Previewing ${r.preview.relation}`);
   };
 
   const runSql = async (sql: string, named: string | undefined, title: string, at?: { doc: vscode.TextDocument; base: number }) => {
@@ -439,7 +449,7 @@ export function registerCommands(context: vscode.ExtensionContext, host: ToolHos
   type Rel = Extract<Node, { kind: 'relation' }>;
   sub(vscode.commands.registerCommand('datatools.explorer.refresh', (n?: Node) => { completion.clear(); explorer.refresh(n); }));
   sub(vscode.commands.registerCommand('datatools.explorer.preview', async (n: Node) => {
-    if (n?.kind === 'relation') return runPreview({ connection: n.connection, relation: qualified(n), rows: 1000 }, `Previewing ${n.schema}.${n.name}`);
+    if (n?.kind === 'relation') return runPreview({ connection: n.connection, relation: qualified(n), rows: host.config.limits.maxRows }, `Previewing ${n.schema}.${n.name}`);
     if (n?.kind === 'file') return vscode.commands.executeCommand('datatools.previewDataFile', n.path);
   }));
   sub(vscode.commands.registerCommand('datatools.explorer.createRoot', async (n: Extract<Node, { kind: 'dir' }>) => {
@@ -460,7 +470,7 @@ export function registerCommands(context: vscode.ExtensionContext, host: ToolHos
   sub(vscode.commands.registerCommand('datatools.explorer.showDataFilesOnly', () => setAllFiles(false)));
   // the walkthrough's steps (Get Started with Data Tools)
   sub(vscode.commands.registerCommand('datatools.walkthrough.previewSample', () =>
-    run('execute_query', { query: 'SELECT * FROM public.users', max_rows: 1000, connection: 'sample' }, 'Previewing public.users', { context: 'sample' })));
+    runPreview({ connection: 'sample', relation: 'public.users', rows: host.config.limits.maxRows }, 'Previewing public.users')));
   sub(vscode.commands.registerCommand('datatools.walkthrough.sampleQuery', async () => {
     const doc = await vscode.workspace.openTextDocument({ language: 'sql', content: '-- connection: sample\n-- Ctrl+Enter runs the statement under the cursor\nSELECT country, plan, count(*) AS users\nFROM users\nGROUP BY country, plan\nORDER BY users DESC;\n' });
     const ed = await vscode.window.showTextDocument(doc);

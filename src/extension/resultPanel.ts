@@ -8,7 +8,7 @@ import { toArrowIPC } from '../core/formats/arrowWrite';
 import { writeTable } from '../core/formats/tableWrite';
 import { PathPolicy } from '../core/storage/paths';
 import { valueText } from '../core/values';
-import { FIRST, WHOLE, type StoredResult } from './results';
+import { FIRST, WHOLE, exportName, type StoredResult } from './results';
 
 const PAGE_TITLE = 'Data Tools Result';
 
@@ -46,6 +46,8 @@ export class ResultPanel implements vscode.Disposable {
 
   /** Set by the commands: re-runs a table preview sorted on the server (undefined: in its table order). */
   onServerSort: ((r: StoredResult, orderBy: { column: string; desc: boolean } | undefined) => Promise<void>) | undefined;
+  /** Set by the commands: runs a cut table preview again with only the rows that contain the text (undefined: all). */
+  onServerFilter: ((r: StoredResult, search: { text: string; columns: string[] } | undefined) => Promise<void>) | undefined;
 
   constructor(private readonly context: vscode.ExtensionContext, private readonly host: ToolHost) {}
 
@@ -129,7 +131,7 @@ export class ResultPanel implements vscode.Disposable {
     await v.panel.webview.postMessage({
       type: 'show', id: r.id, tool: r.tool, title: shortTitle(r), context: r.context, text: r.result.text, isError: !!r.result.isError,
       durationMs: r.result.durationMs, parts, kept: v.kept, editor: v.editor, file: r.file, canRerun: !!r.rerun, byModel: !!r.byModel,
-      preview: r.preview ? { relation: r.preview.relation, rows: r.preview.rows, orderBy: r.preview.orderBy } : undefined,
+      preview: r.preview ? { relation: r.preview.relation, rows: r.preview.rows, orderBy: r.preview.orderBy, search: r.preview.search?.text } : undefined,
       tables: tables.map((t, i) => ({ title: t.title, columns: t.columns, rowCount: counts[i], totalRows: t.totalRows, truncated: t.truncated, paged: paged[i] || gone[i],
         ...(gone[i] ? { gone: GONE } : {}),
         ...(i === 0 && r.querySort ? { querySort: { orderBy: r.querySort.orderBy } } : {}),
@@ -210,6 +212,12 @@ export class ResultPanel implements vscode.Disposable {
       await this.onServerSort(v.current, orderBy);
       return;
     }
+    if (m.type === 'serverFilter' && v.current.preview && this.onServerFilter) {
+      const t = v.current.result.parts.find((p): p is TablePart => p.kind === 'table');
+      const text = typeof m.search === 'string' ? m.search.trim() : '';
+      await this.onServerFilter(v.current, text && t ? { text, columns: t.columns.map(c => c.name) } : undefined);
+      return;
+    }
     if (m.type === 'serverSort' && v.current.querySort) {
       // a query result cut at max_rows: the whole query, sorted on the server (the column by its position)
       const index = Number(m.index);
@@ -239,8 +247,11 @@ export class ResultPanel implements vscode.Disposable {
     if (t.rows.length < n && !(t.resultId && this.host.results.has(t.resultId))) { void vscode.window.showErrorMessage(`Export failed: ${GONE}`); return; }
     const roots = this.host.config.allowedPaths;
     const base = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? roots[0];
-    const uri = await vscode.window.showSaveDialog({ title: `Export ${n.toLocaleString('en-US')} rows as ${format.toUpperCase()}`,
-      defaultUri: vscode.Uri.file(path.join(base, `result.${format}`)), filters: format === 'csv' ? { CSV: ['csv'] } : { Parquet: ['parquet'] } });
+    // a cut result (a table bigger than max_rows, a query cut there) exports the rows it holds: said before and after
+    const all = t.totalRows !== undefined ? t.totalRows.toLocaleString('en-US') : 'more';
+    const what = t.truncated ? `the first ${n.toLocaleString('en-US')} of ${all} rows` : `${n.toLocaleString('en-US')} rows`;
+    const uri = await vscode.window.showSaveDialog({ title: `Export ${what} as ${format.toUpperCase()}${t.truncated ? ' (the result holds no more)' : ''}`,
+      defaultUri: vscode.Uri.file(path.join(base, `${exportName(current)}.${format}`)), filters: format === 'csv' ? { CSV: ['csv'] } : { Parquet: ['parquet'] } });
     if (!uri) return;
     try {
       const stored = !!t.resultId && this.host.results.has(t.resultId);
@@ -252,7 +263,9 @@ export class ResultPanel implements vscode.Disposable {
       // neither the rows nor the file are held whole
       const written = await new PathPolicy(roots, this.host.config.limits.maxFileBytes)
         .writeAtomicStream(uri.fsPath, write => writeTable(format, t.columns, () => chunks(this.host), write));
-      void vscode.window.showInformationMessage(`Exported ${written.value.rows.toLocaleString('en-US')} rows to ${written.path}.`);
+      void vscode.window.showInformationMessage(t.truncated
+        ? `Exported the first ${written.value.rows.toLocaleString('en-US')} of ${all} rows to ${written.path}: the result holds no more (a query with save_as, or a higher max_rows, writes them all).`
+        : `Exported ${written.value.rows.toLocaleString('en-US')} rows to ${written.path}.`);
     } catch (e) {
       void vscode.window.showErrorMessage(`Export failed: ${this.host.results.has(t.resultId ?? '') || !t.resultId ? (e as Error).message : GONE}`);
     }

@@ -1,3 +1,4 @@
+import * as path from 'node:path';
 import type { CallResult } from '../core/host';
 import type { TablePart } from '../core/result';
 import { rowBytes } from '../core/store';
@@ -19,7 +20,8 @@ export interface StoredResult {
   result: CallResult;
   /** Where it ran, shown with the result (e.g. the connection of a query). */
   context?: string;
-  /** A table preview (Data Explorer): it holds the first rows of the relation; a sort re-runs it on the server. */
+  /** A table preview (Data Explorer): the relation's rows (all of them, or the first max_rows, said so); a sort or a
+   *  filter of a cut one runs it again on the server. */
   preview?: Preview;
   /** Runs the same tool call again (the result view offers it when the stored rows are gone). */
   rerun?: () => Promise<unknown>;
@@ -38,8 +40,10 @@ export interface StoredResult {
 /** A server-side sort of a query's result by one of its columns (`index`: its position, from 0). */
 export interface QueryOrder { column: string; index: number; desc: boolean }
 
-/** What a table preview needs to re-run itself sorted on the server, so a sort orders the whole table. */
-export interface Preview { connection: string; relation: string; rows: number; orderBy?: { column: string; desc: boolean } }
+/** What a table preview needs to run itself again sorted or filtered on the server, so a sort or a filter of a table
+ *  bigger than a result may hold covers the whole table (`rows`: the most rows it asked for). `search`: the rows that
+ *  contain the text in any of those columns, ignoring case. */
+export interface Preview { connection: string; relation: string; rows: number; orderBy?: { column: string; desc: boolean }; search?: { text: string; columns: string[] } }
 
 /** The most recent full results (tables, images, output), kept so the result view can open them. */
 export class ResultStore {
@@ -103,4 +107,25 @@ function resultBytes(r: CallResult): number {
     bytesOf.set(r, n);
   }
   return n;
+}
+
+/** The file name an export suggests (without its extension): a table preview's table, a data file's name, a query's
+ *  first table (after FROM), else the tool and the time it ran (query-20260107-0930). */
+export function exportName(r: Pick<StoredResult, 'tool' | 'time' | 'preview' | 'file' | 'result'>): string {
+  const clean = (s: string) => s.replace(/[^\p{L}\p{N}_.-]+/gu, '_').replace(/^[._]+|_+$/g, '').slice(0, 80);
+  const last = (q: string) => (q.match(/(?:"((?:[^"]|"")+)"|([^\s."]+))\s*$/) ?? [])[1]?.replace(/""/g, '"') ?? q.split('.').pop()!;
+  if (r.preview) { const n = clean(last(r.preview.relation)); if (n) return r.preview.search ? `${n}-matching` : n; }
+  if (r.file) { const n = clean(path.basename(r.file).replace(/\.[^.]*$/, '')); if (n) return n; }
+  if (r.tool === 'execute_query') {
+    const q = r.result.parts.find((p): p is TablePart => p.kind === 'table')?.title ?? '';
+    // (comments and string literals cannot hide a FROM the match would take for the query's)
+    const sql = q.replace(/--[^\n]*|\/\*[\s\S]*?\*\/|'(?:[^']|'')*'/g, ' ');
+    const m = sql.match(/\bfrom\s+((?:"(?:[^"]|"")+"|[\p{L}_][\p{L}\p{N}_$]*)(?:\s*\.\s*(?:"(?:[^"]|"")+"|[\p{L}_][\p{L}\p{N}_$]*))*)/iu);
+    const n = m ? clean(last(m[1])) : '';
+    if (n) return n;
+  }
+  const d = new Date(r.time);
+  const p2 = (x: number) => String(x).padStart(2, '0');
+  const stamp = `${d.getFullYear()}${p2(d.getMonth() + 1)}${p2(d.getDate())}-${p2(d.getHours())}${p2(d.getMinutes())}`;
+  return `${r.tool === 'execute_query' ? 'query' : clean(r.tool) || 'result'}-${stamp}`;
 }

@@ -6,7 +6,7 @@ import { tmpDir } from '../helpers/mcp';
 import { psql, startPostgres, type PgCluster } from '../helpers/pg';
 import { Workbench } from './workbench';
 
-// Issue 15: the grid over results bigger than what it holds. A table preview holds the first 1,000 rows of a
+// Issue 15: the grid over results bigger than what it holds. A table preview holds the first max_rows (20,000) rows of a
 // 50,000-row table; a click on a column header sorts the WHOLE table on the server, not the loaded rows.
 describe('Big results in the grid (code-server)', { timeout: 15 * 60_000 }, () => {
   const dir = tmpDir('e2e-paging');
@@ -36,7 +36,7 @@ describe('Big results in the grid (code-server)', { timeout: 15 * 60_000 }, () =
   /** Writes a .sql file that runs on bigpg, opens it and clicks the editor's Run Query button, as a person would. */
   const runSql = (name: string, query: string) => wb.runSqlFile(name, `-- connection: bigpg\n${query}\n`);
 
-  test('a 50,000-row table preview says it holds the first 1,000 rows; a header click sorts the whole table on the server (smallest, then largest v first, as SQL says)', async () => {
+  test('a 50,000-row table preview says it holds the first 20,000 rows (max_rows); a header click sorts the whole table on the server (smallest, then largest v first, as SQL says)', async () => {
     await wb.execCommand('workbench.view.extension.datatools');
     const tree = wb.page.locator('.pane', { hasText: 'Data Explorer' }).first();
     const row = (text: string | RegExp) => tree.locator('.monaco-list-row', { hasText: text }).first();
@@ -50,8 +50,8 @@ describe('Big results in the grid (code-server)', { timeout: 15 * 60_000 }, () =
     const view = wb.webview();
     await view.locator('.table-title', { hasText: 'public.big' }).waitFor({ timeout: 60_000 });
     const status = view.locator('.status');
-    assert.match(await status.innerText(), /^First 1,000 of 50,000 rows \(preview\) · a click on a column sorts the whole table on the server/);
-    assert.match(await view.locator('vscode-textfield.filter').getAttribute('placeholder') ?? '', /first 1,000 rows/);
+    assert.match(await status.innerText(), /^First 20,000 of 50,000 rows \(preview\) · a click on a column sorts the whole table on the server/);
+    assert.match(await view.locator('vscode-textfield.filter').getAttribute('placeholder') ?? '', /first 20,000 rows/);
     const loaded = sql('SELECT min(v), max(v) FROM (SELECT v FROM big ORDER BY id LIMIT 1000) f')[0].split('|');
     await wb.shot('paging-01-preview');
 
@@ -67,7 +67,7 @@ describe('Big results in the grid (code-server)', { timeout: 15 * 60_000 }, () =
     assert.deepEqual(await vOf(5), asc, 'the smallest v of the whole table first');
     assert.ok(Number(asc[0]) < Number(loaded[0]), `the table's smallest v (${asc[0]}) is below the first 1,000 rows' (${loaded[0]}): the sort is over the whole table`);
     assert.equal(await view.locator('.hname', { hasText: /^v/ }).innerText(), 'v ▲');
-    assert.match(await status.innerText(), /^First 1,000 of 50,000 rows \(preview\) · sorted by v over all 50,000 rows on the server/);
+    assert.match(await status.innerText(), /^First 20,000 of 50,000 rows \(preview\) · sorted by v over all 50,000 rows on the server/);
     await wb.shot('paging-02-sorted-ascending');
 
     await view.locator('.hcell', { has: view.locator('.hname', { hasText: /^v/ }) }).click();
@@ -125,7 +125,8 @@ describe('Big results in the grid (code-server)', { timeout: 15 * 60_000 }, () =
     assert.notEqual(heldNowMax, allMax);
     assert.equal(await firstV(), heldNowMax);
     await serverSort.filter({ hasText: /Sort the whole query by v descending on the server/ }).click();
-    await status.filter({ hasText: /the whole query sorted by v descending on the server/ }).waitFor({ timeout: 60_000 });
+    // (the finished status, not "Running the whole query sorted by v descending on the server…" said on the click)
+    await status.filter({ hasText: /· the first 20,000 rows of the whole query sorted by v descending on the server/ }).waitFor({ timeout: 60_000 });
     assert.equal(await firstV(), allMax);
   });
 
