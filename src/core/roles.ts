@@ -46,3 +46,17 @@ export const ROLE_LABELS: Readonly<Record<Role, string>> = {
   data_engineer: 'Data engineer',
   ml_engineer: 'ML engineer',
 };
+
+/** Each capability as a person reads it. */
+export const CAPABILITY_TEXT: Readonly<Record<Capability, string>> = {
+  'db.read': 'query databases', 'files.read': 'read data files', 'code.execute': 'run Python code', 'code.install': 'install Python packages',
+  'env.read': 'describe the Python environment', 'files.write': 'write files', 'code.script': 'run Python files',
+};
+
+/** One line for a role in a picker: what agents with it may do, and what not. */
+export function roleSummary(role: Role): string {
+  const order = Object.keys(CAPABILITY_TEXT) as Capability[];
+  const has = order.filter(c => ROLE_CAPABILITIES[role].includes(c));
+  const not = order.filter(c => !has.includes(c));
+  return `Agents may ${has.filter(c => c !== 'env.read').map(c => CAPABILITY_TEXT[c]).join(', ')}${not.length ? `; not ${not.map(c => CAPABILITY_TEXT[c]).join(' or ')}` : ''}.`;
+}

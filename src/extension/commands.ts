@@ -313,12 +313,14 @@ export function registerCommands(context: vscode.ExtensionContext, host: ToolHos
       if (!r) return;
       done.push(r);
       if (r.outcome === 'cancelled') {
-        void vscode.window.showInformationMessage(`Stopped at statement ${i + 1} of ${stmts.length} (cancelled); ${stmts.length - i - 1} not run.`);
+        void vscode.window.showInformationMessage(`Stopped at statement ${i + 1} of ${stmts.length} (cancelled)${stmts.length - i - 1 ? `; ${stmts.length - i - 1} not run` : ''}.`);
         return done;
       }
       if (r.isError) {
         const line = doc.positionAt(st.start).line + 1;
-        void vscode.window.showErrorMessage(`Statement ${i + 1} of ${stmts.length} (line ${line}) failed, so the ${stmts.length - i - 1 === 1 ? 'last one was' : `other ${stmts.length - i - 1} were`} not run: ${r.text.split('\n')[0]}`);
+        const left = stmts.length - i - 1;
+        const rest = left === 0 ? '' : left === 1 ? ', so the last one was not run' : `, so the other ${left} were not run`;
+        void vscode.window.showErrorMessage(`Statement ${i + 1} of ${stmts.length} (line ${line}) failed${rest}: ${r.text.split('\n')[0]}`);
         return done;
       }
     }

@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
 import * as path from 'node:path';
 import { ToolHost } from '../core/host';
-import { ROLES, ROLE_LABELS_TEXT, type Role } from './roleText';
+import { ROLES, ROLE_LABELS_TEXT, roleDetail, type Role } from './roleText';
 import { E2B_SECRET, JUPYTER_SECRET, SECTION, pythonExtensionApi, readConfig } from './settings';
 import { LmToolRegistry } from './lmTools';
 import { registerParticipant } from './participant';
@@ -56,12 +56,23 @@ export async function activate(context: vscode.ExtensionContext): Promise<DataTo
   let grid: DataGridEditor | undefined;
   const mcpChanged = new vscode.EventEmitter<void>();
   sub(mcpChanged);
-  const reload = async () => {
+  // what an open data file's editor depends on: only a change of these reads the open files again (a role, a key,
+  // a token or a saved connection must not re-read them, nor record a read_csv run per file in the Runs view)
+  const gridKey = () => JSON.stringify([h.config.allowedPaths, h.config.limits.maxRows, h.config.limits.maxFileBytes, h.isTrusted]);
+  // reloads run one after another, each reading the settings when it starts: a secret stored just before a settings
+  // update (Add Connection) could set off a reload that read the old list and finished last, so the Data Explorer showed
+  // the new connection only after Refresh
+  let queue: Promise<void> = Promise.resolve();
+  const reload = () => (queue = queue.then(reloadNow, reloadNow));
+  const reloadNow = async () => {
+    const before = gridKey();
+    const role = h.config.role;
     await h.reconfigure(await readConfig(context.secrets), vscode.workspace.isTrusted);
     tools.refresh();
     updateStatus();
     explorer.refresh();
-    grid?.refresh();
+    if (gridKey() !== before) grid?.refresh();
+    if (h.config.role !== role) output.info(`Role changed from ${role} to ${h.config.role}: ${h.available().length} tools offered to agents (${h.available().map(t => t.name).join(', ')})`);
     mcpChanged.fire();
   };
   sub(vscode.workspace.onDidChangeConfiguration(e => { if (e.affectsConfiguration(SECTION)) void reload(); }));
@@ -75,7 +86,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<DataTo
   sub(context.secrets.onDidChange(e => { if (e.key === E2B_SECRET || e.key === JUPYTER_SECRET || e.key.startsWith('datatools.connection.')) void reload(); }));
 
   sub(vscode.commands.registerCommand('datatools.selectRole', async () => {
-    const pick = await vscode.window.showQuickPick(ROLES.map(r => ({ label: ROLE_LABELS_TEXT[r], description: r, picked: r === h.config.role, role: r })), { title: 'Data Tools: select role' });
+    const pick = await vscode.window.showQuickPick(ROLES.map(r => ({ label: ROLE_LABELS_TEXT[r], description: `${r}${r === h.config.role ? ' · current' : ''}`,
+      detail: roleDetail(r), picked: r === h.config.role, role: r })), { title: 'Data Tools: select role (what agents may do; your own commands are not limited by it)', matchOnDetail: true });
     if (pick) await vscode.workspace.getConfiguration(SECTION).update('role', pick.role as Role, vscode.ConfigurationTarget.Global);
   }));
   sub(vscode.commands.registerCommand('datatools.openAuditLog', async () => {
@@ -91,8 +103,13 @@ export async function activate(context: vscode.ExtensionContext): Promise<DataTo
     if (key) await context.secrets.store(E2B_SECRET, key.trim());
   }));
   sub(vscode.commands.registerCommand('datatools.clearE2bApiKey', async () => {
+    if (!(await context.secrets.get(E2B_SECRET))) {
+      void vscode.window.showInformationMessage(`No E2B API key was set, so there was nothing to remove${process.env.E2B_API_KEY ? ' (the E2B_API_KEY environment variable of VS Code still applies)' : ''}.`);
+      return false;
+    }
     await context.secrets.delete(E2B_SECRET);
-    void vscode.window.showInformationMessage('E2B API key removed; Python runs in the local sandbox.');
+    void vscode.window.showInformationMessage(`E2B API key removed; ${process.env.E2B_API_KEY ? 'the E2B_API_KEY environment variable of VS Code still applies.' : 'Python runs in the local sandbox.'}`);
+    return true;
   }));
   sub(vscode.commands.registerCommand('datatools.setJupyterToken', async () => {
     const url = h.config.jupyterUrl;
@@ -100,8 +117,13 @@ export async function activate(context: vscode.ExtensionContext): Promise<DataTo
     if (token) await context.secrets.store(JUPYTER_SECRET, token.trim());
   }));
   sub(vscode.commands.registerCommand('datatools.clearJupyterToken', async () => {
+    if (!(await context.secrets.get(JUPYTER_SECRET))) {
+      void vscode.window.showInformationMessage('No Jupyter token was set, so there was nothing to remove.');
+      return false;
+    }
     await context.secrets.delete(JUPYTER_SECRET);
     void vscode.window.showInformationMessage('Jupyter token removed.');
+    return true;
   }));
 
   // The same catalog as an MCP server, offered to agent mode and any MCP-aware feature.
@@ -146,7 +168,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<DataTo
   const editorOptions = { webviewOptions: { retainContextWhenHidden: true }, supportsMultipleEditorsPerDocument: true };
   sub(vscode.window.registerCustomEditorProvider(GRID_EDITOR, grid, editorOptions));
   sub(vscode.window.registerCustomEditorProvider(GRID_EDITOR_TEXT, grid, editorOptions));
-  registerConnectionCommands(context, h, reload);
+  registerConnectionCommands(context, h, reload, output);
   registerParticipant(context, h, results, tools);
   output.info(`Data Tools ${DATATOOLS_VERSION} active: role ${config.role}, ${h.available().length} tools, audit log ${config.auditLogPath}`);
   return { host: h, results, panel, explorer, activationMs: performance.now() - started };

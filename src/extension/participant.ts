@@ -30,6 +30,7 @@ export function registerParticipant(context: vscode.ExtensionContext, host: Tool
     const sqlRun: string[] = [];
     const notes: string[] = [];
     const buttons: { id: string; title: string }[] = [];
+    const skipped: string[] = [];
     const finish = () => {
       if (sqlRun.length) stream.markdown(`\n\n**SQL run${sqlRun.length > 1 ? ` (${sqlRun.length} queries)` : ''}:**\n${sqlRun.map(q => `\n\`\`\`sql\n${q}\n\`\`\`\n`).join('')}`);
       for (const n of notes) stream.markdown(`\n\n> ${n}\n`);
@@ -49,11 +50,20 @@ export function registerParticipant(context: vscode.ExtensionContext, host: Tool
       const cts = new vscode.CancellationTokenSource();
       const abort = () => cts.cancel();
       signal.addEventListener('abort', abort, { once: true });
+      // the result this call stores (not an earlier one of the same tool): none when the person chose Skip in the
+      // confirmation, since VS Code then answers with its own text and never calls the tool
+      let stored: ReturnType<ResultStore['list']>[number] | undefined;
+      const off = results.onAdd(x => { if (x.tool === name && x.byModel) stored = x; });
       try {
         const r = await registry.asChat(() => vscode.lm.invokeTool(name, { input: input as object, toolInvocationToken: request.toolInvocationToken }, cts.token));
+        off();
         const text = r.content.map(p => (p instanceof vscode.LanguageModelTextPart ? p.value : '')).join('');
-        const stored = results.list().find(x => x.tool === name);
-        const isError = !!stored?.result.isError;
+        if (!stored) {
+          skipped.push(name);
+          notes.push(`**${name} skipped, nothing ran:** you chose Skip in the confirmation.`);
+          return { text, isError: false, skipped: true };
+        }
+        const isError = !!stored.result.isError;
         if (stored && stored.result.parts.some(p => p.kind === 'table' || p.kind === 'image' || p.kind === 'error')) buttons.push({ id: stored.id, title: `Open ${name} result` });
         if (isError) notes.push(`**${name} failed:** ${text.split('\n')[0]}`);
         return { text, isError };
@@ -63,6 +73,7 @@ export function registerParticipant(context: vscode.ExtensionContext, host: Tool
         notes.push(`**${name} did not run:** ${msg}`);
         return { text: `The tool did not run: ${msg}`, isError: true };
       } finally {
+        off();
         signal.removeEventListener('abort', abort);
         cts.dispose();
       }
@@ -71,10 +82,15 @@ export function registerParticipant(context: vscode.ExtensionContext, host: Tool
     if (command === 'run') {
       const code = codeToRun(request.prompt);
       if (!code) {
-        stream.markdown('Select some Python in an editor (or put it in a ```python block after /run), then ask again.');
+        stream.markdown('Type the Python after /run (on the same line, or in a ```python block), or select some Python in an editor, then ask again.');
         return { metadata: meta };
       }
       const r = await runTool('execute_code', { code }, ac.signal);
+      if (skipped.length) {
+        // nothing ran: say so (no output block, no "failed")
+        stream.markdown('Skipped, nothing ran: you chose **Skip** in the confirmation, so the code was not run.');
+        return { metadata: meta };
+      }
       meta.calls.push({ name: 'execute_code', input: { code } });
       stream.markdown(`\n\`\`\`text\n${r.text.slice(0, 4000)}\n\`\`\`\n`);
       finish();
@@ -202,13 +218,15 @@ function referencesOf(request: vscode.ChatRequest): ChatContextInfo['references'
   return out;
 }
 
-function codeToRun(prompt: string): string | undefined {
-  const fenced = /```(?:python|py)?\n([\s\S]*?)```/.exec(prompt)?.[1];
+/** What `@data /run` runs: exactly what was typed after /run (a fenced block in it, else the rest of the line);
+ *  with nothing typed, the editor's selection. Never the whole open file in place of what was typed. */
+export function codeToRun(prompt: string): string | undefined {
+  const fenced = /```[ \t]*(?:python|py)?[ \t]*\r?\n([\s\S]*?)```/.exec(prompt)?.[1];
   if (fenced?.trim()) return fenced;
+  if (prompt.trim()) return prompt.trim();
   const ed = vscode.window.activeTextEditor;
   if (ed && !ed.selection.isEmpty) return ed.document.getText(ed.selection);
-  if (ed && ed.document.languageId === 'python') return ed.document.getText();
-  return prompt.trim() ? prompt : undefined;
+  return undefined;
 }
 
 function history(ctx: vscode.ChatContext): LoopMessage[] {
