@@ -58,5 +58,7 @@ export function roleSummary(role: Role): string {
   const order = Object.keys(CAPABILITY_TEXT) as Capability[];
   const has = order.filter(c => ROLE_CAPABILITIES[role].includes(c));
   const not = order.filter(c => !has.includes(c));
-  return `Agents may ${has.filter(c => c !== 'env.read').map(c => CAPABILITY_TEXT[c]).join(', ')}${not.length ? `; not ${not.map(c => CAPABILITY_TEXT[c]).join(' or ')}` : ''}.`;
+  // what the role withholds first: a picker cuts a long line at its end
+  const may = has.filter(c => c !== 'env.read').map(c => CAPABILITY_TEXT[c]).join(', ');
+  return not.length ? `Agents may not ${not.map(c => CAPABILITY_TEXT[c]).join(' or ')}; they may ${may}.` : `Agents may ${may}.`;
 }

@@ -283,6 +283,8 @@ describe('The result grid by mouse and keyboard (code-server)', { timeout: 15 * 
   test('the grid is an ARIA grid and axe-core finds no serious or critical violation in any of the four default themes', async () => {
     const view = await runSql('a11y.sql', "SELECT g AS id, 'name ' || g AS name, CASE WHEN g % 3 = 0 THEN NULL ELSE g * 2.5 END AS score FROM generate_series(1, 40) g;\n", /^id$/);
     const grid = view.locator('[role=grid]');
+    // the row count is set by the grid's first paint, a frame after its header is on screen
+    await view.locator('[role=grid][aria-rowcount]').waitFor({ timeout: 10_000 });
     assert.equal(await grid.getAttribute('aria-rowcount'), '41');
     assert.equal(await grid.getAttribute('aria-colcount'), '3');
     assert.equal(await view.locator('[role=columnheader]').count(), 3);

@@ -68,7 +68,9 @@ describe('The person at the keyboard: own authority, history, run all, completio
     assert.match(await t.innerText(), /"-- connection: warehouse" line names a connection that is not set up\. Add it, or run on the active connection \(sample\) instead\./);
     await wb.shot('human-02a-unknown-connection');
     await t.locator('.monaco-button', { hasText: 'Add Connection' }).click();
-    await wb.page.locator('.quick-input-title', { hasText: /\(1\/7\)/ }).waitFor();
+    // the wizard's first step: paste a URL, or enter the fields one by one
+    await wb.page.locator('.quick-input-title', { hasText: 'Add PostgreSQL connection' }).waitFor();
+    await wb.page.locator('.quick-input-widget .monaco-list-row', { hasText: 'one by one' }).waitFor();
     await wb.shot('human-02b-add-connection-wizard');
     await wb.page.keyboard.press('Escape');
     assert.equal(audit().filter(x => x.tool === 'execute_query').length, 0, 'nothing ran on the wrong database');

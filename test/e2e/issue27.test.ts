@@ -67,8 +67,8 @@ describe('Issue 27: /run, Add Connection, a quiet Runs view, roles and messages 
     await wb.runCommand('Data Tools: Select Role');
     await quick().locator('.quick-input-list .monaco-list-row', { hasText: 'Data engineer' }).first().waitFor();
     const list = await quick().locator('.quick-input-list').innerText();
-    assert.match(list, /Data scientist[\s\S]*Agents may query databases, read data files, run Python code, install Python packages; not write files or run Python files/);
-    assert.match(list, /Data engineer[\s\S]*Agents may .*write files, run Python files; not install Python packages/);
+    assert.match(list, /Data scientist[\s\S]*Agents may not write files or run Python files; they may query databases, read data files, run Python code, install Python packages/);
+    assert.match(list, /Data engineer[\s\S]*Agents may not install Python packages; they may .*write files, run Python files/);
     assert.match(list, /ML engineer[\s\S]*current/);
     await wb.shot('i27-02a-select-role-details');
     await quickInput().fill('Data engineer');

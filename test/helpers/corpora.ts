@@ -9,7 +9,7 @@ import { psql } from './pg';
 export const REPO_CORPORA = path.join(ROOT, 'test', 'corpora');
 export const CORPORA = process.env.DATATOOLS_CORPORA || REPO_CORPORA;
 /** One corpus folder: from DATATOOLS_CORPORA when it has it, else the repository's copy (said in one line, since
- *  a folder such as ../shared/corpora need not hold every corpus); missing in both is one clear error. */
+ *  another folder of corpora need not hold every one); missing in both is one clear error. */
 export function corpus(name: string): string {
   const own = path.join(CORPORA, name);
   if (fs.existsSync(own)) return own;
