@@ -75,6 +75,13 @@ const REFUSED_WORDS: Record<string, string> = {
 };
 /** Functions refused by name wherever they appear in the text (credentials). */
 const REFUSED_FUNCTIONS = /\b(duckdb_secrets|which_secret|duckdb_secret_types)\b/i;
+/** Table functions with side effects that DuckDB's parser types as a plain SELECT: they write files (the log and
+ *  profile outputs, even under the read-only roots; one pointed outside the roots aborts the process with an
+ *  exception DuckDB does not hand back), change settings past lock_configuration, or checkpoint; `query` and
+ *  `query_table` run SQL built from strings, past every check of the text. Refused wherever a call of one appears
+ *  (quoted or not, comments before its parenthesis included), also inside string literals: a refusal too many is
+ *  safe, one too few is not. */
+const SIDE_EFFECT_CALL = /\b"?(enable_logging|disable_logging|truncate_duckdb_logs|enable_profiling|disable_profiling|enable_peg_parser|disable_peg_parser|checkpoint|force_checkpoint|query|query_table)"?(?:\s|\/\*[\s\S]*?\*\/|--[^\n]*(?:\n|$))*\(/i;
 
 /** The query's first keyword after comments and white space, and where the text after it starts. */
 function firstWord(sql: string, from = 0): { word: string; end: number } | undefined {
@@ -165,6 +172,8 @@ export class DuckDBDatabase implements Database {
   /** Checks one statement with DuckDB's parser: exactly one, of a kind that only reads. Returns its kind. */
   async check(conn: Duck.DuckDBConnection, sql: string): Promise<DuckStatement> {
     if (REFUSED_FUNCTIONS.test(sql)) throw new ToolError('Refused: the secrets functions (duckdb_secrets, which_secret) are not available.');
+    const side = SIDE_EFFECT_CALL.exec(sql);
+    if (side) throw new ToolError(`Refused: ${side[1].toLowerCase()}() ${/^query/i.test(side[1]) ? 'runs SQL given as a string, which the read-only check cannot see' : 'changes the engine or writes files (logging, profiling, the parser, checkpoints)'}; it is not available on this read-only connection. Write the SQL itself.`);
     let extracted: Duck.DuckDBExtractedStatements;
     try { extracted = await conn.extractStatements(sql); } catch (e) { throw duckError(e, false, this.roots); }
     if (extracted.count === 0) throw new ToolError('Refused: the query holds no statement.');
@@ -269,7 +278,11 @@ export class DuckSession {
     for (;;) {
       let chunk: Duck.DuckDBDataChunk | null;
       try { chunk = await res.fetchChunk(); } catch (e) { throw duckError(e, this.aborted(), this.db.roots); }
-      if (!chunk || chunk.rowCount === 0) break;
+      if (!chunk || chunk.rowCount === 0) {
+        // an interrupted query ends its stream early with an empty chunk: that is not the end of its rows
+        if (this.aborted()) throw new ToolError('The query was cancelled.');
+        break;
+      }
       const raw = chunk.getRows();
       for (const r of raw) {
         if (rows.length >= cap) { await flush(); return { fields, rows, more: true }; }
@@ -398,6 +411,8 @@ export function converter(t: Duck.DuckDBType): Conv {
     }
     case T.STRUCT: {
       const st = t as Duck.DuckDBStructType;
+      // the driver builds a struct as a plain object: a field named __proto__ is lost there, so it is refused
+      if (st.entryNames.includes('__proto__')) throw new ToolError('Refused: a struct field named __proto__ cannot be read exactly here; rename it in the query (e.g. struct_pack(proto := ...)).');
       const convs = new Map(st.entryNames.map((n, i) => [n, converter(st.entryTypes[i])]));
       return nul(v => {
         const out: Record<string, unknown> = {};
